@@ -1,0 +1,392 @@
+// Package github simulates GitHub's REST API v3 for one repository of a
+// scenario, both at the root (github.com) and under /api/v3 (GitHub
+// Enterprise). Bodies are go-github types, so field names and nesting are
+// GitHub's; pagination (Link), ETags, auth and not-found answers follow
+// GitHub too.
+//
+// It knows the scenario and the git refs it is given, and nothing about
+// faults, rate limits or accounting (package traffic does those) nor ferry.
+package github
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+)
+
+// The simulated repository.
+const (
+	Owner  = "acme"
+	Repo   = "widgets"
+	RepoID = 4242
+)
+
+const docsURL = "https://docs.github.com/rest"
+
+// Git tells the SHAs of the simulated repository's commits.
+type Git interface {
+	MainSHA(commit int) string // commit on main, 0-based
+	BranchSHA(branch int) string
+}
+
+// Options configure a simulated GitHub.
+type Options struct {
+	Scenario *scenario.Scenario
+	// BaseURL is where the server is reachable, without a trailing slash.
+	BaseURL string
+	// Tokens are the accepted personal access tokens.
+	Tokens []string
+	// Git gives commit SHAs; nil uses placeholders.
+	Git Git
+	// GitHandler serves paths containing ".git/" (clones, LFS); nil answers 404.
+	GitHandler http.Handler
+}
+
+// Server is the simulated GitHub API.
+type Server struct {
+	sc   *scenario.Scenario
+	base string
+	git  Git
+	mux  *http.ServeMux
+	opts Options
+}
+
+// New returns a simulated GitHub for opts.
+func New(opts Options) *Server {
+	s := &Server{sc: opts.Scenario, base: strings.TrimRight(opts.BaseURL, "/"), git: opts.Git, opts: opts}
+	if s.git == nil {
+		s.git = placeholderGit{}
+	}
+	s.mux = http.NewServeMux()
+	for _, prefix := range []string{"", "/api/v3"} {
+		s.routes(prefix)
+	}
+	s.mux.HandleFunc("GET /user-attachments/assets/{name}", s.attachment)
+	s.mux.HandleFunc("GET /{owner}/{repo}/releases/download/{tag}/{name}", s.assetDownload)
+	return s
+}
+
+func (s *Server) routes(p string) {
+	r := p + "/repos/{owner}/{repo}"
+	for pattern, h := range map[string]repoHandler{
+		"":                                 s.repository,
+		"/labels":                          s.labels,
+		"/milestones":                      s.milestones,
+		"/issues":                          s.issues,
+		"/issues/{number}":                 s.issue,
+		"/issues/comments":                 s.repoComments,
+		"/issues/{number}/comments":        s.issueComments,
+		"/issues/events":                   s.repoEvents,
+		"/issues/{number}/events":          s.issueEvents,
+		"/issues/{number}/timeline":        s.timeline,
+		"/issues/{number}/reactions":       s.reactions,
+		"/pulls":                           s.pulls,
+		"/pulls/{number}":                  s.pull,
+		"/pulls/{number}/reviews":          s.reviews,
+		"/pulls/{number}/comments":         s.pullComments,
+		"/pulls/comments":                  s.repoReviewComments,
+		"/pulls/{number}/requested_reviewers": s.requestedReviewers,
+		"/releases":                        s.releases,
+		"/releases/assets/{id}":            s.asset,
+		"/collaborators":                   s.collaborators,
+		"/branches":                        s.branches,
+		"/branches/{rest...}":              s.branch,
+	} {
+		s.mux.HandleFunc("GET "+r+pattern, s.authed(s.inRepo(h)))
+	}
+	s.mux.HandleFunc("GET "+p+"/repositories/{id}", s.authed(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != strconv.Itoa(RepoID) {
+			notFound(w)
+			return
+		}
+		s.repository(w, r, s.apiBase(r))
+	}))
+	s.mux.HandleFunc("GET "+p+"/users/{login}", s.authed(s.user))
+	s.mux.HandleFunc("GET "+p+"/rate_limit", s.authed(s.rateLimit))
+}
+
+// ServeHTTP routes git traffic to the git handler and the rest to the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, ".git/") {
+		if s.opts.GitHandler == nil {
+			notFound(w)
+			return
+		}
+		s.opts.GitHandler.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Profile tells the traffic middleware GitHub's families, credentials and
+// limit answers.
+func (s *Server) Profile() traffic.Profile {
+	return traffic.Profile{
+		Family:      Family,
+		Credential:  func(r *http.Request) string { return token(r) },
+		RateHeaders: rateHeaders,
+		Limited:     limited,
+		ServerError: func(w http.ResponseWriter, status int) {
+			writeJSON(w, status, map[string]string{"message": http.StatusText(status), "documentation_url": docsURL})
+		},
+	}
+}
+
+// Family names the endpoint family of a request: the first path segment
+// after the repository ("issues", "pulls"…), with the per-item suffix
+// ("pulls/reviews"), or "git", "attachments" and "assets" for non-API
+// traffic. rate_limit is free, as on GitHub.
+func Family(r *http.Request) (family string, api, charged bool) {
+	p := strings.TrimPrefix(r.URL.Path, "/api/v3")
+	switch {
+	case strings.Contains(p, ".git/info/lfs"):
+		return "lfs", false, false
+	case strings.Contains(p, ".git/"):
+		return "git", false, false
+	case strings.HasPrefix(p, "/user-attachments/"):
+		return "attachments", false, false
+	case strings.Contains(p, "/releases/download/"):
+		return "assets", false, false
+	case p == "/rate_limit":
+		return "rate_limit", true, false
+	}
+	seg := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case len(seg) >= 1 && seg[0] == "users":
+		return "users", true, true
+	case len(seg) >= 1 && seg[0] == "repositories", len(seg) == 3 && seg[0] == "repos":
+		return "repository", true, true
+	case len(seg) >= 4 && seg[0] == "repos":
+		fam := seg[3]
+		if len(seg) >= 5 {
+			if _, err := strconv.Atoi(seg[4]); err != nil {
+				fam += "/" + seg[4] // repo-wide list such as issues/comments
+			} else if len(seg) >= 6 {
+				fam += "/" + seg[5] // per-item list such as pulls/reviews
+			}
+		}
+		return fam, true, true
+	}
+	return "other", true, true
+}
+
+func token(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	for _, scheme := range []string{"token ", "Token ", "bearer ", "Bearer "} {
+		if t, ok := strings.CutPrefix(h, scheme); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	if _, pw, ok := r.BasicAuth(); ok {
+		return pw
+	}
+	return ""
+}
+
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := token(r)
+		switch {
+		case t == "":
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Requires authentication", "documentation_url": docsURL})
+		case !slices.Contains(s.opts.Tokens, t):
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": docsURL})
+		default:
+			h(w, r)
+		}
+	}
+}
+
+type repoHandler func(w http.ResponseWriter, r *http.Request, api string)
+
+func (s *Server) inRepo(h repoHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.PathValue("owner"), Owner) || !strings.EqualFold(r.PathValue("repo"), Repo) {
+			notFound(w)
+			return
+		}
+		h(w, r, s.apiBase(r))
+	}
+}
+
+// apiBase is the API root the request came through, for the URLs in bodies.
+func (s *Server) apiBase(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/api/v3/") {
+		return s.base + "/api/v3"
+	}
+	return s.base
+}
+
+func rateHeaders(h http.Header, l traffic.Limit) {
+	h.Set("X-RateLimit-Limit", strconv.Itoa(l.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(l.Remaining))
+	h.Set("X-RateLimit-Used", strconv.Itoa(l.Limit-l.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(l.Reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+func limited(w http.ResponseWriter, r *http.Request, l traffic.Limit) {
+	if l.Secondary {
+		// GitHub answers secondary limits with 403 or 429; alternate by path
+		// length so both are seen without another random draw.
+		status := http.StatusForbidden
+		if len(r.URL.Path)%2 == 1 {
+			status = http.StatusTooManyRequests
+		}
+		writeJSON(w, status, map[string]string{
+			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"documentation_url": docsURL + "/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"})
+		return
+	}
+	writeJSON(w, http.StatusForbidden, map[string]string{
+		"message":           "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.",
+		"documentation_url": docsURL + "/overview/rate-limits-for-the-rest-api"})
+}
+
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": docsURL})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("encode response: %v", err), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// respond writes v with a weak ETag and answers a matching If-None-Match
+// with 304, as GitHub does.
+func respond(w http.ResponseWriter, r *http.Request, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("encode response: %v", err), http.StatusInternalServerError)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	w.Header().Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.TrimPrefix(inm, "W/") == strings.TrimPrefix(etag, "W/") {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// seq is an ordered view of objects 1…n of a list: at(i) gives the object
+// index at 0-based position i.
+type seq struct {
+	n  int
+	at func(i int) int
+}
+
+func rangeSeq(lo, hi int) seq {
+	return seq{n: max(0, hi-lo+1), at: func(i int) int { return lo + i }}
+}
+
+// since drops the prefix of q whose update time, monotonic in position, is
+// before the `since` query parameter.
+func since(q seq, r *http.Request, updated func(idx int) time.Time) (seq, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return q, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return q, fmt.Errorf("since: %w", err)
+	}
+	k := sort.Search(q.n, func(i int) bool { return !updated(q.at(i)).Before(t) })
+	return seq{n: q.n - k, at: func(i int) int { return q.at(k + i) }}, nil
+}
+
+func filter(q seq, keep func(idx int) bool) seq {
+	var idx []int
+	for i := range q.n {
+		if keep(q.at(i)) {
+			idx = append(idx, q.at(i))
+		}
+	}
+	return seq{n: len(idx), at: func(i int) int { return idx[i] }}
+}
+
+func reverse(q seq) seq { return seq{n: q.n, at: func(i int) int { return q.at(q.n - 1 - i) }} }
+
+// list serves the requested page of q, building each object with build and
+// setting GitHub's Link header. It is the one pagination loop of this forge.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any) {
+	qs := r.URL.Query()
+	page, perPage := 1, 30
+	if v, err := strconv.Atoi(qs.Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	if v, err := strconv.Atoi(qs.Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	last := max(1, (q.n+perPage-1)/perPage)
+	link := func(p int, rel string) string {
+		u := *r.URL
+		v := u.Query()
+		v.Set("page", strconv.Itoa(p))
+		v.Set("per_page", strconv.Itoa(perPage))
+		u.RawQuery = v.Encode()
+		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.base, u.RequestURI(), rel)
+	}
+	var links []string
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(min(page-1, last), "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	out := []any{}
+	for i := (page - 1) * perPage; i < min(page*perPage, q.n); i++ {
+		out = append(out, build(q.at(i)))
+	}
+	respond(w, r, out)
+}
+
+func badRequest(w http.ResponseWriter, err error) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed: " + err.Error(), "documentation_url": docsURL})
+}
+
+func pathNumber(r *http.Request) (int, bool) {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	return n, err == nil
+}
+
+func escapeBranch(name string) string { return url.PathEscape(name) }
+
+func ts(t time.Time) *gh.Timestamp { return &gh.Timestamp{Time: t} }
+
+type placeholderGit struct{}
+
+func (placeholderGit) MainSHA(i int) string   { return fakeSHA("main", i) }
+func (placeholderGit) BranchSHA(b int) string { return fakeSHA("branch", b) }
+
+func fakeSHA(kind string, i int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", kind, i)))
+	return hex.EncodeToString(sum[:20])
+}

@@ -1,0 +1,179 @@
+package scenario
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Source names, as ferry's import API spells them.
+const (
+	GitHub          = "github"
+	BitbucketServer = "bitbucket_server"
+	GitLab          = "gitlab"
+)
+
+// Counts maps an object kind ("issues", "review_comments", …) to how many
+// of them a complete import of one source finds.
+type Counts map[string]int
+
+// Total sums every kind.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Kinds returns the kinds in a stable order.
+func (c Counts) Kinds() []string { return slices.Sorted(maps.Keys(c)) }
+
+// Diff lists the kinds whose counts differ from want, "" when they agree.
+func (c Counts) Diff(want Counts) string {
+	var out string
+	for _, k := range slices.Sorted(maps.Keys(maps.Collect(func(yield func(string, int) bool) {
+		for k, v := range c {
+			yield(k, v)
+		}
+		for k, v := range want {
+			yield(k, v)
+		}
+	}))) {
+		if c[k] != want[k] {
+			out += fmt.Sprintf("%s: got %d, want %d; ", k, c[k], want[k])
+		}
+	}
+	return out
+}
+
+// Expected returns what a complete import from source finds.
+func (s *Scenario) Expected(source string) (Counts, error) {
+	c := s.cfg
+	switch source {
+	case GitHub:
+		return Counts{
+			"labels": c.Labels, "milestones": c.Milestones, "releases": c.Releases,
+			"release_assets": c.Releases * c.AssetsPerRelease, "issues": c.Issues,
+			"pull_requests": c.PullRequests, "issue_comments": s.CommentCount(),
+			"review_comments": s.ReviewCommentCount(), "reviews": c.PullRequests * c.ReviewsPerPR,
+			"requested_reviewers": s.requestedReviewerCount(), "issue_events": s.EventCount(),
+			"reactions": s.ReactedItems() * c.ReactionsPerItem, "collaborators": c.Users,
+			"branches": s.BranchCount(), "protected_branches": c.ProtectedBranches, "users": c.Users,
+		}, nil
+	case BitbucketServer:
+		var acts, comments, inline, approvals, merges, declines int
+		for j := 1; j <= c.PullRequests; j++ {
+			for _, a := range s.BBSActivities(j) {
+				acts++
+				switch a.Action {
+				case "COMMENTED":
+					comments += 1 + len(a.Replies)
+					if a.Inline {
+						inline += 1 + len(a.Replies)
+					}
+				case "APPROVED":
+					approvals++
+				case "MERGED":
+					merges++
+				case "DECLINED":
+					declines++
+				}
+			}
+		}
+		return Counts{"pull_requests": c.PullRequests, "activities": acts, "comments": comments,
+			"inline_comments": inline, "approvals": approvals, "merge_events": merges,
+			"decline_events": declines, "users": c.Users}, nil
+	case GitLab:
+		np := len(s.Projects())
+		return Counts{"groups": len(s.groups), "projects": np,
+			"labels": np * c.Labels, "milestones": np * c.Milestones, "issues": np * c.Issues,
+			"merge_requests": np * c.PullRequests, "releases": np * c.Releases,
+			"notes": np * (s.CommentCount() + s.ReviewCommentCount()),
+			"diff_notes": np * s.ReviewCommentCount(), "approvals": np * s.approvalCount(),
+			"members": np * c.Users, "award_emoji": np * s.ReactedItems() * c.ReactionsPerItem,
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown source %q", source)
+}
+
+func (s *Scenario) requestedReviewerCount() int {
+	n := 0
+	for j := 1; j <= s.cfg.PullRequests; j++ {
+		n += len(s.RequestedReviewers(j))
+	}
+	return n
+}
+
+func (s *Scenario) approvalCount() int {
+	n := 0
+	for r := 1; r <= s.cfg.PullRequests*s.cfg.ReviewsPerPR; r++ {
+		if s.Review(r).State == "APPROVED" {
+			n++
+		}
+	}
+	return n
+}
+
+// pages is how many list calls it takes to read n objects, perPage at a
+// time; an empty list still costs one call.
+func pages(n, perPage int) int { return max(1, (n+perPage-1)/perPage) }
+
+// LowerBoundCalls is the fewest API calls that import everything Expected
+// counts from source, reading perPage objects per list call: the widest list
+// endpoints plus the per-item calls that no list endpoint avoids.
+//
+// GitHub: repository, labels, milestones, releases, issues (which include
+// pull requests), pulls, repo-wide issue comments, repo-wide review comments,
+// repo-wide issue events, collaborators, branches; then per protected branch
+// its protection, per pull request its reviews and requested reviewers, per
+// item that has reactions (the issue list carries reactions.total_count) its
+// reactions, and per user users/:login (for the e-mail).
+//
+// Bitbucket Server: repository, pull requests, project user permissions;
+// then per pull request its activities.
+//
+// GitLab: version, token self-check, top-level group, descendant groups,
+// projects with include_subgroups; per project: project, labels, milestones,
+// issues, merge requests, releases, members; per issue and merge request
+// its discussions, per merge request its approvals, per item with reactions
+// its award emoji.
+func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
+	if perPage < 1 {
+		return 0, fmt.Errorf("perPage must be positive, got %d", perPage)
+	}
+	c := s.cfg
+	p := func(n int) int { return pages(n, perPage) }
+	switch source {
+	case GitHub:
+		n := 1 + p(c.Labels) + p(c.Milestones) + p(c.Releases) + p(s.Items()) + p(c.PullRequests) +
+			p(s.CommentCount()) + p(s.ReviewCommentCount()) + p(s.EventCount()) + p(c.Users) + p(s.BranchCount())
+		n += c.ProtectedBranches
+		n += c.PullRequests * (p(c.ReviewsPerPR) + 1)
+		n += s.ReactedItems() * p(c.ReactionsPerItem)
+		n += c.Users
+		return n, nil
+	case BitbucketServer:
+		n := 1 + p(c.PullRequests) + p(c.Users)
+		for j := 1; j <= c.PullRequests; j++ {
+			n += p(len(s.BBSActivities(j)))
+		}
+		return n, nil
+	case GitLab:
+		projects := len(s.Projects())
+		n := 3 + p(len(s.groups)-1) + p(projects)
+		per := 1 + p(c.Labels) + p(c.Milestones) + p(c.Issues) + p(c.PullRequests) + p(c.Releases) + p(c.Users)
+		per += c.Issues * p(c.CommentsPerItem)
+		per += c.PullRequests * (p(s.MRDiscussionCount()) + 1)
+		per += s.ReactedItems() * p(c.ReactionsPerItem)
+		return n + projects*per, nil
+	}
+	return 0, fmt.Errorf("unknown source %q", source)
+}
+
+// MRDiscussionCount is the number of discussions on every merge request:
+// each conversation comment is its own discussion, and review comments form
+// threads of two.
+func (s *Scenario) MRDiscussionCount() int {
+	return s.cfg.CommentsPerItem + (s.cfg.ReviewCommentsPerPR+1)/2
+}

@@ -1,0 +1,403 @@
+// Package traffic is the one middleware every simulated forge runs behind: it
+// counts requests per endpoint family, enforces a primary rate-limit budget
+// per credential and secondary (burst) limits, and injects faults — latency,
+// 5xx answers, connection resets, truncated, malformed and slow bodies.
+//
+// Fault decisions come from a seeded RNG and time from an injectable Clock,
+// so tests are deterministic. The package knows nothing about any forge's
+// URLs or bodies: a Profile supplied by each forge names endpoint families
+// and writes the forge's own limit and error responses.
+package traffic
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Clock tells the time; tests inject one they can advance.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Faults are the knobs of fault injection. Rates are shares of API requests
+// in [0, 1]; at most one body fault hits a request.
+type Faults struct {
+	Seed uint64
+
+	Latency time.Duration // added to every API request
+	Jitter  time.Duration // plus a uniform random share of this
+
+	ErrorRate     float64 // answered 500, 502 or 503
+	ResetRate     float64 // connection closed with a TCP reset, no response
+	TruncateRate  float64 // body cut in half under the full Content-Length
+	MalformedRate float64 // 200 with a body that is not valid JSON
+	SlowRate      float64 // body trickled out over SlowBody
+	SlowBody      time.Duration
+
+	// RateLimit is the primary budget per credential and RateLimitPeriod
+	// (0 means unlimited); the window resets RateLimitPeriod after its first
+	// request.
+	RateLimit       int
+	RateLimitPeriod time.Duration
+
+	// SecondaryBurst requests per credential within SecondaryWindow are
+	// allowed (0 means no secondary limit); more are refused with
+	// Retry-After until the window ends. SecondaryRate refuses a random
+	// share of requests the same way.
+	SecondaryBurst  int
+	SecondaryWindow time.Duration
+	SecondaryRate   float64
+}
+
+// Limit describes a refusal so that a Profile can render it.
+type Limit struct {
+	Secondary  bool
+	Limit      int
+	Remaining  int
+	Reset      time.Time
+	RetryAfter time.Duration
+}
+
+// Profile is what a forge tells the middleware about itself.
+type Profile struct {
+	// Family names the endpoint family of a request ("issues", "git", …)
+	// and says whether it is an API call (faults and limits apply only to
+	// API calls) and whether it counts against the primary budget.
+	Family func(r *http.Request) (family string, api, charged bool)
+	// Credential identifies whose budget a request spends.
+	Credential func(r *http.Request) string
+	// RateHeaders writes the forge's rate-limit headers.
+	RateHeaders func(h http.Header, l Limit)
+	// Limited writes the forge's answer to a request over a limit.
+	Limited func(w http.ResponseWriter, r *http.Request, l Limit)
+	// ServerError writes the forge's 5xx body.
+	ServerError func(w http.ResponseWriter, status int)
+}
+
+// FamilyStats counts what happened to one endpoint family.
+type FamilyStats struct {
+	Requests         int `json:"requests"`
+	NotModified      int `json:"not_modified,omitempty"`
+	ServerErrors     int `json:"server_errors,omitempty"`
+	Resets           int `json:"resets,omitempty"`
+	Truncated        int `json:"truncated,omitempty"`
+	Malformed        int `json:"malformed,omitempty"`
+	Slow             int `json:"slow,omitempty"`
+	RateLimited      int `json:"rate_limited,omitempty"`
+	SecondaryLimited int `json:"secondary_limited,omitempty"`
+}
+
+// Stats is a snapshot of the request accounting.
+type Stats struct {
+	Families map[string]FamilyStats `json:"families"`
+	// APIRequests counts every API request, refused or not.
+	APIRequests int `json:"api_requests"`
+}
+
+// StatsPath is where the middleware serves its Stats as JSON.
+const StatsPath = "/_fakeforge/stats"
+
+// Middleware wraps a forge's handler. Create it with New.
+type Middleware struct {
+	faults  Faults
+	profile Profile
+	clock   Clock
+
+	mu        sync.Mutex
+	rng       *rand.Rand
+	stats     Stats
+	budgets   map[string]*window
+	secondary map[string]*window
+}
+
+type window struct {
+	start time.Time
+	used  int
+}
+
+// New returns a middleware; a nil clock means the wall clock.
+func New(f Faults, p Profile, clock Clock) *Middleware {
+	if clock == nil {
+		clock = realClock{}
+	}
+	if f.RateLimitPeriod == 0 {
+		f.RateLimitPeriod = time.Hour
+	}
+	if f.SecondaryWindow == 0 {
+		f.SecondaryWindow = time.Minute
+	}
+	if f.SlowBody == 0 {
+		f.SlowBody = 200 * time.Millisecond
+	}
+	return &Middleware{faults: f, profile: p, clock: clock,
+		rng:   rand.New(rand.NewPCG(f.Seed, 0x6661_6b65_666f_7267)),
+		stats: Stats{Families: map[string]FamilyStats{}}, budgets: map[string]*window{}, secondary: map[string]*window{}}
+}
+
+// Stats returns a copy of the accounting so far.
+func (m *Middleware) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := Stats{Families: make(map[string]FamilyStats, len(m.stats.Families)), APIRequests: m.stats.APIRequests}
+	for k, v := range m.stats.Families {
+		out.Families[k] = v
+	}
+	return out
+}
+
+// ResetStats zeroes the accounting, e.g. between benchmark phases.
+func (m *Middleware) ResetStats() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats = Stats{Families: map[string]FamilyStats{}}
+}
+
+func (m *Middleware) count(family string, f func(*FamilyStats)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fs := m.stats.Families[family]
+	f(&fs)
+	m.stats.Families[family] = fs
+}
+
+// plan is everything decided for one request, under one lock, so that the
+// RNG is consumed in request order.
+type plan struct {
+	delay      time.Duration
+	limit      Limit
+	limited    bool
+	status     int // injected 5xx
+	reset      bool
+	truncate   bool
+	malformed  bool
+	slow       bool
+	charged    bool
+	credential string
+}
+
+func (m *Middleware) decide(r *http.Request, charged bool) plan {
+	f := m.faults
+	var p plan
+	cred := ""
+	if m.profile.Credential != nil {
+		cred = m.profile.Credential(r)
+	}
+	p.credential = cred
+	now := m.clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.APIRequests++
+	p.delay = f.Latency
+	if f.Jitter > 0 {
+		p.delay += time.Duration(m.rng.Int64N(int64(f.Jitter)))
+	}
+	if f.RateLimit > 0 {
+		w := m.budgets[cred]
+		if w == nil || !now.Before(w.start.Add(f.RateLimitPeriod)) {
+			w = &window{start: now}
+			m.budgets[cred] = w
+		}
+		reset := w.start.Add(f.RateLimitPeriod)
+		p.limit = Limit{Limit: f.RateLimit, Reset: reset}
+		switch {
+		case charged && w.used >= f.RateLimit:
+			p.limited, p.limit.RetryAfter = true, reset.Sub(now)
+		case charged:
+			w.used++
+			p.charged = true
+		}
+		p.limit.Remaining = f.RateLimit - w.used
+	}
+	if !p.limited && f.SecondaryBurst > 0 {
+		w := m.secondary[cred]
+		if w == nil || !now.Before(w.start.Add(f.SecondaryWindow)) {
+			w = &window{start: now}
+			m.secondary[cred] = w
+		}
+		w.used++
+		if w.used > f.SecondaryBurst {
+			p.limited = true
+			p.limit.Secondary, p.limit.RetryAfter = true, w.start.Add(f.SecondaryWindow).Sub(now)
+		}
+	}
+	if !p.limited && f.SecondaryRate > 0 && m.rng.Float64() < f.SecondaryRate {
+		p.limited = true
+		p.limit.Secondary, p.limit.RetryAfter = true, f.SecondaryWindow
+	}
+	if p.limited {
+		return p
+	}
+	// One draw picks at most one fault, so the shares add up as configured.
+	x := m.rng.Float64()
+	for _, c := range []struct {
+		rate float64
+		set  func()
+	}{
+		{f.ErrorRate, func() { p.status = [...]int{500, 502, 503}[m.rng.IntN(3)] }},
+		{f.ResetRate, func() { p.reset = true }},
+		{f.TruncateRate, func() { p.truncate = true }},
+		{f.MalformedRate, func() { p.malformed = true }},
+		{f.SlowRate, func() { p.slow = true }},
+	} {
+		if x < c.rate {
+			c.set()
+			break
+		}
+		x -= c.rate
+	}
+	return p
+}
+
+// refund gives back a charged request, as GitHub does for 304 answers.
+func (m *Middleware) refund(cred string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.budgets[cred]; w != nil && w.used > 0 {
+		w.used--
+	}
+}
+
+// Wrap returns next behind the middleware, plus the stats endpoint.
+func (m *Middleware) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == StatsPath {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(m.Stats())
+			return
+		}
+		family, api, charged := m.profile.Family(r)
+		m.count(family, func(s *FamilyStats) { s.Requests++ })
+		if !api {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := m.decide(r, charged)
+		if p.delay > 0 {
+			select {
+			case <-time.After(p.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if m.faults.RateLimit > 0 && m.profile.RateHeaders != nil {
+			m.profile.RateHeaders(w.Header(), p.limit)
+		}
+		switch {
+		case p.limited:
+			m.count(family, func(s *FamilyStats) {
+				if p.limit.Secondary {
+					s.SecondaryLimited++
+				} else {
+					s.RateLimited++
+				}
+			})
+			w.Header().Set("Retry-After", strconv.Itoa(int((p.limit.RetryAfter+time.Second-1)/time.Second)))
+			m.profile.Limited(w, r, p.limit)
+			return
+		case p.status != 0:
+			m.count(family, func(s *FamilyStats) { s.ServerErrors++ })
+			m.profile.ServerError(w, p.status)
+			return
+		case p.reset:
+			m.count(family, func(s *FamilyStats) { s.Resets++ })
+			resetConnection(w)
+			return
+		}
+		rec := &recorder{header: w.Header(), status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusNotModified {
+			m.count(family, func(s *FamilyStats) { s.NotModified++ })
+			if p.charged {
+				m.refund(p.credential)
+			}
+		}
+		m.send(w, rec, p, family)
+	})
+}
+
+func (m *Middleware) send(w http.ResponseWriter, rec *recorder, p plan, family string) {
+	body := rec.body.Bytes()
+	ok := rec.status == http.StatusOK && len(body) > 1
+	switch {
+	case p.truncate && ok:
+		m.count(family, func(s *FamilyStats) { s.Truncated++ })
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(body[:len(body)/2])
+		if fl, isFlusher := w.(http.Flusher); isFlusher {
+			fl.Flush()
+		}
+		// Aborting closes the connection short of the declared length.
+		panic(http.ErrAbortHandler)
+	case p.malformed && ok:
+		m.count(family, func(s *FamilyStats) { s.Malformed++ })
+		body = append(append([]byte{}, body[:len(body)/2]...), []byte(`<!-- upstream hiccup -->{"`)...)
+	case p.slow && ok:
+		m.count(family, func(s *FamilyStats) { s.Slow++ })
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.status)
+		trickle(w, body, m.faults.SlowBody)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(body)
+}
+
+// trickle writes body in ten flushed pieces spread over total.
+func trickle(w http.ResponseWriter, body []byte, total time.Duration) {
+	const pieces = 10
+	step := (len(body) + pieces - 1) / pieces
+	fl, _ := w.(http.Flusher)
+	for off := 0; off < len(body); off += step {
+		_, _ = w.Write(body[off:min(off+step, len(body))])
+		if fl != nil {
+			fl.Flush()
+		}
+		time.Sleep(total / pieces)
+	}
+}
+
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tcp, isTCP := conn.(*net.TCPConn); isTCP {
+		_ = tcp.SetLinger(0) // close with RST rather than FIN
+	}
+	_ = conn.Close()
+}
+
+// recorder buffers a response so that body faults can rewrite it.
+type recorder struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(p)
+}

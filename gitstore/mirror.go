@@ -1,0 +1,270 @@
+package gitstore
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Credential authenticates to a source. It reaches git only through
+// environment-borne config (http.extraHeader), never argv or URLs.
+type Credential struct {
+	// Username and Password are sent as HTTP basic auth when Password is
+	// set. GitHub accepts any username with a token as password; GitLab
+	// wants "oauth2"; Bitbucket Server a user name and token.
+	Username string
+	Password string
+	// Bearer, if set, is sent as "Authorization: Bearer <Bearer>" instead.
+	Bearer string
+}
+
+// authorization is the Authorization header value, or "".
+func (c Credential) authorization() string {
+	switch {
+	case c.Bearer != "":
+		return "Bearer " + c.Bearer
+	case c.Password != "":
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
+	}
+	return ""
+}
+
+// secrets are the strings to scrub from anything git prints.
+func (c Credential) secrets() []string {
+	var s []string
+	if c.Password != "" {
+		s = append(s, c.Password, c.Username+":"+c.Password)
+	}
+	if c.Bearer != "" {
+		s = append(s, c.Bearer)
+	}
+	if a := c.authorization(); a != "" {
+		s = append(s, a, strings.TrimPrefix(strings.TrimPrefix(a, "Basic "), "Bearer "))
+	}
+	return s
+}
+
+// remoteConfig is the git config for talking to a source: credentials as an
+// extra header, and no redirects, so that the vetted URL is the only host git
+// contacts (and the header goes nowhere else).
+func (c Credential) remoteConfig() []kv {
+	cfg := []kv{{"http.followRedirects", "false"}}
+	if a := c.authorization(); a != "" {
+		cfg = append(cfg, kv{"http.extraHeader", "Authorization: " + a})
+	}
+	return cfg
+}
+
+// Refspecs for each kind of source: branches and tags, and the source's
+// merge request heads mapped to GitLab's refs/merge-requests/<iid>/head.
+
+// GitHubRefspecs maps refs/pull/N/head.
+func GitHubRefspecs() []string {
+	return []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/pull/*/head:refs/merge-requests/*/head"}
+}
+
+// BitbucketServerRefspecs maps refs/pull-requests/N/from.
+func BitbucketServerRefspecs() []string {
+	return []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/pull-requests/*/from:refs/merge-requests/*/head"}
+}
+
+// GitLabRefspecs keeps refs/merge-requests/N/head.
+func GitLabRefspecs() []string {
+	return []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/merge-requests/*/head:refs/merge-requests/*/head"}
+}
+
+// WikiRefspecs copies a wiki: branches and tags only.
+func WikiRefspecs() []string {
+	return []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
+}
+
+// Mirror makes the repository of project id an exact copy of the source's
+// refs as mapped by refspecs (GitHubRefspecs if none), creating it if needed
+// and pruning refs the source no longer has. HEAD follows the source's HEAD.
+// sourceURL must be http(s) without user info; cred carries the credential.
+func (s *Store) Mirror(ctx context.Context, id int64, sourceURL string, cred Credential, refspecs ...string) error {
+	if len(refspecs) == 0 {
+		refspecs = GitHubRefspecs()
+	}
+	if err := s.mirror(ctx, id, false, sourceURL, cred, refspecs); err != nil {
+		return fmt.Errorf("mirror %d: %w", id, err)
+	}
+	return nil
+}
+
+// MirrorWiki mirrors a source wiki repository into the wiki of project id.
+// An error wrapping ErrNotFound means the source has no wiki.
+func (s *Store) MirrorWiki(ctx context.Context, id int64, sourceURL string, cred Credential) error {
+	if err := s.mirror(ctx, id, true, sourceURL, cred, WikiRefspecs()); err != nil {
+		return fmt.Errorf("mirror wiki %d: %w", id, err)
+	}
+	return nil
+}
+
+// FetchBundle fetches the refs of a git bundle file into project id, mapped
+// by refspecs (GitHubRefspecs if none), creating the repository if needed.
+func (s *Store) FetchBundle(ctx context.Context, id int64, bundlePath string, refspecs ...string) error {
+	if len(refspecs) == 0 {
+		refspecs = GitHubRefspecs()
+	}
+	abs, err := filepath.Abs(bundlePath)
+	if err != nil {
+		return fmt.Errorf("fetch bundle %d: %w", id, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("fetch bundle %d: %w", id, err)
+	}
+	if err := s.fetch(ctx, id, false, remote{url: abs, protocols: "file"}, refspecs); err != nil {
+		return fmt.Errorf("fetch bundle %d: %w", id, err)
+	}
+	return nil
+}
+
+// remote is where a fetch reads from.
+type remote struct {
+	url       string
+	protocols string // GIT_ALLOW_PROTOCOL
+	cred      Credential
+}
+
+func (s *Store) mirror(ctx context.Context, id int64, wiki bool, sourceURL string, cred Credential, refspecs []string) error {
+	u, err := url.Parse(sourceURL)
+	if err != nil {
+		// url errors quote the URL, which may hold a secret.
+		return fmt.Errorf("source URL: %w", ErrInvalid)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("source URL scheme %q: %w", u.Scheme, ErrInvalid)
+	}
+	if u.User != nil {
+		return fmt.Errorf("source URL must not carry credentials (use Credential): %w", ErrInvalid)
+	}
+	if err := s.vetURL(ctx, u); err != nil {
+		return err
+	}
+	err = s.fetch(ctx, id, wiki, remote{url: u.String(), protocols: "http:https", cred: cred}, refspecs)
+	if err != nil && isRemoteNotFound(err) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+func (s *Store) vetURL(ctx context.Context, u *url.URL) error {
+	if s.checkURL == nil {
+		return nil
+	}
+	if err := s.checkURL(ctx, u); err != nil {
+		return fmt.Errorf("%s://%s refused: %w", u.Scheme, u.Host, err)
+	}
+	return nil
+}
+
+// fetch creates the repository if needed and fetches refspecs from r into it
+// under the project lock. A repository created by a failed fetch is removed,
+// so Exists stays false until there is something to serve.
+func (s *Store) fetch(ctx context.Context, id int64, wiki bool, r remote, refspecs []string) error {
+	for _, rs := range refspecs {
+		if strings.HasPrefix(rs, "-") || !strings.Contains(rs, ":") {
+			return fmt.Errorf("refspec %q: %w", rs, ErrInvalid)
+		}
+	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := s.repoPath(id, wiki)
+	created := false
+	if !isRepo(dir) {
+		if err := s.initRepo(ctx, dir); err != nil {
+			return err
+		}
+		created = true
+	}
+	err = s.fetchInto(ctx, dir, r, refspecs)
+	if err != nil && created {
+		_ = s.removeDir(dir)
+	}
+	return err
+}
+
+func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) error {
+	c := gitCmd{
+		Dir:     dir,
+		Config:  r.cred.remoteConfig(),
+		Env:     []string{"GIT_ALLOW_PROTOCOL=" + r.protocols},
+		Secrets: r.cred.secrets(),
+	}
+	// Ask for HEAD first: it tells the source's default branch and fails
+	// fast on a wrong URL or credential.
+	c.Args = []string{"ls-remote", "--symref", "--end-of-options", r.url, "HEAD"}
+	out, err := s.run(ctx, c)
+	if err != nil {
+		return err
+	}
+	head := ""
+	headSHA := ""
+	for _, l := range lines(out) {
+		if target, ok := strings.CutPrefix(l, "ref: "); ok {
+			head, _, _ = strings.Cut(target, "\t")
+		} else if sha, name, ok := strings.Cut(l, "\t"); ok && name == "HEAD" {
+			headSHA = sha
+		}
+	}
+	c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", "--quiet", "--end-of-options", r.url}, refspecs...)
+	if _, err := s.run(ctx, c); err != nil {
+		return err
+	}
+	return s.fixHead(ctx, dir, head, headSHA)
+}
+
+// fixHead points HEAD at the source's default branch if we have it; else
+// keeps a HEAD that still resolves; else picks a branch at the source HEAD's
+// commit, then main, master, or the first branch.
+func (s *Store) fixHead(ctx context.Context, dir, sourceHead, sourceHeadSHA string) error {
+	out, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"for-each-ref", "--format=%(refname:lstrip=2) %(objectname)", "refs/heads/"}})
+	if err != nil {
+		return err
+	}
+	var names []string
+	at := map[string]string{}
+	for _, l := range lines(out) {
+		name, sha, _ := strings.Cut(l, " ")
+		names = append(names, name)
+		at[name] = sha
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if b, ok := strings.CutPrefix(sourceHead, "refs/heads/"); ok && at[b] != "" {
+		return s.setHead(ctx, dir, b)
+	}
+	if cur, _ := s.defaultBranch(ctx, dir); at[cur] != "" && (sourceHeadSHA == "" || at[cur] == sourceHeadSHA) {
+		return nil
+	}
+	candidates := []string{}
+	for _, n := range names {
+		if at[n] == sourceHeadSHA {
+			candidates = append(candidates, n)
+		}
+	}
+	candidates = append(candidates, "main", "master", names[0])
+	for _, b := range candidates {
+		if at[b] != "" {
+			return s.setHead(ctx, dir, b)
+		}
+	}
+	return nil
+}
+
+// isRemoteNotFound reports whether a git failure says the remote repository
+// does not exist.
+func isRemoteNotFound(err error) bool {
+	msg := strings.ToLower(stderrOf(err))
+	return strings.Contains(msg, "not found") || strings.Contains(msg, "error: 404") ||
+		strings.Contains(msg, "does not appear to be a git repository")
+}
