@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -152,12 +153,14 @@ type statusRecorder struct {
 
 func (sr *statusRecorder) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(rw, r)
-		sr.mu.Lock()
-		sr.statuses = append(sr.statuses, rw.status)
-		sr.mu.Unlock()
+		h.ServeHTTP(&statusWriter{ResponseWriter: w, rec: sr}, r)
 	})
+}
+
+func (sr *statusRecorder) record(status int) {
+	sr.mu.Lock()
+	sr.statuses = append(sr.statuses, status)
+	sr.mu.Unlock()
 }
 
 func (sr *statusRecorder) saw(status int) bool {
@@ -171,21 +174,32 @@ func (sr *statusRecorder) saw(status int) bool {
 	return false
 }
 
+func (sr *statusRecorder) String() string {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return fmt.Sprint(sr.statuses)
+}
+
+// statusWriter records the status before any byte reaches the client, so a
+// client that has seen a response can rely on it being recorded.
 type statusWriter struct {
 	http.ResponseWriter
-	status      int
+	rec         *statusRecorder
 	wroteHeader bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
+		w.wroteHeader = true
+		w.rec.record(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
-	w.wroteHeader = true
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
 	return w.ResponseWriter.Write(p)
 }
 
