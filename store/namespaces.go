@@ -107,10 +107,10 @@ type NamespaceFilter struct {
 	ParentID       *int64 // direct children of
 	DescendantOf   *int64 // strict descendants of
 	TopLevelOnly   bool
-	MemberOnly     bool                // only namespaces the viewer is a member of (directly or through an ancestor), or owns
-	MinAccessLevel ferry.AccessLevel   // with MemberOnly: at least this role
-	OrderBy        string              // name, path, id
-	Sort           string              // asc, desc
+	MemberOnly     bool              // only namespaces the viewer is a member of (directly or through an ancestor), or owns
+	MinAccessLevel ferry.AccessLevel // with MemberOnly: at least this role
+	OrderBy        string            // name, path, id
+	Sort           string            // asc, desc
 }
 
 // accessSQL is the viewer's best role on namespace alias n through its own
@@ -365,4 +365,16 @@ func (tx *Tx) int64s(ctx context.Context, q string, args ...any) ([]int64, error
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// CanSeeNamespace reports whether the viewer may see a namespace.
+func (tx *Tx) CanSeeNamespace(ctx context.Context, v Viewer, id int64) (bool, error) {
+	args := []any{id}
+	arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
+	var n int
+	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM namespaces n WHERE n.id = $1 AND `+nsVisibleSQL(v, arg), args...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("visibility of namespace %d: %w", id, err)
+	}
+	return n > 0, nil
 }

@@ -289,3 +289,17 @@ func (tx *Tx) NamespaceAccess(ctx context.Context, userID, namespaceID int64) (f
 	}
 	return ferry.AccessLevel(l.Int64), nil
 }
+
+// CanSeeProject reports whether the viewer may see a project.
+func (tx *Tx) CanSeeProject(ctx context.Context, v Viewer, p *ferry.Project) (bool, error) {
+	switch {
+	case v.Admin || p.Visibility == ferry.Public:
+		return true, nil
+	case v.UserID == 0:
+		return false, nil
+	case p.Visibility == ferry.Internal:
+		return true, nil
+	}
+	l, err := tx.ProjectAccess(ctx, v.UserID, p.ID)
+	return l > 0, err
+}

@@ -1,0 +1,302 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-import/ferry"
+)
+
+// params holds a request's parameters the way Grape sees them: the query
+// string merged with a JSON or form body (the body wins), with Rack-style
+// nesting for form keys ("a[b]", "a[]"). Accessors record Grape's messages
+// ("name is missing") in declaration order; err() joins them.
+type params struct {
+	values map[string]any
+	errs   []string
+}
+
+var (
+	errBodyFormat = ferry.Errorf(ferry.EINVALID, "message body does not match declared format")
+	errTooLarge   = ferry.Errorf(ferry.ETOOLARGE, "413 Request Entity Too Large")
+)
+
+// readParams parses query and body. Bodies over limit are ETOOLARGE; a body
+// in an unsupported content type is 415 in Grape, reported as EINVALID with
+// Grape's text by the caller's status mapping (see unsupportedType).
+func readParams(r *http.Request, limit int64) (*params, error) {
+	p := &params{values: map[string]any{}}
+	mergeForm(p.values, r.URL.Query())
+	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return p, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, errTooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return p, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, mparams, _ := mime.ParseMediaType(ct)
+	switch mt {
+	case "application/json", "":
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, errBodyFormat
+		}
+		for k, v := range obj {
+			p.values[k] = v
+		}
+	case "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errBodyFormat
+		}
+		mergeForm(p.values, vals)
+	case "multipart/form-data":
+		r2 := *r
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.Header = r.Header.Clone()
+		r2.Header.Set("Content-Type", mime.FormatMediaType(mt, mparams))
+		if err := r2.ParseMultipartForm(limit); err != nil {
+			return nil, errBodyFormat
+		}
+		mergeForm(p.values, r2.MultipartForm.Value)
+	default:
+		return nil, &unsupportedType{ct: ct}
+	}
+	return p, nil
+}
+
+// unsupportedType is Grape's 415 for a body it cannot parse.
+type unsupportedType struct{ ct string }
+
+func (e *unsupportedType) Error() string {
+	return fmt.Sprintf("The provided content-type '%s' is not supported.", e.ct)
+}
+
+// mergeForm folds url.Values into m with Rack nesting: "a[]" is a list,
+// "a[b]" a map entry, anything else the last value given.
+func mergeForm(m map[string]any, vals url.Values) {
+	for k, vs := range vals {
+		if len(vs) == 0 {
+			continue
+		}
+		switch i := strings.IndexByte(k, '['); {
+		case strings.HasSuffix(k, "[]") && i == len(k)-2:
+			list, _ := m[k[:i]].([]any)
+			for _, v := range vs {
+				list = append(list, v)
+			}
+			m[k[:i]] = list
+		case i > 0 && strings.HasSuffix(k, "]"):
+			sub, _ := m[k[:i]].(map[string]any)
+			if sub == nil {
+				sub = map[string]any{}
+			}
+			sub[k[i+1:len(k)-1]] = vs[len(vs)-1]
+			m[k[:i]] = sub
+		default:
+			m[k] = vs[len(vs)-1]
+		}
+	}
+}
+
+func (p *params) fail(name, msg string) { p.errs = append(p.errs, name+" "+msg) }
+
+// err returns the collected parameter errors as one Grape message.
+func (p *params) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	return ferry.Errorf(ferry.EINVALID, "%s", strings.Join(p.errs, ", "))
+}
+
+// has reports whether a parameter was given at all (even null or blank).
+func (p *params) has(name string) bool { _, ok := p.values[name]; return ok }
+
+// scalar renders a scalar parameter as a string.
+func scalar(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case nil:
+		return "", true
+	}
+	return "", false
+}
+
+// str returns an optional string; a non-scalar value is invalid.
+func (p *params) str(name string) (string, bool) {
+	v, ok := p.values[name]
+	if !ok || v == nil {
+		return "", false
+	}
+	s, ok := scalar(v)
+	if !ok {
+		p.fail(name, "is invalid")
+		return "", false
+	}
+	return s, true
+}
+
+// requireStr returns a required, non-blank string.
+func (p *params) requireStr(name string) string {
+	if !p.has(name) || p.values[name] == nil {
+		p.fail(name, "is missing")
+		return ""
+	}
+	s, ok := p.str(name)
+	if ok && strings.TrimSpace(s) == "" {
+		p.fail(name, "is empty")
+	}
+	return s
+}
+
+// optInt returns an optional integer; a non-integer is invalid.
+func (p *params) optInt(name string) (int64, bool) {
+	s, ok := p.str(name)
+	if !ok || s == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		p.fail(name, "is invalid")
+		return 0, false
+	}
+	return n, true
+}
+
+// requireInt returns a required integer.
+func (p *params) requireInt(name string) int64 {
+	if !p.has(name) || p.values[name] == nil {
+		p.fail(name, "is missing")
+		return 0
+	}
+	n, ok := p.optInt(name)
+	if !ok && len(p.errs) == 0 {
+		p.fail(name, "is invalid")
+	}
+	return n
+}
+
+// optBool returns an optional boolean (true/false/1/0/yes/no, as Grape).
+func (p *params) optBool(name string) (bool, bool) {
+	s, ok := p.str(name)
+	if !ok || s == "" {
+		return false, false
+	}
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "t", "y", "on":
+		return true, true
+	case "false", "0", "no", "f", "n", "off":
+		return false, true
+	}
+	p.fail(name, "is invalid")
+	return false, false
+}
+
+// list returns an array parameter: a JSON array, repeated "a[]" keys or a
+// comma-separated string.
+func (p *params) list(name string) ([]string, bool) {
+	v, ok := p.values[name]
+	if !ok || v == nil {
+		return nil, false
+	}
+	var out []string
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			s, ok := scalar(e)
+			if !ok {
+				p.fail(name, "is invalid")
+				return nil, false
+			}
+			out = append(out, s)
+		}
+	default:
+		s, ok := scalar(x)
+		if !ok {
+			p.fail(name, "is invalid")
+			return nil, false
+		}
+		for _, e := range strings.Split(s, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, true
+}
+
+// object returns a hash parameter (JSON object or Rack "a[b]" keys).
+func (p *params) object(name string) (map[string]any, bool) {
+	v, ok := p.values[name]
+	if !ok || v == nil {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.fail(name, "is invalid")
+		return nil, false
+	}
+	return m, true
+}
+
+// visibility returns an optional visibility level.
+func (p *params) visibility(name string) (ferry.Visibility, bool) {
+	s, ok := p.str(name)
+	if !ok {
+		return "", false
+	}
+	v, ok := ferry.ParseVisibility(s)
+	if !ok {
+		p.fail(name, "does not have a valid value")
+		return "", false
+	}
+	return v, true
+}
+
+// date returns an optional YYYY-MM-DD date at UTC midnight.
+func (p *params) date(name string) (*time.Time, bool) {
+	s, ok := p.str(name)
+	if !ok || s == "" {
+		return nil, false
+	}
+	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	if err != nil {
+		p.fail(name, "is invalid")
+		return nil, false
+	}
+	return &t, true
+}
+
+// name validation shared by groups and projects.
+func (p *params) checkName(name, value string) {
+	if value != "" && !ferry.ValidName(value) {
+		p.fail(name, "is invalid")
+	}
+}

@@ -1,0 +1,321 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/store"
+)
+
+// FindProject resolves {id} (number or full path) to a project the caller
+// may see, with the caller's role; otherwise GitLab's 404.
+func (s *Server) FindProject(r *http.Request, tx *store.Tx) (*ferry.Project, ferry.AccessLevel, error) {
+	gone := notFound("Project")
+	ref := idParam(r)
+	var p *ferry.Project
+	var err error
+	if n, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		p, err = tx.ProjectByID(r.Context(), n)
+	} else {
+		p, err = tx.ProjectByPath(r.Context(), ref)
+	}
+	if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+		return nil, 0, gone
+	} else if err != nil {
+		return nil, 0, err
+	}
+	ok, err := tx.CanSeeProject(r.Context(), viewer(r), p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, gone
+	}
+	return p, s.projectRole(r, tx, p), nil
+}
+
+// projectRole is the caller's role on a project; admins act as owners.
+func (s *Server) projectRole(r *http.Request, tx *store.Tx, p *ferry.Project) ferry.AccessLevel {
+	u := currentUser(r)
+	if u == nil {
+		return ferry.NoAccess
+	}
+	if u.IsAdmin {
+		return ferry.OwnerAccess
+	}
+	l, err := tx.ProjectAccess(r.Context(), u.ID, p.ID)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "project access", "error", err)
+		return ferry.NoAccess
+	}
+	return l
+}
+
+// projectListFilter reads the filters of GET /projects and group projects.
+func projectListFilter(r *http.Request, p *params) store.ProjectFilter {
+	f := store.ProjectFilter{Viewer: viewer(r)}
+	f.Owned, _ = p.optBool("owned")
+	f.Membership, _ = p.optBool("membership")
+	if l, ok := p.optInt("min_access_level"); ok {
+		if !ferry.ValidMemberAccess(ferry.AccessLevel(l)) {
+			p.fail("min_access_level", "does not have a valid value")
+		}
+		f.MinAccessLevel = ferry.AccessLevel(l)
+	}
+	f.Search, _ = p.str("search")
+	if v, ok := p.visibility("visibility"); ok {
+		f.Visibility = v
+	}
+	f.OrderBy, _ = p.str("order_by")
+	switch f.OrderBy {
+	case "", "id", "name", "path", "created_at", "updated_at", "last_activity_at":
+	default:
+		p.fail("order_by", "does not have a valid value")
+	}
+	f.Sort, _ = p.str("sort")
+	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
+		p.fail("sort", "does not have a valid value")
+	}
+	return f
+}
+
+func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, p *params, f store.ProjectFilter) error {
+	pg := page(p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	var list []*ferry.Project
+	var total int
+	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) { list, total, err = tx.ListProjects(r.Context(), f, pg); return }); err != nil {
+		return err
+	}
+	writePage(s, w, r, pg, total, list, func(pr *ferry.Project) projectEntity { return s.renderProject(r, pr) })
+	return nil
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	return s.writeProjects(w, r, p, projectListFilter(r, p))
+}
+
+func (s *Server) listGroupProjects(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	var g *ferry.Namespace
+	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) { g, _, err = s.findGroup(r, tx); return }); err != nil {
+		return err
+	}
+	f := projectListFilter(r, p)
+	f.NamespaceID = &g.ID
+	f.IncludeSubgroups, _ = p.optBool("include_subgroups")
+	return s.writeProjects(w, r, p, f)
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
+	var pr *ferry.Project
+	var perms permissions
+	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if pr, _, err = s.FindProject(r, tx); err != nil {
+			return err
+		}
+		u := currentUser(r)
+		if u == nil {
+			return nil
+		}
+		if m, err := tx.Member(r.Context(), store.MemberOfProject, pr.ID, u.ID); err == nil {
+			perms.ProjectAccess = &accessEntity{AccessLevel: int(m.AccessLevel), NotificationLevel: 3}
+		}
+		if l, err := tx.NamespaceAccess(r.Context(), u.ID, pr.NamespaceID); err == nil && l > 0 {
+			perms.GroupAccess = &accessEntity{AccessLevel: int(l), NotificationLevel: 3}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out := s.renderProject(r, pr)
+	if currentUser(r) != nil {
+		out.Permissions = &perms
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// CreateProjectIn creates a project in a namespace on behalf of the caller,
+// checking the caller may create projects there (Developer or more in a
+// group, the owner in a personal namespace) and that the visibility fits.
+// POST /projects and the importers share it.
+func (s *Server) CreateProjectIn(r *http.Request, tx *store.Tx, ns *ferry.Namespace, pr *ferry.Project, minRole ferry.AccessLevel) error {
+	me := currentUser(r)
+	if me == nil {
+		return errUnauthorized
+	}
+	if s.namespaceRole(r, tx, ns) < minRole {
+		return errForbidden
+	}
+	if !visibilityFits(pr.Visibility, ns.Visibility) {
+		kind := "the group"
+		if ns.Kind == ferry.KindUser {
+			kind = "the namespace"
+		}
+		return visibilityError(pr.Visibility, ns.Visibility, kind)
+	}
+	pr.NamespaceID, pr.CreatorID = ns.ID, me.ID
+	return tx.CreateProject(r.Context(), pr)
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
+	me, err := requireUser(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	pr := &ferry.Project{Visibility: ferry.Private}
+	pr.Name, _ = p.str("name")
+	pr.Path, _ = p.str("path")
+	if strings.TrimSpace(pr.Name) == "" && strings.TrimSpace(pr.Path) == "" {
+		p.errs = append(p.errs, "name, path are missing, at least one parameter must be provided")
+	}
+	nsRef, hasNS := p.str("namespace_id")
+	if v, ok := p.visibility("visibility"); ok {
+		pr.Visibility = v
+	}
+	pr.Description, _ = p.str("description")
+	if v, ok := p.str("default_branch"); ok {
+		pr.DefaultBranch = v
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	if pr.Path == "" {
+		pr.Path = ferry.PathFromName(pr.Name)
+	}
+	if pr.Name == "" {
+		pr.Name = pr.Path
+	}
+	p.checkName("name", pr.Name)
+	if !ferry.ValidPath(pr.Path) {
+		p.fail("path", "is invalid")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
+		nsID := me.NamespaceID
+		var ns *ferry.Namespace
+		var err error
+		if hasNS && nsRef != "" {
+			ns, err = lookupNamespace(r, tx, nsRef)
+			if err == nil && ns.Kind == ferry.KindGroup {
+				if ok, _ := tx.CanSeeNamespace(r.Context(), viewer(r), ns.ID); !ok {
+					err = notFound("Namespace")
+				}
+			}
+		} else {
+			ns, err = tx.NamespaceByID(r.Context(), nsID)
+		}
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+			return notFound("Namespace")
+		} else if err != nil {
+			return err
+		}
+		return s.CreateProjectIn(r, tx, ns, pr, ferry.DeveloperAccess)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.renderProject(r, pr))
+	return nil
+}
+
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireUser(r); err != nil {
+		return err
+	}
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	var pr *ferry.Project
+	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
+		var role ferry.AccessLevel
+		if pr, role, err = s.FindProject(r, tx); err != nil {
+			return err
+		}
+		if role < ferry.MaintainerAccess {
+			return errForbidden
+		}
+		if v, ok := p.str("name"); ok {
+			if strings.TrimSpace(v) == "" {
+				p.fail("name", "is empty")
+			}
+			p.checkName("name", v)
+			pr.Name = v
+		}
+		if v, ok := p.str("path"); ok {
+			if !ferry.ValidPath(v) {
+				p.fail("path", "is invalid")
+			}
+			pr.Path = v
+		}
+		if v, ok := p.str("description"); ok {
+			pr.Description = v
+		}
+		if v, ok := p.str("default_branch"); ok {
+			pr.DefaultBranch = v
+		}
+		vis, visGiven := p.visibility("visibility")
+		if err := p.err(); err != nil {
+			return err
+		}
+		if visGiven {
+			if !visibilityFits(vis, pr.Namespace.Visibility) {
+				return visibilityError(vis, pr.Namespace.Visibility, "the group")
+			}
+			pr.Visibility = vis
+		}
+		return tx.UpdateProject(r.Context(), pr)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderProject(r, pr))
+	return nil
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireUser(r); err != nil {
+		return err
+	}
+	var id int64
+	err := s.store.Write(r.Context(), func(tx *store.Tx) error {
+		pr, role, err := s.FindProject(r, tx)
+		if err != nil {
+			return err
+		}
+		if role < ferry.OwnerAccess {
+			return errForbidden
+		}
+		id = pr.ID
+		return tx.DeleteProject(r.Context(), pr.ID)
+	})
+	if err != nil {
+		return err
+	}
+	if s.cfg.ProjectsDeleted != nil {
+		s.cfg.ProjectsDeleted(r.Context(), []int64{id})
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
+	return nil
+}

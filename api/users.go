@@ -1,0 +1,194 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/store"
+)
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireUser(r); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": s.cfg.Version, "revision": s.cfg.Revision})
+	return nil
+}
+
+func (s *Server) getMetadata(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireUser(r); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version": s.cfg.Version, "revision": s.cfg.Revision, "enterprise": false,
+		"kas": map[string]any{"enabled": false, "externalUrl": nil, "externalK8sProxyUrl": nil, "version": nil},
+	})
+	return nil
+}
+
+func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := requireUser(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderUser(r, u))
+	return nil
+}
+
+// pathID parses a numeric path parameter; anything else is 404, as GitLab's
+// routes only match digits there.
+func pathID(r *http.Request, name string) (int64, bool) {
+	n, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
+	return n, err == nil && n > 0
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r, "user_id")
+	if !ok {
+		return notFound("User")
+	}
+	var u *ferry.User
+	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) { u, err = tx.UserByID(r.Context(), id); return }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderUser(r, u))
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	f := store.UserFilter{}
+	f.Search, _ = p.str("search")
+	f.Username, _ = p.str("username")
+	f.Active, _ = p.optBool("active")
+	f.Blocked, _ = p.optBool("blocked")
+	if humans, ok := p.optBool("humans"); ok {
+		f.Humans = humans
+	}
+	pg := page(p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	var users []*ferry.User
+	var total int
+	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) { users, total, err = tx.ListUsers(r.Context(), f, pg); return }); err != nil {
+		return err
+	}
+	writePage(s, w, r, pg, total, users, func(u *ferry.User) userFull { return s.renderUser(r, u) })
+	return nil
+}
+
+// userParams reads the attributes POST and PUT /users share.
+func userParams(p *params, u *ferry.User) {
+	if v, ok := p.str("username"); ok {
+		u.Username = v
+	}
+	if v, ok := p.str("name"); ok {
+		u.Name = v
+	}
+	if v, ok := p.str("email"); ok {
+		u.Email = v
+	}
+	if v, ok := p.optBool("admin"); ok {
+		u.IsAdmin = v
+	}
+}
+
+func validateUser(p *params, u *ferry.User) {
+	if u.Username != "" && !ferry.ValidUsername(u.Username) {
+		p.fail("username", "is invalid")
+	}
+	if u.Email != "" && (!strings.Contains(u.Email, "@") || strings.ContainsAny(u.Email, " \t\r\n")) {
+		p.fail("email", "is invalid")
+	}
+	p.checkName("name", u.Name)
+}
+
+// userConflict turns a store conflict into GitLab's 409 texts for users.
+func userConflict(err error) error {
+	if ferry.ErrorCode(err) != ferry.ECONFLICT {
+		return err
+	}
+	if e, ok := err.(*ferry.Error); ok && len(e.Fields["email"]) > 0 {
+		return ferry.Errorf(ferry.ECONFLICT, "Email has already been taken")
+	}
+	return ferry.Errorf(ferry.ECONFLICT, "Username has already been taken")
+}
+
+// createUser is POST /users. ferry signs in with tokens only, so a password
+// is accepted for compatibility with scripts but never stored.
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireAdmin(r); err != nil {
+		return err
+	}
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	u := &ferry.User{}
+	p.requireStr("email")
+	p.requireStr("name")
+	p.requireStr("username")
+	userParams(p, u)
+	if !p.has("password") && !p.has("reset_password") && !p.has("force_random_password") {
+		p.errs = append(p.errs, "password, reset_password, force_random_password are missing, at least one parameter must be provided")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	validateUser(p, u)
+	if err := p.err(); err != nil {
+		return err
+	}
+	if err := s.store.Write(r.Context(), func(tx *store.Tx) error { return tx.CreateUser(r.Context(), u) }); err != nil {
+		return userConflict(err)
+	}
+	writeJSON(w, http.StatusCreated, s.renderUser(r, u))
+	return nil
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requireAdmin(r); err != nil {
+		return err
+	}
+	id, ok := pathID(r, "user_id")
+	if !ok {
+		return notFound("User")
+	}
+	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	var u *ferry.User
+	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
+		if u, err = tx.UserByID(r.Context(), id); err != nil {
+			return err
+		}
+		if u.Placeholder {
+			return ferry.Errorf(ferry.EFORBIDDEN, "403 Forbidden - placeholder users cannot be edited")
+		}
+		userParams(p, u)
+		for _, k := range []string{"username", "name", "email"} {
+			if v, ok := p.str(k); ok && strings.TrimSpace(v) == "" {
+				p.fail(k, "is empty")
+			}
+		}
+		validateUser(p, u)
+		if err := p.err(); err != nil {
+			return err
+		}
+		return tx.UpdateUser(r.Context(), u)
+	})
+	if err != nil {
+		return userConflict(err)
+	}
+	writeJSON(w, http.StatusOK, s.renderUser(r, u))
+	return nil
+}
