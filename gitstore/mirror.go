@@ -147,8 +147,14 @@ func (s *Store) mirror(ctx context.Context, id int64, wiki bool, sourceURL strin
 		return err
 	}
 	err = s.fetch(ctx, id, wiki, remote{url: u.String(), protocols: "http:https", cred: cred}, refspecs)
-	if err != nil && isRemoteNotFound(err) {
+	switch {
+	case err == nil:
+	case isRemoteNotFound(err):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case isRemoteUnauthorized(err):
+		// git asks for a username after a 401 even when it sent a header;
+		// say plainly what happened.
+		return fmt.Errorf("source refused the credential: %w: %w", ErrUnauthorized, err)
 	}
 	return err
 }
@@ -267,4 +273,12 @@ func isRemoteNotFound(err error) bool {
 	msg := strings.ToLower(stderrOf(err))
 	return strings.Contains(msg, "not found") || strings.Contains(msg, "error: 404") ||
 		strings.Contains(msg, "does not appear to be a git repository")
+}
+
+// isRemoteUnauthorized reports whether a git failure is the source refusing
+// (or demanding) credentials.
+func isRemoteUnauthorized(err error) bool {
+	msg := strings.ToLower(stderrOf(err))
+	return strings.Contains(msg, "could not read username") || strings.Contains(msg, "authentication failed") ||
+		strings.Contains(msg, "error: 401") || strings.Contains(msg, "error: 403")
 }
