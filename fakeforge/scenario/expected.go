@@ -89,7 +89,7 @@ func (s *Scenario) Expected(source string) (Counts, error) {
 		return Counts{"groups": len(s.groups), "projects": np,
 			"labels": np * c.Labels, "milestones": np * c.Milestones, "issues": np * c.Issues,
 			"merge_requests": np * c.PullRequests, "releases": np * c.Releases,
-			"notes": np * (s.CommentCount() + s.ReviewCommentCount()),
+			"notes":      np * (s.CommentCount() + s.ReviewCommentCount()),
 			"diff_notes": np * s.ReviewCommentCount(), "approvals": np * s.approvalCount(),
 			"members": np * c.Users, "award_emoji": np * s.ReactedItems() * c.ReactionsPerItem,
 		}, nil

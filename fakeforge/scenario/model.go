@@ -189,22 +189,9 @@ func (s *Scenario) IssueNumber(j int) int {
 // ItemCreated is when item n was opened; items are an hour apart.
 func ItemCreated(n int) time.Time { return epoch.Add(time.Duration(n) * time.Hour) }
 
-// itemUpdated keeps updated_at monotonic in n, so `since` and `sort=updated`
-// need no scan.
-func itemUpdated(n int) time.Time { return ItemCreated(n).Add(30 * time.Minute) }
-
-// FirstItemUpdatedSince returns the first item number updated at or after t.
-func (s *Scenario) FirstItemUpdatedSince(t time.Time) int {
-	return firstAtOrAfter(t, epoch.Add(30*time.Minute), time.Hour)
-}
-
-func firstAtOrAfter(t, first time.Time, step time.Duration) int {
-	if !t.After(first) {
-		return 1
-	}
-	d := t.Sub(first)
-	return int((d+step-1)/step) + 1
-}
+// ItemUpdated is when item n was last updated; it grows with n, so `since`
+// and `sort=updated` need no scan.
+func ItemUpdated(n int) time.Time { return ItemCreated(n).Add(30 * time.Minute) }
 
 // Item returns item n (1 ≤ n ≤ Items()).
 func (s *Scenario) Item(n int) Item {
@@ -237,7 +224,7 @@ func (s *Scenario) Item(n int) Item {
 	it.Open = n%3 != 0
 	it.Merged = it.IsPR && !it.Open && n%2 == 0
 	it.Locked = n%97 == 0
-	it.Created, it.Updated = ItemCreated(n), itemUpdated(n)
+	it.Created, it.Updated = ItemCreated(n), ItemUpdated(n)
 	if !it.Open {
 		it.Closed = it.Updated
 		it.ClosedBy = s.User(1 + (n+1)%c.Users)
@@ -279,10 +266,6 @@ func (s *Scenario) ItemComments(n int) (first, last int) {
 	return (n-1)*s.cfg.CommentsPerItem + 1, n * s.cfg.CommentsPerItem
 }
 
-// FirstCommentUpdatedSince returns the first comment index updated at or after t.
-func (s *Scenario) FirstCommentUpdatedSince(t time.Time) int {
-	return firstAtOrAfter(t, s.commentsStart().Add(time.Minute+10*time.Second), time.Minute)
-}
 
 // Review is a submitted pull-request review.
 type Review struct {
@@ -489,14 +472,14 @@ func (s *Scenario) Release(i int) Release {
 // ReleaseTag is the git tag of release i.
 func ReleaseTag(i int) string { return fmt.Sprintf("v%d.0.0", i) }
 
-// AssetByID finds a release asset by its ID.
-func (s *Scenario) AssetByID(id int64) (Asset, bool) {
+// AssetByID finds a release asset, and its release, by the asset's ID.
+func (s *Scenario) AssetByID(id int64) (Release, Asset, bool) {
 	n := int(id - assetIDBase)
 	if s.cfg.AssetsPerRelease == 0 || n < 1 || n > s.cfg.Releases*s.cfg.AssetsPerRelease {
-		return Asset{}, false
+		return Release{}, Asset{}, false
 	}
 	rel := s.Release((n-1)/s.cfg.AssetsPerRelease + 1)
-	return rel.Assets[(n-1)%s.cfg.AssetsPerRelease], true
+	return rel, rel.Assets[(n-1)%s.cfg.AssetsPerRelease], true
 }
 
 // Branch is a git branch. Index 0 is main; feature branches are 1…Branches.

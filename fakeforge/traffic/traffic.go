@@ -317,6 +317,8 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			m.count(family, func(s *FamilyStats) { s.NotModified++ })
 			if p.charged {
 				m.refund(p.credential)
+				p.limit.Remaining++
+				m.profile.RateHeaders(w.Header(), p.limit)
 			}
 		}
 		m.send(w, rec, p, family)
@@ -358,11 +360,11 @@ func trickle(w http.ResponseWriter, body []byte, total time.Duration) {
 	step := (len(body) + pieces - 1) / pieces
 	fl, _ := w.(http.Flusher)
 	for off := 0; off < len(body); off += step {
+		time.Sleep(total / pieces)
 		_, _ = w.Write(body[off:min(off+step, len(body))])
 		if fl != nil {
 			fl.Flush()
 		}
-		time.Sleep(total / pieces)
 	}
 }
 

@@ -1,0 +1,122 @@
+// Package fakeforge starts simulated GitHub, Bitbucket Server and GitLab
+// sources on 127.0.0.1 for tests, demos and benchmarks: one listener per
+// forge, each behind the shared traffic middleware (faults, rate limits,
+// accounting) and serving the git repositories of the same seeded scenario.
+//
+// It must not import ferry's own packages: it plays the outside world.
+//
+//	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: cfg})
+//	defer f.Close()
+//	client := github.NewClient(nil).WithAuthToken(f.GitHub.Token)
+//	client.BaseURL, _ = url.Parse(f.GitHub.APIURL + "/")
+package fakeforge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+)
+
+// Credentials every simulated forge accepts.
+const (
+	GitHubToken    = "ghp_fakeforge0000000000000000000000000000"
+	BitbucketUser  = "admin"
+	BitbucketToken = "bbs-fakeforge-token"
+	GitLabToken    = "glpat-fakeforge0000000000"
+)
+
+// Options configure Start. The zero value of every field but Scenario is usable.
+type Options struct {
+	Scenario scenario.Config
+	Faults   traffic.Faults
+	// Clock drives rate-limit windows; nil is the wall clock.
+	Clock traffic.Clock
+	// Port, when not 0, puts GitHub on Port, Bitbucket Server on Port+1 and
+	// GitLab on Port+2; 0 picks free ports.
+	Port int
+}
+
+// Endpoint is one simulated forge on its own listener.
+type Endpoint struct {
+	// URL is the web root; APIURL is the API root clients are given
+	// (GitHub: the root, as on github.com; use URL+"/api/v3" for the
+	// Enterprise layout).
+	URL    string
+	APIURL string
+	// Username (Bitbucket Server only) and Token authenticate.
+	Username string
+	Token    string
+
+	traffic *traffic.Middleware
+	server  *http.Server
+}
+
+// Stats returns the request accounting of this forge.
+func (e *Endpoint) Stats() traffic.Stats { return e.traffic.Stats() }
+
+// ResetStats zeroes the accounting of this forge.
+func (e *Endpoint) ResetStats() { e.traffic.ResetStats() }
+
+// Forge is a running set of simulated forges.
+type Forge struct {
+	Scenario *scenario.Scenario
+	GitHub   *Endpoint
+}
+
+// Start builds the scenario and serves it until Close.
+func Start(ctx context.Context, opts Options) (*Forge, error) {
+	sc, err := scenario.New(opts.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	f := &Forge{Scenario: sc}
+	ghLn, err := listen(opts.Port)
+	if err != nil {
+		return nil, err
+	}
+	ghURL := "http://" + ghLn.Addr().String()
+	gs := github.New(github.Options{Scenario: sc, BaseURL: ghURL, Tokens: []string{GitHubToken}})
+	f.GitHub = serve(ghLn, gs, gs.Profile(), opts)
+	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = ghURL, ghURL, GitHubToken
+	return f, nil
+}
+
+func listen(port int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
+	}
+	return ln, nil
+}
+
+func serve(ln net.Listener, h http.Handler, p traffic.Profile, opts Options) *Endpoint {
+	mw := traffic.New(opts.Faults, p, opts.Clock)
+	// Injected resets and truncations make net/http complain; that is the point.
+	srv := &http.Server{Handler: mw.Wrap(h), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go func() { _ = srv.Serve(ln) }()
+	return &Endpoint{traffic: mw, server: srv}
+}
+
+// Close stops every forge.
+func (f *Forge) Close() error {
+	var errs []error
+	for _, e := range []*Endpoint{f.GitHub} {
+		if e != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := e.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shut down %s: %w", e.URL, err))
+			}
+			cancel()
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,278 @@
+package fakeforge_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/walk"
+)
+
+// tinyScenario keeps every list at least three pages long at perPage.
+func tinyScenario(seed int64) scenario.Config {
+	c, err := scenario.Preset("small", seed)
+	if err != nil {
+		panic(err)
+	}
+	c.Issues, c.PullRequests, c.Users = 40, 25, 7
+	c.CommentsPerItem, c.ReviewCommentsPerPR, c.ReviewsPerPR = 1, 2, 2
+	c.Branches, c.Commits, c.Labels, c.Milestones = 9, 5, 7, 7
+	c.ReactionsEvery = 5
+	return c
+}
+
+const perPage = 3
+
+func startForge(t *testing.T, opts fakeforge.Options) *fakeforge.Forge {
+	t.Helper()
+	f, err := fakeforge.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start fakeforge: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return f
+}
+
+func ghClient(t *testing.T, apiURL, token string) *gh.Client {
+	t.Helper()
+	c, err := gh.NewClient(gh.WithAuthToken(token), gh.WithURLs(gh.Ptr(apiURL+"/"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestGitHubWalk walks the whole repository with go-github, at the root and
+// under /api/v3, and checks counts and calls against the scenario.
+func TestGitHubWalk(t *testing.T) {
+	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
+	want, err := f.Scenario.Expected(scenario.GitHub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lower, err := f.Scenario.LowerBoundCalls(scenario.GitHub, perPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, api string }{
+		{"github.com", f.GitHub.APIURL},
+		{"enterprise", f.GitHub.URL + "/api/v3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f.GitHub.ResetStats()
+			got, err := walk.GitHub(context.Background(), walk.GitHubTarget{APIURL: tt.api, Token: f.GitHub.Token,
+				Owner: "acme", Repo: "widgets", PerPage: perPage})
+			if err != nil {
+				t.Fatalf("walk: %v", err)
+			}
+			if d := scenario.Counts(got).Diff(want); d != "" {
+				t.Errorf("counts differ: %s", d)
+			}
+			if calls := f.GitHub.Stats().APIRequests; calls != lower {
+				t.Errorf("walk made %d API calls, lower bound is %d", calls, lower)
+			}
+		})
+	}
+}
+
+// TestGitHubPerItemEndpoints decodes every endpoint the walk does not use.
+func TestGitHubPerItemEndpoints(t *testing.T) {
+	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
+	ctx := context.Background()
+	c := ghClient(t, f.GitHub.URL+"/api/v3", f.GitHub.Token)
+	sc := f.Scenario
+	pr := sc.PRNumber(2)
+	issue := sc.IssueNumber(3)
+	checks := []struct {
+		name string
+		run  func() (int, error) // returns how many objects decoded
+	}{
+		{"repository by id", func() (int, error) {
+			r, _, err := c.Repositories.GetByID(ctx, 4242)
+			return btoi(r.GetFullName() == "acme/widgets"), err
+		}},
+		{"issue", func() (int, error) {
+			i, _, err := c.Issues.Get(ctx, "acme", "widgets", issue)
+			return btoi(!i.IsPullRequest() && i.GetNumber() == issue), err
+		}},
+		{"issue comments", func() (int, error) {
+			cs, _, err := c.Issues.ListComments(ctx, "acme", "widgets", issue, nil)
+			return len(cs), err
+		}},
+		{"issue events", func() (int, error) {
+			es, _, err := c.Issues.ListIssueEvents(ctx, "acme", "widgets", issue, nil)
+			return len(es), err
+		}},
+		{"timeline", func() (int, error) {
+			es, _, err := c.Issues.ListIssueTimeline(ctx, "acme", "widgets", issue, nil)
+			return len(es), err
+		}},
+		{"pull", func() (int, error) {
+			p, _, err := c.PullRequests.Get(ctx, "acme", "widgets", pr)
+			return btoi(p.GetHead().GetRef() != "" && p.GetBase().GetRef() == "main"), err
+		}},
+		{"pull as issue", func() (int, error) {
+			i, _, err := c.Issues.Get(ctx, "acme", "widgets", pr)
+			return btoi(i.IsPullRequest()), err
+		}},
+		{"pull review comments", func() (int, error) {
+			cs, _, err := c.PullRequests.ListComments(ctx, "acme", "widgets", pr, nil)
+			if err == nil && (cs[1].GetInReplyTo() != cs[0].GetID() || cs[0].GetPosition() == 0) {
+				t.Errorf("second review comment should reply to the first: %v", cs)
+			}
+			return len(cs), err
+		}},
+		{"branch with slash", func() (int, error) {
+			b, _, err := c.Repositories.GetBranch(ctx, "acme", "widgets", "feature/branch-1", 0)
+			return btoi(b.GetName() == "feature/branch-1"), err
+		}},
+		{"rate limit", func() (int, error) {
+			rl, _, err := c.RateLimit.Get(ctx)
+			return btoi(rl.GetCore().Limit > 0), err
+		}},
+		{"release asset download", func() (int, error) {
+			rels, _, err := c.Repositories.ListReleases(ctx, "acme", "widgets", nil)
+			if err != nil {
+				return 0, err
+			}
+			rc, _, err := c.Repositories.DownloadReleaseAsset(ctx, "acme", "widgets", rels[0].Assets[0].GetID(), http.DefaultClient)
+			if err != nil {
+				return 0, err
+			}
+			defer rc.Close()
+			b, err := io.ReadAll(rc)
+			return btoi(len(b) == rels[0].Assets[0].GetSize()), err
+		}},
+	}
+	c1, c2 := sc.ItemComments(issue)
+	want := map[string]int{"issue comments": c2 - c1 + 1, "issue events": sc.Config().EventsPerItem,
+		"timeline": sc.Config().EventsPerItem + c2 - c1 + 1, "pull review comments": sc.Config().ReviewCommentsPerPR}
+	for _, ck := range checks {
+		t.Run(ck.name, func(t *testing.T) {
+			n, err := ck.run()
+			if err != nil {
+				t.Fatalf("%v", err)
+			}
+			w, ok := want[ck.name]
+			if !ok {
+				w = 1
+			}
+			if n != w {
+				t.Errorf("got %d, want %d", n, w)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func rawGet(t *testing.T, url, token string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "token "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+func TestGitHubErrorsAndConditionalRequests(t *testing.T) {
+	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
+	u := f.GitHub.URL
+	tests := []struct {
+		name, path, token string
+		status            int
+		body              string
+	}{
+		{"no token", "/repos/acme/widgets", "", 401, "Requires authentication"},
+		{"bad token", "/repos/acme/widgets", "nope", 401, "Bad credentials"},
+		{"unknown repository", "/repos/acme/gadgets", f.GitHub.Token, 404, `"message":"Not Found"`},
+		{"unknown repository id", "/api/v3/repositories/1", f.GitHub.Token, 404, "Not Found"},
+		{"issue is not a pull", "/repos/acme/widgets/pulls/1", f.GitHub.Token, 404, "Not Found"},
+		{"bad state", "/repos/acme/widgets/issues?state=maybe", f.GitHub.Token, 422, "Validation Failed"},
+		{"unknown user", "/users/nobody", f.GitHub.Token, 404, "Not Found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := rawGet(t, u+tt.path, tt.token)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.body) {
+				t.Errorf("got %d %s, want %d containing %q", resp.StatusCode, body, tt.status, tt.body)
+			}
+		})
+	}
+	t.Run("etag", func(t *testing.T) {
+		resp, _ := rawGet(t, u+"/repos/acme/widgets/labels", f.GitHub.Token)
+		etag := resp.Header.Get("ETag")
+		if etag == "" {
+			t.Fatal("no ETag")
+		}
+		resp, body := rawGet(t, u+"/repos/acme/widgets/labels", f.GitHub.Token, "If-None-Match", etag)
+		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+			t.Errorf("got %d with %d bytes, want an empty 304", resp.StatusCode, len(body))
+		}
+		if n := f.GitHub.Stats().Families["labels"].NotModified; n != 1 {
+			t.Errorf("stats count %d 304s, want 1", n)
+		}
+	})
+	t.Run("link header", func(t *testing.T) {
+		resp, _ := rawGet(t, u+"/repos/acme/widgets/issues?state=all&per_page=10&page=2", f.GitHub.Token)
+		link := resp.Header.Get("Link")
+		for _, rel := range []string{`page=3&per_page=10&state=all>; rel="next"`, `page=7&per_page=10&state=all>; rel="last"`, `page=1&per_page=10&state=all>; rel="first"`, `page=1&per_page=10&state=all>; rel="prev"`} {
+			if !strings.Contains(link, rel) {
+				t.Errorf("Link %q lacks %q", link, rel)
+			}
+		}
+	})
+}
+
+// TestSameSeedSameBytes compares two forges started from the same seed.
+func TestSameSeedSameBytes(t *testing.T) {
+	a := startForge(t, fakeforge.Options{Scenario: tinyScenario(42)})
+	b := startForge(t, fakeforge.Options{Scenario: tinyScenario(42)})
+	c := startForge(t, fakeforge.Options{Scenario: tinyScenario(43)})
+	paths := []string{"/repos/acme/widgets/issues?state=all&per_page=100", "/repos/acme/widgets/pulls?state=all&page=2&per_page=10",
+		"/repos/acme/widgets/issues/comments", "/repos/acme/widgets/pulls/comments", "/repos/acme/widgets/releases"}
+	for _, p := range paths {
+		get := func(f *fakeforge.Forge) []byte {
+			_, body := rawGet(t, f.GitHub.URL+p, f.GitHub.Token)
+			return bytes.ReplaceAll(body, []byte(f.GitHub.URL), []byte("BASE"))
+		}
+		x, y, z := get(a), get(b), get(c)
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s: same seed, different bytes", p)
+		}
+		if bytes.Equal(x, z) {
+			t.Errorf("%s: different seeds, same bytes", p)
+		}
+	}
+}
