@@ -19,9 +19,12 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/gitrepo"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 )
@@ -40,6 +43,9 @@ type Options struct {
 	Faults   traffic.Faults
 	// Clock drives rate-limit windows; nil is the wall clock.
 	Clock traffic.Clock
+	// Dir holds the generated git repositories; empty means a temporary
+	// directory removed by Close.
+	Dir string
 	// Port, when not 0, puts GitHub on Port, Bitbucket Server on Port+1 and
 	// GitLab on Port+2; 0 picks free ports.
 	Port int
@@ -70,6 +76,10 @@ func (e *Endpoint) ResetStats() { e.traffic.ResetStats() }
 type Forge struct {
 	Scenario *scenario.Scenario
 	GitHub   *Endpoint
+	// Git is the GitHub repository as generated; all forges share its SHAs.
+	Git *gitrepo.Repo
+
+	tempDir string
 }
 
 // Start builds the scenario and serves it until Close.
@@ -79,15 +89,47 @@ func Start(ctx context.Context, opts Options) (*Forge, error) {
 		return nil, err
 	}
 	f := &Forge{Scenario: sc}
-	ghLn, err := listen(opts.Port)
-	if err != nil {
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "fakeforge-"); err != nil {
+			return nil, fmt.Errorf("create repository directory: %w", err)
+		}
+		f.tempDir = dir
+	}
+	if err := f.startGitHub(ctx, opts, dir); err != nil {
+		_ = f.Close()
 		return nil, err
 	}
-	ghURL := "http://" + ghLn.Addr().String()
-	gs := github.New(github.Options{Scenario: sc, BaseURL: ghURL, Tokens: []string{GitHubToken}})
-	f.GitHub = serve(ghLn, gs, gs.Profile(), opts)
-	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = ghURL, ghURL, GitHubToken
 	return f, nil
+}
+
+func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error {
+	sc := f.Scenario
+	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "github", "widgets.git"), gitrepo.GitHubPullRef, sc.PRNumber)
+	if err != nil {
+		return fmt.Errorf("build GitHub repository: %w", err)
+	}
+	if err := gitrepo.BuildWiki(ctx, sc, filepath.Join(dir, "github", "widgets.wiki.git")); err != nil {
+		return fmt.Errorf("build GitHub wiki: %w", err)
+	}
+	f.Git = repo
+	ln, err := listen(opts.Port)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	gitSrv, err := gitrepo.NewServer(sc, dir, base, map[string]string{
+		"/" + github.Owner + "/" + github.Repo + ".git":      "github/widgets.git",
+		"/" + github.Owner + "/" + github.Repo + ".wiki.git": "github/widgets.wiki.git",
+	}, func(_, pw string) bool { return pw == GitHubToken })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	gs := github.New(github.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitHubToken}, Git: repo, GitHandler: gitSrv})
+	f.GitHub = serve(ln, gs, gs.Profile(), opts)
+	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = base, base, GitHubToken
+	return nil
 }
 
 func listen(port int) (net.Listener, error) {
@@ -116,6 +158,11 @@ func (f *Forge) Close() error {
 				errs = append(errs, fmt.Errorf("shut down %s: %w", e.URL, err))
 			}
 			cancel()
+		}
+	}
+	if f.tempDir != "" {
+		if err := os.RemoveAll(f.tempDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove repositories: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -266,7 +266,6 @@ func (s *Scenario) ItemComments(n int) (first, last int) {
 	return (n-1)*s.cfg.CommentsPerItem + 1, n * s.cfg.CommentsPerItem
 }
 
-
 // Review is a submitted pull-request review.
 type Review struct {
 	Index     int
