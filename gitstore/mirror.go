@@ -198,12 +198,29 @@ func (s *Store) fetch(ctx context.Context, id int64, wiki bool, r remote, refspe
 	return err
 }
 
-func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) error {
+func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) (err error) {
 	c := gitCmd{
 		Dir:     dir,
 		Config:  r.cred.remoteConfig(),
 		Env:     []string{"GIT_ALLOW_PROTOCOL=" + r.protocols},
 		Secrets: r.cred.secrets(),
+	}
+	if s.dial != nil && r.protocols != "file" {
+		p, pErr := startProxy(ctx, s.dial)
+		if pErr != nil {
+			return fmt.Errorf("start dial proxy: %w", pErr)
+		}
+		defer p.Close()
+		c.Config = append(c.Config, kv{"http.proxy", p.URL()})
+		c.Secrets = append(c.Secrets, p.pass)
+		// git only reports the proxy's 502; say why the dial failed.
+		defer func() {
+			if err != nil {
+				if dErr := p.DialErr(); dErr != nil {
+					err = fmt.Errorf("connect to source: %w: %w", dErr, err)
+				}
+			}
+		}()
 	}
 	// Ask for HEAD first: it tells the source's default branch and fails
 	// fast on a wrong URL or credential.

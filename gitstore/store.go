@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Store is a directory of bare repositories and LFS objects. Create it with
@@ -25,6 +27,7 @@ type Store struct {
 	// href and redirect) before it is used. Nil allows all.
 	checkURL func(ctx context.Context, u *url.URL) error
 	client   *http.Client
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu    sync.Mutex
 	locks map[int64]*repoLock
@@ -40,9 +43,14 @@ type Options struct {
 	// redirects. git itself is told never to follow redirects, so the URL it
 	// is given is the only one it contacts. Nil allows every URL.
 	CheckURL func(ctx context.Context, u *url.URL) error
+	// DialContext, if set, makes every outbound connection: git's (through
+	// a loopback proxy started for each remote operation) and, when
+	// HTTPClient is nil, the LFS client's. Checking the dialled address here
+	// is the SSRF defence that DNS rebinding cannot get around.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// HTTPClient is used for LFS downloads from sources. It should dial
-	// through the same address checks as CheckURL. Nil means a new
-	// http.Client with no timeout beyond the context's.
+	// through the same address checks. Nil means a new http.Client using
+	// DialContext, with no timeout beyond the context's.
 	HTTPClient *http.Client
 }
 
@@ -52,12 +60,16 @@ func New(root string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitstore root %q: %w", root, err)
 	}
-	s := &Store{root: abs, git: opts.Git, checkURL: opts.CheckURL, client: opts.HTTPClient, locks: map[int64]*repoLock{}}
+	s := &Store{root: abs, git: opts.Git, checkURL: opts.CheckURL, client: opts.HTTPClient, dial: opts.DialContext, locks: map[int64]*repoLock{}}
 	if s.git == "" {
 		s.git = "git"
 	}
 	if s.client == nil {
-		s.client = &http.Client{}
+		// Not http.DefaultTransport: it honours *_PROXY from the environment
+		// and would bypass the dialer.
+		tr := &http.Transport{Proxy: nil, DialContext: opts.DialContext, ForceAttemptHTTP2: true,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+		s.client = &http.Client{Transport: tr}
 	}
 	for _, d := range []string{"repositories/@hashed", "lfs-objects", "lfs-links/@hashed", "tmp/home"} {
 		if err := os.MkdirAll(filepath.Join(abs, d), 0o750); err != nil {
