@@ -61,6 +61,8 @@ type Endpoint struct {
 	// Username (Bitbucket Server only) and Token authenticate.
 	Username string
 	Token    string
+	// Repos are the clone URLs of the forge's repositories.
+	Repos []string
 
 	traffic *traffic.Middleware
 	server  *http.Server
@@ -80,6 +82,16 @@ type Forge struct {
 	Git *gitrepo.Repo
 
 	tempDir string
+}
+
+// Endpoint returns the forge for a source name (scenario.GitHub, …), or
+// nil when that forge is not running.
+func (f *Forge) Endpoint(source string) *Endpoint {
+	switch source {
+	case scenario.GitHub:
+		return f.GitHub
+	}
+	return nil
 }
 
 // Start builds the scenario and serves it until Close.
@@ -129,6 +141,7 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 	gs := github.New(github.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitHubToken}, Git: repo, GitHandler: gitSrv})
 	f.GitHub = serve(ln, gs, gs.Profile(), opts)
 	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = base, base, GitHubToken
+	f.GitHub.Repos = []string{base + "/acme/widgets.git", base + "/acme/widgets.wiki.git"}
 	return nil
 }
 

@@ -12,6 +12,7 @@ package traffic
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -402,4 +403,23 @@ func (r *recorder) WriteHeader(status int) {
 func (r *recorder) Write(p []byte) (int, error) {
 	r.wrote = true
 	return r.body.Write(p)
+}
+
+// RegisterFlags binds the fault knobs to command-line flags, so every
+// command that starts a forge spells them the same way.
+func (f *Faults) RegisterFlags(fs *flag.FlagSet) {
+	fs.Uint64Var(&f.Seed, "fault-seed", 1, "seed of the fault RNG")
+	fs.DurationVar(&f.Latency, "latency", 0, "fixed latency added to every API request")
+	fs.DurationVar(&f.Jitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
+	fs.Float64Var(&f.ErrorRate, "error-rate", 0, "share of API requests answered 500/502/503")
+	fs.Float64Var(&f.ResetRate, "reset-rate", 0, "share of API requests whose connection is reset")
+	fs.Float64Var(&f.TruncateRate, "truncate-rate", 0, "share of API responses cut short")
+	fs.Float64Var(&f.MalformedRate, "malformed-rate", 0, "share of API responses with malformed JSON")
+	fs.Float64Var(&f.SlowRate, "slow-rate", 0, "share of API responses trickled out slowly")
+	fs.DurationVar(&f.SlowBody, "slow-body", 200*time.Millisecond, "how long a slow body takes")
+	fs.IntVar(&f.RateLimit, "rate-limit", 0, "primary rate-limit budget per token and period (0: unlimited)")
+	fs.DurationVar(&f.RateLimitPeriod, "rate-limit-period", time.Hour, "primary rate-limit window")
+	fs.IntVar(&f.SecondaryBurst, "secondary-burst", 0, "requests per token per secondary window before 403/429 (0: off)")
+	fs.DurationVar(&f.SecondaryWindow, "secondary-window", time.Minute, "secondary rate-limit window")
+	fs.Float64Var(&f.SecondaryRate, "secondary-rate", 0, "share of API requests refused by a secondary limit")
 }

@@ -1,0 +1,68 @@
+// Command fakeforge serves a simulated GitHub, Bitbucket Server and GitLab
+// on 127.0.0.1 for demos: a named scenario, a seed, a base port and the
+// fault knobs. It prints each forge's URLs and credentials and serves until
+// interrupted.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "fakeforge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("fakeforge", flag.ContinueOnError)
+	name := fs.String("scenario", "small", "small, medium or large")
+	seed := fs.Int64("seed", 1, "scenario seed")
+	port := fs.Int("port", 0, "GitHub port; Bitbucket Server and GitLab take the next two (0: any free ports)")
+	dir := fs.String("dir", "", "where to write the git repositories (default: a temporary directory)")
+	var faults traffic.Faults
+	faults.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sc, err := scenario.Preset(*name, *seed)
+	if err != nil {
+		return err
+	}
+	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: faults, Port: *port, Dir: *dir})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, src := range []string{scenario.GitHub, scenario.BitbucketServer, scenario.GitLab} {
+		ep := f.Endpoint(src)
+		if ep == nil {
+			continue
+		}
+		fmt.Fprintf(out, "%s\n  api:   %s\n  web:   %s\n  stats: %s%s\n", src, ep.APIURL, ep.URL, ep.URL, traffic.StatsPath)
+		if ep.Username != "" {
+			fmt.Fprintf(out, "  user:  %s\n", ep.Username)
+		}
+		fmt.Fprintf(out, "  token: %s\n", ep.Token)
+		for _, r := range ep.Repos {
+			fmt.Fprintf(out, "  repo:  %s\n", r)
+		}
+	}
+	want, _ := f.Scenario.Expected(scenario.GitHub)
+	fmt.Fprintf(out, "scenario %s, seed %d: %d objects per repository; Ctrl-C stops\n", *name, *seed, want.Total())
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,134 @@
+// Command ferrybench measures an import against a simulated source: it
+// starts fakeforge in-process with a named scenario and prints one
+// "name value" line per figure — objects, source_calls, lower_bound_calls,
+// wall_seconds, objects_per_second, peak_rss_mb.
+//
+// Mode source-only (the default until ferry's importers exist) walks the
+// source API with the real client libraries and checks the counts against
+// the scenario. An importer mode will start ferry, POST /import/…, and poll
+// GET /projects/:id/import; it slots in as another mode function.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+)
+
+// perPage is what an efficient importer asks for, and what the lower bound assumes.
+const perPage = 100
+
+type config struct {
+	source, scenario, mode, databaseURL string
+	seed                                int64
+	faults                              traffic.Faults
+}
+
+// mode runs one benchmark against a started forge and returns how many
+// objects it fetched or imported.
+type mode func(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ferrybench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	var cfg config
+	fs := flag.NewFlagSet("ferrybench", flag.ContinueOnError)
+	fs.StringVar(&cfg.source, "source", scenario.GitHub, "github, bitbucket_server or gitlab")
+	fs.StringVar(&cfg.scenario, "scenario", "small", "small, medium or large")
+	fs.Int64Var(&cfg.seed, "seed", 1, "scenario seed")
+	fs.StringVar(&cfg.mode, "mode", "source-only", "source-only (walk the source API; importer mode comes with the importers)")
+	fs.StringVar(&cfg.databaseURL, "database-url", "", "ferry database for the importer mode (reserved)")
+	cfg.faults.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var m mode
+	switch cfg.mode {
+	case "source-only":
+		m = sourceOnly
+	default:
+		return fmt.Errorf("unknown mode %q (only source-only exists until the importers do)", cfg.mode)
+	}
+	sc, err := scenario.Preset(cfg.scenario, cfg.seed)
+	if err != nil {
+		return err
+	}
+	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: cfg.faults})
+	if err != nil {
+		return fmt.Errorf("start fakeforge: %w", err)
+	}
+	defer f.Close()
+	ep := f.Endpoint(cfg.source)
+	if ep == nil {
+		return fmt.Errorf("unknown or unsupported source %q", cfg.source)
+	}
+	lower, err := f.Scenario.LowerBoundCalls(cfg.source, perPage)
+	if err != nil {
+		return err
+	}
+	ep.ResetStats()
+	began := time.Now()
+	objects, err := m(ctx, f, cfg)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(began).Seconds()
+	rss, err := peakRSSMB()
+	if err != nil {
+		return err
+	}
+	for _, fig := range []struct {
+		name  string
+		value any
+	}{
+		{"objects", objects},
+		{"source_calls", ep.Stats().APIRequests},
+		{"lower_bound_calls", lower},
+		{"wall_seconds", fmt.Sprintf("%.3f", wall)},
+		{"objects_per_second", fmt.Sprintf("%.1f", float64(objects)/wall)},
+		{"peak_rss_mb", fmt.Sprintf("%.1f", rss)},
+	} {
+		fmt.Fprintf(out, "%s %v\n", fig.name, fig.value)
+	}
+	return nil
+}
+
+// peakRSSMB reads the process's high-water resident set size. fakeforge runs
+// in the same process, so this includes the simulated source.
+func peakRSSMB() (float64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("read peak RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmHWM %q: %w", v, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.Join(errors.New("no VmHWM in /proc/self/status"), sc.Err())
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/walk"
+)
+
+// sourceOnly fetches everything an importer would, with the real clients,
+// and fails unless the counts match the scenario exactly.
+func sourceOnly(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error) {
+	var got walk.Counts
+	var err error
+	switch cfg.source {
+	case scenario.GitHub:
+		got, err = walk.GitHub(ctx, walk.GitHubTarget{APIURL: f.GitHub.APIURL, Token: f.GitHub.Token,
+			Owner: "acme", Repo: "widgets", PerPage: perPage})
+	default:
+		return 0, fmt.Errorf("source-only mode does not walk %q yet", cfg.source)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("walk %s: %w", cfg.source, err)
+	}
+	want, err := f.Scenario.Expected(cfg.source)
+	if err != nil {
+		return 0, err
+	}
+	if d := scenario.Counts(got).Diff(want); d != "" {
+		return 0, fmt.Errorf("walk found other counts than the scenario: %s", d)
+	}
+	return scenario.Counts(got).Total(), nil
+}
