@@ -66,6 +66,11 @@ type HandlerOptions struct {
 //	POST /<full_path>[.wiki].git/git-upload-pack
 //	POST /<full_path>.git/info/lfs/objects/batch
 //	GET  /<full_path>.git/info/lfs/objects/<oid>
+//
+// Mount it at the server root (or set HandlerOptions.ExternalURL to the
+// prefix it is mounted under) for every path IsGitPath accepts. The
+// Resolver sees credentials as git sends them: HTTP basic auth, with
+// "oauth2" (or any user name) and an access token as the password.
 type Handler struct {
 	store    *Store
 	resolver Resolver
@@ -92,6 +97,22 @@ func NewHandler(s *Store, res Resolver, opts HandlerOptions) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	return h, nil
+}
+
+// IsGitPath reports whether an URL path is one the Handler serves (it may
+// still refuse it), so a router can send "/<full_path>.git/…" here and the
+// rest elsewhere.
+func IsGitPath(p string) bool {
+	_, action, ok := strings.Cut(p, ".git/")
+	if !ok {
+		return false
+	}
+	switch {
+	case action == "info/refs", action == "git-upload-pack", action == "git-receive-pack",
+		strings.HasPrefix(action, "info/lfs/"):
+		return true
+	}
+	return false
 }
 
 // repoRequest is a parsed request path.
@@ -288,7 +309,9 @@ func (h *Handler) uploadPack(w http.ResponseWriter, r *http.Request, rr repoRequ
 		// service line; v2 does not (as git http-backend).
 		out.Write([]byte(pktLine("# service=git-upload-pack\n") + "0000"))
 	}
-	_, err := h.store.run(r.Context(), gitCmd{Args: args, Env: env, Stdin: body, Stdout: out})
+	// Partial clone (--filter) spares big imported repositories.
+	cfg := []kv{{"uploadpack.allowFilter", "true"}}
+	_, err := h.store.run(r.Context(), gitCmd{Args: args, Env: env, Config: cfg, Stdin: body, Stdout: out})
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "gitstore: upload-pack", "path", rr.fullPath, "wiki", rr.wiki, "err", err)
 		if !out.wrote {

@@ -289,3 +289,32 @@ func TestUploadPackGzipBody(t *testing.T) {
 		}
 	}
 }
+
+func TestPartialClone(t *testing.T) {
+	_, base, _, _ := servedFixture(t)
+	dst := filepath.Join(t.TempDir(), "c")
+	testGit(t, "", "clone", "--quiet", "--bare", "--filter=blob:none", base+"/group/public.git", dst)
+	if got := strings.TrimSpace(testGit(t, dst, "config", "remote.origin.promisor")); got != "true" {
+		t.Errorf("not a partial clone: promisor=%q", got)
+	}
+}
+
+func TestIsGitPath(t *testing.T) {
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{"/g/p.git/info/refs", true},
+		{"/g/p.wiki.git/git-upload-pack", true},
+		{"/g/p.git/git-receive-pack", true},
+		{"/g/p.git/info/lfs/objects/batch", true},
+		{"/api/v4/projects/1", false},
+		{"/g/p.git", false},
+		{"/g/p.git/objects/info/packs", false},
+	}
+	for _, tt := range tests {
+		if got := IsGitPath(tt.path); got != tt.want {
+			t.Errorf("IsGitPath(%q) = %v", tt.path, got)
+		}
+	}
+}
