@@ -332,14 +332,13 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.OwnerAccess {
 			return errForbidden
 		}
-		removed, err = tx.DeleteNamespace(r.Context(), g.ID)
-		return err
+		if removed, err = tx.DeleteNamespace(r.Context(), g.ID); err != nil {
+			return err
+		}
+		return s.projectsDeleted(r, tx, removed)
 	})
 	if err != nil {
 		return err
-	}
-	if s.cfg.ProjectsDeleted != nil && len(removed) > 0 {
-		s.cfg.ProjectsDeleted(r.Context(), removed)
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
 	return nil

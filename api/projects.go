@@ -298,7 +298,6 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if _, err := requireUser(r); err != nil {
 		return err
 	}
-	var id int64
 	err := s.store.Write(r.Context(), func(tx *store.Tx) error {
 		pr, role, err := s.FindProject(r, tx)
 		if err != nil {
@@ -307,15 +306,22 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.OwnerAccess {
 			return errForbidden
 		}
-		id = pr.ID
-		return tx.DeleteProject(r.Context(), pr.ID)
+		if err := tx.DeleteProject(r.Context(), pr.ID); err != nil {
+			return err
+		}
+		return s.projectsDeleted(r, tx, []int64{pr.ID})
 	})
 	if err != nil {
 		return err
 	}
-	if s.cfg.ProjectsDeleted != nil {
-		s.cfg.ProjectsDeleted(r.Context(), []int64{id})
-	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
 	return nil
+}
+
+// projectsDeleted hands deleted project ids to the configured hook.
+func (s *Server) projectsDeleted(r *http.Request, tx *store.Tx, ids []int64) error {
+	if s.cfg.ProjectsDeleted == nil || len(ids) == 0 {
+		return nil
+	}
+	return s.cfg.ProjectsDeleted(r.Context(), tx, ids)
 }

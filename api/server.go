@@ -41,9 +41,10 @@ type Config struct {
 	ExternalURL string
 	// MaxBodyBytes bounds request bodies (default 8 MiB).
 	MaxBodyBytes int64
-	// ProjectsDeleted is told which projects were deleted (so their
-	// repositories can go); nil ignores it.
-	ProjectsDeleted func(ctx context.Context, ids []int64)
+	// ProjectsDeleted is called inside the deleting transaction with the
+	// ids of the projects removed, so their on-disk data is scheduled for
+	// removal atomically with the records; nil ignores it.
+	ProjectsDeleted func(ctx context.Context, tx *store.Tx, ids []int64) error
 	// Mount adds more routes under /api/v4 (importers, content).
 	Mount []func(r chi.Router, s *Server)
 	// MountRoot adds routes outside /api/v4 (git over HTTP).

@@ -277,3 +277,20 @@ func int64Ptr(v sql.NullInt64) *int64 {
 	x := v.Int64
 	return &x
 }
+
+// ClaimEffect records key and reports whether this was its first claim; a
+// job's effect written in the same transaction happens at most once.
+func (tx *Tx) ClaimEffect(ctx context.Context, key string) (bool, error) {
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO job_effects (effect_key, created_at) VALUES ($1, $2) ON CONFLICT (effect_key) DO NOTHING`, key, tx.Now())
+	if err != nil {
+		return false, fmt.Errorf("claim effect %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Exec runs a statement in the transaction (for tests and small helpers).
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := tx.q.ExecContext(ctx, query, args...)
+	return err
+}

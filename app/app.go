@@ -1,0 +1,260 @@
+// Package app assembles a running ferry from its parts: the store, the job
+// queue, the API and the operational endpoints, plus the first-start
+// bootstrap of the root user. cmd/ferry, integration tests and the
+// benchmark harness all start ferry through it, so they run the same thing.
+//
+// It owns lifecycles (open, serve, shut down); it must not hold domain
+// rules, which live in the packages it wires.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/api"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/queue"
+	"github.com/ferry-import/ferry/secret"
+	"github.com/ferry-import/ferry/store"
+)
+
+// Version is ferry's own version; the API reports GitLab's version it
+// follows (api.Config.Version).
+const Version = "0.1.0"
+
+// Config is everything a ferry process needs.
+type Config struct {
+	Listen            string // host:port; ":0" picks a free port
+	DataDir           string
+	DatabaseURL       string // empty: SQLite in DataDir
+	ExternalURL       string
+	AllowLocalNetwork bool
+	RootToken         string // initial root token instead of a random one
+	SecretKey         string
+	// Workers is how many jobs this process runs at once; 0 runs none.
+	Workers int
+	// NoHTTP runs workers only (ferry worker).
+	NoHTTP bool
+	Log    *slog.Logger
+	// Out receives the one-time root token announcement.
+	Out io.Writer
+	// ShutdownTimeout bounds graceful shutdown (default 30s).
+	ShutdownTimeout time.Duration
+	// QueueOverrides adjusts queue settings (tests).
+	QueueOverrides func(*queue.Config)
+}
+
+// App is an assembled ferry.
+type App struct {
+	cfg      Config
+	Store    *store.Store
+	Queue    *queue.Queue
+	Secrets  *secret.Box
+	Git      *gitstore.Store
+	API      *api.Server
+	Registry *prometheus.Registry
+	Workers  *river.Workers
+	log      *slog.Logger
+	listener net.Listener
+	srv      *http.Server
+}
+
+// New opens the store (migrating it), bootstraps root on first start and
+// builds the queue and the API. Nothing runs until Run.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "ferry-data"
+	}
+	a := &App{cfg: cfg, log: cfg.Log, Registry: prometheus.NewRegistry(), Workers: river.NewWorkers()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.Store = s
+	if a.Secrets, err = secret.Load(cfg.SecretKey, cfg.DataDir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := a.bootstrap(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if a.Git, err = gitstore.New(filepath.Join(cfg.DataDir, "git"), gitstore.Options{}); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open repositories: %w", err)
+	}
+	// Job workers are registered on a.Workers before the queue is built.
+	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
+	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers}
+	if cfg.QueueOverrides != nil {
+		cfg.QueueOverrides(&qcfg)
+	}
+	if a.Queue, err = queue.Open(ctx, qcfg); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
+		ProjectsDeleted: a.enqueueDataDeletion})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// bootstrap creates root, its namespace and its first token when the
+// database has no users yet. The token is printed once and written to
+// <data-dir>/initial_root_token (0600); only its digest is stored.
+func (a *App) bootstrap(ctx context.Context) error {
+	var created *ferry.PersonalAccessToken
+	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		_, total, err := tx.ListUsers(ctx, store.UserFilter{}, store.Page{Page: 1, PerPage: 1})
+		if err != nil || total > 0 {
+			return err
+		}
+		root := &ferry.User{Username: "root", Name: "Administrator", Email: "admin@example.com", IsAdmin: true}
+		if err := tx.CreateUser(ctx, root); err != nil {
+			return fmt.Errorf("create root: %w", err)
+		}
+		created = &ferry.PersonalAccessToken{UserID: root.ID, Name: "initial root token", Scopes: []string{ferry.ScopeAPI}, Token: a.cfg.RootToken}
+		return tx.CreateToken(ctx, created)
+	})
+	if err != nil || created == nil {
+		return err
+	}
+	path := filepath.Join(a.cfg.DataDir, "initial_root_token")
+	if err := os.WriteFile(path, []byte(created.Token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(a.cfg.Out, "Created user root with an initial personal access token (shown once; also in %s):\n%s\n", path, created.Token)
+	a.log.Info("created root user", slog.String("token_file", path))
+	return nil
+}
+
+// Listen binds the HTTP listener so URL is known before Run.
+func (a *App) Listen() error {
+	if a.cfg.NoHTTP || a.listener != nil {
+		return nil
+	}
+	addr := a.cfg.Listen
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	a.listener = l
+	return nil
+}
+
+// URL is the base URL the server listens on.
+func (a *App) URL() string {
+	if a.listener == nil {
+		return ""
+	}
+	return "http://" + a.listener.Addr().String()
+}
+
+// Handler is the whole HTTP surface: the API, health and metrics.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "GitLab OK")
+	})
+	mux.HandleFunc("GET /-/liveness", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /-/readiness", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := a.Store.Ping(ctx); err != nil {
+			a.log.Warn("readiness: database unreachable", slog.Any("error", err))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"failed","db_check":[{"status":"failed","message":"database unreachable"}]}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ok","db_check":[{"status":"ok"}]}`)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/", a.API.Handler())
+	return mux
+}
+
+// Run serves HTTP (unless NoHTTP) and works jobs until ctx ends, then shuts
+// down gracefully: stop accepting requests, let running requests and jobs
+// finish within ShutdownTimeout, close the database.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	errc := make(chan error, 1)
+	if !a.cfg.NoHTTP {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+		a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		a.log.Info("listening", slog.String("url", a.URL()))
+		go func() { errc <- a.srv.Serve(a.listener) }()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", slog.Any("error", err))
+		}
+	}
+	return a.shutdown()
+}
+
+func (a *App) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if a.srv != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if a.Queue != nil {
+		if err := a.Queue.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop workers: %w", err))
+		}
+	}
+	if err := a.Store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	a.log.Info("stopped")
+	return errors.Join(errs...)
+}
