@@ -128,8 +128,12 @@ func (s *Server) writeNamespaces(w http.ResponseWriter, r *http.Request, p *para
 	return nil
 }
 
-func (s *Server) listSubgroups(w http.ResponseWriter, r *http.Request) error      { return s.listBelow(w, r, false) }
-func (s *Server) listDescendantGroups(w http.ResponseWriter, r *http.Request) error { return s.listBelow(w, r, true) }
+func (s *Server) listSubgroups(w http.ResponseWriter, r *http.Request) error {
+	return s.listBelow(w, r, false)
+}
+func (s *Server) listDescendantGroups(w http.ResponseWriter, r *http.Request) error {
+	return s.listBelow(w, r, true)
+}
 
 func (s *Server) listBelow(w http.ResponseWriter, r *http.Request, deep bool) error {
 	p, err := s.params(r)
