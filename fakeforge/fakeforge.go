@@ -21,8 +21,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/ferry-import/ferry/fakeforge/bitbucketserver"
 	"github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/gitrepo"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
@@ -76,8 +78,9 @@ func (e *Endpoint) ResetStats() { e.traffic.ResetStats() }
 
 // Forge is a running set of simulated forges.
 type Forge struct {
-	Scenario *scenario.Scenario
-	GitHub   *Endpoint
+	Scenario        *scenario.Scenario
+	GitHub          *Endpoint
+	BitbucketServer *Endpoint
 	// Git is the GitHub repository as generated; all forges share its SHAs.
 	Git *gitrepo.Repo
 
@@ -90,6 +93,8 @@ func (f *Forge) Endpoint(source string) *Endpoint {
 	switch source {
 	case scenario.GitHub:
 		return f.GitHub
+	case scenario.BitbucketServer:
+		return f.BitbucketServer
 	}
 	return nil
 }
@@ -108,11 +113,48 @@ func Start(ctx context.Context, opts Options) (*Forge, error) {
 		}
 		f.tempDir = dir
 	}
-	if err := f.startGitHub(ctx, opts, dir); err != nil {
-		_ = f.Close()
-		return nil, err
+	for _, start := range []func(context.Context, Options, string) error{f.startGitHub, f.startBitbucket} {
+		if err := start(ctx, opts, dir); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
 	}
 	return f, nil
+}
+
+// port returns the port of the n-th forge: 0 (any) or Port+n.
+func port(opts Options, n int) int {
+	if opts.Port == 0 {
+		return 0
+	}
+	return opts.Port + n
+}
+
+func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) error {
+	sc := f.Scenario
+	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "bitbucket", "widgets.git"), gitrepo.BitbucketPullRef, func(j int) int { return j })
+	if err != nil {
+		return fmt.Errorf("build Bitbucket Server repository: %w", err)
+	}
+	ln, err := listen(port(opts, 1))
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	clone := "/scm/" + strings.ToLower(bitbucketserver.ProjectKey) + "/" + bitbucketserver.RepoSlug + ".git"
+	gitSrv, err := gitrepo.NewServer(sc, dir, base, map[string]string{clone: "bitbucket/widgets.git"},
+		func(u, pw string) bool { return u == BitbucketUser && pw == BitbucketToken })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	bs := bitbucketserver.New(bitbucketserver.Options{Scenario: sc, BaseURL: base, Username: BitbucketUser,
+		Token: BitbucketToken, Git: repo, GitHandler: gitSrv})
+	f.BitbucketServer = serve(ln, bs, bs.Profile(), opts)
+	f.BitbucketServer.URL, f.BitbucketServer.APIURL = base, base+"/rest/api/1.0"
+	f.BitbucketServer.Username, f.BitbucketServer.Token = BitbucketUser, BitbucketToken
+	f.BitbucketServer.Repos = []string{base + clone}
+	return nil
 }
 
 func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error {
@@ -125,7 +167,7 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 		return fmt.Errorf("build GitHub wiki: %w", err)
 	}
 	f.Git = repo
-	ln, err := listen(opts.Port)
+	ln, err := listen(port(opts, 0))
 	if err != nil {
 		return err
 	}
@@ -164,7 +206,7 @@ func serve(ln net.Listener, h http.Handler, p traffic.Profile, opts Options) *En
 // Close stops every forge.
 func (f *Forge) Close() error {
 	var errs []error
-	for _, e := range []*Endpoint{f.GitHub} {
+	for _, e := range []*Endpoint{f.GitHub, f.BitbucketServer} {
 		if e != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := e.server.Shutdown(ctx); err != nil {

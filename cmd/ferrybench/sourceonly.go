@@ -18,6 +18,10 @@ func sourceOnly(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	case scenario.GitHub:
 		got, err = walk.GitHub(ctx, walk.GitHubTarget{APIURL: f.GitHub.APIURL, Token: f.GitHub.Token,
 			Owner: "acme", Repo: "widgets", PerPage: perPage})
+	case scenario.BitbucketServer:
+		bb := f.BitbucketServer
+		got, err = walk.BitbucketServer(ctx, walk.BitbucketTarget{URL: bb.URL, Username: bb.Username, Token: bb.Token,
+			Project: "ACME", Repo: "widgets", PerPage: perPage})
 	default:
 		return 0, fmt.Errorf("source-only mode does not walk %q yet", cfg.source)
 	}
