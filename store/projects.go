@@ -135,16 +135,21 @@ func projectAccessSQL(userArg, nowArg string) string {
 func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*ferry.Project, int, error) {
 	where, args := []string{}, []any{}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	// The viewer's id and the clock become arguments only when a condition
+	// uses them: PostgreSQL refuses parameters it cannot type.
 	var u, now string
-	if f.Viewer.UserID != 0 {
-		u, now = arg(f.Viewer.UserID), arg(tx.Now())
+	access := func() string {
+		if u == "" {
+			u, now = arg(f.Viewer.UserID), arg(tx.Now())
+		}
+		return projectAccessSQL(u, now)
 	}
 	switch {
 	case f.Viewer.Admin:
 	case f.Viewer.UserID == 0:
 		where = append(where, "p.visibility = 'public'")
 	default:
-		where = append(where, "(p.visibility IN ('public', 'internal') OR "+projectAccessSQL(u, now)+" > 0)")
+		where = append(where, "(p.visibility IN ('public', 'internal') OR "+access()+" > 0)")
 	}
 	if f.NamespaceID != nil {
 		if f.IncludeSubgroups {
@@ -157,13 +162,14 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 		where = append(where, "1=0")
 	} else {
 		if f.Owned {
-			where = append(where, "(n.owner_id = "+u+" OR "+projectAccessSQL(u, now)+" >= 50)")
+			a := access()
+			where = append(where, "(n.owner_id = "+u+" OR "+a+" >= 50)")
 		}
 		if f.Membership {
-			where = append(where, projectAccessSQL(u, now)+" > 0")
+			where = append(where, access()+" > 0")
 		}
 		if f.MinAccessLevel > 0 {
-			where = append(where, projectAccessSQL(u, now)+" >= "+arg(int(f.MinAccessLevel)))
+			where = append(where, access()+" >= "+arg(int(f.MinAccessLevel)))
 		}
 	}
 	if f.Search != "" {

@@ -1,0 +1,108 @@
+// Package apptest starts a whole ferry (store, queue, API) on a random
+// loopback port for integration tests, on each configured database engine.
+//
+// It is test support only; production code must not import it.
+package apptest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry/app"
+	"github.com/ferry-import/ferry/queue"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// Instance is a running ferry.
+type Instance struct {
+	App       *app.App
+	URL       string
+	RootToken string
+	Engine    storetest.Engine
+}
+
+// Options adjust an instance.
+type Options struct {
+	Workers        int
+	QueueOverrides func(*queue.Config)
+	Log            io.Writer // nil sends logs to t.Log (shown when a test fails)
+}
+
+// Start runs ferry on e until the test ends.
+func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logOut := opt.Log
+	if logOut == nil {
+		logOut = testLog{t}
+	}
+	workers := opt.Workers
+	if workers == 0 {
+		workers = 2
+	}
+	a, err := app.New(ctx, app.Config{
+		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers,
+		Log: slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
+		QueueOverrides: func(c *queue.Config) {
+			c.FetchPollInterval = 50 * time.Millisecond
+			if opt.QueueOverrides != nil {
+				opt.QueueOverrides(c)
+			}
+		},
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("start ferry on %s: %v", e.Name, err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("ferry shutdown: %v", err)
+		}
+	})
+	tok, err := os.ReadFile(filepath.Join(e.DataDir, "initial_root_token"))
+	if err != nil {
+		t.Fatalf("root token: %v", err)
+	}
+	return &Instance{App: a, URL: a.URL(), RootToken: strings.TrimSpace(string(tok)), Engine: e}
+}
+
+// Each starts one instance per engine and runs fn as a subtest.
+func Each(t *testing.T, opt Options, fn func(t *testing.T, in *Instance)) {
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) { fn(t, Start(t, e, opt)) })
+	}
+}
+
+// Client is client-go pointed at the instance with token.
+func (in *Instance) Client(t testing.TB, token string) *gitlab.Client {
+	t.Helper()
+	c, err := gitlab.NewClient(token, gitlab.WithBaseURL(in.URL), gitlab.WithoutRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testLog writes log lines to the test's log.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
