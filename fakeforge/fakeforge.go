@@ -1,6 +1,6 @@
-// Package fakeforge starts simulated GitHub, Bitbucket Server and GitLab
-// sources on 127.0.0.1 for tests, demos and benchmarks: one listener per
-// forge, each behind the shared traffic middleware (faults, rate limits,
+// Package fakeforge starts simulated GitHub and Bitbucket Server sources
+// (GitLab as a source is still to come) on 127.0.0.1 for tests, demos and
+// benchmarks: one listener per forge, each behind the shared traffic middleware (faults, rate limits,
 // accounting) and serving the git repositories of the same seeded scenario.
 //
 // It must not import ferry's own packages: it plays the outside world.
