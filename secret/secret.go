@@ -2,12 +2,18 @@
 // a database dump never holds a usable token. The key comes from
 // FERRY_SECRET_KEY or a generated key file (mode 0600) in the data dir.
 //
+// The same key material also yields independent keys for other purposes
+// (Derive, e.g. signing LFS download links), so they survive restarts and
+// agree across instances that share FERRY_SECRET_KEY without another
+// secret to manage.
+//
 // It knows nothing of what it seals; callers decide when to wipe.
 package secret
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,7 +25,13 @@ import (
 )
 
 // Box seals and opens values with one key.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+	// ikm is the key material as given, the input of Derive. The sealing
+	// key is its SHA-256 (kept for values already sealed); derived keys
+	// come from HKDF over ikm, so neither reveals the other.
+	ikm []byte
+}
 
 // New derives a 256-bit key from keyMaterial (any length).
 func New(keyMaterial string) (*Box, error) {
@@ -35,7 +47,26 @@ func New(keyMaterial string) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, ikm: []byte(keyMaterial)}, nil
+}
+
+// deriveSalt separates ferry's derived keys from any other use of HKDF
+// over the same key material.
+const deriveSalt = "ferry secret.Box.Derive v1"
+
+// Derive returns a 32-byte key for one purpose, named by label (for
+// example "lfs-download-tokens"). The same key material and label always
+// give the same key; different labels give independent keys.
+func (b *Box) Derive(label string) []byte {
+	if label == "" {
+		panic("secret: Derive needs a label")
+	}
+	k, err := hkdf.Key(sha256.New, b.ikm, []byte(deriveSalt), label, 32)
+	if err != nil {
+		// Only possible for lengths beyond 255*32 bytes.
+		panic("secret: derive: " + err.Error())
+	}
+	return k
 }
 
 // Load uses keyMaterial if given, else the key file in dataDir, creating
