@@ -1,0 +1,376 @@
+// Package sourcehttp is the HTTP layer every source adapter talks through.
+// Its Transport retries transient failures (resets, timeouts, 5xx) with
+// backoff, and its Governor turns rate limits into waits: it reads
+// X-RateLimit-* / RateLimit-* and Retry-After headers and 403/429
+// rate-limit answers, holds requests until the window resets and tells
+// whoever listens how long it waits. Imports pause; they never fail for a
+// rate limit.
+//
+// It knows HTTP and the rate-limit conventions GitHub, GitLab and
+// Bitbucket share; it must not know any forge's API or ferry's storage.
+package sourcehttp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Clock abstracts time so tests control waits.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx ends.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now implements Clock.
+func (RealClock) Now() time.Time { return time.Now() }
+
+// Sleep implements Clock.
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Governor paces requests against one rate-limit budget (one source host
+// and credential). It is safe for concurrent use.
+type Governor struct {
+	clock Clock
+	// Reserve is how many requests to leave unspent in a window, so other
+	// tools sharing the token are not starved. Default 0.
+	Reserve int
+
+	mu           sync.Mutex
+	remaining    int // -1: unknown
+	reset        time.Time
+	blockedUntil time.Time
+	listeners    map[int]func(until time.Time)
+	nextID       int
+	waits        atomic.Int64
+}
+
+// NewGovernor returns a governor with an unknown budget.
+func NewGovernor(c Clock) *Governor {
+	if c == nil {
+		c = RealClock{}
+	}
+	return &Governor{clock: c, remaining: -1, listeners: map[int]func(time.Time){}}
+}
+
+// Listen registers fn to be told when requests start waiting (until is the
+// resume time) and when they resume (zero time). The returned func
+// unregisters it.
+func (g *Governor) Listen(fn func(until time.Time)) func() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id := g.nextID
+	g.nextID++
+	g.listeners[id] = fn
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		delete(g.listeners, id)
+	}
+}
+
+func (g *Governor) notify(until time.Time) {
+	g.mu.Lock()
+	fns := make([]func(time.Time), 0, len(g.listeners))
+	for _, fn := range g.listeners {
+		fns = append(fns, fn)
+	}
+	g.mu.Unlock()
+	for _, fn := range fns {
+		fn(until)
+	}
+}
+
+// Waits is how many times requests had to wait for the budget.
+func (g *Governor) Waits() int64 { return g.waits.Load() }
+
+// Wait blocks until a request may be sent, then spends one unit of budget.
+func (g *Governor) Wait(ctx context.Context) error {
+	waited := false
+	for {
+		g.mu.Lock()
+		now := g.clock.Now()
+		until := g.blockedUntil
+		if !now.Before(until) && g.remaining >= 0 && g.remaining <= g.Reserve && now.Before(g.reset) {
+			until = g.reset
+		}
+		if !now.Before(until) {
+			if g.remaining > 0 {
+				g.remaining--
+			}
+			g.mu.Unlock()
+			if waited {
+				g.notify(time.Time{})
+			}
+			return nil
+		}
+		g.mu.Unlock()
+		if !waited {
+			g.waits.Add(1)
+		}
+		waited = true
+		g.notify(until)
+		if err := g.clock.Sleep(ctx, until.Sub(now)); err != nil {
+			return err
+		}
+		// The window has reset: the budget is unknown until the next answer.
+		g.mu.Lock()
+		if !g.clock.Now().Before(g.reset) {
+			g.remaining = -1
+		}
+		g.mu.Unlock()
+	}
+}
+
+// Observe updates the budget from a response.
+func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
+	h := resp.Header
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.clock.Now()
+	if v := first(h, "X-RateLimit-Remaining", "RateLimit-Remaining"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			g.remaining = n
+		}
+	}
+	if v := first(h, "X-RateLimit-Reset", "RateLimit-Reset"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			if n > 1e9 { // epoch seconds (GitHub, GitLab)
+				g.reset = time.Unix(n, 0)
+			} else { // seconds from now (IETF draft)
+				g.reset = now.Add(time.Duration(n) * time.Second)
+			}
+		}
+	}
+	if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
+		if u := now.Add(d); u.After(g.blockedUntil) {
+			g.blockedUntil = u
+		}
+	} else if rateLimited {
+		// No Retry-After: wait for the window reset, or a minute when the
+		// source did not say (GitHub's advice for secondary limits).
+		u := g.reset
+		if !u.After(now) {
+			u = now.Add(time.Minute)
+		}
+		if u.After(g.blockedUntil) {
+			g.blockedUntil = u
+		}
+		g.remaining = 0
+	}
+}
+
+func first(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// Transport retries transient failures and waits out rate limits.
+type Transport struct {
+	Base     http.RoundTripper
+	Governor *Governor
+	Clock    Clock
+	// MaxRetries bounds retries of transient failures per request
+	// (default 6); rate-limit waits do not count against it.
+	MaxRetries int
+	// MaxRateLimitWaits bounds rate-limit waits per request (default 50).
+	MaxRateLimitWaits int
+	// OnCall is told of every request sent to the source (accounting).
+	OnCall func(req *http.Request)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	clock := t.Clock
+	if clock == nil {
+		clock = RealClock{}
+	}
+	maxRetries, maxWaits := t.MaxRetries, t.MaxRateLimitWaits
+	if maxRetries == 0 {
+		maxRetries = 6
+	}
+	if maxWaits == 0 {
+		maxWaits = 50
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	retries, waits := 0, 0
+	for {
+		if t.Governor != nil {
+			if err := t.Governor.Wait(ctx); err != nil {
+				return nil, err
+			}
+		}
+		r, err := rewind(req)
+		if err != nil {
+			return nil, err
+		}
+		if t.OnCall != nil {
+			t.OnCall(r)
+		}
+		resp, err := base.RoundTrip(r)
+		if err != nil {
+			if ctx.Err() != nil || retries >= maxRetries || !Transient(err) {
+				return nil, err
+			}
+			retries++
+			if err := clock.Sleep(ctx, Backoff(retries)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		limited, body := rateLimited(resp)
+		if t.Governor != nil {
+			t.Governor.Observe(resp, limited)
+		}
+		if limited && t.Governor != nil && waits < maxWaits {
+			waits++
+			resp.Body.Close()
+			continue
+		}
+		if limited {
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			return resp, nil
+		}
+		switch resp.StatusCode {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			if retries < maxRetries {
+				retries++
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+				resp.Body.Close()
+				if err := clock.Sleep(ctx, Backoff(retries)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		return resp, nil
+	}
+}
+
+// rewind gives each attempt a fresh copy of the request body.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return req, nil // single attempt only; callers with bodies set GetBody
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = b
+	return r, nil
+}
+
+// rateLimited recognises a rate-limit answer: 429, or 403 that says so in
+// its headers or body (a plain 403 is a permission error and passes).
+func rateLimited(resp *http.Response) (bool, []byte) {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden {
+		return false, nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return true, body
+	}
+	if resp.Header.Get("Retry-After") != "" || first(resp.Header, "X-RateLimit-Remaining", "RateLimit-Remaining") == "0" {
+		return true, body
+	}
+	return bytes.Contains(bytes.ToLower(body), []byte("rate limit")), body
+}
+
+// Transient reports whether err is worth retrying: resets, timeouts,
+// truncated bodies, refused connections — not cancellations or blocked
+// destinations.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	s := err.Error()
+	for _, perm := range []string{"destination address is not allowed", "redirect to another host", "unsupported protocol scheme", "x509:", "tls:"} {
+		if strings.Contains(s, perm) {
+			return false
+		}
+	}
+	return true
+}
+
+// Backoff is the wait before retry n (1-based): exponential from 200ms,
+// capped at 30s, with jitter so parallel retries spread out.
+func Backoff(n int) time.Duration {
+	d := 200 * time.Millisecond << min(n-1, 8)
+	d = min(d, 30*time.Second)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// Registry hands out one Governor per source budget (host and credential),
+// so concurrent relations and imports sharing a token share its limit.
+type Registry struct {
+	clock Clock
+	mu    sync.Mutex
+	govs  map[string]*Governor
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(c Clock) *Registry { return &Registry{clock: c, govs: map[string]*Governor{}} }
+
+// Get returns the governor for key (callers pass host + a credential
+// digest, never the credential itself).
+func (r *Registry) Get(key string) *Governor {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g, ok := r.govs[key]
+	if !ok {
+		g = NewGovernor(r.clock)
+		r.govs[key] = g
+	}
+	return g
+}

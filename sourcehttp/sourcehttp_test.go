@@ -1,0 +1,168 @@
+package sourcehttp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock advances only when slept on, so waits are instant and exact.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = append(c.slept, d)
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestTransientFailuresAreRetried(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			w.WriteHeader(502)
+		case 2:
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close() // connection reset
+		case 3:
+			w.WriteHeader(503)
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	var calls atomic.Int32
+	// No keep-alive: net/http would itself retry a reset on a reused connection.
+	c := &http.Client{Transport: &Transport{Base: &http.Transport{DisableKeepAlives: true}, Clock: clock, OnCall: func(*http.Request) { calls.Add(1) }}}
+	code, body := get(t, c, srv.URL)
+	if code != 200 || body != "ok" || calls.Load() != 4 || len(clock.slept) != 3 {
+		t.Fatalf("got %d %q after %d calls, %d backoffs", code, body, calls.Load(), len(clock.slept))
+	}
+}
+
+func TestRetriesAreBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	c := &http.Client{Transport: &Transport{Clock: clock, MaxRetries: 3}}
+	if code, _ := get(t, c, srv.URL); code != 500 || len(clock.slept) != 3 {
+		t.Fatalf("got %d after %d retries", code, len(clock.slept))
+	}
+}
+
+func TestPermissionDeniedIsNotARateLimit(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("X-RateLimit-Remaining", "4000")
+		w.WriteHeader(403)
+		io.WriteString(w, `{"message":"Resource not accessible by personal access token"}`)
+	}))
+	defer srv.Close()
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	c := &http.Client{Transport: &Transport{Clock: clock, Governor: NewGovernor(clock)}}
+	code, body := get(t, c, srv.URL)
+	if code != 403 || n.Load() != 1 || body == "" {
+		t.Fatalf("got %d %q after %d calls", code, body, n.Load())
+	}
+}
+
+// budgetServer enforces a GitHub-style budget on the fake clock.
+func budgetServer(clock *fakeClock, budget int, window time.Duration) (*httptest.Server, *atomic.Int32) {
+	var mu sync.Mutex
+	remaining := budget
+	reset := clock.Now().Add(window)
+	var served atomic.Int32
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !clock.Now().Before(reset) {
+			remaining, reset = budget, clock.Now().Add(window)
+		}
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(budget))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		if remaining == 0 {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.WriteHeader(403)
+			io.WriteString(w, `{"message":"API rate limit exceeded for user ID 1."}`)
+			return
+		}
+		remaining--
+		served.Add(1)
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		io.WriteString(w, "ok")
+	})), &served
+}
+
+func TestRateLimitWaitsForReset(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	srv, served := budgetServer(clock, 3, time.Hour)
+	defer srv.Close()
+	gov := NewGovernor(clock)
+	var waits []time.Time
+	stop := gov.Listen(func(until time.Time) { waits = append(waits, until) })
+	defer stop()
+	c := &http.Client{Transport: &Transport{Clock: clock, Governor: gov}}
+	start := clock.Now()
+	for i := 0; i < 7; i++ {
+		if code, body := get(t, c, srv.URL); code != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, code, body)
+		}
+	}
+	// 7 requests with a budget of 3 an hour: two resets were waited for,
+	// and the budget was never overrun (the governor paused first).
+	if served.Load() != 7 {
+		t.Fatalf("served %d", served.Load())
+	}
+	if elapsed := clock.Now().Sub(start); elapsed < 2*time.Hour || elapsed > 2*time.Hour+time.Minute {
+		t.Fatalf("waited %v, want two windows", elapsed)
+	}
+	if gov.Waits() != 2 || len(waits) != 4 || waits[1] != (time.Time{}) {
+		t.Fatalf("wait notifications %v (waits %d)", waits, gov.Waits())
+	}
+}
+
+func TestSecondaryLimitRetryAfter(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "42")
+			w.WriteHeader(429)
+			io.WriteString(w, `{"message":"You have exceeded a secondary rate limit."}`)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	c := &http.Client{Transport: &Transport{Clock: clock, Governor: NewGovernor(clock)}}
+	if code, _ := get(t, c, srv.URL); code != 200 || len(clock.slept) != 1 || clock.slept[0] != 42*time.Second {
+		t.Fatalf("got %d, slept %v", code, clock.slept)
+	}
+}
