@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	Mount []func(r chi.Router, s *Server)
 	// MountRoot adds routes outside /api/v4 (git over HTTP).
 	MountRoot []func(r chi.Router, s *Server)
+	// Git holds the projects' repositories, for the repository API and
+	// GitHandler; nil serves every project as an empty repository.
+	Git *gitstore.Store
 }
 
 // Server serves the API.

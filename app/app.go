@@ -1,7 +1,8 @@
 // Package app assembles a running ferry from its parts: the store, the job
-// queue, the API and the operational endpoints, plus the first-start
-// bootstrap of the root user. cmd/ferry, integration tests and the
-// benchmark harness all start ferry through it, so they run the same thing.
+// queue, the API, git over HTTP beside it and the operational endpoints,
+// plus the first-start bootstrap of the root user. cmd/ferry, integration
+// tests and the benchmark harness all start ferry through it, so they run
+// the same thing.
 //
 // It owns lifecycles (open, serve, shut down); it must not hold domain
 // rules, which live in the packages it wires.
@@ -66,6 +67,7 @@ type App struct {
 	Secrets  *secret.Box
 	Git      *gitstore.Store
 	API      *api.Server
+	gitHTTP  http.Handler
 	Registry *prometheus.Registry
 	Workers  *river.Workers
 	log      *slog.Logger
@@ -121,7 +123,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
-		ProjectsDeleted: a.enqueueDataDeletion})
+		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	// LFS download links are signed with a key derived from the secret key,
+	// so links handed out survive a restart and work on every instance.
+	a.gitHTTP, err = a.API.GitHandler(gitstore.HandlerOptions{ExternalURL: cfg.ExternalURL,
+		LFSSigningKey: a.Secrets.Derive("gitstore lfs download tokens"), Logger: cfg.Log})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -183,7 +193,8 @@ func (a *App) URL() string {
 	return "http://" + a.listener.Addr().String()
 }
 
-// Handler is the whole HTTP surface: the API, health and metrics.
+// Handler is the whole HTTP surface: the API, git over HTTP
+// ("/<full_path>.git/…", see gitstore.IsGitPath), health and metrics.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +218,14 @@ func (a *App) Handler() http.Handler {
 		_, _ = io.WriteString(w, `{"status":"ok","db_check":[{"status":"ok"}]}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
-	mux.Handle("/", a.API.Handler())
+	apiHandler := a.API.Handler()
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gitstore.IsGitPath(r.URL.Path) {
+			a.gitHTTP.ServeHTTP(w, r)
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
+	}))
 	return mux
 }
 
