@@ -1,0 +1,87 @@
+package ferry
+
+import "time"
+
+// Import statuses, as GitLab's import_status.
+const (
+	ImportNone      = "none"
+	ImportScheduled = "scheduled"
+	ImportStarted   = "started"
+	ImportFinished  = "finished"
+	ImportFailed    = "failed"
+	ImportCanceled  = "canceled"
+)
+
+// ImportDone reports whether an import status is final.
+func ImportDone(status string) bool {
+	return status == ImportFinished || status == ImportFailed || status == ImportCanceled
+}
+
+// Import is one project import: where from, how, and how far it got.
+type Import struct {
+	ID         int64
+	ProjectID  int64
+	UserID     int64  // who started it
+	SourceType string // github, bitbucket_server, gitlab
+	SourceURL  string // API base URL
+	SourceRef  string // repository id or path at the source
+	Options    string // JSON of source-specific options
+	// SealedCredential is the source credential encrypted at rest; empty
+	// once the import has ended.
+	SealedCredential string
+	Status           string
+	Stage            string
+	StageIndex       int
+	Error            string
+	CorrelationID    string
+	PendingRelations int
+	RateLimitUntil   *time.Time
+	LastProgressAt   time.Time
+	CreatedAt        time.Time
+	StartedAt        *time.Time
+	FinishedAt       *time.Time
+	UpdatedAt        time.Time
+}
+
+// Relation states.
+const (
+	RelationPending = "pending"
+	RelationDone    = "done"
+	RelationFailed  = "failed"
+)
+
+// ImportRelation is the checkpoint of one relation of an import.
+type ImportRelation struct {
+	ImportID   int64
+	StageIndex int
+	Stage      string
+	Name       string
+	Cursor     string
+	Fetched    int64
+	Imported   int64
+	Failed     int64
+	Total      int64 // -1 when the source does not say
+	State      string
+	Error      string
+	UpdatedAt  time.Time
+}
+
+// ImportFailure is one item (or relation) that could not be imported.
+type ImportFailure struct {
+	ID               int64
+	ImportID         int64
+	Relation         string
+	SourceURL        string
+	SourceTitle      string
+	ExceptionClass   string
+	ExceptionMessage string
+	CorrelationID    string
+	CreatedAt        time.Time
+}
+
+// ImportStat counts one object type of an import.
+type ImportStat struct {
+	ObjectType string
+	Fetched    int64
+	Imported   int64
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-import/ferry"
+)
+
+const importCols = `id, project_id, user_id, source_type, source_url, source_ref, options, sealed_credential, status, stage, stage_index,
+ error, correlation_id, pending_relations, rate_limit_until, last_progress_at, created_at, started_at, finished_at, updated_at`
+
+func scanImport(row interface{ Scan(...any) error }) (*ferry.Import, error) {
+	var im ferry.Import
+	var rl, started, finished sql.NullTime
+	if err := row.Scan(&im.ID, &im.ProjectID, &im.UserID, &im.SourceType, &im.SourceURL, &im.SourceRef, &im.Options, &im.SealedCredential,
+		&im.Status, &im.Stage, &im.StageIndex, &im.Error, &im.CorrelationID, &im.PendingRelations, &rl, &im.LastProgressAt,
+		&im.CreatedAt, &started, &finished, &im.UpdatedAt); err != nil {
+		return nil, err
+	}
+	im.RateLimitUntil, im.StartedAt, im.FinishedAt = timePtr(rl), timePtr(started), timePtr(finished)
+	im.LastProgressAt, im.CreatedAt, im.UpdatedAt = im.LastProgressAt.UTC(), im.CreatedAt.UTC(), im.UpdatedAt.UTC()
+	return &im, nil
+}
+
+// CreateImport records a scheduled import and sets the project's status.
+func (tx *Tx) CreateImport(ctx context.Context, im *ferry.Import) error {
+	now := tx.Now()
+	if im.Status == "" {
+		im.Status = ferry.ImportScheduled
+	}
+	err := tx.q.QueryRowContext(ctx, `INSERT INTO imports (project_id, user_id, source_type, source_url, source_ref, options, sealed_credential,
+		status, correlation_id, last_progress_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id`,
+		im.ProjectID, im.UserID, im.SourceType, im.SourceURL, im.SourceRef, im.Options, im.SealedCredential, im.Status, im.CorrelationID, now).Scan(&im.ID)
+	if isUnique(err) {
+		return ferry.Errorf(ferry.ECONFLICT, "an import already exists for this project")
+	} else if err != nil {
+		return fmt.Errorf("insert import for project %d: %w", im.ProjectID, err)
+	}
+	im.CreatedAt, im.UpdatedAt, im.LastProgressAt, im.StageIndex = now, now, now, -1
+	return tx.setProjectImportStatus(ctx, im.ProjectID, im.Status)
+}
+
+func (tx *Tx) setProjectImportStatus(ctx context.Context, projectID int64, status string) error {
+	if _, err := tx.q.ExecContext(ctx, `UPDATE projects SET import_status = $1, updated_at = $2 WHERE id = $3`, status, tx.Now(), projectID); err != nil {
+		return fmt.Errorf("project %d import status: %w", projectID, err)
+	}
+	return nil
+}
+
+// ImportByID returns an import or ENOTFOUND.
+func (tx *Tx) ImportByID(ctx context.Context, id int64) (*ferry.Import, error) {
+	im, err := scanImport(tx.q.QueryRowContext(ctx, `SELECT `+importCols+` FROM imports WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("import %d: %w", id, err)
+	}
+	return im, nil
+}
+
+// ImportByProject returns the import of a project or ENOTFOUND.
+func (tx *Tx) ImportByProject(ctx context.Context, projectID int64) (*ferry.Import, error) {
+	im, err := scanImport(tx.q.QueryRowContext(ctx, `SELECT `+importCols+` FROM imports WHERE project_id = $1`, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("import of project %d: %w", projectID, err)
+	}
+	return im, nil
+}
+
+// SetImportStatus moves an import (and its project) to status. Final
+// statuses stamp finished_at and wipe the sealed credential: nothing that
+// could reach the source outlives the import.
+func (tx *Tx) SetImportStatus(ctx context.Context, im *ferry.Import, status, errMsg string) error {
+	now := tx.Now()
+	q := `UPDATE imports SET status = $1, error = $2, updated_at = $3 WHERE id = $4`
+	switch {
+	case ferry.ImportDone(status):
+		q = `UPDATE imports SET status = $1, error = $2, updated_at = $3, finished_at = $3, sealed_credential = '', rate_limit_until = NULL WHERE id = $4`
+		im.SealedCredential, im.FinishedAt, im.RateLimitUntil = "", &now, nil
+	case status == ferry.ImportStarted && im.StartedAt == nil:
+		q = `UPDATE imports SET status = $1, error = $2, updated_at = $3, started_at = $3 WHERE id = $4`
+		im.StartedAt = &now
+	}
+	if _, err := tx.q.ExecContext(ctx, q, status, errMsg, now, im.ID); err != nil {
+		return fmt.Errorf("import %d status: %w", im.ID, err)
+	}
+	im.Status, im.Error, im.UpdatedAt = status, errMsg, now
+	return tx.setProjectImportStatus(ctx, im.ProjectID, status)
+}
+
+// StartStage records the relations of stage index/name (idempotently) and
+// how many must finish before the next stage.
+func (tx *Tx) StartStage(ctx context.Context, importID int64, index int, name string, relations []string) error {
+	now := tx.Now()
+	for _, r := range relations {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO import_relations (import_id, name, stage_index, stage, updated_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (import_id, name) DO NOTHING`, importID, r, index, name, now); err != nil {
+			return fmt.Errorf("start relation %s: %w", r, err)
+		}
+	}
+	var pending int
+	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_relations WHERE import_id = $1 AND stage_index = $2 AND state = 'pending'`,
+		importID, index).Scan(&pending); err != nil {
+		return fmt.Errorf("pending relations: %w", err)
+	}
+	_, err := tx.q.ExecContext(ctx, `UPDATE imports SET stage = $1, stage_index = $2, pending_relations = $3, last_progress_at = $4, updated_at = $4 WHERE id = $5`,
+		name, index, pending, now, importID)
+	if err != nil {
+		return fmt.Errorf("import %d stage: %w", importID, err)
+	}
+	return nil
+}
+
+const relationCols = `import_id, stage_index, stage, name, page_cursor, fetched, imported, failed, total, state, error, updated_at`
+
+func scanRelation(row interface{ Scan(...any) error }) (*ferry.ImportRelation, error) {
+	var r ferry.ImportRelation
+	if err := row.Scan(&r.ImportID, &r.StageIndex, &r.Stage, &r.Name, &r.Cursor, &r.Fetched, &r.Imported, &r.Failed, &r.Total, &r.State, &r.Error, &r.UpdatedAt); err != nil {
+		return nil, err
+	}
+	r.UpdatedAt = r.UpdatedAt.UTC()
+	return &r, nil
+}
+
+// Relation returns one relation checkpoint or ENOTFOUND.
+func (tx *Tx) Relation(ctx context.Context, importID int64, name string) (*ferry.ImportRelation, error) {
+	r, err := scanRelation(tx.q.QueryRowContext(ctx, `SELECT `+relationCols+` FROM import_relations WHERE import_id = $1 AND name = $2`, importID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "relation %s not found", name)
+	} else if err != nil {
+		return nil, fmt.Errorf("relation %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// Relations lists an import's relations in stage order.
+func (tx *Tx) Relations(ctx context.Context, importID int64) ([]*ferry.ImportRelation, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT `+relationCols+` FROM import_relations WHERE import_id = $1 ORDER BY stage_index, name`, importID)
+	if err != nil {
+		return nil, fmt.Errorf("relations of import %d: %w", importID, err)
+	}
+	defer rows.Close()
+	var out []*ferry.ImportRelation
+	for rows.Next() {
+		r, err := scanRelation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Checkpoint advances a relation from cursor from to next, adding to its
+// counters. It succeeds only if the relation is still at from: a second
+// worker on the same relation (a rescued job whose first run lives on)
+// finds 0 rows and must roll back its page.
+func (tx *Tx) Checkpoint(ctx context.Context, importID int64, name, from, next string, fetched, imported, failed int64, total int64, done bool) (bool, error) {
+	state := ferry.RelationPending
+	if done {
+		state = ferry.RelationDone
+	}
+	now := tx.Now()
+	res, err := tx.q.ExecContext(ctx, `UPDATE import_relations SET page_cursor = $1, fetched = fetched + $2, imported = imported + $3, failed = failed + $4,
+		total = CASE WHEN CAST($5 AS BIGINT) >= 0 THEN CAST($5 AS BIGINT) ELSE total END, state = $6, updated_at = $7
+		WHERE import_id = $8 AND name = $9 AND page_cursor = $10 AND state = 'pending'`,
+		next, fetched, imported, failed, total, state, now, importID, name, from)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := tx.q.ExecContext(ctx, `UPDATE imports SET last_progress_at = $1, updated_at = $1 WHERE id = $2`, now, importID); err != nil {
+		return false, fmt.Errorf("import progress: %w", err)
+	}
+	return true, nil
+}
+
+// FailRelation marks a relation failed with a reason.
+func (tx *Tx) FailRelation(ctx context.Context, importID int64, name, reason string) (bool, error) {
+	res, err := tx.q.ExecContext(ctx, `UPDATE import_relations SET state = 'failed', error = $1, updated_at = $2 WHERE import_id = $3 AND name = $4 AND state = 'pending'`,
+		reason, tx.Now(), importID, name)
+	if err != nil {
+		return false, fmt.Errorf("fail relation %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RelationEnded counts down the import's pending relations and returns how
+// many remain. The UPDATE serialises concurrent finishers, so exactly one
+// sees 0 and advances the stage.
+func (tx *Tx) RelationEnded(ctx context.Context, importID int64) (int, error) {
+	var left int
+	err := tx.q.QueryRowContext(ctx, `UPDATE imports SET pending_relations = pending_relations - 1, updated_at = $1 WHERE id = $2 RETURNING pending_relations`,
+		tx.Now(), importID).Scan(&left)
+	if err != nil {
+		return 0, fmt.Errorf("count down relations of %d: %w", importID, err)
+	}
+	return left, nil
+}
+
+// SetRateLimitWait records (or clears, with nil) a rate-limit pause.
+func (tx *Tx) SetRateLimitWait(ctx context.Context, importID int64, until *time.Time) error {
+	if _, err := tx.q.ExecContext(ctx, `UPDATE imports SET rate_limit_until = $1 WHERE id = $2`, nullTime(until), importID); err != nil {
+		return fmt.Errorf("import %d rate-limit wait: %w", importID, err)
+	}
+	return nil
+}
+
+// AddFailure records a failed item or relation.
+func (tx *Tx) AddFailure(ctx context.Context, f *ferry.ImportFailure) error {
+	now := tx.Now()
+	err := tx.q.QueryRowContext(ctx, `INSERT INTO import_failures (import_id, relation, source_url, source_title, exception_class, exception_message, correlation_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, f.ImportID, f.Relation, f.SourceURL, f.SourceTitle, f.ExceptionClass, f.ExceptionMessage, f.CorrelationID, now).Scan(&f.ID)
+	if err != nil {
+		return fmt.Errorf("record failure: %w", err)
+	}
+	f.CreatedAt = now
+	return nil
+}
+
+// Failures lists up to limit failures of an import, oldest first.
+func (tx *Tx) Failures(ctx context.Context, importID int64, limit int) ([]*ferry.ImportFailure, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT id, import_id, relation, source_url, source_title, exception_class, exception_message, correlation_id, created_at
+		FROM import_failures WHERE import_id = $1 ORDER BY id LIMIT $2`, importID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("failures of import %d: %w", importID, err)
+	}
+	defer rows.Close()
+	var out []*ferry.ImportFailure
+	for rows.Next() {
+		var f ferry.ImportFailure
+		if err := rows.Scan(&f.ID, &f.ImportID, &f.Relation, &f.SourceURL, &f.SourceTitle, &f.ExceptionClass, &f.ExceptionMessage, &f.CorrelationID, &f.CreatedAt); err != nil {
+			return nil, err
+		}
+		f.CreatedAt = f.CreatedAt.UTC()
+		out = append(out, &f)
+	}
+	return out, rows.Err()
+}
+
+// AddStats adds fetched/imported counts per object type.
+func (tx *Tx) AddStats(ctx context.Context, importID int64, stats []ferry.ImportStat) error {
+	for _, s := range stats {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO import_stats (import_id, object_type, fetched, imported) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (import_id, object_type) DO UPDATE SET fetched = import_stats.fetched + excluded.fetched, imported = import_stats.imported + excluded.imported`,
+			importID, s.ObjectType, s.Fetched, s.Imported); err != nil {
+			return fmt.Errorf("import stats %s: %w", s.ObjectType, err)
+		}
+	}
+	return nil
+}
+
+// Stats returns an import's counts per object type.
+func (tx *Tx) Stats(ctx context.Context, importID int64) ([]ferry.ImportStat, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT object_type, fetched, imported FROM import_stats WHERE import_id = $1 ORDER BY object_type`, importID)
+	if err != nil {
+		return nil, fmt.Errorf("stats of import %d: %w", importID, err)
+	}
+	defer rows.Close()
+	var out []ferry.ImportStat
+	for rows.Next() {
+		var s ferry.ImportStat
+		if err := rows.Scan(&s.ObjectType, &s.Fetched, &s.Imported); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
