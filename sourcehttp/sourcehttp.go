@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -108,8 +109,21 @@ func (g *Governor) notify(until time.Time) {
 // Waits is how many times requests had to wait for the budget.
 func (g *Governor) Waits() int64 { return g.waits.Load() }
 
+// WaitError says the budget is spent until Until, a longer wait than the
+// caller accepts: a job should put itself aside until then rather than
+// hold a worker.
+type WaitError struct{ Until time.Time }
+
+func (e *WaitError) Error() string {
+	return "rate limit: waiting until " + e.Until.UTC().Format(time.RFC3339)
+}
+
 // Wait blocks until a request may be sent, then spends one unit of budget.
-func (g *Governor) Wait(ctx context.Context) error {
+func (g *Governor) Wait(ctx context.Context) error { return g.WaitAtMost(ctx, 0) }
+
+// WaitAtMost is Wait refusing (with *WaitError) to wait longer than max
+// (0: no bound).
+func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error {
 	waited := false
 	for {
 		g.mu.Lock()
@@ -129,6 +143,10 @@ func (g *Governor) Wait(ctx context.Context) error {
 			return nil
 		}
 		g.mu.Unlock()
+		if maxWait > 0 && until.Sub(now) > maxWait {
+			g.notify(until)
+			return &WaitError{Until: until}
+		}
 		if !waited {
 			g.waits.Add(1)
 		}
@@ -218,7 +236,16 @@ type Transport struct {
 	MaxRateLimitWaits int
 	// OnCall is told of every request sent to the source (accounting).
 	OnCall func(req *http.Request)
+	// MaxWait bounds a rate-limit wait; longer ones fail the request with
+	// *WaitError (0: wait as long as needed).
+	MaxWait time.Duration
+	// Hosts, when set, are the only hosts requests may go to: a pagination
+	// link or redirect pointing elsewhere must not carry the credential.
+	Hosts []string
 }
+
+// ErrOtherHost refuses a request to a host outside Transport.Hosts.
+var ErrOtherHost = errors.New("request to a host other than the source's")
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -238,10 +265,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	if len(t.Hosts) > 0 {
+		ok := false
+		for _, h := range t.Hosts {
+			ok = ok || strings.EqualFold(h, req.URL.Host)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrOtherHost, req.URL.Host)
+		}
+	}
 	retries, waits := 0, 0
 	for {
 		if t.Governor != nil {
-			if err := t.Governor.Wait(ctx); err != nil {
+			if err := t.Governor.WaitAtMost(ctx, t.MaxWait); err != nil {
 				return nil, err
 			}
 		}
@@ -335,6 +371,10 @@ func Transient(err error) bool {
 		return false
 	}
 	s := err.Error()
+	var we *WaitError
+	if errors.As(err, &we) || errors.Is(err, ErrOtherHost) {
+		return false
+	}
 	for _, perm := range []string{"destination address is not allowed", "redirect to another host", "unsupported protocol scheme", "x509:", "tls:"} {
 		if strings.Contains(s, perm) {
 			return false

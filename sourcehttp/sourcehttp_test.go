@@ -2,6 +2,7 @@ package sourcehttp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -164,5 +165,35 @@ func TestSecondaryLimitRetryAfter(t *testing.T) {
 	c := &http.Client{Transport: &Transport{Clock: clock, Governor: NewGovernor(clock)}}
 	if code, _ := get(t, c, srv.URL); code != 200 || len(clock.slept) != 1 || clock.slept[0] != 42*time.Second {
 		t.Fatalf("got %d, slept %v", code, clock.slept)
+	}
+}
+
+func TestLongWaitIsHandedBack(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	srv, _ := budgetServer(clock, 1, time.Hour)
+	defer srv.Close()
+	gov := NewGovernor(clock)
+	c := &http.Client{Transport: &Transport{Clock: clock, Governor: gov, MaxWait: time.Minute}}
+	if code, _ := get(t, c, srv.URL); code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	_, err := c.Get(srv.URL)
+	var we *WaitError
+	if !errors.As(err, &we) || we.Until.Sub(clock.Now()) < 59*time.Minute {
+		t.Fatalf("want a WaitError about an hour out, got %v", err)
+	}
+	if len(clock.slept) != 0 {
+		t.Fatalf("slept %v instead of handing the wait back", clock.slept)
+	}
+}
+
+func TestOtherHostsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("request reached the other host")
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: &Transport{Hosts: []string{"api.example.com"}}}
+	if _, err := c.Get(srv.URL); !errors.Is(err, ErrOtherHost) {
+		t.Fatalf("got %v", err)
 	}
 }
