@@ -15,7 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
@@ -286,6 +288,17 @@ func TestGitLFSRoundTrip(t *testing.T) {
 			t.Errorf("data.bin is %d bytes, not the %d-byte LFS object (%.60q)", len(got), len(content), got)
 		}
 
+		// The raw file API serves the pointer, or with lfs=true the object.
+		for _, tt := range []struct{ query, want string }{
+			{"?ref=lfs", fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", oid, len(content))},
+			{"?ref=lfs&lfs=true", content},
+		} {
+			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/files/data.bin/raw%s", w.private.ID, tt.query))
+			if status != 200 || string(body) != tt.want {
+				t.Errorf("raw data.bin%s: %d, %d bytes (%.60q)", tt.query, status, len(body), body)
+			}
+		}
+
 		// An outsider learns nothing, neither from git nor from the batch API.
 		dst = filepath.Join(t.TempDir(), "outsider")
 		if _, stderr, err := gitRun(t, "", append(lfs, "clone", "--quiet", "--branch", "lfs", cloneURL(in, "group/private", w.outsider), dst)...); err == nil {
@@ -418,3 +431,69 @@ func TestGitAccess(t *testing.T) {
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestProjectRepositoryLifecycle: a project made through the API clones as
+// an empty repository; deleting the project removes its repository, wiki
+// and LFS links once the delete_project_data job has run.
+func TestProjectRepositoryLifecycle(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
+		ctx := context.Background()
+		root := in.Client(t, in.RootToken)
+		p := must(root.Projects.CreateProject(&gitlab.CreateProjectOptions{Path: gitlab.Ptr("doomed")}))(t)
+		dst := filepath.Join(t.TempDir(), "clone")
+		if _, stderr, err := gitRun(t, "", "clone", cloneURL(in, p.PathWithNamespace, in.RootToken), dst); err != nil || !strings.Contains(stderr, "empty repository") {
+			t.Fatalf("clone new project: %v\n%s", err, stderr)
+		}
+		if err := in.App.Git.FetchBundle(ctx, p.ID, fixtureBundle(t), gitstore.GitHubRefspecs()...); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.App.Git.CreateWiki(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		content := "lfs"
+		sum := sha256.Sum256([]byte(content))
+		oid := hex.EncodeToString(sum[:])
+		if err := in.App.Git.PutLFSObject(ctx, oid, int64(len(content)), strings.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.App.Git.LinkLFSObject(ctx, p.ID, oid); err != nil {
+			t.Fatal(err)
+		}
+		// Another project's data must survive.
+		other := must(root.Projects.CreateProject(&gitlab.CreateProjectOptions{Path: gitlab.Ptr("survivor")}))(t)
+		if err := in.App.Git.FetchBundle(ctx, other.ID, fixtureBundle(t), gitstore.GitHubRefspecs()...); err != nil {
+			t.Fatal(err)
+		}
+
+		events, stop := in.App.Queue.Subscribe(river.EventKindJobCompleted)
+		defer stop()
+		if _, err := root.Projects.DeleteProject(p.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		for done := false; !done; {
+			select {
+			case ev := <-events:
+				done = ev.Job.Kind == "delete_project_data"
+			case <-time.After(30 * time.Second):
+				t.Fatal("delete_project_data did not complete")
+			}
+		}
+		for _, dir := range []string{in.App.Git.Path(p.ID), in.App.Git.WikiPath(p.ID)} {
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("%s still there after delete: %v", dir, err)
+			}
+		}
+		if in.App.Git.LFSLinked(p.ID, oid) {
+			t.Error("LFS link survived the delete")
+		}
+		if !in.App.Git.HasLFSObject(oid) {
+			t.Error("shared LFS object removed with one project")
+		}
+		if !in.App.Git.Exists(other.ID) {
+			t.Error("another project's repository removed")
+		}
+		if _, stderr, err := gitRun(t, "", "ls-remote", cloneURL(in, p.PathWithNamespace, in.RootToken)); err == nil {
+			t.Errorf("deleted project still clones\n%s", stderr)
+		}
+	})
+}

@@ -186,6 +186,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Put(base+"/{user_id}", s.wrap(s.updateMember(kind)))
 		r.Delete(base+"/{user_id}", s.wrap(s.removeMember(kind)))
 	}
+	s.repositoryRoutes(r)
 }
 
 type ctxKey int
