@@ -1,6 +1,6 @@
-// Package fakeforge starts simulated GitHub and Bitbucket Server sources
-// (GitLab as a source is still to come) on 127.0.0.1 for tests, demos and
-// benchmarks: one listener per forge, each behind the shared traffic middleware (faults, rate limits,
+// Package fakeforge starts simulated GitHub, Bitbucket Server and GitLab
+// sources on 127.0.0.1 for tests, demos and benchmarks: one listener per
+// forge, each behind the shared traffic middleware (faults, rate limits,
 // accounting) and serving the git repositories of the same seeded scenario.
 //
 // It must not import ferry's own packages: it plays the outside world.
@@ -9,6 +9,7 @@
 //	defer f.Close()
 //	client := github.NewClient(nil).WithAuthToken(f.GitHub.Token)
 //	client.BaseURL, _ = url.Parse(f.GitHub.APIURL + "/")
+//	glc, _ := gitlab.NewClient(f.GitLab.Token, gitlab.WithBaseURL(f.GitLab.APIURL))
 package fakeforge
 
 import (
@@ -26,6 +27,7 @@ import (
 
 	"github.com/ferry-import/ferry/fakeforge/bitbucketserver"
 	"github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/fakeforge/gitrepo"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
@@ -57,7 +59,7 @@ type Options struct {
 type Endpoint struct {
 	// URL is the web root; APIURL is the API root clients are given
 	// (GitHub: the root, as on github.com; use URL+"/api/v3" for the
-	// Enterprise layout).
+	// Enterprise layout; GitLab: URL+"/api/v4").
 	URL    string
 	APIURL string
 	// Username (Bitbucket Server only) and Token authenticate.
@@ -81,6 +83,9 @@ type Forge struct {
 	Scenario        *scenario.Scenario
 	GitHub          *Endpoint
 	BitbucketServer *Endpoint
+	// GitLab serves the scenario's group tree; every project has the same
+	// content and git repository.
+	GitLab *Endpoint
 	// Git is the GitHub repository as generated; all forges share its SHAs.
 	Git *gitrepo.Repo
 
@@ -95,6 +100,8 @@ func (f *Forge) Endpoint(source string) *Endpoint {
 		return f.GitHub
 	case scenario.BitbucketServer:
 		return f.BitbucketServer
+	case scenario.GitLab:
+		return f.GitLab
 	}
 	return nil
 }
@@ -113,7 +120,7 @@ func Start(ctx context.Context, opts Options) (*Forge, error) {
 		}
 		f.tempDir = dir
 	}
-	for _, start := range []func(context.Context, Options, string) error{f.startGitHub, f.startBitbucket} {
+	for _, start := range []func(context.Context, Options, string) error{f.startGitHub, f.startBitbucket, f.startGitLab} {
 		if err := start(ctx, opts, dir); err != nil {
 			_ = f.Close()
 			return nil, err
@@ -154,6 +161,41 @@ func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) er
 	f.BitbucketServer.URL, f.BitbucketServer.APIURL = base, base+"/rest/api/1.0"
 	f.BitbucketServer.Username, f.BitbucketServer.Token = BitbucketUser, BitbucketToken
 	f.BitbucketServer.Repos = []string{base + clone}
+	return nil
+}
+
+func (f *Forge) startGitLab(ctx context.Context, opts Options, dir string) error {
+	sc := f.Scenario
+	// Every project serves the same repository, so it is built once.
+	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "gitlab", "widgets.git"), gitrepo.GitLabPullRef, func(j int) int { return j })
+	if err != nil {
+		return fmt.Errorf("build GitLab repository: %w", err)
+	}
+	if err := gitrepo.BuildWiki(ctx, sc, filepath.Join(dir, "gitlab", "widgets.wiki.git")); err != nil {
+		return fmt.Errorf("build GitLab wiki: %w", err)
+	}
+	ln, err := listen(port(opts, 2))
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	routes := map[string]string{}
+	var repos []string
+	for _, p := range sc.Projects() {
+		routes["/"+p.FullPath+".git"] = "gitlab/widgets.git"
+		routes["/"+p.FullPath+".wiki.git"] = "gitlab/widgets.wiki.git"
+		repos = append(repos, base+"/"+p.FullPath+".git", base+"/"+p.FullPath+".wiki.git")
+	}
+	// GitLab takes any user name with a token as the password (oauth2:<token>).
+	gitSrv, err := gitrepo.NewServer(sc, dir, base, routes, func(_, pw string) bool { return pw == GitLabToken })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	gs := gitlab.New(gitlab.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitLabToken}, Git: repo, GitHandler: gitSrv})
+	f.GitLab = serve(ln, gs, gs.Profile(), opts)
+	f.GitLab.URL, f.GitLab.APIURL, f.GitLab.Token = base, base+"/api/v4", GitLabToken
+	f.GitLab.Repos = repos
 	return nil
 }
 
@@ -206,7 +248,7 @@ func serve(ln net.Listener, h http.Handler, p traffic.Profile, opts Options) *En
 // Close stops every forge.
 func (f *Forge) Close() error {
 	var errs []error
-	for _, e := range []*Endpoint{f.GitHub, f.BitbucketServer} {
+	for _, e := range []*Endpoint{f.GitHub, f.BitbucketServer, f.GitLab} {
 		if e != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := e.server.Shutdown(ctx); err != nil {

@@ -8,19 +8,23 @@ import (
 )
 
 func TestSourceOnlyPrintsEveryFigure(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-source", "github", "-scenario", "small", "-error-rate", "0.05"}, &out); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	want := []string{"objects", "source_calls", "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb"}
-	if len(lines) != len(want) {
-		t.Fatalf("got %d lines:\n%s", len(lines), out.String())
-	}
-	for i, name := range want {
-		if f := strings.Fields(lines[i]); len(f) != 2 || f[0] != name {
-			t.Errorf("line %d is %q, want %q and a value", i, lines[i], name)
-		}
+	for _, source := range []string{"github", "bitbucket_server", "gitlab"} {
+		t.Run(source, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"-source", source, "-scenario", "small", "-error-rate", "0.05"}, &out); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			want := []string{"objects", "source_calls", "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb"}
+			if len(lines) != len(want) {
+				t.Fatalf("got %d lines:\n%s", len(lines), out.String())
+			}
+			for i, name := range want {
+				if f := strings.Fields(lines[i]); len(f) != 2 || f[0] != name {
+					t.Errorf("line %d is %q, want %q and a value", i, lines[i], name)
+				}
+			}
+		})
 	}
 }
 

@@ -22,8 +22,11 @@ func sourceOnly(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 		bb := f.BitbucketServer
 		got, err = walk.BitbucketServer(ctx, walk.BitbucketTarget{URL: bb.URL, Username: bb.Username, Token: bb.Token,
 			Project: "ACME", Repo: "widgets", PerPage: perPage})
+	case scenario.GitLab:
+		got, err = walk.GitLab(ctx, walk.GitLabTarget{URL: f.GitLab.URL, Token: f.GitLab.Token,
+			Group: f.Scenario.Groups()[0].FullPath, PerPage: perPage})
 	default:
-		return 0, fmt.Errorf("source-only mode does not walk %q yet", cfg.source)
+		return 0, fmt.Errorf("source-only mode does not walk %q", cfg.source)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("walk %s: %w", cfg.source, err)

@@ -136,8 +136,9 @@ func pages(n, perPage int) int { return max(1, (n+perPage-1)/perPage) }
 // GitLab: version, token self-check, top-level group, descendant groups,
 // projects with include_subgroups; per project: project, labels, milestones,
 // issues, merge requests, releases, members; per issue and merge request
-// its discussions, per merge request its approvals, per item with reactions
-// its award emoji.
+// its discussions and its award emoji (GitLab's REST entities count only
+// thumbs up and down, so no list shows which items carry any), and per
+// merge request its approvals.
 func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 	if perPage < 1 {
 		return 0, fmt.Errorf("perPage must be positive, got %d", perPage)
@@ -165,7 +166,7 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 		per := 1 + p(c.Labels) + p(c.Milestones) + p(c.Issues) + p(c.PullRequests) + p(c.Releases) + p(c.Users)
 		per += c.Issues * p(c.CommentsPerItem)
 		per += c.PullRequests * (p(s.MRDiscussionCount()) + 1)
-		per += s.ReactedItems() * p(c.ReactionsPerItem)
+		per += s.ReactedItems()*p(c.ReactionsPerItem) + s.Items() - s.ReactedItems()
 		return n + projects*per, nil
 	}
 	return 0, fmt.Errorf("unknown source %q", source)
