@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,7 +20,9 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/store"
 )
 
 // Files added on the "files" branch of group/private, beside the fixture.
@@ -548,5 +551,31 @@ func TestRepositoryEmpty(t *testing.T) {
 			t.Fatal("clone did not create the repository")
 		}
 		check("after clone")
+
+		// What the project entity should show of the repository.
+		state := func() (string, bool) {
+			var pr *ferry.Project
+			err := in.App.Store.Read(context.Background(), func(tx *store.Tx) (err error) {
+				pr, err = tx.ProjectByID(context.Background(), p.ID)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			branch, empty, err := in.App.API.RepositoryState(context.Background(), pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return branch, empty
+		}
+		if branch, empty := state(); branch != "" || !empty {
+			t.Errorf("empty repository state: %q %v", branch, empty)
+		}
+		if err := in.App.Git.FetchBundle(context.Background(), p.ID, fixtureBundle(t)); err != nil {
+			t.Fatal(err)
+		}
+		if branch, empty := state(); branch != "master" || empty {
+			t.Errorf("imported repository state: %q %v", branch, empty)
+		}
 	})
 }
