@@ -28,6 +28,8 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/api"
 	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/queue"
 	"github.com/ferry-import/ferry/secret"
 	"github.com/ferry-import/ferry/store"
@@ -57,6 +59,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// QueueOverrides adjusts queue settings (tests).
 	QueueOverrides func(*queue.Config)
+	// EngineOverrides adjusts import engine settings (tests, benchmarks).
+	EngineOverrides func(*importer.Config)
 }
 
 // App is an assembled ferry.
@@ -66,6 +70,7 @@ type App struct {
 	Queue    *queue.Queue
 	Secrets  *secret.Box
 	Git      *gitstore.Store
+	Engine   *importer.Engine
 	API      *api.Server
 	gitHTTP  http.Handler
 	Registry *prometheus.Registry
@@ -108,13 +113,27 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	if a.Git, err = gitstore.New(filepath.Join(cfg.DataDir, "git"), gitstore.Options{}); err != nil {
+	// Imports reach sources only through the guard: at dial time, for the
+	// API client, git and LFS alike.
+	guard := &netguard.Guard{AllowLocal: cfg.AllowLocalNetwork}
+	if a.Git, err = gitstore.New(filepath.Join(cfg.DataDir, "git"), gitstore.Options{DialContext: guard.DialContext, CheckURL: guard.CheckURL}); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open repositories: %w", err)
 	}
+	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Guard: guard, Log: cfg.Log, Registry: a.Registry,
+		Sources: sources()}
+	if cfg.EngineOverrides != nil {
+		cfg.EngineOverrides(&ecfg)
+	}
+	if a.Engine, err = importer.New(ecfg); err != nil {
+		s.Close()
+		return nil, err
+	}
 	// Job workers are registered on a.Workers before the queue is built.
 	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
-	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers}
+	a.Engine.Register(a.Workers)
+	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(),
+		JobTimeout: 10 * time.Minute, RescueStuckJobsAfter: 15 * time.Minute}
 	if cfg.QueueOverrides != nil {
 		cfg.QueueOverrides(&qcfg)
 	}
@@ -122,6 +141,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
+	a.Engine.SetQueue(a.Queue)
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
 		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git})
 	if err != nil {

@@ -48,6 +48,8 @@ type Config struct {
 	RetryPolicy river.ClientRetryPolicy
 	// ID names this client in River's tables (default: River's own).
 	ID string
+	// PeriodicJobs are scheduled by the elected leader among workers.
+	PeriodicJobs []*river.PeriodicJob
 }
 
 // Queue enqueues and, when it has workers, works jobs.
@@ -73,6 +75,9 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		FetchPollInterval:    cfg.FetchPollInterval,
 		RetryPolicy:          cfg.RetryPolicy,
 		ID:                   cfg.ID,
+	}
+	if cfg.MaxWorkers > 0 {
+		rc.PeriodicJobs = cfg.PeriodicJobs
 	}
 	if rc.JobTimeout == 0 {
 		rc.JobTimeout = 30 * time.Minute

@@ -277,3 +277,96 @@ func (tx *Tx) Stats(ctx context.Context, importID int64) ([]ferry.ImportStat, er
 	}
 	return out, rows.Err()
 }
+
+// AddFollowups queues per-item work for later relations; keys already
+// queued for a relation are skipped.
+func (tx *Tx) AddFollowups(ctx context.Context, importID int64, relation string, keys []string) error {
+	for _, k := range keys {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO import_followups (import_id, relation, item_key) VALUES ($1, $2, $3)
+			ON CONFLICT (import_id, relation, item_key) DO NOTHING`, importID, relation, k); err != nil {
+			return fmt.Errorf("queue %s %s: %w", relation, k, err)
+		}
+	}
+	return nil
+}
+
+// NextFollowups returns up to limit queued keys for relation after seq.
+func (tx *Tx) NextFollowups(ctx context.Context, importID int64, relation string, after int64, limit int) (seqs []int64, keys []string, err error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT seq, item_key FROM import_followups WHERE import_id = $1 AND relation = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+		importID, relation, after, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("followups for %s: %w", relation, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s int64
+		var k string
+		if err := rows.Scan(&s, &k); err != nil {
+			return nil, nil, err
+		}
+		seqs, keys = append(seqs, s), append(keys, k)
+	}
+	return seqs, keys, rows.Err()
+}
+
+// CountFollowups is how many items are queued for relation (its total).
+func (tx *Tx) CountFollowups(ctx context.Context, importID int64, relation string) (int64, error) {
+	var n int64
+	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_followups WHERE import_id = $1 AND relation = $2`, importID, relation).Scan(&n)
+	return n, err
+}
+
+// StalledImports returns started imports whose last progress is older than
+// before and that are not waiting for a rate limit.
+func (tx *Tx) StalledImports(ctx context.Context, before time.Time) ([]*ferry.Import, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT `+importCols+` FROM imports WHERE status = 'started' AND last_progress_at < $1
+		AND (rate_limit_until IS NULL OR rate_limit_until < $2) ORDER BY id`, before, tx.Now())
+	if err != nil {
+		return nil, fmt.Errorf("stalled imports: %w", err)
+	}
+	defer rows.Close()
+	var out []*ferry.Import
+	for rows.Next() {
+		im, err := scanImport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, im)
+	}
+	return out, rows.Err()
+}
+
+// SkipPendingRelations marks the pending relations of a stage failed with
+// reason (the optimistic timeout strategy) and returns their names.
+func (tx *Tx) SkipPendingRelations(ctx context.Context, importID int64, stageIndex int, reason string) ([]string, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT name FROM import_relations WHERE import_id = $1 AND stage_index = $2 AND state = 'pending' ORDER BY name`, importID, stageIndex)
+	if err != nil {
+		return nil, fmt.Errorf("pending relations: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := tx.FailRelation(ctx, importID, n, reason); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// ClearPending sets an import's pending relation count to zero and marks
+// progress (a stage given up by the optimistic strategy).
+func (tx *Tx) ClearPending(ctx context.Context, importID int64) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE imports SET pending_relations = 0, last_progress_at = $1, updated_at = $1 WHERE id = $2`, tx.Now(), importID)
+	if err != nil {
+		return fmt.Errorf("clear pending relations of %d: %w", importID, err)
+	}
+	return nil
+}

@@ -60,7 +60,20 @@ CREATE TABLE import_stats (
   PRIMARY KEY (import_id, object_type)
 );
 
+-- Per-item work queued by list relations for later relations (reviews of
+-- each pull request…); the key is unique per relation so re-writing a page
+-- queues nothing twice.
+CREATE TABLE import_followups (
+  seq {{ID}},
+  import_id BIGINT NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+  relation TEXT NOT NULL,
+  item_key TEXT NOT NULL
+);
+CREATE UNIQUE INDEX import_followups_key ON import_followups (import_id, relation, item_key);
+CREATE INDEX import_followups_next ON import_followups (import_id, relation, seq);
+
 -- +goose Down
+DROP TABLE import_followups;
 DROP TABLE import_stats;
 DROP TABLE import_failures;
 DROP TABLE import_relations;

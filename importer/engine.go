@@ -1,0 +1,793 @@
+package importer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/netguard"
+	"github.com/ferry-import/ferry/queue"
+	"github.com/ferry-import/ferry/secret"
+	"github.com/ferry-import/ferry/sourcehttp"
+	"github.com/ferry-import/ferry/store"
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store   *store.Store
+	Secrets *secret.Box
+	Git     *gitstore.Store
+	Guard   *netguard.Guard
+	Sources []Source
+	Log     *slog.Logger
+	// Registry receives the import metrics; nil skips them.
+	Registry *prometheus.Registry
+	// Clock for rate-limit waits (tests); nil is the wall clock.
+	Clock sourcehttp.Clock
+	// Slice is how long one relation job runs before it yields its worker
+	// (default 30s); a killed worker loses at most the page in flight.
+	Slice time.Duration
+	// MaxRateLimitWait is the longest a job blocks for a rate limit before
+	// it puts itself aside until the reset instead (default 30s).
+	MaxRateLimitWait time.Duration
+	// StallTimeout is how long a stage may make no progress before the
+	// import's timeout strategy applies (default 2h, as GitLab).
+	StallTimeout time.Duration
+	// PerHost bounds concurrent relation jobs per source host in this
+	// process (default 4).
+	PerHost int
+	// FetchAttempts bounds attempts of one page fetch whose answer was
+	// unusable (truncated, malformed) after the transport's own retries
+	// (default 5).
+	FetchAttempts int
+}
+
+// Engine runs imports as jobs.
+type Engine struct {
+	cfg       Config
+	queue     *queue.Queue
+	sources   map[string]Source
+	governors *sourcehttp.Registry
+	transport http.RoundTripper
+
+	mu      sync.Mutex
+	hostSem map[string]chan struct{}
+
+	calls    *prometheus.CounterVec
+	objects  *prometheus.CounterVec
+	waits    *prometheus.CounterVec
+	finished *prometheus.CounterVec
+}
+
+// New builds an engine. Register its workers on the queue's Workers before
+// the queue is opened, then call SetQueue.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Slice == 0 {
+		cfg.Slice = 30 * time.Second
+	}
+	if cfg.MaxRateLimitWait == 0 {
+		cfg.MaxRateLimitWait = 30 * time.Second
+	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = 2 * time.Hour
+	}
+	if cfg.PerHost == 0 {
+		cfg.PerHost = 4
+	}
+	if cfg.FetchAttempts == 0 {
+		cfg.FetchAttempts = 5
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = sourcehttp.RealClock{}
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = &netguard.Guard{}
+	}
+	e := &Engine{cfg: cfg, sources: map[string]Source{}, governors: sourcehttp.NewRegistry(cfg.Clock),
+		transport: cfg.Guard.Transport(), hostSem: map[string]chan struct{}{}}
+	for _, s := range cfg.Sources {
+		e.sources[s.Type()] = s
+	}
+	e.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_import_source_calls_total", Help: "HTTP calls made to import sources."}, []string{"source"})
+	e.objects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_import_objects_total", Help: "Objects imported by kind."}, []string{"source", "kind"})
+	e.waits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_import_rate_limit_waits_total", Help: "Times an import paused for a source rate limit."}, []string{"source"})
+	e.finished = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_imports_total", Help: "Imports ended, by final status."}, []string{"source", "status"})
+	if cfg.Registry != nil {
+		for _, c := range []prometheus.Collector{e.calls, e.objects, e.waits, e.finished} {
+			if err := cfg.Registry.Register(c); err != nil {
+				return nil, fmt.Errorf("register import metrics: %w", err)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Register adds the engine's job workers.
+func (e *Engine) Register(w *river.Workers) {
+	river.AddWorker(w, &stageWorker{e: e})
+	river.AddWorker(w, &relationWorker{e: e})
+	river.AddWorker(w, &watchdogWorker{e: e})
+}
+
+// PeriodicJobs are the engine's scheduled jobs (the stall watchdog).
+func (e *Engine) PeriodicJobs() []*river.PeriodicJob {
+	every := min(time.Minute, max(e.cfg.StallTimeout/4, time.Second))
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) { return watchdogArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+// SetQueue gives the engine the queue it enqueues on.
+func (e *Engine) SetQueue(q *queue.Queue) { e.queue = q }
+
+// Source returns the registered source for a type.
+func (e *Engine) Source(typ string) (Source, bool) {
+	s, ok := e.sources[typ]
+	return s, ok
+}
+
+// Governors exposes the per-token rate-limit governors (API pre-checks).
+func (e *Engine) Governors() *sourcehttp.Registry { return e.governors }
+
+// Guard is the outbound address policy.
+func (e *Engine) Guard() *netguard.Guard { return e.cfg.Guard }
+
+// Schedule records a new import and enqueues its first stage in the
+// caller's transaction, so the import exists exactly when its job does.
+// The credential is sealed before it is stored.
+func (e *Engine) Schedule(ctx context.Context, tx *store.Tx, im *ferry.Import, credential string) error {
+	sealed, err := e.cfg.Secrets.Seal(credential)
+	if err != nil {
+		return err
+	}
+	im.SealedCredential = sealed
+	if im.CorrelationID == "" {
+		im.CorrelationID = newCorrelationID()
+	}
+	if err := tx.CreateImport(ctx, im); err != nil {
+		return err
+	}
+	_, err = e.queue.Enqueue(ctx, tx, stageArgs{ImportID: im.ID, Stage: 0}, nil)
+	return err
+}
+
+// Cancel ends an import as canceled; running jobs stop before their next
+// page. Imported data stays.
+func (e *Engine) Cancel(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
+	if err := tx.SetImportStatus(ctx, im, ferry.ImportCanceled, ""); err != nil {
+		return err
+	}
+	e.finished.WithLabelValues(im.SourceType, ferry.ImportCanceled).Inc()
+	return nil
+}
+
+// HTTPClient builds the source client for one import: guarded dialing,
+// only the source's host, retries, a governor shared by every import using
+// the same host and credential, call accounting.
+func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func()) (*http.Client, *sourcehttp.Governor, error) {
+	u, err := url.Parse(apiBase)
+	if err != nil || u.Host == "" {
+		return nil, nil, ferry.Errorf(ferry.EINVALID, "invalid source URL")
+	}
+	sum := sha256.Sum256([]byte(credential))
+	gov := e.governors.Get(u.Host + "#" + hex.EncodeToString(sum[:8]))
+	calls := e.calls.WithLabelValues(sourceType)
+	t := &sourcehttp.Transport{Base: e.transport, Governor: gov, Clock: e.cfg.Clock, MaxWait: e.cfg.MaxRateLimitWait,
+		Hosts: []string{u.Host}, OnCall: func(*http.Request) {
+			calls.Inc()
+			if onCall != nil {
+				onCall()
+			}
+		}}
+	return &http.Client{Transport: t, CheckRedirect: netguard.SameHostRedirects}, gov, nil
+}
+
+// env builds the Env of an import for its source.
+func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sourcehttp.Governor, error) {
+	src, ok := e.sources[im.SourceType]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("no source for import type %q", im.SourceType)
+	}
+	cred, err := e.cfg.Secrets.Open(im.SealedCredential)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open credential of import %d: %w", im.ID, err)
+	}
+	client, gov, err := e.HTTPClient(im.SourceType, im.SourceURL, cred, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &Env{ImportID: im.ID, ProjectID: im.ProjectID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
+		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Git: e.cfg.Git,
+		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}, src, gov, nil
+}
+
+// followups reads the store's followup queue for one import.
+type followups struct {
+	s        *store.Store
+	importID int64
+}
+
+func (f followups) Next(ctx context.Context, relation string, after int64, limit int) ([]Queued, error) {
+	var out []Queued
+	err := f.s.Read(ctx, func(tx *store.Tx) error {
+		seqs, keys, err := tx.NextFollowups(ctx, f.importID, relation, after, limit)
+		for i := range seqs {
+			out = append(out, Queued{Seq: seqs[i], Key: keys[i]})
+		}
+		return err
+	})
+	return out, err
+}
+
+// --- jobs -----------------------------------------------------------------
+
+type stageArgs struct {
+	ImportID int64 `json:"import_id" river:"unique"`
+	Stage    int   `json:"stage" river:"unique"`
+}
+
+func (stageArgs) Kind() string { return "import_stage" }
+
+func (stageArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type relationArgs struct {
+	ImportID int64  `json:"import_id" river:"unique"`
+	Relation string `json:"relation" river:"unique"`
+}
+
+func (relationArgs) Kind() string { return "import_relation" }
+
+func (relationArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type watchdogArgs struct{}
+
+func (watchdogArgs) Kind() string { return "import_watchdog" }
+
+type stageWorker struct {
+	river.WorkerDefaults[stageArgs]
+	e *Engine
+}
+
+// Work starts a stage: records its relations and enqueues one job each, in
+// one transaction. Past the last stage it finishes the import.
+func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error {
+	e := w.e
+	var im *ferry.Import
+	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { im, err = tx.ImportByID(ctx, job.Args.ImportID); return }); err != nil {
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+			return nil // the project (and its import) was deleted
+		}
+		return err
+	}
+	if ferry.ImportDone(im.Status) || im.StageIndex > job.Args.Stage {
+		return nil
+	}
+	env, src, _, err := e.env(ctx, im)
+	if err != nil {
+		return e.fail(ctx, im, err)
+	}
+	stages, err := src.Stages(ctx, env)
+	if err != nil {
+		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err))
+	}
+	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		if im.Status == ferry.ImportScheduled {
+			if err := tx.SetImportStatus(ctx, im, ferry.ImportStarted, ""); err != nil {
+				return err
+			}
+		}
+		if job.Args.Stage >= len(stages) {
+			return e.finish(ctx, tx, im)
+		}
+		st := stages[job.Args.Stage]
+		names := make([]string, len(st.Relations))
+		for i, r := range st.Relations {
+			names[i] = r.Name()
+		}
+		if err := tx.StartStage(ctx, im.ID, job.Args.Stage, st.Name, names); err != nil {
+			return err
+		}
+		pending := 0
+		for _, n := range names {
+			rel, err := tx.Relation(ctx, im.ID, n)
+			if err != nil {
+				return err
+			}
+			if rel.State != ferry.RelationPending {
+				continue
+			}
+			pending++
+			if _, err := e.queue.Enqueue(ctx, tx, relationArgs{ImportID: im.ID, Relation: n}, nil); err != nil {
+				return err
+			}
+		}
+		if pending == 0 { // empty or already-done stage: go straight on
+			_, err := e.queue.Enqueue(ctx, tx, stageArgs{ImportID: im.ID, Stage: job.Args.Stage + 1}, nil)
+			return err
+		}
+		return nil
+	})
+}
+
+// finish ends an import: finished (failures, if any, are listed by the
+// status API), credential wiped.
+func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
+	if err := tx.SetImportStatus(ctx, im, ferry.ImportFinished, ""); err != nil {
+		return err
+	}
+	e.finished.WithLabelValues(im.SourceType, ferry.ImportFinished).Inc()
+	return nil
+}
+
+// fail ends an import as failed with the reason in import_error.
+func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error) error {
+	msg := safeMessage(cause)
+	e.cfg.Log.ErrorContext(ctx, "import failed", "import_id", im.ID, "correlation_id", im.CorrelationID, "error", msg)
+	err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.ImportByID(ctx, im.ID)
+		if err != nil || ferry.ImportDone(cur.Status) {
+			return err
+		}
+		return tx.SetImportStatus(ctx, cur, ferry.ImportFailed, msg)
+	})
+	if err == nil {
+		e.finished.WithLabelValues(im.SourceType, ferry.ImportFailed).Inc()
+	}
+	return err
+}
+
+type relationWorker struct {
+	river.WorkerDefaults[relationArgs]
+	e *Engine
+}
+
+// Timeout lets a slice and one slow page finish.
+func (w *relationWorker) Timeout(*river.Job[relationArgs]) time.Duration { return w.e.cfg.Slice + 5*time.Minute }
+
+// Work runs one relation for a time slice: fetch a page with no
+// transaction open, then write the page and the relation's checkpoint in
+// one transaction, until the relation ends or the slice is used up.
+func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs]) error {
+	e := w.e
+	var im *ferry.Import
+	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { im, err = tx.ImportByID(ctx, job.Args.ImportID); return }); err != nil {
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	if ferry.ImportDone(im.Status) {
+		return nil
+	}
+	env, src, gov, err := e.env(ctx, im)
+	if err != nil {
+		return e.fail(ctx, im, err)
+	}
+	stages, err := src.Stages(ctx, env)
+	if err != nil {
+		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err))
+	}
+	var rel Relation
+	stageIndex := -1
+	for i, st := range stages {
+		for _, r := range st.Relations {
+			if r.Name() == job.Args.Relation {
+				rel, stageIndex = r, i
+			}
+		}
+	}
+	if rel == nil {
+		return e.fail(ctx, im, fmt.Errorf("relation %q is not part of this import", job.Args.Relation))
+	}
+	release, err := e.acquireHost(ctx, im.SourceURL)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// Show rate-limit pauses in the status while this relation runs.
+	stop := gov.Listen(func(until time.Time) { e.noteWait(im, until) })
+	defer stop()
+	r := &relationRun{e: e, im: im, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice)}
+	return r.run(ctx)
+}
+
+// noteWait records a rate-limit pause (or its end) on the import.
+func (e *Engine) noteWait(im *ferry.Import, until time.Time) {
+	var p *time.Time
+	if !until.IsZero() {
+		p = &until
+		e.waits.WithLabelValues(im.SourceType).Inc()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error { return tx.SetRateLimitWait(ctx, im.ID, p) }); err != nil {
+		e.cfg.Log.Warn("record rate-limit wait", "import_id", im.ID, "error", err)
+	}
+}
+
+// acquireHost bounds concurrent relation jobs per source host.
+func (e *Engine) acquireHost(ctx context.Context, apiBase string) (func(), error) {
+	host := apiBase
+	if u, err := url.Parse(apiBase); err == nil {
+		host = u.Host
+	}
+	e.mu.Lock()
+	sem, ok := e.hostSem[host]
+	if !ok {
+		sem = make(chan struct{}, e.cfg.PerHost)
+		e.hostSem[host] = sem
+	}
+	e.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// relationRun is one job's pass over a relation.
+type relationRun struct {
+	e          *Engine
+	im         *ferry.Import
+	rel        Relation
+	stageIndex int
+	deadline   time.Time
+}
+
+// fetched is a page fetch in flight or done.
+type fetched struct {
+	cursor string
+	page   Page
+	err    error
+}
+
+func (r *relationRun) run(ctx context.Context) error {
+	e := r.e
+	var state *ferry.ImportRelation
+	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { state, err = tx.Relation(ctx, r.im.ID, r.rel.Name()); return }); err != nil {
+		return err
+	}
+	if state.State != ferry.RelationPending {
+		return nil
+	}
+	cursor := state.Cursor
+	var ahead <-chan fetched // the page at cursor, fetched while the previous one was written
+	for {
+		if stop, err := r.stopped(ctx); err != nil || stop {
+			wait(ahead)
+			return err
+		}
+		var f fetched
+		if ahead != nil {
+			f, ahead = <-ahead, nil
+		} else {
+			page, err := r.fetchWithRetry(ctx, cursor)
+			f = fetched{cursor: cursor, page: page, err: err}
+		}
+		if f.err != nil {
+			return r.fetchFailed(ctx, cursor, f.err)
+		}
+		// Fetch the following page while this one is written: with network
+		// latency the database work then costs no wall time.
+		if f.page.Next != "" && time.Now().Before(r.deadline) {
+			ahead = r.prefetch(ctx, f.page.Next)
+		}
+		advanced, done, err := r.commit(ctx, cursor, f.page)
+		if err != nil || !advanced || done {
+			wait(ahead)
+			return err
+		}
+		cursor = f.page.Next
+		if ahead == nil {
+			return river.JobSnooze(0) // slice used up: yield the worker, resume from the checkpoint
+		}
+	}
+}
+
+// prefetch fetches the page at cursor in the background.
+func (r *relationRun) prefetch(ctx context.Context, cursor string) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		page, err := r.fetchWithRetry(ctx, cursor)
+		ch <- fetched{cursor: cursor, page: page, err: err}
+	}()
+	return ch
+}
+
+// wait lets an abandoned prefetch finish, so no fetch outlives the job.
+func wait(ch <-chan fetched) {
+	if ch != nil {
+		<-ch
+	}
+}
+
+// fetchWithRetry retries a fetch whose answer could not be used (a
+// truncated or malformed body): the transport already retried what HTTP
+// could tell was transient.
+func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, error) {
+	var last error
+	for attempt := 1; attempt <= r.e.cfg.FetchAttempts; attempt++ {
+		page, err := r.rel.Fetch(ctx, cursor)
+		if err == nil {
+			return page, nil
+		}
+		last = err
+		var perm *Permanent
+		var wait *sourcehttp.WaitError
+		if errors.As(err, &perm) || errors.As(err, &wait) || ctx.Err() != nil || !sourcehttp.Transient(err) {
+			return Page{}, err
+		}
+		if err := r.e.cfg.Clock.Sleep(ctx, sourcehttp.Backoff(attempt)); err != nil {
+			return Page{}, err
+		}
+	}
+	return Page{}, last
+}
+
+// stopped reports whether the import was canceled or ended meanwhile.
+func (r *relationRun) stopped(ctx context.Context) (bool, error) {
+	var status string
+	err := r.e.cfg.Store.Read(ctx, func(tx *store.Tx) error {
+		im, err := tx.ImportByID(ctx, r.im.ID)
+		if err == nil {
+			status = im.Status
+		}
+		return err
+	})
+	if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+		return true, nil
+	}
+	return ferry.ImportDone(status), err
+}
+
+// fetchFailed handles a page that could not be fetched: a long rate-limit
+// wait puts the job aside until the reset; anything else fails the
+// relation (recorded, the import goes on) or, for a critical relation, the
+// import.
+func (r *relationRun) fetchFailed(ctx context.Context, cursor string, err error) error {
+	var wait *sourcehttp.WaitError
+	if errors.As(err, &wait) {
+		return river.JobSnooze(time.Until(wait.Until) + time.Second)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	e := r.e
+	msg := safeMessage(err)
+	e.cfg.Log.WarnContext(ctx, "relation failed", "import_id", r.im.ID, "relation", r.rel.Name(), "cursor", cursor, "error", msg)
+	if c, ok := r.rel.(Critical); ok && c.Critical() {
+		return e.fail(ctx, r.im, fmt.Errorf("%s: %s", r.rel.Name(), msg))
+	}
+	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		ok, err := tx.FailRelation(ctx, r.im.ID, r.rel.Name(), msg)
+		if err != nil || !ok {
+			return err
+		}
+		if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), ExceptionClass: errorClass(err),
+			ExceptionMessage: msg, CorrelationID: r.im.CorrelationID}); err != nil {
+			return err
+		}
+		return r.ended(ctx, tx)
+	})
+}
+
+// ended counts the relation out of its stage; the last one enqueues the
+// next stage.
+func (r *relationRun) ended(ctx context.Context, tx *store.Tx) error {
+	left, err := tx.RelationEnded(ctx, r.im.ID)
+	if err != nil || left > 0 {
+		return err
+	}
+	_, err = r.e.queue.Enqueue(ctx, tx, stageArgs{ImportID: r.im.ID, Stage: r.stageIndex + 1}, nil)
+	return err
+}
+
+// commit writes a page and the checkpoint in one transaction. If the batch
+// cannot be written as a whole, each object is written on its own and the
+// ones that fail are recorded, so one bad item does not stop the relation.
+func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (advanced, done bool, err error) {
+	e := r.e
+	var objs []forge.Object
+	follow := map[string][]string{}
+	for _, o := range page.Objects {
+		if f, ok := o.(Followup); ok {
+			follow[f.Relation] = append(follow[f.Relation], f.Key)
+			continue
+		}
+		objs = append(objs, o)
+	}
+	items := page.Items
+	if items == 0 {
+		items = len(objs)
+	}
+	done = page.Next == ""
+	write := func(tx *store.Tx, objs []forge.Object, failedItems int64) (bool, error) {
+		if len(objs) > 0 {
+			if _, err := tx.WriteContent(ctx, r.im.ProjectID, objs); err != nil {
+				return false, err
+			}
+		}
+		names := make([]string, 0, len(follow))
+		for rel := range follow {
+			names = append(names, rel)
+		}
+		sort.Strings(names)
+		for _, rel := range names {
+			if err := tx.AddFollowups(ctx, r.im.ID, rel, follow[rel]); err != nil {
+				return false, err
+			}
+		}
+		if err := tx.AddStats(ctx, r.im.ID, stats(page.Objects, objs)); err != nil {
+			return false, err
+		}
+		total := page.Total
+		if total <= 0 {
+			total = -1
+		}
+		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), int64(len(objs))-failedItems, failedItems, total, done)
+		if err != nil || !ok {
+			return false, err
+		}
+		if done {
+			return true, r.ended(ctx, tx)
+		}
+		return true, nil
+	}
+	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		advanced, err = write(tx, objs, 0)
+		if err == nil && !advanced {
+			return errNotAdvanced
+		}
+		return err
+	})
+	if errors.Is(err, errNotAdvanced) {
+		return false, false, nil // another run of this relation is ahead
+	}
+	if err == nil {
+		r.count(objs)
+		return advanced, done, nil
+	}
+	if ctx.Err() != nil {
+		return false, false, ctx.Err()
+	}
+	// One at a time: record what cannot be written, keep the rest.
+	e.cfg.Log.WarnContext(ctx, "page write failed; writing items one by one", "import_id", r.im.ID, "relation", r.rel.Name(), "error", err)
+	var good []forge.Object
+	for _, o := range objs {
+		werr := e.cfg.Store.Write(ctx, func(tx *store.Tx) error { _, err := tx.WriteContent(ctx, r.im.ProjectID, []forge.Object{o}); return err })
+		if werr == nil {
+			good = append(good, o)
+			continue
+		}
+		if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+			return tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: o.Source().ID,
+				SourceTitle: title(o), ExceptionClass: errorClass(werr), ExceptionMessage: safeMessage(werr), CorrelationID: r.im.CorrelationID})
+		}); err != nil {
+			return false, false, err
+		}
+	}
+	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		advanced, err = write(tx, nil, int64(len(objs)-len(good)))
+		if err == nil && !advanced {
+			return errNotAdvanced
+		}
+		return err
+	})
+	if errors.Is(err, errNotAdvanced) {
+		return false, false, nil
+	}
+	if err == nil {
+		r.count(good)
+	}
+	return advanced, done, err
+}
+
+var errNotAdvanced = errors.New("relation checkpoint moved on")
+
+func (r *relationRun) count(objs []forge.Object) {
+	for _, o := range objs {
+		r.e.objects.WithLabelValues(r.im.SourceType, o.Kind()).Inc()
+	}
+}
+
+// stats counts a page per object kind: fetched from everything the source
+// returned, imported from what was written.
+func stats(all, written []forge.Object) []ferry.ImportStat {
+	m := map[string]*ferry.ImportStat{}
+	get := func(k string) *ferry.ImportStat {
+		if m[k] == nil {
+			m[k] = &ferry.ImportStat{ObjectType: k}
+		}
+		return m[k]
+	}
+	for _, o := range all {
+		if _, ok := o.(Followup); !ok {
+			get(o.Kind()).Fetched++
+		}
+	}
+	for _, o := range written {
+		get(o.Kind()).Imported++
+	}
+	out := make([]ferry.ImportStat, 0, len(m))
+	for _, s := range m {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ObjectType < out[j].ObjectType })
+	return out
+}
+
+// title names an object for the failure list.
+func title(o forge.Object) string {
+	switch v := o.(type) {
+	case forge.Issue:
+		return v.Title
+	case forge.MergeRequest:
+		return v.Title
+	case forge.Label:
+		return v.Name
+	case forge.Milestone:
+		return v.Title
+	case forge.Release:
+		return v.TagName
+	}
+	return o.Kind() + " " + o.Source().ID
+}
+
+// errorClass names the kind of failure for exception_class.
+func errorClass(err error) string {
+	var perm *Permanent
+	var fe *ferry.Error
+	switch {
+	case errors.As(err, &perm):
+		return "PermanentError"
+	case errors.As(err, &fe):
+		return "ValidationError"
+	case sourcehttp.Transient(err):
+		return "NetworkError"
+	}
+	return "Error"
+}
+
+// safeMessage is an error text fit for import_error and failure lists:
+// capped, and free of anything that looks like a credential (callers never
+// put one in, this is the belt to those braces).
+func safeMessage(err error) string {
+	s := err.Error()
+	if len(s) > 1000 {
+		s = s[:1000] + "…"
+	}
+	return redact(s)
+}
+
+var correlationSeq atomic.Int64
+
+func newCorrelationID() string {
+	sum := sha256.Sum256([]byte(strconv.FormatInt(time.Now().UnixNano(), 10) + strconv.FormatInt(correlationSeq.Add(1), 10)))
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,429 @@
+package importer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/netguard"
+	"github.com/ferry-import/ferry/queue"
+	"github.com/ferry-import/ferry/secret"
+	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// fakeForge serves labels, issues and per-issue notes in pages of two,
+// counting calls per path, with hooks to block or rate-limit.
+type fakeForge struct {
+	labels, issues int
+	mu             sync.Mutex
+	calls          map[string]int
+	onIssuesPage   func(page int) // called before answering issues?page=N
+	rateLimited    func() (remaining int, reset time.Time, ok bool)
+}
+
+func (f *fakeForge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.calls[r.URL.Path]++
+	f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer s3cret-source-token" {
+		w.WriteHeader(401)
+		return
+	}
+	if f.rateLimited != nil {
+		if rem, reset, ok := f.rateLimited(); ok {
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(rem))
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+			if rem < 0 {
+				w.Header().Set("X-RateLimit-Remaining", "0")
+				w.WriteHeader(403)
+				fmt.Fprint(w, `{"message":"API rate limit exceeded"}`)
+				return
+			}
+		}
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	if page == 0 {
+		page = 1
+	}
+	list := func(n int, item func(i int) any) {
+		var out []any
+		for i := (page-1)*2 + 1; i <= n && i <= page*2; i++ {
+			out = append(out, item(i))
+		}
+		if page*2 < n {
+			w.Header().Set("X-Next-Page", strconv.Itoa(page+1))
+		}
+		json.NewEncoder(w).Encode(out)
+	}
+	switch {
+	case r.URL.Path == "/labels":
+		list(f.labels, func(i int) any { return fmt.Sprintf("label-%d", i) })
+	case r.URL.Path == "/issues":
+		if f.onIssuesPage != nil {
+			f.onIssuesPage(page)
+		}
+		list(f.issues, func(i int) any { return i })
+	case strings.HasPrefix(r.URL.Path, "/issues/"):
+		json.NewEncoder(w).Encode([]string{"a note"})
+	default:
+		w.WriteHeader(404)
+	}
+}
+
+func (f *fakeForge) count(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[path]
+}
+
+// src is the fake source: three stages, a list relation with followups,
+// a per-item relation consuming them, and a relation that always fails.
+type src struct{}
+
+func (src) Type() string { return "fake" }
+
+func (src) Stages(ctx context.Context, env *importer.Env) ([]importer.Stage, error) {
+	return []importer.Stage{
+		{Name: "base", Relations: []importer.Relation{listRel{env, "labels"}}},
+		{Name: "items", Relations: []importer.Relation{listRel{env, "issues"}, broken{}}},
+		{Name: "details", Relations: []importer.Relation{notesRel{env}}},
+	}, nil
+}
+
+func get(ctx context.Context, env *importer.Env, path string, v any) (http.Header, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", env.SourceURL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+env.Credential)
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, &importer.Permanent{Err: fmt.Errorf("GET %s: %d", path, resp.StatusCode)}
+	}
+	return resp.Header, json.NewDecoder(resp.Body).Decode(v)
+}
+
+type listRel struct {
+	env  *importer.Env
+	name string
+}
+
+func (l listRel) Name() string { return l.name }
+
+func (l listRel) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
+	page := cursor
+	if page == "" {
+		page = "1"
+	}
+	var p importer.Page
+	sid := func(id string) forge.SourceID { return forge.SourceID{Type: "fake", Host: "fake.test", ID: id} }
+	if l.name == "labels" {
+		var names []string
+		h, err := get(ctx, l.env, "/labels?page="+page, &names)
+		if err != nil {
+			return p, err
+		}
+		for _, n := range names {
+			p.Objects = append(p.Objects, forge.Label{SourceID: sid(n), Name: n, Color: "#336699"})
+		}
+		p.Next = h.Get("X-Next-Page")
+		return p, nil
+	}
+	var iids []int64
+	h, err := get(ctx, l.env, "/issues?page="+page, &iids)
+	if err != nil {
+		return p, err
+	}
+	author := forge.SourceUser{SourceID: sid("u1"), Login: "octo", Name: "Octo"}
+	for _, n := range iids {
+		p.Objects = append(p.Objects,
+			forge.Issue{SourceID: sid(fmt.Sprint(n)), IID: n, Title: fmt.Sprintf("issue %d", n), State: forge.StateOpened, Author: author,
+				CreatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
+			importer.Followup{Relation: "notes", Key: fmt.Sprint(n)})
+	}
+	p.Next = h.Get("X-Next-Page")
+	return p, nil
+}
+
+type broken struct{}
+
+func (broken) Name() string { return "broken" }
+func (broken) Fetch(context.Context, string) (importer.Page, error) {
+	return importer.Page{}, &importer.Permanent{Err: errors.New("GET /broken: 404 Not Found")}
+}
+
+type notesRel struct{ env *importer.Env }
+
+func (notesRel) Name() string { return "notes" }
+
+func (n notesRel) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
+	after, _ := strconv.ParseInt(cursor, 10, 64)
+	queued, err := n.env.Followups.Next(ctx, "notes", after, 2)
+	if err != nil || len(queued) == 0 {
+		return importer.Page{}, err
+	}
+	var p importer.Page
+	for _, q := range queued {
+		var bodies []string
+		if _, err := get(ctx, n.env, "/issues/"+q.Key+"/notes", &bodies); err != nil {
+			return p, err
+		}
+		iid, _ := strconv.ParseInt(q.Key, 10, 64)
+		for i, b := range bodies {
+			p.Objects = append(p.Objects, forge.Note{SourceID: forge.SourceID{Type: "fake", Host: "fake.test", ID: fmt.Sprintf("%s-%d", q.Key, i)},
+				On: forge.Noteable{Type: forge.OnIssue, IID: iid}, Body: b, Author: forge.SourceUser{SourceID: forge.SourceID{Type: "fake", Host: "fake.test", ID: "u1"}, Login: "octo"},
+				CreatedAt: time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC)})
+		}
+		p.Next = strconv.FormatInt(q.Seq, 10)
+	}
+	p.Items = len(queued)
+	return p, nil
+}
+
+type harness struct {
+	s      *store.Store
+	engine *importer.Engine
+	q      *queue.Queue
+	forge  *fakeForge
+	url    string
+}
+
+func newHarness(t *testing.T, s *store.Store, f *fakeForge, tweak func(*importer.Config)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	box, _ := secret.New("test key")
+	git, err := gitstore.New(t.TempDir(), gitstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := importer.Config{Store: s, Secrets: box, Git: git, Guard: &netguard.Guard{AllowLocal: true}, Sources: []importer.Source{src{}},
+		Slice: 150 * time.Millisecond}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e, err := importer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	e.Register(workers)
+	q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 4, FetchPollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetQueue(q)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	return &harness{s: s, engine: e, q: q, forge: f, url: srv.URL}
+}
+
+// start creates a project and schedules its import.
+func (h *harness) start(t *testing.T) *ferry.Import {
+	t.Helper()
+	ctx := context.Background()
+	im := &ferry.Import{SourceType: "fake", SourceURL: h.url, SourceRef: "r", Options: `{}`}
+	err := h.s.Write(ctx, func(tx *store.Tx) error {
+		u := &ferry.User{Username: "importer", Name: "Importer"}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		g := &ferry.Namespace{Kind: ferry.KindGroup, Name: "g", Path: "g", Visibility: ferry.Private}
+		if err := tx.CreateNamespace(ctx, g); err != nil {
+			return err
+		}
+		p := &ferry.Project{Name: "p", Path: "p", NamespaceID: g.ID, Visibility: ferry.Private, CreatorID: u.ID}
+		if err := tx.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		im.ProjectID, im.UserID = p.ID, u.ID
+		return h.engine.Schedule(ctx, tx, im, "s3cret-source-token")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// wait polls the import until its status is final (the jobs run in this
+// process; there is no event for "import ended" to wait on).
+func (h *harness) wait(t *testing.T, id int64) *ferry.Import {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var im *ferry.Import
+		if err := h.s.Read(context.Background(), func(tx *store.Tx) (err error) { im, err = tx.ImportByID(context.Background(), id); return }); err != nil {
+			t.Fatal(err)
+		}
+		if ferry.ImportDone(im.Status) {
+			return im
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import still %s at stage %s", im.Status, im.Stage)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func count(t *testing.T, s *store.Store, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestImportRunsStagesToTheEnd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, &fakeForge{labels: 5, issues: 7, calls: map[string]int{}}, nil)
+		im := h.start(t)
+		im = h.wait(t, im.ID)
+		if im.Status != ferry.ImportFinished || im.SealedCredential != "" {
+			t.Fatalf("status %s, credential wiped: %v", im.Status, im.SealedCredential == "")
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM labels WHERE project_id = $1`, im.ProjectID); n != 5 {
+			t.Errorf("labels: %d", n)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM issues WHERE project_id = $1`, im.ProjectID); n != 7 {
+			t.Errorf("issues: %d", n)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM notes WHERE project_id = $1`, im.ProjectID); n != 7 {
+			t.Errorf("notes: %d", n)
+		}
+		// Every page was fetched once: 3 label pages, 4 issue pages, 7 note calls.
+		if h.forge.count("/labels") != 3 || h.forge.count("/issues") != 4 {
+			t.Errorf("calls: labels %d issues %d", h.forge.count("/labels"), h.forge.count("/issues"))
+		}
+		var rels []*ferry.ImportRelation
+		var failures []*ferry.ImportFailure
+		var stats []ferry.ImportStat
+		_ = s.Read(context.Background(), func(tx *store.Tx) (err error) {
+			if rels, err = tx.Relations(context.Background(), im.ID); err != nil {
+				return err
+			}
+			if failures, err = tx.Failures(context.Background(), im.ID, 100); err != nil {
+				return err
+			}
+			stats, err = tx.Stats(context.Background(), im.ID)
+			return err
+		})
+		want := map[string][2]any{"labels": {ferry.RelationDone, int64(5)}, "issues": {ferry.RelationDone, int64(7)},
+			"notes": {ferry.RelationDone, int64(7)}, "broken": {ferry.RelationFailed, int64(0)}}
+		for _, r := range rels {
+			if w := want[r.Name]; r.State != w[0] || r.Imported != w[1] {
+				t.Errorf("relation %s: %s imported %d, want %v", r.Name, r.State, r.Imported, w)
+			}
+		}
+		if len(failures) != 1 || failures[0].Relation != "broken" || !strings.Contains(failures[0].ExceptionMessage, "404") ||
+			failures[0].CorrelationID != im.CorrelationID {
+			t.Errorf("failures: %+v", failures)
+		}
+		got := map[string]int64{}
+		for _, st := range stats {
+			got[st.ObjectType] = st.Imported
+		}
+		if got["label"] != 5 || got["issue"] != 7 || got["note"] != 7 {
+			t.Errorf("stats: %v", got)
+		}
+	})
+}
+
+func TestCancelStopsBetweenPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		release := make(chan struct{})
+		requested := make(chan struct{}, 1)
+		f := &fakeForge{labels: 1, issues: 9, calls: map[string]int{}}
+		f.onIssuesPage = func(page int) {
+			if page == 2 {
+				select {
+				case requested <- struct{}{}:
+				default:
+				}
+				<-release
+			}
+		}
+		h := newHarness(t, s, f, nil)
+		im := h.start(t)
+		<-requested
+		ctx := context.Background()
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			cur, err := tx.ImportByID(ctx, im.ID)
+			if err != nil {
+				return err
+			}
+			return h.engine.Cancel(ctx, tx, cur)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		im = h.wait(t, im.ID)
+		// Let the in-flight page land, then make sure nothing else is asked.
+		h.q.Stop(ctx)
+		if im.Status != ferry.ImportCanceled {
+			t.Fatalf("status %s", im.Status)
+		}
+		if n := f.count("/issues"); n > 3 {
+			t.Fatalf("%d issue pages fetched after cancel", n)
+		}
+		for path, n := range f.calls {
+			if strings.HasPrefix(path, "/issues/") {
+				t.Fatalf("per-item call %s (%d) after cancel", path, n)
+			}
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM issues WHERE project_id = $1`, im.ProjectID); n < 2 {
+			t.Fatalf("data imported before cancel was not kept: %d issues", n)
+		}
+	})
+}
+
+func TestLongRateLimitWaitIsShownAndWaitedOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		var mu sync.Mutex
+		budget, reset := 3, time.Now().Add(2*time.Second)
+		f := &fakeForge{labels: 4, issues: 2, calls: map[string]int{}}
+		f.rateLimited = func() (int, time.Time, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Now().After(reset) {
+				budget, reset = 100, time.Now().Add(time.Hour)
+			}
+			budget--
+			return budget, reset, true
+		}
+		h := newHarness(t, s, f, func(c *importer.Config) { c.MaxRateLimitWait = 100 * time.Millisecond })
+		im := h.start(t)
+		sawWait := false
+		deadline := time.Now().Add(60 * time.Second)
+		for !ferry.ImportDone(im.Status) && time.Now().Before(deadline) {
+			_ = s.Read(context.Background(), func(tx *store.Tx) (err error) { im, err = tx.ImportByID(context.Background(), im.ID); return })
+			sawWait = sawWait || im.RateLimitUntil != nil
+			time.Sleep(10 * time.Millisecond)
+		}
+		if im.Status != ferry.ImportFinished || !sawWait {
+			t.Fatalf("status %s, wait shown %v", im.Status, sawWait)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM labels WHERE project_id = $1`, im.ProjectID); n != 4 {
+			t.Fatalf("labels after the wait: %d", n)
+		}
+	})
+}
