@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
@@ -275,4 +276,148 @@ func TestSameSeedSameBytes(t *testing.T) {
 			t.Errorf("%s: different seeds, same bytes", p)
 		}
 	}
+}
+
+// TestGitHubSinceSortDirection checks the list parameters an incremental
+// importer relies on, on issues, pulls and both comment lists.
+func TestGitHubSinceSortDirection(t *testing.T) {
+	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(7)})
+	sc := f.Scenario
+	ctx := context.Background()
+	c := ghClient(t, f.GitHub.APIURL, f.GitHub.Token)
+	const n0 = 30 // first item updated at or after the cut
+	cut := gh.Ptr(scenario.ItemUpdated(n0))
+	all := gh.ListOptions{PerPage: 100}
+	issueNumbers := func(opt *gh.IssueListByRepoOptions) []int {
+		t.Helper()
+		opt.State, opt.ListOptions = "all", all
+		is, _, err := c.Issues.ListByRepo(ctx, "acme", "widgets", opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, i := range is {
+			out = append(out, i.GetNumber())
+		}
+		return out
+	}
+	items := sc.Items()
+	tests := []struct {
+		name        string
+		opt         gh.IssueListByRepoOptions
+		first, last int
+		count       int
+	}{
+		{"default: created, newest first", gh.IssueListByRepoOptions{}, items, 1, items},
+		{"sort=created direction=asc", gh.IssueListByRepoOptions{Sort: "created", Direction: "asc"}, 1, items, items},
+		{"sort=updated direction=desc", gh.IssueListByRepoOptions{Sort: "updated", Direction: "desc"}, items, 1, items},
+		{"since, oldest first", gh.IssueListByRepoOptions{Since: *cut, Direction: "asc"}, n0, items, items - n0 + 1},
+		{"since, newest first", gh.IssueListByRepoOptions{Since: *cut, Sort: "updated"}, items, n0, items - n0 + 1},
+		{"since after everything", gh.IssueListByRepoOptions{Since: scenario.ItemUpdated(items + 1)}, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run("issues "+tt.name, func(t *testing.T) {
+			got := issueNumbers(&tt.opt)
+			if len(got) != tt.count {
+				t.Fatalf("%d issues, want %d", len(got), tt.count)
+			}
+			if tt.count > 0 && (got[0] != tt.first || got[len(got)-1] != tt.last) {
+				t.Errorf("runs %d…%d, want %d…%d", got[0], got[len(got)-1], tt.first, tt.last)
+			}
+		})
+	}
+
+	t.Run("pulls direction", func(t *testing.T) {
+		for _, tt := range []struct {
+			direction   string
+			first, last int
+		}{{"", sc.Config().PullRequests, 1}, {"desc", sc.Config().PullRequests, 1}, {"asc", 1, sc.Config().PullRequests}} {
+			prs, _, err := c.PullRequests.List(ctx, "acme", "widgets", &gh.PullRequestListOptions{State: "all", Sort: "created",
+				Direction: tt.direction, ListOptions: all})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prs) != sc.Config().PullRequests || prs[0].GetNumber() != sc.PRNumber(tt.first) || prs[len(prs)-1].GetNumber() != sc.PRNumber(tt.last) {
+				t.Errorf("direction %q: %d pulls from #%d", tt.direction, len(prs), prs[0].GetNumber())
+			}
+		}
+	})
+
+	commentCut := sc.Comment(10).Updated
+	reviewCut := sc.ReviewComment(10).Created
+	for _, tt := range []struct {
+		name      string
+		list      func(direction string, since *time.Time) ([]int64, error)
+		total     int
+		firstID   func(k int) int64
+		sinceFrom int
+		since     time.Time
+	}{
+		{"repo-wide issue comments", func(d string, s *time.Time) ([]int64, error) {
+			cs, _, err := c.Issues.ListComments(ctx, "acme", "widgets", 0, &gh.IssueListCommentsOptions{Direction: gh.Ptr(d), Since: s, ListOptions: all})
+			return commentIDs(cs), err
+		}, sc.CommentCount(), func(k int) int64 { return sc.Comment(k).ID }, 10, commentCut},
+		{"repo-wide review comments", func(d string, s *time.Time) ([]int64, error) {
+			opt := &gh.PullRequestListCommentsOptions{Direction: d, ListOptions: all}
+			if s != nil {
+				opt.Since = *s
+			}
+			cs, _, err := c.PullRequests.ListComments(ctx, "acme", "widgets", 0, opt)
+			var ids []int64
+			for _, cm := range cs {
+				ids = append(ids, cm.GetID())
+			}
+			return ids, err
+		}, sc.ReviewCommentCount(), func(k int) int64 { return sc.ReviewComment(k).ID }, 10, reviewCut},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, dir := range []string{"asc", "desc"} {
+				ids, err := tt.list(dir, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first, last := tt.firstID(1), tt.firstID(tt.total)
+				if dir == "desc" {
+					first, last = last, first
+				}
+				if len(ids) != tt.total || ids[0] != first || ids[len(ids)-1] != last {
+					t.Errorf("direction %s: %d comments from %d", dir, len(ids), ids[0])
+				}
+			}
+			ids, err := tt.list("asc", &tt.since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != tt.total-tt.sinceFrom+1 || ids[0] != tt.firstID(tt.sinceFrom) {
+				t.Errorf("since: %d comments from %d, want %d from %d", len(ids), ids[0], tt.total-tt.sinceFrom+1, tt.firstID(tt.sinceFrom))
+			}
+		})
+	}
+
+	t.Run("per-issue comments since", func(t *testing.T) {
+		issue := sc.IssueNumber(5)
+		lo, hi := sc.ItemComments(issue)
+		cs, _, err := c.Issues.ListComments(ctx, "acme", "widgets", issue, &gh.IssueListCommentsOptions{Since: gh.Ptr(sc.Comment(hi).Updated)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 1 || cs[0].GetID() != sc.Comment(hi).ID || hi < lo {
+			t.Errorf("got %d comments", len(cs))
+		}
+	})
+
+	t.Run("bad since", func(t *testing.T) {
+		resp, body := rawGet(t, f.GitHub.URL+"/repos/acme/widgets/issues/comments?since=yesterday", f.GitHub.Token)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "Validation Failed") {
+			t.Errorf("got %d %s", resp.StatusCode, body)
+		}
+	})
+}
+
+func commentIDs(cs []*gh.IssueComment) []int64 {
+	var out []int64
+	for _, c := range cs {
+		out = append(out, c.GetID())
+	}
+	return out
 }
