@@ -53,6 +53,10 @@ type Config struct {
 	// Git holds the projects' repositories, for the repository API and
 	// GitHandler; nil serves every project as an empty repository.
 	Git *gitstore.Store
+	// Imports runs imports; GitHub checks GitHub import requests. Without
+	// them the import endpoints answer 501.
+	Imports Imports
+	GitHub  GitHubSource
 }
 
 // Server serves the API.
@@ -187,6 +191,8 @@ func (s *Server) routes(r chi.Router) {
 		r.Delete(base+"/{user_id}", s.wrap(s.removeMember(kind)))
 	}
 	s.repositoryRoutes(r)
+	s.importRoutes(r)
+	s.contentRoutes(r)
 }
 
 type ctxKey int
