@@ -63,6 +63,7 @@ type Governor struct {
 
 	mu           sync.Mutex
 	remaining    int // -1: unknown
+	limit        int // -1: unknown
 	reset        time.Time
 	blockedUntil time.Time
 	listeners    map[int]func(until time.Time)
@@ -75,7 +76,7 @@ func NewGovernor(c Clock) *Governor {
 	if c == nil {
 		c = RealClock{}
 	}
-	return &Governor{clock: c, remaining: -1, listeners: map[int]func(time.Time){}}
+	return &Governor{clock: c, remaining: -1, limit: -1, listeners: map[int]func(time.Time){}}
 }
 
 // Listen registers fn to be told when requests start waiting (until is the
@@ -104,6 +105,14 @@ func (g *Governor) notify(until time.Time) {
 	for _, fn := range fns {
 		fn(until)
 	}
+}
+
+// Budget is the last known remaining requests and window size (-1 when
+// the source has not said).
+func (g *Governor) Budget() (remaining, limit int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.remaining, g.limit
 }
 
 // Waits is how many times requests had to wait for the budget.
@@ -173,6 +182,11 @@ func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
 	if v := first(h, "X-RateLimit-Remaining", "RateLimit-Remaining"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
 			g.remaining = n
+		}
+	}
+	if v := first(h, "X-RateLimit-Limit", "RateLimit-Limit"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			g.limit = n
 		}
 	}
 	if v := first(h, "X-RateLimit-Reset", "RateLimit-Reset"); v != "" {
