@@ -1,0 +1,154 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/store"
+)
+
+// noteFilter reads the parameters of a note list on the issuable found.
+func noteFilter(p *params, it issuable, k *issuableAPI, role ferry.AccessLevel) store.NoteFilter {
+	f := store.NoteFilter{ProjectID: it.base.ProjectID, On: forge.Noteable{Type: k.typ, IID: it.base.IID}, Internal: role >= ferry.ReporterAccess}
+	f.OrderBy, _ = p.str("order_by")
+	if f.OrderBy != "" && f.OrderBy != "created_at" && f.OrderBy != "updated_at" {
+		p.fail("order_by", "does not have a valid value")
+	}
+	f.Sort, _ = p.str("sort")
+	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
+		p.fail("sort", "does not have a valid value")
+	}
+	return f
+}
+
+// onIssuable runs a list endpoint under an issuable: parameters, the
+// issuable's lookup and the page, in one read.
+func (s *Server) onIssuable(k *issuableAPI, list func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, pg store.Page) (func(w http.ResponseWriter), error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.params(r)
+		if err != nil {
+			return err
+		}
+		pg := page(p)
+		var write func(w http.ResponseWriter)
+		err = s.store.Read(r.Context(), func(tx *store.Tx) error {
+			it, _, role, err := s.findIssuable(r, tx, k)
+			if err != nil {
+				return err
+			}
+			write, err = list(r, tx, p, it, role, pg)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		write(w)
+		return nil
+	}
+}
+
+func (s *Server) listNotes(k *issuableAPI) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, pg store.Page) (func(http.ResponseWriter), error) {
+		f := noteFilter(p, it, k, role)
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		notes, total, err := tx.ListNotes(r.Context(), f, pg)
+		return func(w http.ResponseWriter) {
+			writePage(s, w, r, pg, total, notes, func(n *store.Note) noteEntity { return s.renderNote(r, n) })
+		}, err
+	})
+}
+
+func (s *Server) listDiscussions(k *issuableAPI) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, pg store.Page) (func(http.ResponseWriter), error) {
+		f := noteFilter(p, it, k, role)
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		ds, total, err := tx.ListDiscussions(r.Context(), f, pg)
+		return func(w http.ResponseWriter) {
+			writePage(s, w, r, pg, total, ds, func(d *store.Discussion) discussionEntity { return s.renderDiscussion(r, d) })
+		}, err
+	})
+}
+
+func (s *Server) listAwardEmoji(k *issuableAPI) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, _ ferry.AccessLevel, pg store.Page) (func(http.ResponseWriter), error) {
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		es, total, err := tx.ListAwardEmoji(r.Context(), it.base.ProjectID, forge.Noteable{Type: k.typ, IID: it.base.IID}, pg)
+		return func(w http.ResponseWriter) {
+			writePage(s, w, r, pg, total, es, func(e *store.AwardEmoji) awardEmojiEntity { return s.renderAwardEmoji(r, e) })
+		}, err
+	})
+}
+
+type approverEntity struct {
+	User       userBasic `json:"user"`
+	ApprovedAt Time      `json:"approved_at"`
+}
+
+// approvalsEntity is GitLab's MergeRequestApprovals (CE shape plus the
+// fields EE clients read, with their neutral values).
+type approvalsEntity struct {
+	ID                             int64            `json:"id"`
+	IID                            int64            `json:"iid"`
+	ProjectID                      int64            `json:"project_id"`
+	Title                          string           `json:"title"`
+	Description                    string           `json:"description"`
+	State                          string           `json:"state"`
+	CreatedAt                      Time             `json:"created_at"`
+	UpdatedAt                      Time             `json:"updated_at"`
+	MergeStatus                    string           `json:"merge_status"`
+	Approved                       bool             `json:"approved"`
+	ApprovalsRequired              int              `json:"approvals_required"`
+	ApprovalsLeft                  int              `json:"approvals_left"`
+	RequirePasswordToApprove       bool             `json:"require_password_to_approve"`
+	ApprovedBy                     []approverEntity `json:"approved_by"`
+	SuggestedApprovers             []userBasic      `json:"suggested_approvers"`
+	Approvers                      []userBasic      `json:"approvers"`
+	ApproverGroups                 []struct{}       `json:"approver_groups"`
+	UserHasApproved                bool             `json:"user_has_approved"`
+	UserCanApprove                 bool             `json:"user_can_approve"`
+	ApprovalRulesLeft              []struct{}       `json:"approval_rules_left"`
+	HasApprovalRules               bool             `json:"has_approval_rules"`
+	MergeRequestApproversAvailable bool             `json:"merge_request_approvers_available"`
+	MultipleApprovalRulesAvailable bool             `json:"multiple_approval_rules_available"`
+	InvalidApproversRules          []struct{}       `json:"invalid_approvers_rules"`
+}
+
+func (s *Server) getApprovals(w http.ResponseWriter, r *http.Request) error {
+	var it issuable
+	var approvals []*store.Approval
+	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if it, _, _, err = s.findIssuable(r, tx, mergeRequestsAPI); err != nil {
+			return err
+		}
+		approvals, err = tx.ListApprovals(r.Context(), it.base.ProjectID, it.base.IID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	mr := it.mr
+	out := approvalsEntity{ID: mr.ID, IID: mr.IID, ProjectID: mr.ProjectID, Title: mr.Title, Description: mr.Description, State: mr.State,
+		CreatedAt: Time(mr.CreatedAt), UpdatedAt: Time(mr.UpdatedAt), MergeStatus: "can_be_merged", Approved: true,
+		ApprovedBy: []approverEntity{}, SuggestedApprovers: []userBasic{}, Approvers: []userBasic{}, ApproverGroups: []struct{}{},
+		ApprovalRulesLeft: []struct{}{}, InvalidApproversRules: []struct{}{}}
+	me := currentUser(r)
+	for _, a := range approvals {
+		if a.User == nil {
+			continue
+		}
+		out.ApprovedBy = append(out.ApprovedBy, approverEntity{User: s.renderUserBasic(r, a.User), ApprovedAt: Time(a.ApprovedAt)})
+		if me != nil && a.User.ID == me.ID {
+			out.UserHasApproved = true
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

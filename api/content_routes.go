@@ -1,0 +1,37 @@
+package api
+
+import (
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ferry-import/ferry/forge"
+)
+
+// contentRoutes serves imported content read-only in GitLab's shapes.
+func (s *Server) contentRoutes(r chi.Router) {
+	for _, k := range []*issuableAPI{issuesAPI, mergeRequestsAPI} {
+		base := "/projects/{id}/" + k.path
+		r.Get("/"+k.path, s.wrap(s.listAllIssuables(k)))
+		r.Get(base, s.wrap(s.listProjectIssuables(k)))
+		r.Get(base+"/{iid}", s.wrap(s.getIssuable(k)))
+		r.Get(base+"/{iid}/notes", s.wrap(s.listNotes(k)))
+		r.Get(base+"/{iid}/discussions", s.wrap(s.listDiscussions(k)))
+		r.Get(base+"/{iid}/award_emoji", s.wrap(s.listAwardEmoji(k)))
+	}
+	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
+
+	r.Get("/projects/{id}/labels", s.wrap(s.listLabels(false)))
+	r.Get("/groups/{id}/labels", s.wrap(s.listLabels(true)))
+	r.Get("/projects/{id}/milestones", s.wrap(s.listMilestones(false)))
+	r.Get("/groups/{id}/milestones", s.wrap(s.listMilestones(true)))
+	r.Get("/projects/{id}/releases", s.wrap(s.listReleases))
+	r.Get("/projects/{id}/releases/{tag_name}", s.wrap(s.getRelease))
+	r.Get("/projects/{id}/protected_branches", s.wrap(s.listProtectedBranches))
+
+	r.Get("/groups/{id}/placeholder_reassignments", s.wrap(s.listPlaceholders))
+	r.Post("/groups/{id}/placeholder_reassignments", s.wrap(s.reassignPlaceholder))
+}
+
+var (
+	issuesAPI        = &issuableAPI{typ: forge.OnIssue, path: "issues", what: "Issue"}
+	mergeRequestsAPI = &issuableAPI{typ: forge.OnMergeRequest, path: "merge_requests", what: "Merge Request"}
+)

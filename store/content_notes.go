@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
+)
+
+// Note is an imported note read back.
+type Note struct {
+	ID           int64
+	ProjectID    int64
+	Source       forge.SourceID
+	On           forge.Noteable
+	NoteableID   int64 // the issue's or merge request's row id
+	DiscussionID string
+	Individual   bool
+	Body         string
+	Author       *ferry.User
+	System       bool
+	Internal     bool
+	Resolvable   bool
+	Resolved     bool
+	ResolvedBy   *ferry.User
+	ResolvedAt   *time.Time
+	Position     *forge.DiffPosition
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Discussion is a thread of notes, oldest first.
+type Discussion struct {
+	ID         string
+	Individual bool
+	Notes      []*Note
+}
+
+// NoteFilter selects the notes of one issue or merge request.
+type NoteFilter struct {
+	ProjectID int64
+	On        forge.Noteable
+	Internal  bool   // include internal notes (reporters and up)
+	Sort      string // asc, desc (default for notes; discussions are always oldest first)
+	OrderBy   string // created_at (default), updated_at
+}
+
+func (f NoteFilter) cond(args *[]any) string {
+	*args = append(*args, f.ProjectID, f.On.Type, f.On.IID)
+	c := "nt.project_id = $1 AND nt.noteable_type = $2 AND nt.noteable_iid = $3"
+	if !f.Internal {
+		c += " AND nt.internal = FALSE"
+	}
+	return c
+}
+
+const noteSelect = `nt.id, nt.project_id, nt.source_type, nt.source_host, nt.source_id, nt.noteable_type, nt.noteable_iid,
+ COALESCE((SELECT x.id FROM issues x WHERE nt.noteable_type = 'Issue' AND x.project_id = nt.project_id AND x.iid = nt.noteable_iid),
+   (SELECT x.id FROM merge_requests x WHERE nt.noteable_type = 'MergeRequest' AND x.project_id = nt.project_id AND x.iid = nt.noteable_iid), 0),
+ nt.discussion_id, nt.individual, nt.body, nt.author_su, nt.system, nt.internal, nt.resolvable, nt.resolved, nt.resolved_by_su,
+ nt.resolved_at, nt.position_type, nt.base_sha, nt.start_sha, nt.head_sha, nt.old_path, nt.new_path, nt.old_line, nt.new_line,
+ nt.line_range, nt.created_at, nt.updated_at`
+
+func scanNote(row interface{ Scan(...any) error }, refs userRefs) (*Note, error) {
+	var n Note
+	var author, resolvedBy sql.NullInt64
+	var resolvedAt sql.NullTime
+	var pos forge.DiffPosition
+	var lr string
+	if err := row.Scan(&n.ID, &n.ProjectID, &n.Source.Type, &n.Source.Host, &n.Source.ID, &n.On.Type, &n.On.IID, &n.NoteableID,
+		&n.DiscussionID, &n.Individual, &n.Body, &author, &n.System, &n.Internal, &n.Resolvable, &n.Resolved, &resolvedBy, &resolvedAt,
+		&pos.Type, &pos.BaseSHA, &pos.StartSHA, &pos.HeadSHA, &pos.OldPath, &pos.NewPath, &pos.OldLine, &pos.NewLine, &lr,
+		&n.CreatedAt, &n.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if pos.Type != "" {
+		if lr != "" {
+			pos.LineRange = &forge.LineRange{}
+			if err := json.Unmarshal([]byte(lr), pos.LineRange); err != nil {
+				return nil, fmt.Errorf("line range of note %d: %w", n.ID, err)
+			}
+		}
+		n.Position = &pos
+	}
+	refs.add(author, &n.Author)
+	refs.add(resolvedBy, &n.ResolvedBy)
+	n.ResolvedAt, n.CreatedAt, n.UpdatedAt = timePtr(resolvedAt), n.CreatedAt.UTC(), n.UpdatedAt.UTC()
+	return &n, nil
+}
+
+// ListNotes returns one page of the notes of an issue or merge request.
+func (tx *Tx) ListNotes(ctx context.Context, f NoteFilter, p Page) ([]*Note, int, error) {
+	args := []any{}
+	cond := f.cond(&args)
+	total, err := tx.count(ctx, "notes", `SELECT COUNT(*) FROM notes nt WHERE `+cond, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	order := "nt.created_at"
+	if f.OrderBy == "updated_at" {
+		order = "nt.updated_at"
+	}
+	dir := "DESC"
+	if f.Sort == "asc" {
+		dir = "ASC"
+	}
+	refs := userRefs{}
+	var out []*Note
+	err = tx.scanAll(ctx, "notes", func(row *sql.Rows) error {
+		n, err := scanNote(row, refs)
+		out = append(out, n)
+		return err
+	}, `SELECT `+noteSelect+` FROM notes nt WHERE `+cond+` ORDER BY `+order+` `+dir+`, nt.id `+dir+` LIMIT $4 OFFSET $5`,
+		append(args, p.PerPage, p.Offset())...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, refs.resolve(ctx, tx)
+}
+
+// ListDiscussions returns one page of the threads of an issue or merge
+// request, ordered by their first note.
+func (tx *Tx) ListDiscussions(ctx context.Context, f NoteFilter, p Page) ([]*Discussion, int, error) {
+	args := []any{}
+	cond := f.cond(&args)
+	total, err := tx.count(ctx, "discussions", `SELECT COUNT(DISTINCT nt.discussion_id) FROM notes nt WHERE `+cond, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*Discussion
+	byID := map[string]*Discussion{}
+	err = tx.scanAll(ctx, "discussions", func(row *sql.Rows) error {
+		var d Discussion
+		var first any // an aggregate: SQLite returns it as text
+		var firstID int64
+		if err := row.Scan(&d.ID, &first, &firstID); err != nil {
+			return err
+		}
+		out = append(out, &d)
+		byID[d.ID] = &d
+		return nil
+	}, `SELECT nt.discussion_id, MIN(nt.created_at) AS first, MIN(nt.id) AS first_id FROM notes nt WHERE `+cond+`
+		GROUP BY nt.discussion_id ORDER BY first, first_id LIMIT $4 OFFSET $5`, append(args, p.PerPage, p.Offset())...)
+	if err != nil || len(out) == 0 {
+		return out, total, err
+	}
+	ids := make([]string, len(out))
+	for i, d := range out {
+		ids[i] = d.ID
+	}
+	args = args[:0]
+	cond = f.cond(&args)
+	refs := userRefs{}
+	err = tx.scanAll(ctx, "discussion notes", func(row *sql.Rows) error {
+		n, err := scanNote(row, refs)
+		if err != nil {
+			return err
+		}
+		d := byID[n.DiscussionID]
+		d.Notes = append(d.Notes, n)
+		d.Individual = n.Individual
+		return nil
+	}, `SELECT `+noteSelect+` FROM notes nt WHERE `+cond+` AND nt.discussion_id IN `+inList(&args, ids)+` ORDER BY nt.created_at, nt.id`, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, refs.resolve(ctx, tx)
+}
+
+// AwardEmoji is an imported reaction read back.
+type AwardEmoji struct {
+	ID            int64
+	Name          string
+	User          *ferry.User
+	AwardableID   int64
+	AwardableType string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ListAwardEmoji returns one page of the emoji on an issue or merge request.
+func (tx *Tx) ListAwardEmoji(ctx context.Context, projectID int64, on forge.Noteable, p Page) ([]*AwardEmoji, int, error) {
+	cond := `e.project_id = $1 AND e.awardable_type = $2 AND e.awardable_iid = $3 AND e.note_source_id = ''`
+	total, err := tx.count(ctx, "award emoji", `SELECT COUNT(*) FROM award_emoji e WHERE `+cond, projectID, on.Type, on.IID)
+	if err != nil {
+		return nil, 0, err
+	}
+	table := "issues"
+	if on.Type == forge.OnMergeRequest {
+		table = "merge_requests"
+	}
+	refs := userRefs{}
+	var out []*AwardEmoji
+	err = tx.scanAll(ctx, "award emoji", func(row *sql.Rows) error {
+		var e AwardEmoji
+		var su sql.NullInt64
+		if err := row.Scan(&e.ID, &e.Name, &su, &e.AwardableID, &e.AwardableType, &e.CreatedAt, &e.UpdatedAt); err != nil {
+			return err
+		}
+		refs.add(su, &e.User)
+		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+		out = append(out, &e)
+		return nil
+	}, `SELECT e.id, e.name, e.user_su, COALESCE((SELECT x.id FROM `+table+` x WHERE x.project_id = e.project_id AND x.iid = e.awardable_iid), 0),
+		e.awardable_type, e.created_at, e.updated_at FROM award_emoji e WHERE `+cond+` ORDER BY e.created_at, e.id LIMIT $4 OFFSET $5`,
+		projectID, on.Type, on.IID, p.PerPage, p.Offset())
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, refs.resolve(ctx, tx)
+}
+
+// Approval is one approver of a merge request.
+type Approval struct {
+	User       *ferry.User
+	ApprovedAt time.Time
+}
+
+// ListApprovals returns a merge request's approvals, oldest first.
+func (tx *Tx) ListApprovals(ctx context.Context, projectID, mrIID int64) ([]*Approval, error) {
+	refs := userRefs{}
+	var out []*Approval
+	err := tx.scanAll(ctx, "approvals", func(row *sql.Rows) error {
+		var a Approval
+		var su sql.NullInt64
+		if err := row.Scan(&su, &a.ApprovedAt); err != nil {
+			return err
+		}
+		a.ApprovedAt = a.ApprovedAt.UTC()
+		refs.add(su, &a.User)
+		out = append(out, &a)
+		return nil
+	}, `SELECT su_id, approved_at FROM approvals WHERE project_id = $1 AND mr_iid = $2 ORDER BY approved_at, id`, projectID, mrIID)
+	if err != nil {
+		return nil, err
+	}
+	return out, refs.resolve(ctx, tx)
+}
