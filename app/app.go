@@ -57,6 +57,10 @@ type Config struct {
 	Out io.Writer
 	// ShutdownTimeout bounds graceful shutdown (default 30s).
 	ShutdownTimeout time.Duration
+	// JobRescueAfter returns jobs of a dead worker to the queue (default
+	// 15m); ImportSlice is how long one import job runs before yielding.
+	JobRescueAfter time.Duration
+	ImportSlice    time.Duration
 	// QueueOverrides adjusts queue settings (tests).
 	QueueOverrides func(*queue.Config)
 	// EngineOverrides adjusts import engine settings (tests, benchmarks).
@@ -120,8 +124,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, fmt.Errorf("open repositories: %w", err)
 	}
+	rescue := cfg.JobRescueAfter
+	if rescue == 0 {
+		rescue = 15 * time.Minute
+	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Guard: guard, Log: cfg.Log, Registry: a.Registry,
-		Sources: sources()}
+		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
 	}
@@ -133,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
 	a.Engine.Register(a.Workers)
 	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(),
-		JobTimeout: 10 * time.Minute, RescueStuckJobsAfter: 15 * time.Minute}
+		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue}
 	if cfg.QueueOverrides != nil {
 		cfg.QueueOverrides(&qcfg)
 	}

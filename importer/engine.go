@@ -53,6 +53,9 @@ type Config struct {
 	// PerHost bounds concurrent relation jobs per source host in this
 	// process (default 4).
 	PerHost int
+	// JobTimeout bounds one relation job (default Slice + 5m); it must stay
+	// below the queue's RescueStuckJobsAfter.
+	JobTimeout time.Duration
 	// FetchAttempts bounds attempts of one page fetch whose answer was
 	// unusable (truncated, malformed) after the transport's own retries
 	// (default 5).
@@ -93,6 +96,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.PerHost == 0 {
 		cfg.PerHost = 4
+	}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = cfg.Slice + 5*time.Minute
 	}
 	if cfg.FetchAttempts == 0 {
 		cfg.FetchAttempts = 5
@@ -364,8 +370,9 @@ type relationWorker struct {
 	e *Engine
 }
 
-// Timeout lets a slice and one slow page finish.
-func (w *relationWorker) Timeout(*river.Job[relationArgs]) time.Duration { return w.e.cfg.Slice + 5*time.Minute }
+// Timeout lets a slice and one slow page finish, and stays below the
+// queue's rescue delay so a live job is not taken for a dead one.
+func (w *relationWorker) Timeout(*river.Job[relationArgs]) time.Duration { return w.e.cfg.JobTimeout }
 
 // Work runs one relation for a time slice: fetch a page with no
 // transaction open, then write the page and the relation's checkpoint in

@@ -18,6 +18,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app"
+	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/queue"
 	"github.com/ferry-import/ferry/store/storetest"
 )
@@ -35,6 +36,9 @@ type Options struct {
 	Workers        int
 	QueueOverrides func(*queue.Config)
 	Log            io.Writer // nil sends logs to t.Log (shown when a test fails)
+	// AllowLocalNetwork lets imports reach loopback sources (fakeforge).
+	AllowLocalNetwork bool
+	EngineOverrides   func(*importer.Config)
 }
 
 // Start runs ferry on e until the test ends.
@@ -50,7 +54,8 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 		workers = 2
 	}
 	a, err := app.New(ctx, app.Config{
-		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers,
+		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers, AllowLocalNetwork: opt.AllowLocalNetwork,
+		EngineOverrides: opt.EngineOverrides,
 		Log: slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
 		QueueOverrides: func(c *queue.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond

@@ -69,8 +69,16 @@ func (s *settings) serverFlags(cmd *cobra.Command) {
 	f.IntVar(&s.workers, "workers", envInt("FERRY_WORKERS", 4), "jobs run at once by this process (FERRY_WORKERS)")
 }
 
+func envDuration(name string) time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(name))
+	return d
+}
+
 func (s *settings) appConfig() app.Config {
 	return app.Config{
+		// Operational tuning, environment only: how soon a dead worker's
+		// jobs are taken over, and how long one import job runs at a time.
+		JobRescueAfter: envDuration("FERRY_JOB_RESCUE_AFTER"), ImportSlice: envDuration("FERRY_IMPORT_SLICE"),
 		Listen: s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
 		AllowLocalNetwork: s.allowLocal, Workers: s.workers,
 		RootToken: os.Getenv("FERRY_ROOT_TOKEN"), SecretKey: os.Getenv("FERRY_SECRET_KEY"),
