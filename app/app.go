@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	a.Engine.SetQueue(a.Queue)
+	a.Registry.MustRegister(importsCollector{a: a, desc: prometheus.NewDesc("ferry_imports", "Imports by source and status.", []string{"source", "status"}, nil)})
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
 		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git})
 	if err != nil {
@@ -263,6 +264,9 @@ func (a *App) Handler() http.Handler {
 func (a *App) Run(ctx context.Context) error {
 	if err := a.Queue.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
+	}
+	if a.cfg.Workers > 0 {
+		a.watchJobs(ctx)
 	}
 	errc := make(chan error, 1)
 	if !a.cfg.NoHTTP {

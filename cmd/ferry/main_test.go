@@ -69,7 +69,8 @@ func start(t *testing.T, dir string, env []string, args ...string) *proc {
 		for sc.Scan() {
 			line := sc.Text()
 			var rec struct{ Msg, URL string }
-			if json.Unmarshal([]byte(line), &rec) == nil && (rec.Msg == "listening" || strings.Contains(rec.Msg, "River client started")) {
+			worker := args[0] == "worker"
+			if json.Unmarshal([]byte(line), &rec) == nil && ((!worker && rec.Msg == "listening") || (worker && strings.Contains(rec.Msg, "River client started"))) {
 				select {
 				case ready <- rec.URL:
 				default:
