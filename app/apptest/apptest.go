@@ -56,7 +56,7 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 	a, err := app.New(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers, AllowLocalNetwork: opt.AllowLocalNetwork,
 		EngineOverrides: opt.EngineOverrides,
-		Log: slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
+		Log:             slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
 		QueueOverrides: func(c *queue.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
 			if opt.QueueOverrides != nil {
