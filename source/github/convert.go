@@ -1,0 +1,456 @@
+package github
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+)
+
+// Relation names, as the engine records them and followups address them.
+const (
+	relRepository         = "repository"
+	relLabels             = "labels"
+	relMilestones         = "milestones"
+	relReleases           = "releases"
+	relProtectedBranches  = "protected_branches"
+	relCollaborators      = "collaborators"
+	relPullRequests       = "pull_requests"
+	relIssues             = "issues"
+	relIssueComments      = "issue_comments"
+	relReviewComments     = "review_comments"
+	relIssueEvents        = "issue_events"
+	relItemComments       = "item_comments"
+	relItemReviewComments = "item_review_comments"
+	relPullRequestDetails = "pull_request_details"
+	relReactions          = "reactions"
+	relUsers              = "users"
+	relLFSObjects         = "lfs_objects"
+)
+
+// GitLab access levels the forge package does not name.
+const (
+	guestAccess    = 10
+	reporterAccess = 20
+	ownerAccess    = 50
+)
+
+// Notes come from three GitHub id spaces, so their source ids say which.
+const (
+	kindIssueComment  = "issue_comment"
+	kindReviewComment = "review_comment"
+	kindEvent         = "event"
+)
+
+func noteID(kind string, id int64) string { return kind + "/" + strconv.FormatInt(id, 10) }
+
+func idString(id *int64) string { return strconv.FormatInt(derefInt64(id), 10) }
+
+func derefInt64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func ts(t *gh.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func tsPtr(t *gh.Timestamp) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// state maps GitHub's open/closed.
+func state(s string) string {
+	if s == "open" {
+		return forge.StateOpened
+	}
+	return forge.StateClosed
+}
+
+// user converts a person inside an object and queues their profile for
+// the users relation (organisations have none worth a call).
+func (b *builder) user(u *gh.User) forge.SourceUser {
+	if u == nil || u.GetLogin() == "" {
+		// GitHub shows deleted accounts as "ghost".
+		return forge.SourceUser{Login: "ghost"}
+	}
+	if u.GetType() != "Organization" {
+		b.follow(relUsers, u.GetLogin())
+	}
+	su := forge.SourceUser{Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()}
+	if u.ID != nil {
+		su.ID = strconv.FormatInt(u.GetID(), 10)
+	}
+	return su
+}
+
+func (b *builder) optUser(u *gh.User) *forge.SourceUser {
+	if u == nil {
+		return nil
+	}
+	su := b.user(u)
+	return &su
+}
+
+func (b *builder) userList(us []*gh.User) []forge.SourceUser {
+	var out []forge.SourceUser
+	for _, u := range us {
+		if u != nil {
+			out = append(out, b.user(u))
+		}
+	}
+	return out
+}
+
+// assignees prefers the list; old servers only fill the single assignee.
+func (b *builder) assignees(list []*gh.User, one *gh.User) []forge.SourceUser {
+	if len(list) == 0 && one != nil {
+		list = []*gh.User{one}
+	}
+	return b.userList(list)
+}
+
+func labelNames(ls []*gh.Label) []string {
+	var out []string
+	for _, l := range ls {
+		if l != nil && l.Name != "" {
+			out = append(out, l.Name)
+		}
+	}
+	return out
+}
+
+func milestoneIID(m *gh.Milestone) int64 {
+	if m == nil {
+		return 0
+	}
+	return int64(m.GetNumber())
+}
+
+func noteableKey(on forge.Noteable) string { return on.Type + "/" + strconv.FormatInt(on.IID, 10) }
+
+// parseNoteableKey reads "Issue/12" or "MergeRequest/12" at the start of
+// key and returns what follows the next slash.
+func parseNoteableKey(key string) (forge.Noteable, string, error) {
+	typ, rest, _ := strings.Cut(key, "/")
+	num, rest, _ := strings.Cut(rest, "/")
+	iid, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || iid < 1 || (typ != forge.OnIssue && typ != forge.OnMergeRequest) {
+		return forge.Noteable{}, "", fmt.Errorf("bad item key %q", key)
+	}
+	return forge.Noteable{Type: typ, IID: iid}, rest, nil
+}
+
+// issue converts an issues-list entry that is not a pull request.
+func (b *builder) issue(i *gh.Issue) forge.Issue {
+	return forge.Issue{SourceID: b.r.sid(idString(i.ID)), IID: int64(i.GetNumber()), Title: i.GetTitle(),
+		Description: i.GetBody(), State: state(i.GetState()), Locked: i.GetLocked(), Author: b.user(i.User),
+		Assignees: b.assignees(i.Assignees, i.Assignee), Labels: labelNames(i.Labels), MilestoneIID: milestoneIID(i.Milestone),
+		CreatedAt: ts(i.CreatedAt), UpdatedAt: ts(i.UpdatedAt), ClosedAt: tsPtr(i.ClosedAt), ClosedBy: b.optUser(i.ClosedBy)}
+}
+
+// mergeRequest converts a pull request from the list or from GET
+// pulls/:n; only the latter says who merged.
+func (b *builder) mergeRequest(p *gh.PullRequest) forge.MergeRequest {
+	mr := forge.MergeRequest{SourceID: b.r.sid(idString(p.ID)), IID: int64(p.GetNumber()), Title: p.GetTitle(),
+		Description: p.GetBody(), State: state(p.GetState()), Draft: p.GetDraft(), Locked: p.GetLocked(),
+		SourceBranch: sourceBranch(p), TargetBranch: p.GetBase().GetRef(),
+		SourceSHA: p.GetHead().GetSHA(), TargetSHA: p.GetBase().GetSHA(),
+		Author: b.user(p.User), Assignees: b.assignees(p.Assignees, p.Assignee), Reviewers: b.userList(p.RequestedReviewers),
+		Labels: labelNames(p.Labels), MilestoneIID: milestoneIID(p.Milestone),
+		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
+	switch {
+	case p.MergedAt != nil: // merged whatever state says
+		mr.State = forge.StateMerged
+		mr.MergedAt = tsPtr(p.MergedAt)
+		mr.MergedBy = b.optUser(p.MergedBy)
+		mr.MergeCommitSHA = p.GetMergeCommitSHA()
+	case mr.State == forge.StateClosed:
+		mr.ClosedAt = tsPtr(p.ClosedAt)
+	}
+	return mr
+}
+
+// sourceBranch names the source branch as GitLab's importer does: fork
+// branches under github/fork/<owner>/, and never the target branch itself.
+func sourceBranch(p *gh.PullRequest) string {
+	head, base := p.GetHead(), p.GetBase()
+	ref := head.GetRef()
+	fork := head.Repo == nil || head.GetRepo().GetID() != base.GetRepo().GetID()
+	if login := head.GetUser().GetLogin(); fork && login != "" {
+		return "github/fork/" + login + "/" + ref
+	}
+	if ref == base.GetRef() {
+		return ref + "-" + strconv.Itoa(p.GetNumber())
+	}
+	return ref
+}
+
+// hasReactions is the test that saves a reactions call per item.
+func hasReactions(r *gh.Reactions) bool { return r.GetTotalCount() > 0 }
+
+// issueNote converts a conversation comment on an issue or pull request.
+func (b *builder) issueNote(c *gh.IssueComment, on forge.Noteable) forge.Note {
+	id := noteID(kindIssueComment, c.GetID())
+	if hasReactions(c.Reactions) {
+		b.follow(relReactions, noteableKey(on)+"/"+id)
+	}
+	return forge.Note{SourceID: b.r.sid(id), On: on, Body: c.GetBody(), Author: b.user(c.User),
+		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
+}
+
+var (
+	pullPath  = regexp.MustCompile(`/pulls?/(\d+)(?:[/#?]|$)`)
+	issuePath = regexp.MustCompile(`/issues/(\d+)(?:[/#?]|$)`)
+)
+
+// itemNumber takes the item number out of a comment's URLs.
+func itemNumber(re *regexp.Regexp, urls ...string) (int64, bool) {
+	for _, u := range urls {
+		if m := re.FindStringSubmatch(u); m != nil {
+			n, err := strconv.ParseInt(m[1], 10, 64)
+			return n, err == nil && n > 0
+		}
+	}
+	return 0, false
+}
+
+// diffNote converts a review comment. Replies share their thread's
+// discussion: GitHub's in_reply_to_id names the thread's first comment.
+func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
+	iid, ok := itemNumber(pullPath, c.GetPullRequestURL(), c.GetHTMLURL())
+	if !ok {
+		return forge.Note{}, fmt.Errorf("review comment %d names no pull request", c.GetID())
+	}
+	on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
+	id := noteID(kindReviewComment, c.GetID())
+	root := c.GetID()
+	if c.GetInReplyTo() != 0 {
+		root = c.GetInReplyTo()
+	}
+	if hasReactions(c.Reactions) {
+		b.follow(relReactions, noteableKey(on)+"/"+id)
+	}
+	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: c.GetBody(),
+		Author: b.user(c.User), Resolvable: true, Position: diffPosition(c),
+		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}, nil
+}
+
+// eventNote turns an issue event into the system note GitLab would show;
+// ok is false for events GitLab does not import either.
+func (b *builder) eventNote(e *gh.IssueEvent) (forge.Note, bool) {
+	iss := e.GetIssue()
+	if iss == nil || iss.GetNumber() == 0 {
+		return forge.Note{}, false
+	}
+	on := forge.Noteable{Type: forge.OnIssue, IID: int64(iss.GetNumber())}
+	noun := "issue"
+	if iss.IsPullRequest() {
+		on.Type, noun = forge.OnMergeRequest, "merge request"
+	}
+	var body string
+	switch e.GetEvent() {
+	case "closed", "reopened", "merged":
+		body = e.GetEvent()
+		if sha := e.GetCommitID(); sha != "" && e.GetEvent() != "reopened" {
+			body += " via commit " + sha
+		}
+	case "labeled", "unlabeled":
+		verb := map[string]string{"labeled": "added", "unlabeled": "removed"}[e.GetEvent()]
+		body = verb + " " + reference("~", e.GetLabel().Name) + " label"
+	case "assigned":
+		body = "assigned to @" + e.GetAssignee().GetLogin()
+	case "unassigned":
+		body = "unassigned @" + e.GetAssignee().GetLogin()
+	case "renamed":
+		body = fmt.Sprintf("changed title from **%s** to **%s**", e.GetRename().GetFrom(), e.GetRename().GetTo())
+	case "milestoned":
+		body = "changed milestone to " + reference("%", e.GetMilestone().GetTitle())
+	case "demilestoned":
+		body = "removed milestone " + reference("%", e.GetMilestone().GetTitle())
+	case "referenced":
+		if e.GetCommitID() == "" {
+			return forge.Note{}, false
+		}
+		body = "mentioned in commit " + e.GetCommitID()
+	case "review_requested":
+		body = "requested review from @" + e.GetRequestedReviewer().GetLogin()
+	case "review_request_removed":
+		body = "removed review request for @" + e.GetRequestedReviewer().GetLogin()
+	case "locked":
+		body = "locked the discussion in this " + noun
+	case "unlocked":
+		body = "unlocked the discussion in this " + noun
+	default:
+		return forge.Note{}, false
+	}
+	for _, u := range []*gh.User{e.Assignee, e.RequestedReviewer} {
+		if u != nil {
+			b.user(u) // mentioned people are contributors too
+		}
+	}
+	return forge.Note{SourceID: b.r.sid(noteID(kindEvent, e.GetID())), On: on, Body: body, Author: b.user(e.Actor),
+		System: true, CreatedAt: ts(e.CreatedAt), UpdatedAt: ts(e.CreatedAt)}, true
+}
+
+var plainRef = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
+
+// reference writes a GitLab label (~) or milestone (%) reference, quoted
+// when the name has more than word characters.
+func reference(sigil, name string) string {
+	if plainRef.MatchString(name) {
+		return sigil + name
+	}
+	return sigil + `"` + name + `"`
+}
+
+// review converts a submitted review; pending ones are their author's
+// draft and not imported.
+func (b *builder) review(rv *gh.PullRequestReview, iid int64) (forge.Review, bool) {
+	var st string
+	switch rv.GetState() {
+	case "APPROVED":
+		st = forge.ReviewApproved
+	case "CHANGES_REQUESTED":
+		st = forge.ReviewChangesRequested
+	case "COMMENTED", "DISMISSED": // a dismissed review no longer approves
+		st = forge.ReviewCommented
+	default:
+		return forge.Review{}, false
+	}
+	return forge.Review{SourceID: b.r.sid(idString(rv.ID)), MergeRequestIID: iid, State: st, Body: rv.GetBody(),
+		Author: b.user(rv.User), SubmittedAt: ts(rv.SubmittedAt)}, true
+}
+
+// emojiNames maps GitHub reaction content to GitLab award emoji names.
+var emojiNames = map[string]string{
+	"+1": "thumbsup", "-1": "thumbsdown", "laugh": "laughing", "hooray": "tada",
+	"confused": "confused", "heart": "heart", "rocket": "rocket", "eyes": "eyes",
+}
+
+func (b *builder) award(x *gh.Reaction, on forge.Noteable, note string) (forge.AwardEmoji, bool) {
+	name, ok := emojiNames[x.GetContent()]
+	if !ok {
+		return forge.AwardEmoji{}, false
+	}
+	return forge.AwardEmoji{SourceID: b.r.sid(idString(x.ID)), On: on, NoteID: note, Name: name, User: b.user(x.User),
+		CreatedAt: ts(x.CreatedAt), UpdatedAt: ts(x.CreatedAt)}, true
+}
+
+func (b *builder) label(l *gh.Label) forge.Label {
+	color := l.Color
+	if color != "" && !strings.HasPrefix(color, "#") {
+		color = "#" + color
+	}
+	return forge.Label{SourceID: b.r.sid(strconv.FormatInt(l.ID, 10)), Name: l.Name, Color: color, Description: l.GetDescription()}
+}
+
+func (b *builder) milestone(m *gh.Milestone) forge.Milestone {
+	st := forge.MilestoneActive
+	if m.GetState() != "open" {
+		st = forge.MilestoneClosed
+	}
+	var due *time.Time
+	if m.DueOn != nil {
+		d := m.DueOn.UTC()
+		d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC) // GitLab keeps the date only
+		due = &d
+	}
+	return forge.Milestone{SourceID: b.r.sid(idString(m.ID)), IID: int64(m.GetNumber()), Title: m.GetTitle(),
+		Description: m.GetDescription(), State: st, DueDate: due, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt)}
+}
+
+func (b *builder) release(rel *gh.RepositoryRelease) forge.Release {
+	desc := rel.GetBody()
+	if strings.TrimSpace(desc) == "" {
+		desc = "Release for tag " + rel.TagName
+	}
+	out := forge.Release{SourceID: b.r.sid(strconv.FormatInt(rel.ID, 10)), TagName: rel.TagName, Name: rel.GetName(),
+		Description: desc, Author: b.optUser(rel.Author), CreatedAt: rel.CreatedAt.UTC(), ReleasedAt: tsPtr(rel.PublishedAt)}
+	for _, a := range rel.Assets {
+		if a == nil || a.GetBrowserDownloadURL() == "" {
+			continue
+		}
+		out.Links = append(out.Links, forge.ReleaseLink{Name: a.GetName(), URL: a.GetBrowserDownloadURL(), LinkType: "other"})
+	}
+	return out
+}
+
+// accessLevel maps a collaborator's role as GitLab does; custom roles,
+// which GitLab refuses, fall back to the base permissions they extend.
+func accessLevel(u *gh.User) (int, bool) {
+	switch strings.ToLower(u.GetRoleName()) {
+	case "read":
+		return guestAccess, true
+	case "triage":
+		return reporterAccess, true
+	case "write":
+		return forge.DeveloperAccess, true
+	case "maintain":
+		return forge.MaintainerAccess, true
+	case "admin":
+		return ownerAccess, true
+	}
+	p := u.GetPermissions()
+	switch {
+	case p.GetAdmin():
+		return ownerAccess, true
+	case p.GetMaintain():
+		return forge.MaintainerAccess, true
+	case p.GetPush():
+		return forge.DeveloperAccess, true
+	case p.GetTriage():
+		return reporterAccess, true
+	case p.GetPull():
+		return guestAccess, true
+	}
+	return 0, false
+}
+
+// protectedBranch maps a branch protection the way GitLab's importer
+// does with a fresh project: required reviews mean nobody pushes directly,
+// merging stays with maintainers (the stricter of both forges' defaults).
+func (b *builder) protectedBranch(name string, p *gh.Protection) forge.ProtectedBranch {
+	pb := forge.ProtectedBranch{SourceID: b.r.sid(name), Name: name,
+		PushAccessLevel: forge.MaintainerAccess, MergeAccessLevel: forge.MaintainerAccess}
+	if r := p.GetRequiredPullRequestReviews(); r != nil {
+		pb.PushAccessLevel = forge.NoAccess
+		pb.CodeOwnerApprovalRequired = r.RequireCodeOwnerReviews
+	}
+	if f := p.GetAllowForcePushes(); f != nil {
+		pb.AllowForcePush = f.Enabled
+	}
+	return pb
+}
+
+// detailsKey is a pull_request_details followup: the number, and whether
+// the PR was merged (only then is GET pulls/:n worth a call, for merged_by).
+func detailsKey(n int, merged bool) string {
+	if merged {
+		return strconv.Itoa(n) + ":merged"
+	}
+	return strconv.Itoa(n)
+}
+
+func parseDetailsKey(key string) (int, bool, error) {
+	num, flag, _ := strings.Cut(key, ":")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || (flag != "" && flag != "merged") {
+		return 0, false, fmt.Errorf("bad pull request key %q", key)
+	}
+	return n, flag == "merged", nil
+}

@@ -1,0 +1,34 @@
+// Package github is ferry's GitHub source (github.com and GitHub Enterprise
+// under /api/v3): it turns one repository's REST v3 resources into the
+// neutral forge model, as stages of named relations for the import engine.
+//
+// Stages, in GitLab's order but with fewer calls (list endpoints at
+// pagination_limit per page, repo-wide comment lists, per-item calls only
+// where no list carries the data):
+//
+//	repository       repository (critical): GET /repositories/:id, git mirror with
+//	                 refs/pull/N/head → refs/merge-requests/N/head, wiki
+//	base_data        labels, milestones (state=all), releases, protected_branches
+//	                 (branches?protected=true, then each protection),
+//	                 collaborators (optional, affiliation=direct)
+//	pull_requests    pull_requests (pulls?state=all)
+//	issues_and_notes issues (issues?state=all, pull requests skipped),
+//	                 issue_comments (issues/comments), review_comments
+//	                 (pulls/comments), issue_events (issues/events)
+//	notes            item_comments, item_review_comments: only with
+//	                 single_endpoint_notes_import, per item instead of repo-wide
+//	details          pull_request_details (reviews; GET pulls/:n for merged ones),
+//	                 reactions (items and comments whose total_count > 0)
+//	users            users (GET users/:login once per login seen anywhere)
+//	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API)
+//
+// List relations keep GitHub's Link next URL as their cursor; per-item
+// relations read the followups earlier stages queued and keep the last
+// sequence number done. A relation that queues followups always runs in an
+// earlier stage than the relation that consumes them, so a drained queue
+// means the relation is done.
+//
+// It knows GitHub's API and the forge model. It must not know storage,
+// jobs, retries, rate limits or progress: the engine and the HTTP client it
+// is given (Env.HTTP) own those, so nothing here sleeps, retries or counts.
+package github

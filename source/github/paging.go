@@ -1,0 +1,312 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/importer"
+)
+
+// listURL is the first page of a repository list endpoint, relative to the
+// API base.
+func (r *run) listURL(repo, suffix string, q url.Values) string {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("per_page", strconv.Itoa(r.perPage))
+	owner, name, _ := strings.Cut(repo, "/")
+	return "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + "/" + suffix + "?" + q.Encode()
+}
+
+// getPage reads one page of a list endpoint at u (relative to the API base,
+// or absolute as a Link header gives it) and returns the next page's URL,
+// "" on the last page. It is the one place lists are read.
+func getPage[T any](ctx context.Context, r *run, u string) ([]T, string, error) {
+	req, err := r.client.NewRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", &importer.Permanent{Err: err}
+	}
+	var items []T
+	resp, err := r.client.Do(req, &items)
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	next, err := r.nextURL(resp.Header.Get("Link"))
+	if err != nil {
+		return nil, "", err
+	}
+	return items, next, nil
+}
+
+// all reads every page of a per-item list (reviews of one pull request,
+// reactions of one comment), which is one page but for rare items.
+func all[T any](ctx context.Context, r *run, u string) ([]T, error) {
+	var out []T
+	for seen := map[string]bool{}; u != ""; {
+		if seen[u] {
+			return nil, &importer.Permanent{Err: errors.New("pagination loops back to a page already read")}
+		}
+		seen[u] = true
+		items, next, err := getPage[T](ctx, r, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		u = next
+	}
+	return out, nil
+}
+
+// nextURL takes the rel="next" target of a Link header. It must stay on
+// the API base: a next link elsewhere would carry the token there.
+func (r *run) nextURL(link string) (string, error) {
+	next := parseLinkNext(link)
+	if next == "" {
+		return "", nil
+	}
+	u, err := r.base.Parse(next)
+	if err != nil {
+		return "", &importer.Permanent{Err: errors.New("invalid pagination URL")}
+	}
+	if u.Scheme != r.base.Scheme || !strings.EqualFold(u.Host, r.base.Host) || u.User != nil ||
+		!strings.HasPrefix(u.Path, r.base.Path) {
+		return "", &importer.Permanent{Err: fmt.Errorf("invalid pagination URL: %s://%s%s is outside the API base", u.Scheme, u.Host, u.Path)}
+	}
+	return u.String(), nil
+}
+
+// parseLinkNext returns the URL of the rel="next" entry of an RFC 8288
+// Link header, "" when there is none.
+func parseLinkNext(h string) string {
+	for h != "" {
+		h = strings.TrimLeft(h, " \t,")
+		if !strings.HasPrefix(h, "<") {
+			return ""
+		}
+		end := strings.IndexByte(h, '>')
+		if end < 0 {
+			return ""
+		}
+		target := h[1:end]
+		h = h[end+1:]
+		// Parameters run to the next comma outside quotes.
+		params, rest := h, ""
+		inQuote := false
+		for i := 0; i < len(h); i++ {
+			switch h[i] {
+			case '"':
+				inQuote = !inQuote
+			case ',':
+				if !inQuote {
+					params, rest = h[:i], h[i+1:]
+					i = len(h)
+				}
+			}
+		}
+		h = rest
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+				continue
+			}
+			for rel := range strings.FieldsSeq(strings.Trim(strings.TrimSpace(v), `"`)) {
+				if strings.EqualFold(rel, "next") {
+					return target
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// classify marks answers that retrying cannot change as permanent: no
+// access, gone, refused. Rate limits never reach here as errors the
+// engine should give up on; anything else (5xx after the transport's
+// retries, resets) stays retryable.
+func classify(err error) error {
+	var rl *gh.RateLimitError
+	var abuse *gh.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &abuse) {
+		return err
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone,
+			http.StatusUnprocessableEntity, http.StatusBadRequest:
+			return &importer.Permanent{Err: err}
+		}
+	}
+	return err
+}
+
+// notFound reports a 404 or 410: the item is gone at the source.
+func notFound(err error) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil &&
+		(er.Response.StatusCode == http.StatusNotFound || er.Response.StatusCode == http.StatusGone)
+}
+
+// builder collects one page's objects and followups; it queues a "users"
+// followup for every person it converts, once per page (the engine
+// de-duplicates across pages).
+type builder struct {
+	r      *run
+	objs   []forge.Object
+	queued map[importer.Followup]bool
+	items  int // source items covered, when not one object each
+}
+
+func (r *run) builder() *builder { return &builder{r: r, queued: map[importer.Followup]bool{}} }
+
+func (b *builder) add(o ...forge.Object) { b.objs = append(b.objs, o...) }
+
+func (b *builder) follow(relation, key string) {
+	f := importer.Followup{Relation: relation, Key: key}
+	if !b.queued[f] {
+		b.queued[f] = true
+		b.objs = append(b.objs, f)
+	}
+}
+
+// merge appends another builder's page, keeping followups unique.
+func (b *builder) merge(o *builder) {
+	for _, x := range o.objs {
+		if f, ok := x.(importer.Followup); ok {
+			b.follow(f.Relation, f.Key)
+			continue
+		}
+		b.objs = append(b.objs, x)
+	}
+	b.items += o.items
+}
+
+func (b *builder) page(next string) importer.Page {
+	return importer.Page{Objects: b.objs, Next: next, Items: b.items}
+}
+
+// listRelation pages through one repository list endpoint; the cursor is
+// the Link next URL, so no page is read twice.
+type listRelation[T any] struct {
+	name  string
+	r     *run
+	first func(repo string) string // first page, relative to the API base
+	// convert turns one page of items into objects and followups.
+	convert func(ctx context.Context, b *builder, items []T) error
+}
+
+func (l *listRelation[T]) Name() string { return l.name }
+
+func (l *listRelation[T]) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
+	u := cursor
+	if u == "" {
+		repo, err := l.r.repoPath(ctx)
+		if err != nil {
+			return importer.Page{}, fmt.Errorf("%s: %w", l.name, err)
+		}
+		u = l.first(repo)
+	}
+	items, next, err := getPage[T](ctx, l.r, u)
+	if err != nil {
+		return importer.Page{}, fmt.Errorf("fetch %s page %s: %w", l.name, u, err)
+	}
+	b := l.r.builder()
+	if err := l.convert(ctx, b, items); err != nil {
+		return importer.Page{}, fmt.Errorf("%s page %s: %w", l.name, u, err)
+	}
+	return b.page(next), nil
+}
+
+// Per-item relations take this many queued items per page and work on up
+// to itemWorkers of them at once: their calls dominate an import's wall
+// time and the engine runs one page of a relation at a time.
+const (
+	itemBatch   = 20
+	itemWorkers = 4
+)
+
+// itemRelation does per-item work queued as followups by earlier stages;
+// its cursor is the sequence number of the last item done.
+type itemRelation struct {
+	name string
+	r    *run
+	// each does one item; a 404 or 410 skips it (the item is gone).
+	each func(ctx context.Context, b *builder, key string) error
+}
+
+func (l *itemRelation) Name() string { return l.name }
+
+func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
+	var after int64
+	if cursor != "" {
+		var err error
+		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			return importer.Page{}, &importer.Permanent{Err: fmt.Errorf("%s: bad cursor %q", l.name, cursor)}
+		}
+	}
+	q, err := l.r.env.Followups.Next(ctx, l.name, after, itemBatch)
+	if err != nil {
+		return importer.Page{}, fmt.Errorf("%s: read queue after %d: %w", l.name, after, err)
+	}
+	parts := make([]*builder, len(q))
+	errs := make([]error, len(q))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, itemWorkers)
+	var wg sync.WaitGroup
+	for i, it := range q {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			b := l.r.builder()
+			err := l.each(ctx, b, it.Key)
+			switch {
+			case err == nil:
+				parts[i] = b
+			case notFound(err):
+				l.r.log().WarnContext(ctx, "source item is gone; skipped", "relation", l.name, "key", it.Key)
+				parts[i] = l.r.builder()
+			default:
+				errs[i] = fmt.Errorf("%s %s: %w", l.name, it.Key, err)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	// The first real failure, not the cancellations it caused.
+	var canceled error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled) && canceled == nil:
+			canceled = err
+		case !errors.Is(err, context.Canceled):
+			return importer.Page{}, err
+		}
+	}
+	if canceled != nil {
+		return importer.Page{}, canceled
+	}
+	b := l.r.builder()
+	for _, p := range parts {
+		b.merge(p)
+	}
+	next := ""
+	if len(q) == itemBatch {
+		next = strconv.FormatInt(q[len(q)-1].Seq, 10)
+	}
+	return b.page(next), nil
+}

@@ -1,0 +1,411 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/importer"
+)
+
+// repositoryRelation reads the repository and mirrors its git data; the
+// import makes no sense without it.
+type repositoryRelation struct{ r *run }
+
+func (*repositoryRelation) Name() string   { return relRepository }
+func (*repositoryRelation) Critical() bool { return true }
+
+func (rr *repositoryRelation) Fetch(ctx context.Context, _ string) (importer.Page, error) {
+	r := rr.r
+	repo, err := r.fetchRepo(ctx)
+	if err != nil {
+		return importer.Page{}, err
+	}
+	clone := repo.GetCloneURL()
+	if err := r.env.Git.Mirror(ctx, r.env.ProjectID, clone, r.credential(), gitstore.GitHubRefspecs()...); err != nil {
+		return importer.Page{}, fmt.Errorf("mirror repository: %w", err)
+	}
+	if repo.GetHasWiki() {
+		// has_wiki is a setting; the wiki repository exists only once a
+		// page was written.
+		err := r.env.Git.MirrorWiki(ctx, r.env.ProjectID, wikiURL(clone), r.credential())
+		if err != nil && !errors.Is(err, gitstore.ErrNotFound) {
+			return importer.Page{}, fmt.Errorf("mirror wiki: %w", err)
+		}
+	}
+	vis := repo.GetVisibility()
+	if vis == "" {
+		vis = "public"
+		if repo.GetPrivate() {
+			vis = "private"
+		}
+	}
+	return importer.Page{Objects: []forge.Object{
+		forge.Repository{SourceID: r.sid(idString(repo.ID)), Description: repo.GetDescription(),
+			DefaultBranch: repo.GetDefaultBranch(), Visibility: vis, Topics: repo.Topics},
+		importer.Followup{Relation: relLFSObjects, Key: clone},
+	}}, nil
+}
+
+func wikiURL(clone string) string { return strings.TrimSuffix(clone, ".git") + ".wiki.git" }
+
+// lfsObjects fetches the LFS objects the mirrored repository points at
+// from the clone URL the repository relation queued, so no later job has
+// to ask GitHub for it again.
+func (r *run) lfsObjects() importer.Relation {
+	return &itemRelation{name: relLFSObjects, r: r, each: func(ctx context.Context, b *builder, cloneURL string) error {
+		ptrs, err := r.env.Git.LFSPointers(ctx, r.env.ProjectID)
+		if err != nil {
+			return fmt.Errorf("list LFS pointers: %w", err)
+		}
+		if len(ptrs) > 0 {
+			if err := r.env.Git.FetchLFS(ctx, r.env.ProjectID, cloneURL, r.credential(), ptrs); err != nil {
+				return fmt.Errorf("fetch LFS objects: %w", err)
+			}
+		}
+		b.items += len(ptrs)
+		return nil
+	}}
+}
+
+func (r *run) labels() importer.Relation {
+	return &listRelation[*gh.Label]{name: relLabels, r: r,
+		first: func(repo string) string { return r.listURL(repo, "labels", nil) },
+		convert: func(_ context.Context, b *builder, ls []*gh.Label) error {
+			for _, l := range ls {
+				b.add(b.label(l))
+			}
+			return nil
+		}}
+}
+
+func (r *run) milestones() importer.Relation {
+	return &listRelation[*gh.Milestone]{name: relMilestones, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "milestones", url.Values{"state": {"all"}, "sort": {"due_on"}, "direction": {"asc"}})
+		},
+		convert: func(_ context.Context, b *builder, ms []*gh.Milestone) error {
+			for _, m := range ms {
+				b.add(b.milestone(m))
+			}
+			return nil
+		}}
+}
+
+func (r *run) releases() importer.Relation {
+	return &listRelation[*gh.RepositoryRelease]{name: relReleases, r: r,
+		first: func(repo string) string { return r.listURL(repo, "releases", nil) },
+		convert: func(_ context.Context, b *builder, rs []*gh.RepositoryRelease) error {
+			for _, rel := range rs {
+				if rel.TagName != "" { // GitLab skips releases without a tag
+					b.add(b.release(rel))
+				}
+			}
+			b.items = len(rs)
+			return nil
+		}}
+}
+
+// protectedBranches lists only protected branches and asks each for its
+// rules: GitHub has no list of protections.
+func (r *run) protectedBranches() importer.Relation {
+	return &listRelation[*gh.Branch]{name: relProtectedBranches, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "branches", url.Values{"protected": {"true"}})
+		},
+		convert: func(ctx context.Context, b *builder, bs []*gh.Branch) error {
+			repo, err := r.repoPath(ctx)
+			if err != nil {
+				return err
+			}
+			owner, name, _ := strings.Cut(repo, "/")
+			for _, br := range bs {
+				if !br.GetProtected() {
+					continue
+				}
+				p, _, err := r.client.Repositories.GetBranchProtection(ctx, owner, name, br.GetName())
+				if errors.Is(err, gh.ErrBranchNotProtected) || notFound(err) {
+					continue // unprotected since the list was read
+				}
+				if err != nil {
+					return fmt.Errorf("protection of %s: %w", br.GetName(), classify(err))
+				}
+				b.add(b.protectedBranch(br.GetName(), p))
+			}
+			b.items = len(bs)
+			return nil
+		}}
+}
+
+func (r *run) collaborators() importer.Relation {
+	return &listRelation[*gh.User]{name: relCollaborators, r: r,
+		// Direct collaborators only, as GitLab: outside and team members
+		// are not the project's members.
+		first: func(repo string) string {
+			return r.listURL(repo, "collaborators", url.Values{"affiliation": {"direct"}})
+		},
+		convert: func(_ context.Context, b *builder, us []*gh.User) error {
+			for _, u := range us {
+				level, ok := accessLevel(u)
+				if !ok {
+					return &importer.Permanent{Err: fmt.Errorf("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())}
+				}
+				b.add(forge.Member{SourceID: r.sid(idString(u.ID)), User: b.user(u), AccessLevel: level})
+			}
+			return nil
+		}}
+}
+
+func (r *run) pullRequests() importer.Relation {
+	return &listRelation[*gh.PullRequest]{name: relPullRequests, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "pulls", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
+		},
+		convert: func(_ context.Context, b *builder, ps []*gh.PullRequest) error {
+			for _, p := range ps {
+				mr := b.mergeRequest(p)
+				b.add(mr)
+				b.follow(relPullRequestDetails, detailsKey(p.GetNumber(), p.MergedAt != nil))
+				if r.opts.SingleEndpointNotesImport {
+					b.follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
+				}
+			}
+			return nil
+		}}
+}
+
+// issues reads the issues list, which also carries every pull request:
+// those are skipped (pull_requests has them) but their reactions count
+// and labels come from here too.
+func (r *run) issues() importer.Relation {
+	return &listRelation[*gh.Issue]{name: relIssues, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
+		},
+		convert: func(_ context.Context, b *builder, is []*gh.Issue) error {
+			for _, i := range is {
+				on := forge.Noteable{Type: forge.OnIssue, IID: int64(i.GetNumber())}
+				if i.IsPullRequest() {
+					on.Type = forge.OnMergeRequest
+				} else {
+					b.add(b.issue(i))
+				}
+				if hasReactions(i.Reactions) {
+					b.follow(relReactions, noteableKey(on))
+				}
+				if r.opts.SingleEndpointNotesImport && i.GetComments() > 0 {
+					b.follow(relItemComments, noteableKey(on))
+				}
+			}
+			return nil
+		}}
+}
+
+// issueComments reads the repo-wide conversation comments of issues and
+// pull requests alike.
+func (r *run) issueComments() importer.Relation {
+	return &listRelation[*gh.IssueComment]{name: relIssueComments, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
+		},
+		convert: func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
+			for _, c := range cs {
+				on, err := r.commentNoteable(ctx, c)
+				if err != nil {
+					return err
+				}
+				b.add(b.issueNote(c, on))
+			}
+			return nil
+		}}
+}
+
+// commentNoteable tells what a repo-wide comment is on.
+func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.Noteable, error) {
+	if n, ok := itemNumber(pullPath, c.GetHTMLURL()); ok {
+		return forge.Noteable{Type: forge.OnMergeRequest, IID: n}, nil
+	}
+	n, ok := itemNumber(issuePath, c.GetIssueURL(), c.GetHTMLURL())
+	if !ok {
+		return forge.Noteable{}, fmt.Errorf("comment %d names no issue", c.GetID())
+	}
+	pr, err := r.isPR(ctx, int(n))
+	if err != nil {
+		return forge.Noteable{}, err
+	}
+	if pr {
+		return forge.Noteable{Type: forge.OnMergeRequest, IID: n}, nil
+	}
+	return forge.Noteable{Type: forge.OnIssue, IID: n}, nil
+}
+
+func (r *run) reviewComments() importer.Relation {
+	return &listRelation[*gh.PullRequestComment]{name: relReviewComments, r: r,
+		first: func(repo string) string {
+			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
+		},
+		convert: convertReviewComments}
+}
+
+func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestComment) error {
+	for _, c := range cs {
+		n, err := b.diffNote(c)
+		if err != nil {
+			return err
+		}
+		b.add(n)
+	}
+	return nil
+}
+
+func (r *run) issueEvents() importer.Relation {
+	return &listRelation[*gh.IssueEvent]{name: relIssueEvents, r: r,
+		first: func(repo string) string { return r.listURL(repo, "issues/events", nil) },
+		convert: func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
+			for _, e := range es {
+				if n, ok := b.eventNote(e); ok {
+					b.add(n)
+				}
+			}
+			b.items = len(es) // unsupported events were fetched, not imported
+			return nil
+		}}
+}
+
+// itemComments reads one issue's or pull request's comments
+// (single_endpoint_notes_import): more calls, but no cap on how many.
+func (r *run) itemComments() importer.Relation {
+	return &itemRelation{name: relItemComments, r: r, each: func(ctx context.Context, b *builder, key string) error {
+		on, _, err := parseNoteableKey(key)
+		if err != nil {
+			return &importer.Permanent{Err: err}
+		}
+		repo, err := r.repoPath(ctx)
+		if err != nil {
+			return err
+		}
+		cs, err := all[*gh.IssueComment](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/comments", on.IID), nil))
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			b.add(b.issueNote(c, on))
+		}
+		return nil
+	}}
+}
+
+func (r *run) itemReviewComments() importer.Relation {
+	return &itemRelation{name: relItemReviewComments, r: r, each: func(ctx context.Context, b *builder, key string) error {
+		n, err := strconv.Atoi(key)
+		if err != nil {
+			return &importer.Permanent{Err: fmt.Errorf("bad pull request key %q", key)}
+		}
+		repo, err := r.repoPath(ctx)
+		if err != nil {
+			return err
+		}
+		cs, err := all[*gh.PullRequestComment](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/comments", n), nil))
+		if err != nil {
+			return err
+		}
+		return convertReviewComments(ctx, b, cs)
+	}}
+}
+
+// pullRequestDetails reads each pull request's reviews and, for merged
+// ones, the pull request itself: only GET pulls/:n says who merged.
+func (r *run) pullRequestDetails() importer.Relation {
+	return &itemRelation{name: relPullRequestDetails, r: r, each: func(ctx context.Context, b *builder, key string) error {
+		n, merged, err := parseDetailsKey(key)
+		if err != nil {
+			return &importer.Permanent{Err: err}
+		}
+		repo, err := r.repoPath(ctx)
+		if err != nil {
+			return err
+		}
+		if merged {
+			owner, name, _ := strings.Cut(repo, "/")
+			p, _, err := r.client.PullRequests.Get(ctx, owner, name, n)
+			if err != nil {
+				return fmt.Errorf("get pull request %d: %w", n, classify(err))
+			}
+			b.add(b.mergeRequest(p))
+		}
+		rvs, err := all[*gh.PullRequestReview](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/reviews", n), nil))
+		if err != nil {
+			return fmt.Errorf("reviews of pull request %d: %w", n, err)
+		}
+		for _, rv := range rvs {
+			if x, ok := b.review(rv, int64(n)); ok {
+				b.add(x)
+			}
+		}
+		return nil
+	}}
+}
+
+// reactions reads the reactions of an issue, a pull request or a comment
+// whose reaction count was not zero.
+func (r *run) reactions() importer.Relation {
+	return &itemRelation{name: relReactions, r: r, each: func(ctx context.Context, b *builder, key string) error {
+		on, note, err := parseNoteableKey(key)
+		if err != nil {
+			return &importer.Permanent{Err: err}
+		}
+		repo, err := r.repoPath(ctx)
+		if err != nil {
+			return err
+		}
+		var suffix string
+		kind, id, _ := strings.Cut(note, "/")
+		switch kind {
+		case "":
+			suffix = fmt.Sprintf("issues/%d/reactions", on.IID)
+		case kindIssueComment:
+			suffix = "issues/comments/" + id + "/reactions"
+		case kindReviewComment:
+			suffix = "pulls/comments/" + id + "/reactions"
+		default:
+			return &importer.Permanent{Err: fmt.Errorf("bad reactions key %q", key)}
+		}
+		if _, err := strconv.ParseInt(id, 10, 64); kind != "" && err != nil {
+			return &importer.Permanent{Err: fmt.Errorf("bad reactions key %q", key)}
+		}
+		xs, err := all[*gh.Reaction](ctx, r, r.listURL(repo, suffix, nil))
+		if err != nil {
+			return err
+		}
+		for _, x := range xs {
+			if a, ok := b.award(x, on, note); ok {
+				b.add(a)
+			}
+		}
+		return nil
+	}}
+}
+
+// users reads each person's profile once, for the name and the public
+// e-mail that placeholder users are matched by.
+func (r *run) users() importer.Relation {
+	return &itemRelation{name: relUsers, r: r, each: func(ctx context.Context, b *builder, login string) error {
+		// An empty login would read the token's own user.
+		if login == "" || strings.ContainsAny(login, "/?#%") || login == ".." {
+			return &importer.Permanent{Err: fmt.Errorf("bad login %q", login)}
+		}
+		u, _, err := r.client.Users.Get(ctx, login)
+		if err != nil {
+			return fmt.Errorf("get user: %w", classify(err))
+		}
+		b.add(forge.SourceUser{SourceID: r.sid(idString(u.ID)), Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()})
+		return nil
+	}}
+}

@@ -1,0 +1,302 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/importer"
+)
+
+// Type is the import_type of this source.
+const Type = "github"
+
+// DefaultPerPage is GitHub's (and GitLab's importer's) widest page.
+const DefaultPerPage = 100
+
+// Options are the source-specific options of an import (Env.Options).
+type Options struct {
+	SingleEndpointNotesImport bool `json:"single_endpoint_notes_import"`
+	// AttachmentsImport is accepted but not acted on yet: the forge model
+	// has no uploads to carry downloaded files.
+	AttachmentsImport   bool `json:"attachments_import"`
+	CollaboratorsImport bool `json:"collaborators_import"`
+	// PaginationLimit is the page size of list calls, 1–100; 0 means 100.
+	PaginationLimit int `json:"pagination_limit"`
+	// FullName ("owner/name", RepoInfo.FullName) lets relations address the
+	// repository without asking for it first when SourceRef is a numeric
+	// id. Without it every relation job that needs the path spends one
+	// GET /repositories/:id.
+	FullName string `json:"full_name,omitempty"`
+}
+
+func parseOptions(raw json.RawMessage) (Options, error) {
+	var o Options
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return o, fmt.Errorf("github options: %w", err)
+		}
+	}
+	switch {
+	case o.PaginationLimit == 0:
+		o.PaginationLimit = DefaultPerPage
+	case o.PaginationLimit < 0 || o.PaginationLimit > DefaultPerPage:
+		return o, fmt.Errorf("github options: pagination_limit %d is not within 1–100", o.PaginationLimit)
+	}
+	if o.FullName != "" && !validFullName(o.FullName) {
+		return o, fmt.Errorf("github options: full_name %q is not owner/name", o.FullName)
+	}
+	return o, nil
+}
+
+func validFullName(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	return ok && owner != "" && name != "" && !strings.Contains(name, "/") && owner != ".." && name != ".."
+}
+
+// Source imports one GitHub repository. The zero value is ready to use.
+type Source struct{}
+
+// New returns the GitHub source.
+func New() *Source { return &Source{} }
+
+// Type implements importer.Source.
+func (*Source) Type() string { return Type }
+
+// Stages implements importer.Source. Env.SourceURL is the API base
+// (APIBase's result); Env.SourceRef the numeric repository id, or
+// "owner/name".
+func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
+	r, err := newRun(env)
+	if err != nil {
+		return nil, err
+	}
+	base := []importer.Relation{r.labels(), r.milestones(), r.releases(), r.protectedBranches()}
+	if r.opts.CollaboratorsImport {
+		base = append(base, r.collaborators())
+	}
+	notes := []importer.Relation{r.issues(), r.issueEvents()}
+	if !r.opts.SingleEndpointNotesImport {
+		notes = append(notes, r.issueComments(), r.reviewComments())
+	}
+	stages := []importer.Stage{
+		{Name: "repository", Relations: []importer.Relation{&repositoryRelation{r: r}}},
+		{Name: "base_data", Relations: base},
+		{Name: "pull_requests", Relations: []importer.Relation{r.pullRequests()}},
+		{Name: "issues_and_notes", Relations: notes},
+	}
+	if r.opts.SingleEndpointNotesImport {
+		// Fed by issues and pull_requests, so a stage of their own.
+		stages = append(stages, importer.Stage{Name: "notes", Relations: []importer.Relation{r.itemComments(), r.itemReviewComments()}})
+	}
+	return append(stages,
+		importer.Stage{Name: "details", Relations: []importer.Relation{r.pullRequestDetails(), r.reactions()}},
+		// Last but LFS: every relation before may queue users.
+		importer.Stage{Name: "users", Relations: []importer.Relation{r.users()}},
+		importer.Stage{Name: "lfs_objects", Relations: []importer.Relation{r.lfsObjects()}},
+	), nil
+}
+
+// run is one job run's view of an import: the client and what relations
+// share. Stages is called at every job run, so nothing here may be needed
+// across runs.
+type run struct {
+	env     *importer.Env
+	opts    Options
+	client  *gh.Client
+	base    *url.URL // API base, with a trailing slash
+	host    string   // forge.SourceID.Host
+	perPage int
+
+	fetchMu sync.Mutex // one repository lookup at a time
+	mu      sync.Mutex
+	repo    *repoMeta    // the repository as GET /repositories/:id told
+	prs     map[int]bool // pull request numbers queued by pull_requests
+}
+
+// repoMeta is what relations need to know about the repository.
+type repoMeta struct {
+	FullName string
+}
+
+func newRun(env *importer.Env) (*run, error) {
+	if env == nil {
+		return nil, errors.New("github: no import environment")
+	}
+	opts, err := parseOptions(env.Options)
+	if err != nil {
+		return nil, err
+	}
+	if env.SourceRef == "" {
+		return nil, errors.New("github: no repository reference")
+	}
+	if !strings.Contains(env.SourceRef, "/") {
+		if _, err := strconv.ParseInt(env.SourceRef, 10, 64); err != nil {
+			return nil, fmt.Errorf("github: repository reference %q is neither an id nor owner/name", env.SourceRef)
+		}
+	} else if !validFullName(env.SourceRef) {
+		return nil, fmt.Errorf("github: repository reference %q is neither an id nor owner/name", env.SourceRef)
+	}
+	apiBase := env.SourceURL
+	if apiBase == "" {
+		apiBase = githubAPI
+	}
+	client, base, err := newClient(env.HTTP, apiBase, env.Credential)
+	if err != nil {
+		return nil, err
+	}
+	return &run{env: env, opts: opts, client: client, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}, nil
+}
+
+// newClient builds a go-github client on the given HTTP client. go-github's
+// own rate-limit bookkeeping is off: the HTTP client waits limits out, and
+// go-github would otherwise refuse calls up front.
+func newClient(hc *http.Client, apiBase, token string) (*gh.Client, *url.URL, error) {
+	if hc == nil {
+		return nil, nil, errors.New("github: no HTTP client")
+	}
+	if token == "" {
+		return nil, nil, errors.New("github: no access token")
+	}
+	base, err := url.Parse(apiBase)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.User != nil {
+		return nil, nil, errors.New("github: API base URL must be http(s)://host[/path] without credentials")
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	base.RawQuery, base.Fragment = "", ""
+	s := base.String()
+	// The base is complete (APIBase added /api/v3 where GitHub Enterprise
+	// needs it), so WithURLs rather than WithEnterpriseURLs, which would
+	// append /api/v3/ to a base with another /api/ path.
+	c, err := gh.NewClient(gh.WithHTTPClient(hc), gh.WithAuthToken(token), gh.WithURLs(&s, &s), gh.WithDisableRateLimitCheck())
+	if err != nil {
+		return nil, nil, fmt.Errorf("github client: %w", err)
+	}
+	return c, base, nil
+}
+
+// sourceHost names the forge in source ids: github.com for its API host.
+func sourceHost(base *url.URL) string {
+	if strings.EqualFold(base.Host, "api.github.com") {
+		return "github.com"
+	}
+	return strings.ToLower(base.Host)
+}
+
+func (r *run) log() *slog.Logger {
+	if r.env.Log != nil {
+		return r.env.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (r *run) sid(id string) forge.SourceID { return forge.SourceID{Type: Type, Host: r.host, ID: id} }
+
+// credential is how git authenticates to GitHub: any user name with the
+// token as password.
+func (r *run) credential() gitstore.Credential {
+	return gitstore.Credential{Username: "x-access-token", Password: r.env.Credential}
+}
+
+// fetchRepo asks GitHub for the repository and remembers what relations
+// need of it.
+func (r *run) fetchRepo(ctx context.Context) (*gh.Repository, error) {
+	var repo *gh.Repository
+	var err error
+	if owner, name, ok := strings.Cut(r.env.SourceRef, "/"); ok {
+		repo, _, err = r.client.Repositories.Get(ctx, owner, name)
+	} else {
+		id, _ := strconv.ParseInt(r.env.SourceRef, 10, 64) // checked by newRun
+		repo, _, err = r.client.Repositories.GetByID(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get repository %s: %w", r.env.SourceRef, classify(err))
+	}
+	if !validFullName(repo.GetFullName()) {
+		return nil, &importer.Permanent{Err: fmt.Errorf("repository %s has no usable full name %q", r.env.SourceRef, repo.GetFullName())}
+	}
+	m := &repoMeta{FullName: repo.GetFullName()}
+	r.mu.Lock()
+	r.repo = m
+	r.mu.Unlock()
+	return repo, nil
+}
+
+// meta returns the repository's metadata, asking GitHub only if no
+// relation of this run has yet; concurrent callers share one call.
+func (r *run) meta(ctx context.Context) (*repoMeta, error) {
+	r.fetchMu.Lock()
+	defer r.fetchMu.Unlock()
+	r.mu.Lock()
+	m := r.repo
+	r.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	if _, err := r.fetchRepo(ctx); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.repo, nil
+}
+
+// repoPath is "owner/name" for repos/… URLs, at no cost when SourceRef or
+// the options carry it.
+func (r *run) repoPath(ctx context.Context) (string, error) {
+	if strings.Contains(r.env.SourceRef, "/") {
+		return r.env.SourceRef, nil
+	}
+	if r.opts.FullName != "" {
+		return r.opts.FullName, nil
+	}
+	m, err := r.meta(ctx)
+	if err != nil {
+		return "", err
+	}
+	return m.FullName, nil
+}
+
+// isPR reports whether item number n is a pull request, from the numbers
+// the pull_requests relation queued for pull_request_details (complete by
+// the time any later stage runs). Comments need it: on github.com a PR
+// comment's html_url says /pull/, but not every server does.
+func (r *run) isPR(ctx context.Context, n int) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.prs == nil {
+		prs := map[int]bool{}
+		for after := int64(0); ; {
+			q, err := r.env.Followups.Next(ctx, relPullRequestDetails, after, 1000)
+			if err != nil {
+				return false, fmt.Errorf("read queued pull requests: %w", err)
+			}
+			if len(q) == 0 {
+				break
+			}
+			for _, it := range q {
+				num, _, err := parseDetailsKey(it.Key)
+				if err != nil {
+					return false, err
+				}
+				prs[num] = true
+			}
+			after = q[len(q)-1].Seq
+		}
+		r.prs = prs
+	}
+	return r.prs[n], nil
+}
