@@ -54,6 +54,7 @@ type SourceRepo struct {
 var (
 	ErrSourceUnauthorized = errors.New("source rejected the credential")
 	ErrSourceForbidden    = errors.New("source denied access")
+	ErrSourceRateLimited  = errors.New("source rate limit spent")
 )
 
 // SourceAPIError is another error status from the source.
@@ -84,6 +85,8 @@ type githubOptions struct {
 	CollaboratorsImport       bool   `json:"collaborators_import"`
 	PaginationLimit           int    `json:"pagination_limit"`
 	TimeoutStrategy           string `json:"timeout_strategy"`
+	// FullName spares every relation a repository lookup.
+	FullName string `json:"full_name,omitempty"`
 }
 
 // importGitHub is POST /import/github, validated in GitLab's order.
@@ -188,6 +191,7 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 	if repo.Private {
 		pr.Visibility = ferry.Private
 	}
+	opts.FullName = repo.FullName
 	optJSON, _ := json.Marshal(opts)
 	im := &ferry.Import{UserID: me.ID, SourceType: "github", SourceURL: apiBase, SourceRef: strconv.FormatInt(repoID, 10), Options: string(optJSON),
 		CorrelationID: requestID(ctx)}
@@ -209,6 +213,8 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 func githubError(err error, what string) error {
 	var apiErr *SourceAPIError
 	switch {
+	case errors.Is(err, ErrSourceRateLimited):
+		return &httpError{status: http.StatusTooManyRequests, body: map[string]string{"error": "Too Many Requests"}}
 	case errors.Is(err, ErrSourceUnauthorized) && what == "repository":
 		return &httpError{status: http.StatusUnauthorized, body: map[string]string{"error": "Access denied to your GitHub account."}}
 	case errors.Is(err, ErrSourceUnauthorized), errors.Is(err, ErrSourceForbidden):

@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// fast keeps import jobs short so tests exercise slicing and resumption.
+func fast(c *importer.Config) { c.Slice = 500 * time.Millisecond }
+
+func count(t *testing.T, in *apptest.Instance, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := in.App.Store.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// startImport posts the spec's curl example, pointed at fakeforge.
+func startImport(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, target string) int64 {
+	t.Helper()
+	code, body := postJSON(t, in.URL+"/api/v4/import/github", in.RootToken, map[string]any{
+		"personal_access_token": f.GitHub.Token,
+		"repo_id":               strconv.Itoa(ffgithub.RepoID),
+		"target_namespace":      target,
+		"new_name":              "NEW-NAME",
+		"github_hostname":       f.GitHub.URL,
+	})
+	if code != 201 {
+		t.Fatalf("POST /import/github: %d %v", code, body)
+	}
+	for k, want := range map[string]any{"name": "NEW-NAME", "full_path": "/" + target + "/NEW-NAME", "import_source": ffgithub.Owner + "/" + ffgithub.Repo,
+		"import_status": "scheduled", "refs_url": "/" + target + "/NEW-NAME/refs"} {
+		if body[k] != want {
+			t.Errorf("response %s = %v, want %v", k, body[k], want)
+		}
+	}
+	return int64(body["id"].(float64))
+}
+
+func TestGitHubImportEndToEnd(t *testing.T) {
+	f := forge(t, traffic.Faults{}, nil)
+	sc := f.Scenario
+	want, _ := sc.Expected("github")
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			logs := &logBuffer{}
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
+			root := in.Client(t, in.RootToken)
+			grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("group"), Path: gitlab.Ptr("group")}))(t)
+			must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("subgroup"), Path: gitlab.Ptr("subgroup"), ParentID: &grp.ID}))(t)
+			f.GitHub.ResetStats()
+			id := startImport(t, in, f, "group/subgroup")
+			st := waitImport(t, in, id, nil)
+			if st["import_status"] != "finished" || st["import_type"] != "github" {
+				t.Fatalf("import ended %v: %v", st["import_status"], st["import_error"])
+			}
+			if fr := st["failed_relations"].([]any); len(fr) != 0 {
+				t.Errorf("failed relations: %v", fr)
+			}
+
+			// client-go reads the status too (its struct lacks ferry's extras).
+			is := must(root.ProjectImportExport.ImportStatus("group/subgroup/NEW-NAME"))(t)
+			if is.ImportStatus != "finished" || is.ImportType != "github" || is.CorrelationID == "" {
+				t.Errorf("client-go import status: %+v", is)
+			}
+
+			// Counts per relation, from the database.
+			pid := id
+			for _, c := range []struct {
+				kind, query string
+			}{
+				{"labels", `SELECT COUNT(*) FROM labels WHERE project_id = $1`},
+				{"milestones", `SELECT COUNT(*) FROM milestones WHERE project_id = $1`},
+				{"releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`},
+				{"issues", `SELECT COUNT(*) FROM issues WHERE project_id = $1`},
+				{"pull_requests", `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`},
+				{"review_comments", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`},
+				{"reviews", `SELECT COUNT(*) FROM reviews WHERE project_id = $1`},
+				{"reactions", `SELECT COUNT(*) FROM award_emoji WHERE project_id = $1`},
+				{"protected_branches", `SELECT COUNT(*) FROM protected_branches WHERE project_id = $1`},
+			} {
+				if got := count(t, in, c.query, pid); got != want[c.kind] {
+					t.Errorf("%s: %d imported, scenario has %d", c.kind, got, want[c.kind])
+				}
+			}
+			comments := count(t, in, `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = FALSE AND position_type = ''`, pid)
+			if comments < want["issue_comments"] {
+				t.Errorf("conversation comments: %d, scenario has %d", comments, want["issue_comments"])
+			}
+			// Every author is a placeholder user, one per source user.
+			if n := count(t, in, `SELECT COUNT(*) FROM source_users WHERE namespace_id = $1`, grp.ID); n != want["users"] {
+				t.Errorf("source users: %d, scenario has %d", n, want["users"])
+			}
+			if n := count(t, in, `SELECT COUNT(*) FROM users WHERE placeholder = TRUE`); n != want["users"] {
+				t.Errorf("placeholder users: %d, want %d", n, want["users"])
+			}
+
+			checkIssues(t, root, sc, pid)
+			checkMergeRequests(t, root, sc, pid)
+			checkClone(t, in, f, "group/subgroup/NEW-NAME")
+
+			// Source calls: within 1.15x of the scenario's lower bound.
+			lb, _ := sc.LowerBoundCalls("github", 100)
+			calls := f.GitHub.Stats().APIRequests
+			t.Logf("source calls %d, lower bound %d (%.2fx)", calls, lb, float64(calls)/float64(lb))
+			if float64(calls) > 1.15*float64(lb) {
+				t.Errorf("source calls %d exceed 1.15 x lower bound %d", calls, lb)
+			}
+
+			// The source token appears nowhere: not in logs, responses or the database in clear.
+			checkNoSecret(t, in, logs.String(), f.GitHub.Token)
+		})
+	}
+}
+
+// checkIssues compares imported issues with the scenario field by field.
+func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int64) {
+	t.Helper()
+	issues := all(t, func(o gitlab.ListOptions) ([]*gitlab.Issue, *gitlab.Response, error) {
+		return c.Issues.ListProjectIssues(pid, &gitlab.ListProjectIssuesOptions{ListOptions: o, State: gitlab.Ptr("all")})
+	})
+	if len(issues) != sc.Config().Issues {
+		t.Fatalf("API lists %d issues, scenario has %d", len(issues), sc.Config().Issues)
+	}
+	byIID := map[int64]*gitlab.Issue{}
+	for _, is := range issues {
+		byIID[is.IID] = is
+	}
+	checked := 0
+	for n := 1; n <= sc.Items() && checked < 20; n++ {
+		it := sc.Item(n)
+		if it.IsPR {
+			continue
+		}
+		checked++
+		got := byIID[int64(n)]
+		if got == nil {
+			t.Errorf("issue #%d missing", n)
+			continue
+		}
+		wantState := "opened"
+		if !it.Open {
+			wantState = "closed"
+		}
+		if got.Title != it.Title || got.State != wantState || strings.TrimSpace(got.Description) == "" {
+			t.Errorf("issue #%d: title %q state %s, want %q %s", n, got.Title, got.State, it.Title, wantState)
+		}
+		if got.Author == nil || !strings.Contains(got.Author.Username, it.Author.Login) {
+			t.Errorf("issue #%d author %+v, want a placeholder for %s", n, got.Author, it.Author.Login)
+		}
+		var labels []string
+		for _, l := range it.Labels {
+			labels = append(labels, l.Name)
+		}
+		gotLabels := append([]string(nil), got.Labels...)
+		sort.Strings(labels)
+		sort.Strings(gotLabels)
+		if strings.Join(labels, ",") != strings.Join(gotLabels, ",") {
+			t.Errorf("issue #%d labels %v, want %v", n, gotLabels, labels)
+		}
+		if !got.CreatedAt.Equal(it.Created) {
+			t.Errorf("issue #%d created %v, want %v", n, got.CreatedAt, it.Created)
+		}
+		notes := must(c.Notes.ListIssueNotes(pid, int64(n), &gitlab.ListIssueNotesOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}))(t)
+		user := 0
+		for _, nt := range notes {
+			if !nt.System {
+				user++
+			}
+		}
+		if user != it.Comments {
+			t.Errorf("issue #%d has %d comments, want %d", n, user, it.Comments)
+		}
+	}
+}
+
+// checkMergeRequests checks states, merged_by and diff-note threads.
+func checkMergeRequests(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int64) {
+	t.Helper()
+	mrs := all(t, func(o gitlab.ListOptions) ([]*gitlab.BasicMergeRequest, *gitlab.Response, error) {
+		return c.MergeRequests.ListProjectMergeRequests(pid, &gitlab.ListProjectMergeRequestsOptions{ListOptions: o, State: gitlab.Ptr("all")})
+	})
+	if len(mrs) != sc.Config().PullRequests {
+		t.Fatalf("API lists %d merge requests, scenario has %d", len(mrs), sc.Config().PullRequests)
+	}
+	merged := 0
+	for _, mr := range mrs {
+		it := sc.Item(int(mr.IID))
+		if !it.IsPR {
+			t.Errorf("merge request !%d is an issue in the scenario", mr.IID)
+			continue
+		}
+		want := "opened"
+		switch {
+		case it.Merged:
+			want = "merged"
+			merged++
+		case !it.Open:
+			want = "closed"
+		}
+		if mr.State != want || mr.Title != it.Title {
+			t.Errorf("!%d state %s title %q, want %s %q", mr.IID, mr.State, mr.Title, want, it.Title)
+		}
+	}
+	// One merged MR in detail: merged_by and its review threads.
+	for _, mr := range mrs {
+		if mr.State != "merged" {
+			continue
+		}
+		full := must(c.MergeRequests.GetMergeRequest(pid, mr.IID, nil))(t)
+		if full.MergedBy == nil || full.MergedAt == nil {
+			t.Errorf("!%d merged without merged_by/merged_at", mr.IID)
+		}
+		ds := must(c.Discussions.ListMergeRequestDiscussions(pid, mr.IID, &gitlab.ListMergeRequestDiscussionsOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}))(t)
+		diffNotes, threads := 0, 0
+		for _, d := range ds {
+			for i, n := range d.Notes {
+				if n.Position == nil {
+					continue
+				}
+				diffNotes++
+				if i == 0 {
+					threads++
+				}
+				if n.Position.NewPath == "" && n.Position.OldPath == "" || n.Position.HeadSHA == "" {
+					t.Errorf("!%d diff note without a usable position: %+v", mr.IID, n.Position)
+				}
+			}
+		}
+		if diffNotes != sc.Config().ReviewCommentsPerPR || threads != (sc.Config().ReviewCommentsPerPR+1)/2 {
+			t.Errorf("!%d: %d diff notes in %d threads, want %d in %d", mr.IID, diffNotes, threads,
+				sc.Config().ReviewCommentsPerPR, (sc.Config().ReviewCommentsPerPR+1)/2)
+		}
+		break
+	}
+	if merged == 0 {
+		t.Errorf("no merged merge request in the scenario import")
+	}
+}
+
+// checkClone clones the imported repository and compares refs with the source.
+func checkClone(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	u := strings.Replace(in.URL, "http://", "http://oauth2:"+in.RootToken+"@", 1) + "/" + path + ".git"
+	git(t, dir, "clone", "--quiet", u, "clone")
+	repo := filepath.Join(dir, "clone")
+	branches := 0
+	for _, line := range strings.Split(git(t, repo, "branch", "-r"), "\n") {
+		if strings.Contains(line, "origin/") && !strings.Contains(line, "->") {
+			branches++
+		}
+	}
+	if branches != f.Scenario.BranchCount() {
+		t.Errorf("cloned %d branches, source has %d", branches, f.Scenario.BranchCount())
+	}
+	git(t, repo, "fetch", "--quiet", "origin", "+refs/merge-requests/*/head:refs/remotes/origin/mr/*")
+	mrRefs := strings.Count(git(t, repo, "branch", "-r"), "origin/mr/")
+	if mrRefs != f.Scenario.Config().PullRequests {
+		t.Errorf("%d merge request refs, want %d", mrRefs, f.Scenario.Config().PullRequests)
+	}
+}
+
+// checkNoSecret looks for the source token in logs, API answers and every
+// text column of the database.
+func checkNoSecret(t *testing.T, in *apptest.Instance, logs, secret string) {
+	t.Helper()
+	if strings.Contains(logs, secret) {
+		t.Errorf("source token found in the logs")
+	}
+	ctx := context.Background()
+	rows, err := in.App.Store.DB().QueryContext(ctx, tablesQuery(in.Engine.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, tbl := range tables {
+		r, err := in.App.Store.DB().QueryContext(ctx, "SELECT * FROM "+tbl)
+		if err != nil {
+			t.Fatalf("dump %s: %v", tbl, err)
+		}
+		cols, _ := r.Columns()
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			r.Scan(ptrs...)
+			if strings.Contains(fmt.Sprint(vals...), secret) {
+				t.Errorf("source token stored in clear in table %s", tbl)
+			}
+		}
+		r.Close()
+	}
+}
+
+func tablesQuery(engine string) string {
+	if engine == "postgres" {
+		return `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	return `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+}
