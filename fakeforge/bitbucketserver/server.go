@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -187,23 +188,44 @@ func (s *Server) inRepo(h http.HandlerFunc) http.HandlerFunc {
 // page serves objects [start, start+limit) of n in Bitbucket's paged
 // envelope; it is the one pagination loop of this forge.
 func page(w http.ResponseWriter, r *http.Request, n int, build func(i int) any) {
-	start, limit := 0, 25
-	if v, err := strconv.Atoi(r.URL.Query().Get("start")); err == nil && v >= 0 {
-		start = v
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 {
-		limit = min(v, 1000)
-	}
+	sp := spanOf(r.URL.Query(), n)
 	values := []any{}
-	for i := start; i < min(start+limit, n); i++ {
+	for i := sp.start; i < sp.end; i++ {
 		values = append(values, build(i))
 	}
-	out := map[string]any{"size": len(values), "limit": limit, "start": start,
-		"isLastPage": start+limit >= n, "values": values}
-	if start+limit < n {
-		out["nextPageStart"] = start + limit
+	out := map[string]any{"size": len(values), "limit": sp.limit, "start": sp.start,
+		"isLastPage": sp.last, "values": values}
+	if !sp.last {
+		out["nextPageStart"] = sp.end
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// span is the part of a list of n objects that a start/limit request covers.
+type span struct {
+	start, limit int
+	end          int // one past the last object served
+	last         bool
+}
+
+// spanOf reads start (default 0) and limit (default 25, at most 1000) and
+// places them in n objects. A start past the end is an empty last page;
+// start+limit is never formed past n, so huge starts cannot overflow into
+// a nextPageStart behind the start.
+func spanOf(q url.Values, n int) span {
+	sp := span{limit: 25}
+	if v, err := strconv.Atoi(q.Get("start")); err == nil && v >= 0 {
+		sp.start = v
+	}
+	if v, err := strconv.Atoi(q.Get("limit")); err == nil && v > 0 {
+		sp.limit = min(v, 1000)
+	}
+	sp.end = sp.start
+	if sp.start < n {
+		sp.end = sp.start + min(sp.limit, n-sp.start)
+	}
+	sp.last = sp.end >= n
+	return sp
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -334,15 +334,8 @@ func reverse(q seq) seq { return seq{n: q.n, at: func(i int) int { return q.at(q
 // list serves the requested page of q, building each object with build and
 // setting GitHub's Link header. It is the one pagination loop of this forge.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any) {
-	qs := r.URL.Query()
-	page, perPage := 1, 30
-	if v, err := strconv.Atoi(qs.Get("page")); err == nil && v > 0 {
-		page = v
-	}
-	if v, err := strconv.Atoi(qs.Get("per_page")); err == nil && v > 0 {
-		perPage = min(v, 100)
-	}
-	last := max(1, (q.n+perPage-1)/perPage)
+	pg := pageOf(r.URL.Query(), q.n)
+	page, perPage, last := pg.page, pg.perPage, pg.last
 	link := func(p int, rel string) string {
 		u := *r.URL
 		v := u.Query()
@@ -362,10 +355,38 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, q seq, build func(
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
 	out := []any{}
-	for i := (page - 1) * perPage; i < min(page*perPage, q.n); i++ {
+	for i := pg.first; i < pg.end; i++ {
 		out = append(out, build(q.at(i)))
 	}
 	respond(w, r, out)
+}
+
+// pageSpan is where a page falls in a list.
+type pageSpan struct {
+	page, perPage, last int
+	first, end          int // positions [first, end) of the page's objects
+}
+
+// pageOf reads page and per_page as GitHub does (unparsable or
+// non-positive values fall back to 1 and 30; per_page caps at 100) and
+// places the page in a list of n objects. A page past the end is empty,
+// however large its number: no product of page and per_page is formed
+// that could overflow.
+func pageOf(qs url.Values, n int) pageSpan {
+	p := pageSpan{page: 1, perPage: 30}
+	if v, err := strconv.Atoi(qs.Get("page")); err == nil && v > 0 {
+		p.page = v
+	}
+	if v, err := strconv.Atoi(qs.Get("per_page")); err == nil && v > 0 {
+		p.perPage = min(v, 100)
+	}
+	p.last = max(1, (n+p.perPage-1)/p.perPage)
+	p.first, p.end = n, n
+	if p.page <= p.last {
+		p.first = (p.page - 1) * p.perPage
+		p.end = min(p.first+p.perPage, n)
+	}
+	return p
 }
 
 func badRequest(w http.ResponseWriter, err error) {

@@ -107,20 +107,32 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("gave up after %d attempts: %w", attempts, lastErr)
 }
 
-// rateLimitWait reads how long a refused request says to wait.
+// longWait stands for any wait past a day; the Transport refuses waits
+// beyond MaxWait anyway, and capping keeps the arithmetic from overflowing.
+const longWait = 24 * time.Hour
+
+// rateLimitWait reads how long a refused request says to wait. Header
+// values come from the server, so they are clamped to [0, longWait]: a
+// negative or overflowing wait would make the Transport retry at once,
+// forever.
 func rateLimitWait(resp *http.Response) (time.Duration, bool) {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
 		return 0, false
 	}
 	if s := resp.Header.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			return time.Duration(n) * time.Second, true
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.Duration(min(max(n, 0), int64(longWait/time.Second))) * time.Second, true
 		}
 	}
 	for _, prefix := range []string{"X-RateLimit-", "RateLimit-"} {
 		if resp.Header.Get(prefix+"Remaining") == "0" {
 			if reset, err := strconv.ParseInt(resp.Header.Get(prefix+"Reset"), 10, 64); err == nil {
-				return max(0, time.Until(time.Unix(reset, 0))) + time.Second, true
+				// In whole seconds: time.Unix itself overflows on huge values.
+				wait := time.Duration(0)
+				if now := time.Now().Unix(); reset > now {
+					wait = time.Duration(min(reset-now, int64(longWait/time.Second))) * time.Second
+				}
+				return wait + time.Second, true
 			}
 		}
 	}
