@@ -106,11 +106,11 @@ func diffPosition(c *gh.PullRequestComment) *forge.DiffPosition {
 		end = hunk[len(hunk)-1] // no line at all: GitHub anchors on the hunk's last line
 	}
 	pos.OldLine, pos.NewLine = end.old, end.new
-	if start != nil && derefInt(start) != derefInt(line) {
-		startSide := c.GetStartSide()
-		if startSide == "" {
-			startSide = side
-		}
+	startSide := c.GetStartSide()
+	if startSide == "" {
+		startSide = side
+	}
+	if start != nil && (derefInt(start) != derefInt(line) || startSide != side) {
 		s := locate(hunk, startSide, int64(*start))
 		pos.LineRange = &forge.LineRange{Start: linePosition(path, s), End: linePosition(path, end)}
 	}

@@ -29,7 +29,7 @@ func (rr *repositoryRelation) Fetch(ctx context.Context, _ string) (importer.Pag
 		return importer.Page{}, err
 	}
 	clone := repo.GetCloneURL()
-	if err := checkCloneURL(r.env.SourceURL, clone); err != nil {
+	if err := checkCloneURL(r.base.String(), clone); err != nil {
 		return importer.Page{}, err
 	}
 	if err := r.env.Git.Mirror(ctx, r.env.ProjectID, clone, r.credential(), gitstore.GitHubRefspecs()...); err != nil {

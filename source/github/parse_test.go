@@ -1,0 +1,162 @@
+package github
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/importer"
+)
+
+func TestParseLinkNext(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{`<https://api.github.com/repos/a/b/issues?page=2>; rel="next", <https://api.github.com/repos/a/b/issues?page=9>; rel="last"`,
+			"https://api.github.com/repos/a/b/issues?page=2"},
+		{`<https://x/?page=9>; rel="last", <https://x/?page=1>; rel="first", <https://x/?page=3>; rel="next"`, "https://x/?page=3"},
+		{`<https://x/?page=1>; rel="prev"`, ""},
+		{`<https://x/?after=Y3Vyc29y>; rel=next`, "https://x/?after=Y3Vyc29y"},
+		{`<https://x/?a=1,2>; rel="next"`, "https://x/?a=1,2"},
+		{`<https://x/1>; title="a, b"; rel="prev", <https://x/2>; rel="prev next"`, "https://x/2"},
+		{`<https://x/1>; REL="Next"`, "https://x/1"},
+		{`https://x/1; rel="next"`, ""},
+		{`<https://x/1; rel="next"`, ""},
+	} {
+		if got := parseLinkNext(tt.in); got != tt.want {
+			t.Errorf("parseLinkNext(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseLinkNext(f *testing.F) {
+	f.Add(`<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"`)
+	f.Add(`<a>; rel="next prev"; title="x,y"`)
+	f.Fuzz(func(t *testing.T, h string) {
+		if got := parseLinkNext(h); got != "" && !strings.Contains(h, "<"+got+">") {
+			t.Errorf("parseLinkNext(%q) = %q, not a target of the header", h, got)
+		}
+	})
+}
+
+// TestNextURL keeps pagination on the API base: a Link elsewhere would
+// take the token with it.
+func TestNextURL(t *testing.T) {
+	base, _ := url.Parse("https://ghe.example.com/api/v3/")
+	r := &run{base: base}
+	for _, tt := range []struct {
+		link, want string
+		bad        bool
+	}{
+		{`<https://ghe.example.com/api/v3/repos/a/b/issues?page=2>; rel="next"`, "https://ghe.example.com/api/v3/repos/a/b/issues?page=2", false},
+		{`</api/v3/repos/a/b/issues?page=2>; rel="next"`, "https://ghe.example.com/api/v3/repos/a/b/issues?page=2", false},
+		{`<https://ghe.example.com/api/v3/x>; rel="last"`, "", false},
+		{`<https://evil.example.com/api/v3/repos/a/b/issues?page=2>; rel="next"`, "", true},
+		{`<http://ghe.example.com/api/v3/repos?page=2>; rel="next"`, "", true},
+		{`<https://ghe.example.com/other/x?page=2>; rel="next"`, "", true},
+		{`<https://u:p@ghe.example.com/api/v3/x>; rel="next"`, "", true},
+		{`<https://169.254.169.254/latest/meta-data>; rel="next"`, "", true},
+	} {
+		got, err := r.nextURL(tt.link)
+		var perm *importer.Permanent
+		if tt.bad != (err != nil) || (err != nil && !errors.As(err, &perm)) || got != tt.want {
+			t.Errorf("nextURL(%q) = %q, %v; want %q (refused: %v)", tt.link, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+func ip(n int) *int { return &n }
+
+// TestDiffPosition anchors review comments from GitHub's fields and hunk.
+func TestDiffPosition(t *testing.T) {
+	const path = "a/b.go"
+	hunk := "@@ -10,4 +10,5 @@ func f() {\n context10\n-old11\n+new11\n+new12\n context12"
+	code := func(o, n int64) string { return lineCode(path, o, n) }
+	for _, tt := range []struct {
+		name string
+		c    gh.PullRequestComment
+		want forge.DiffPosition
+	}{
+		{"added line", gh.PullRequestComment{Line: ip(12), Side: gh.Ptr("RIGHT"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{NewLine: 12, HeadSHA: "h1"}},
+		{"context line gets both sides", gh.PullRequestComment{Line: ip(13), Side: gh.Ptr("RIGHT"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{OldLine: 12, NewLine: 13, HeadSHA: "h1"}},
+		{"removed line", gh.PullRequestComment{Line: ip(11), Side: gh.Ptr("LEFT"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{OldLine: 11, HeadSHA: "h1"}},
+		{"no side is the old side, as GitLab", gh.PullRequestComment{Line: ip(11), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{OldLine: 11, HeadSHA: "h1"}},
+		{"outdated: original line on the original commit", gh.PullRequestComment{OriginalLine: ip(11), Side: gh.Ptr("RIGHT"),
+			CommitID: gh.Ptr("h2"), OriginalCommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{NewLine: 11, HeadSHA: "h1"}},
+		{"line outside the hunk", gh.PullRequestComment{Line: ip(40), Side: gh.Ptr("RIGHT"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{NewLine: 40, HeadSHA: "h1"}},
+		{"multi-line", gh.PullRequestComment{StartLine: ip(10), Line: ip(12), StartSide: gh.Ptr("RIGHT"), Side: gh.Ptr("RIGHT"),
+			CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{NewLine: 12, HeadSHA: "h1", LineRange: &forge.LineRange{
+				Start: forge.LinePosition{LineCode: code(10, 10), OldLine: 10, NewLine: 10},
+				End:   forge.LinePosition{LineCode: code(0, 12), Type: "new", NewLine: 12}}}},
+		{"multi-line from the old side", gh.PullRequestComment{StartLine: ip(11), Line: ip(11), StartSide: gh.Ptr("LEFT"), Side: gh.Ptr("RIGHT"),
+			CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{NewLine: 11, HeadSHA: "h1", LineRange: &forge.LineRange{
+				Start: forge.LinePosition{LineCode: code(11, 0), Type: "old", OldLine: 11},
+				End:   forge.LinePosition{LineCode: code(0, 11), Type: "new", NewLine: 11}}}},
+		{"file comment", gh.PullRequestComment{SubjectType: gh.Ptr("file"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
+			forge.DiffPosition{Type: "file", HeadSHA: "h1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			c.Path = gh.Ptr(path)
+			got := diffPosition(&c)
+			want := tt.want
+			want.OldPath, want.NewPath = path, path
+			if want.Type == "" {
+				want.Type = "text"
+			}
+			if !reflect.DeepEqual(got, &want) {
+				t.Errorf("got  %s\nwant %s", pretty(got), pretty(&want))
+			}
+		})
+	}
+}
+
+func pretty(p *forge.DiffPosition) string {
+	s := fmtAny(*p)
+	if p.LineRange != nil {
+		s += " " + fmtAny(*p.LineRange)
+	}
+	return s
+}
+
+func fmtAny(v any) string { return fmt.Sprintf("%+v", v) }
+
+func TestParseHunk(t *testing.T) {
+	got := parseHunk("@@ -3,2 +3,3 @@\n a\n-b\n+c\n+d\n\\ No newline at end of file\n\n@@ -20 +21 @@\n x")
+	want := []hunkLine{{' ', 3, 3}, {'-', 4, 0}, {'+', 0, 4}, {'+', 0, 5}, {' ', 5, 6}, {' ', 20, 21}}
+	if fmtAny(got) != fmtAny(want) {
+		t.Errorf("parseHunk = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "no header\n+x", "@@ -a +b @@\n+x", "@@ -1 +1\n+x"} {
+		if got := parseHunk(bad); len(got) != 0 {
+			t.Errorf("parseHunk(%q) = %v", bad, got)
+		}
+	}
+}
+
+func FuzzParseHunk(f *testing.F) {
+	f.Add("@@ -0,0 +1,3 @@\n+a\n+b\n+c")
+	f.Add("@@ -10,4 +10,5 @@ func\n x\n-y\n+z")
+	f.Fuzz(func(t *testing.T, h string) {
+		for _, l := range parseHunk(h) {
+			if (l.kind == '+' && l.old != 0) || (l.kind == '-' && l.new != 0) || l.old < 0 || l.new < 0 {
+				t.Fatalf("parseHunk(%q): line %+v", h, l)
+			}
+		}
+		line := 3
+		_ = diffPosition(&gh.PullRequestComment{Path: gh.Ptr("p"), DiffHunk: &h, Line: &line, StartLine: gh.Ptr(1)})
+	})
+}
