@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -435,5 +436,45 @@ func checkGit(t *testing.T, f *fakeforge.Forge, im *imported) {
 	}
 	if im.items[relLFSObjects] != sc.Config().LFSObjects {
 		t.Errorf("lfs_objects covered %d items", im.items[relLFSObjects])
+	}
+}
+
+// TestPresetCalls imports the named presets at 100 per page and compares
+// the calls with the scenario's lower bound. medium runs only with
+// FERRY_GITHUB_MEDIUM=1 (it makes a few thousand calls).
+func TestPresetCalls(t *testing.T) {
+	presets := []string{"small"}
+	if os.Getenv("FERRY_GITHUB_MEDIUM") != "" {
+		presets = append(presets, "medium")
+	}
+	for _, name := range presets {
+		t.Run(name, func(t *testing.T) {
+			c, err := scenario.Preset(name, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := startForge(t, c)
+			sc := f.Scenario
+			opts := Options{CollaboratorsImport: true, FullName: "acme/widgets"}
+			got := runImport(t, f, runOpts{apiBase: f.GitHub.APIURL + "/", sourceRef: strconv.Itoa(ffgithub.RepoID), options: opts})
+			checkContent(t, f, got)
+			lower, err := sc.LowerBoundCalls(scenario.GitHub, DefaultPerPage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			merged := 0
+			for j := 1; j <= c.PullRequests; j++ {
+				if sc.Item(sc.PRNumber(j)).Merged {
+					merged++
+				}
+			}
+			p := func(n int) int { return max(1, (n+DefaultPerPage-1)/DefaultPerPage) }
+			want := lower - c.PullRequests + merged - (p(sc.BranchCount()) - p(c.ProtectedBranches))
+			calls := f.GitHub.Stats().APIRequests
+			if calls != want {
+				t.Errorf("%d API calls, want %d", calls, want)
+			}
+			t.Logf("%s: %d API calls, lower bound %d (%.3f×)", name, calls, lower, float64(calls)/float64(lower))
+		})
 	}
 }
