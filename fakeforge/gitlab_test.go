@@ -295,6 +295,8 @@ func TestGitLabAuthAndErrors(t *testing.T) {
 		{"bad state", "/projects/1000/merge_requests?state=maybe", []string{"PRIVATE-TOKEN", tok}, 400, `{"error":"state does not have a valid value"}`},
 		{"bad sort", "/projects/1000/issues?sort=sideways", []string{"PRIVATE-TOKEN", tok}, 400, `{"error":"sort does not have a valid value"}`},
 		{"bad updated_after", "/projects/1000/issues?updated_after=yesterday", []string{"PRIVATE-TOKEN", tok}, 400, `{"error":"updated_after is invalid"}`},
+		{"release asset through the API", "/projects/1000/releases/v1.0.0/downloads/widgets-v1.0.0-0.tar.gz", []string{"PRIVATE-TOKEN", tok}, 200, ""},
+		{"unknown release asset", "/projects/1000/releases/v1.0.0/downloads/nope.zip", []string{"PRIVATE-TOKEN", tok}, 404, `{"message":"404 Not Found"}`},
 		{"token scopes", "/personal_access_tokens/self", []string{"PRIVATE-TOKEN", tok}, 200, `"scopes":["api",`},
 	}
 	for _, tt := range tests {

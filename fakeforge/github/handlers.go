@@ -171,7 +171,7 @@ func itemSeq(r *http.Request, lo, hi int, open func(int) bool, updated func(int)
 }
 
 func (s *Server) issues(w http.ResponseWriter, r *http.Request, api string) {
-	q, err := itemSeq(r, 1, s.sc.Items(), func(n int) bool { return n%3 != 0 },
+	q, err := itemSeq(r, 1, s.sc.Items(), scenario.ItemOpen,
 		scenario.ItemUpdated, true)
 	if err != nil {
 		badRequest(w, err)
@@ -334,7 +334,7 @@ func (s *Server) prObj(api string, j int) *gh.PullRequest {
 }
 
 func (s *Server) pulls(w http.ResponseWriter, r *http.Request, api string) {
-	q, err := itemSeq(r, 1, s.sc.Config().PullRequests, func(j int) bool { return s.sc.PRNumber(j)%3 != 0 },
+	q, err := itemSeq(r, 1, s.sc.Config().PullRequests, func(j int) bool { return scenario.ItemOpen(s.sc.PRNumber(j)) },
 		func(j int) time.Time { return scenario.ItemUpdated(s.sc.PRNumber(j)) }, true)
 	if err != nil {
 		badRequest(w, err)

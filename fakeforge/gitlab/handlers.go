@@ -256,7 +256,7 @@ func (s *Server) issueUser(u scenario.User) *gl.IssueAuthor {
 
 // itemSeq applies GitLab's state, created_after, updated_after, order_by
 // and sort to iids 1…n whose item numbers (so times) grow with the iid.
-func (s *Server) itemSeq(w http.ResponseWriter, r *http.Request, n int, number func(j int) int, states map[string]func(scenario.Item) bool) (seq, bool) {
+func (s *Server) itemSeq(w http.ResponseWriter, r *http.Request, n int, number func(j int) int, states map[string]func(sc *scenario.Scenario, n int) bool) (seq, bool) {
 	q := rangeSeq(1, n)
 	var ok bool
 	if q, ok = after(w, r, q, "created_after", func(j int) time.Time { return scenario.ItemCreated(number(j)) }); !ok {
@@ -272,7 +272,7 @@ func (s *Server) itemSeq(w http.ResponseWriter, r *http.Request, n int, number f
 			badRequest(w, "state does not have a valid value")
 			return q, false
 		}
-		q = filter(q, func(j int) bool { return keep(s.sc.Item(number(j))) })
+		q = filter(q, func(j int) bool { return keep(s.sc, number(j)) })
 	}
 	switch r.URL.Query().Get("order_by") {
 	case "", "created_at", "updated_at", "id", "iid":
@@ -283,16 +283,17 @@ func (s *Server) itemSeq(w http.ResponseWriter, r *http.Request, n int, number f
 	return ordered(w, r, q, "desc")
 }
 
-var issueStates = map[string]func(scenario.Item) bool{
-	"opened": func(it scenario.Item) bool { return it.Open },
-	"closed": func(it scenario.Item) bool { return !it.Open },
+// The state filters of issues and merge requests, on item numbers.
+var issueStates = map[string]func(*scenario.Scenario, int) bool{
+	"opened": func(_ *scenario.Scenario, n int) bool { return scenario.ItemOpen(n) },
+	"closed": func(_ *scenario.Scenario, n int) bool { return !scenario.ItemOpen(n) },
 }
 
-var mrStates = map[string]func(scenario.Item) bool{
-	"opened": func(it scenario.Item) bool { return it.Open },
-	"closed": func(it scenario.Item) bool { return !it.Open && !it.Merged },
-	"merged": func(it scenario.Item) bool { return it.Merged },
-	"locked": func(scenario.Item) bool { return false },
+var mrStates = map[string]func(*scenario.Scenario, int) bool{
+	"opened": func(_ *scenario.Scenario, n int) bool { return scenario.ItemOpen(n) },
+	"closed": func(sc *scenario.Scenario, n int) bool { return !scenario.ItemOpen(n) && !sc.ItemMerged(n) },
+	"merged": func(sc *scenario.Scenario, n int) bool { return sc.ItemMerged(n) },
+	"locked": func(*scenario.Scenario, int) bool { return false },
 }
 
 func (s *Server) issues(w http.ResponseWriter, r *http.Request, p proj) {
@@ -639,9 +640,9 @@ func (s *Server) assetDownload(w http.ResponseWriter, r *http.Request, _ proj) {
 // webAssetDownload serves <project>/-/releases/<tag>/downloads/<name>,
 // the direct asset URL, for a token in any of GitLab's places.
 func (s *Server) webAssetDownload(w http.ResponseWriter, r *http.Request) {
-	proj, rest, _ := strings.Cut(r.URL.Path, "/-/releases/")
+	projPath, rest, _ := strings.Cut(r.URL.Path, "/-/releases/")
 	tag, name, ok := strings.Cut(rest, "/downloads/")
-	if _, found := s.findProject(strings.TrimPrefix(proj, "/")); !found || !ok {
+	if _, found := s.findProject(strings.TrimPrefix(projPath, "/")); !found || !ok {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not Found"})
 		return
 	}

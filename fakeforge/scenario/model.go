@@ -193,6 +193,14 @@ func ItemCreated(n int) time.Time { return epoch.Add(time.Duration(n) * time.Hou
 // and `sort=updated` need no scan.
 func ItemUpdated(n int) time.Time { return ItemCreated(n).Add(30 * time.Minute) }
 
+// ItemOpen reports whether item n is open (two in three are), without
+// building the item, so that state filters cost nothing per entry.
+func ItemOpen(n int) bool { return n%3 != 0 }
+
+// ItemMerged reports whether item n is a merged pull request: every
+// second closed one is.
+func (s *Scenario) ItemMerged(n int) bool { return s.IsPR(n) && !ItemOpen(n) && n%2 == 0 }
+
 // Item returns item n (1 ≤ n ≤ Items()).
 func (s *Scenario) Item(n int) Item {
 	c := s.cfg
@@ -221,8 +229,8 @@ func (s *Scenario) Item(n int) Item {
 	if c.Milestones > 0 && n%3 != 0 {
 		it.Milestone = 1 + n%c.Milestones
 	}
-	it.Open = n%3 != 0
-	it.Merged = it.IsPR && !it.Open && n%2 == 0
+	it.Open = ItemOpen(n)
+	it.Merged = s.ItemMerged(n)
 	it.Locked = n%97 == 0
 	it.Created, it.Updated = ItemCreated(n), ItemUpdated(n)
 	if !it.Open {
