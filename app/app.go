@@ -141,7 +141,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
 	a.Engine.Register(a.Workers)
 	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(),
-		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue}
+		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue,
+		// SQLite has no LISTEN/NOTIFY: workers poll, and an import moves
+		// through a dozen jobs, so poll often (a cheap indexed query).
+		FetchPollInterval: 50 * time.Millisecond}
 	if cfg.QueueOverrides != nil {
 		cfg.QueueOverrides(&qcfg)
 	}

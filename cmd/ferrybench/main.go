@@ -3,10 +3,11 @@
 // "name value" line per figure — objects, source_calls, lower_bound_calls,
 // wall_seconds, objects_per_second, peak_rss_mb.
 //
-// Mode source-only (the default until ferry's importers exist) walks the
-// source API with the real client libraries and checks the counts against
-// the scenario. An importer mode will start ferry, POST /import/…, and poll
-// GET /projects/:id/import; it slots in as another mode function.
+// Mode import (the default for GitHub) starts ferry in-process, imports
+// through its public API (POST /import/github, GET /projects/:id/import)
+// and checks what landed. Mode source-only (the default for sources
+// without an importer yet) walks the source API with the real client
+// libraries and checks the counts against the scenario.
 package main
 
 import (
@@ -34,6 +35,8 @@ type config struct {
 	source, scenario, mode, databaseURL string
 	seed                                int64
 	faults                              traffic.Faults
+	workers                             int
+	verbose                             bool
 }
 
 // mode runs one benchmark against a started forge and returns how many
@@ -55,18 +58,28 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.source, "source", scenario.GitHub, "github, bitbucket_server or gitlab")
 	fs.StringVar(&cfg.scenario, "scenario", "small", "small, medium or large")
 	fs.Int64Var(&cfg.seed, "seed", 1, "scenario seed")
-	fs.StringVar(&cfg.mode, "mode", "source-only", "source-only (walk the source API; importer mode comes with the importers)")
-	fs.StringVar(&cfg.databaseURL, "database-url", "", "ferry database for the importer mode (reserved)")
+	fs.StringVar(&cfg.mode, "mode", "", "import (ferry imports through its API; default for github) or source-only (walk the source API)")
+	fs.StringVar(&cfg.databaseURL, "database-url", "", "ferry's database in import mode (default: embedded SQLite in a temporary directory)")
+	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
+	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg.mode == "" {
+		cfg.mode = "source-only"
+		if cfg.source == scenario.GitHub {
+			cfg.mode = "import"
+		}
 	}
 	var m mode
 	switch cfg.mode {
 	case "source-only":
 		m = sourceOnly
+	case "import":
+		m = importMode
 	default:
-		return fmt.Errorf("unknown mode %q (only source-only exists until the importers do)", cfg.mode)
+		return fmt.Errorf("unknown mode %q (import or source-only)", cfg.mode)
 	}
 	sc, err := scenario.Preset(cfg.scenario, cfg.seed)
 	if err != nil {

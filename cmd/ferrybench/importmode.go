@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/ferry-import/ferry/app"
+	"github.com/ferry-import/ferry/fakeforge"
+	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+)
+
+// importMode starts ferry in this process (embedded SQLite in a temporary
+// directory unless -database-url is given), imports the simulated
+// repository through ferry's public API — POST /import/github, then
+// GET /projects/:id/import until it ends — and checks what landed against
+// the scenario. It returns the objects imported (the status's stats).
+func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error) {
+	if cfg.source != "github" {
+		return 0, fmt.Errorf("import mode supports -source github; %s has no importer yet", cfg.source)
+	}
+	dir, err := os.MkdirTemp("", "ferrybench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	const token = "glpat-ferrybench-root-token"
+	logOut := io.Discard
+	if cfg.verbose {
+		logOut = os.Stderr
+	}
+	a, err := app.New(ctx, app.Config{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: cfg.databaseURL, AllowLocalNetwork: true,
+		RootToken: token, Workers: cfg.workers, Log: slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard})
+	if err != nil {
+		return 0, fmt.Errorf("start ferry: %w", err)
+	}
+	if err := a.Listen(); err != nil {
+		return 0, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	c := &apiClient{base: a.URL() + "/api/v4", token: token}
+
+	if _, err := c.do("POST", "/groups", map[string]any{"name": "bench", "path": "bench"}, http.StatusCreated); err != nil {
+		return 0, err
+	}
+	res, err := c.do("POST", "/import/github", map[string]any{
+		"personal_access_token": f.GitHub.Token, "repo_id": ffgithub.RepoID, "target_namespace": "bench",
+		"github_hostname": f.GitHub.URL, "pagination_limit": perPage,
+	}, http.StatusCreated)
+	if err != nil {
+		return 0, err
+	}
+	id := int64(res["id"].(float64))
+	var st map[string]any
+	for {
+		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
+			return 0, err
+		}
+		if s := st["import_status"]; s == "finished" || s == "failed" || s == "canceled" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if st["import_status"] != "finished" {
+		return 0, fmt.Errorf("import ended %v: %v", st["import_status"], st["import_error"])
+	}
+	if fr, _ := st["failed_relations"].([]any); len(fr) > 0 {
+		return 0, fmt.Errorf("import finished with %d failures: %v", len(fr), fr)
+	}
+	// What landed, against the scenario: the list endpoints' X-Total.
+	want, err := f.Scenario.Expected(cfg.source)
+	if err != nil {
+		return 0, err
+	}
+	for path, kind := range map[string]string{"/issues?state=all": "issues", "/merge_requests?state=all": "pull_requests", "/labels": "labels",
+		"/milestones": "milestones", "/releases": "releases"} {
+		n, err := c.total("/projects/" + strconv.FormatInt(id, 10) + path)
+		if err != nil {
+			return 0, err
+		}
+		if n != want[kind] {
+			return 0, fmt.Errorf("%s: %d imported, scenario has %d", kind, n, want[kind])
+		}
+	}
+	objects := 0
+	if stats, ok := st["stats"].(map[string]any); ok {
+		if imported, ok := stats["imported"].(map[string]any); ok {
+			for _, v := range imported {
+				objects += int(v.(float64))
+			}
+		}
+	}
+	return objects, nil
+}
+
+// apiClient is a bare HTTP client for ferry's API, as curl would use it.
+type apiClient struct{ base, token string }
+
+func (c *apiClient) req(method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("PRIVATE-TOKEN", c.token)
+	req.Header.Set("Content-Type", "application/json")
+	return http.DefaultClient.Do(req)
+}
+
+func (c *apiClient) do(method, path string, body any, want int) (map[string]any, error) {
+	resp, err := c.req(method, path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return m, nil
+}
+
+func (c *apiClient) total(path string) (int, error) {
+	sep := "?"
+	if bytes.ContainsRune([]byte(path), '?') {
+		sep = "&"
+	}
+	resp, err := c.req("GET", path+sep+"per_page=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+	}
+	return strconv.Atoi(resp.Header.Get("X-Total"))
+}
