@@ -6,8 +6,9 @@
 // pagination_limit per page, repo-wide comment lists, per-item calls only
 // where no list carries the data):
 //
-//	repository       repository (critical): GET /repositories/:id, git mirror with
-//	                 refs/pull/N/head → refs/merge-requests/N/head, wiki
+//	repository       repository (critical): GET /repositories/:id (or
+//	                 /repos/:owner/:name), git mirror with refs/pull/N/head →
+//	                 refs/merge-requests/N/head, wiki when has_wiki
 //	base_data        labels, milestones (state=all), releases, protected_branches
 //	                 (branches?protected=true, then each protection),
 //	                 collaborators (optional, affiliation=direct)
@@ -20,11 +21,14 @@
 //	details          pull_request_details (reviews; GET pulls/:n for merged ones),
 //	                 reactions (items and comments whose total_count > 0)
 //	users            users (GET users/:login once per login seen anywhere)
-//	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API)
+//	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API
+//	                 at the clone URL the repository relation queued)
 //
-// List relations keep GitHub's Link next URL as their cursor; per-item
-// relations read the followups earlier stages queued and keep the last
-// sequence number done. A relation that queues followups always runs in an
+// List relations keep GitHub's Link next URL (checked to stay on the API
+// base) as their cursor; per-item relations read the followups earlier
+// stages queued and keep the last sequence number done. Relations address
+// the repository as owner/name: from SourceRef when it is a path, else from
+// Options.FullName, else (one call per relation job) GET /repositories/:id. A relation that queues followups always runs in an
 // earlier stage than the relation that consumes them, so a drained queue
 // means the relation is done.
 //

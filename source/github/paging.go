@@ -2,18 +2,22 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/sourcehttp"
 )
 
 // listURL is the first page of a repository list endpoint, relative to the
@@ -234,6 +238,9 @@ const (
 	itemWorkers = 4
 )
 
+// itemAttempts bounds the tries of one item whose answer could not be used.
+const itemAttempts = 4
+
 // itemRelation does per-item work queued as followups by earlier stages;
 // its cursor is the sequence number of the last item done.
 type itemRelation struct {
@@ -244,6 +251,34 @@ type itemRelation struct {
 }
 
 func (l *itemRelation) Name() string { return l.name }
+
+// eachWithRetry does one item, again when an answer came back unusable (a
+// body cut short or not JSON): the transport retries what HTTP shows, and
+// the engine retries a failed page, but a page here is a batch of items
+// with several calls each, so one bad body among them would fail the
+// batch at almost every engine attempt.
+func (l *itemRelation) eachWithRetry(ctx context.Context, key string) (*builder, error) {
+	for attempt := 1; ; attempt++ {
+		b := l.r.builder()
+		err := l.each(ctx, b, key)
+		if err == nil || attempt == itemAttempts || !unusableAnswer(err) || ctx.Err() != nil {
+			return b, err
+		}
+		t := time.NewTimer(sourcehttp.Backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return b, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// unusableAnswer reports an answer whose body was truncated or is not JSON.
+func unusableAnswer(err error) bool {
+	var syn *json.SyntaxError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn)
+}
 
 func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
 	var after int64
@@ -271,8 +306,7 @@ func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page,
 				errs[i] = ctx.Err()
 				return
 			}
-			b := l.r.builder()
-			err := l.each(ctx, b, it.Key)
+			b, err := l.eachWithRetry(ctx, it.Key)
 			switch {
 			case err == nil:
 				parts[i] = b

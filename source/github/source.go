@@ -122,6 +122,7 @@ type run struct {
 	fetchMu sync.Mutex // one repository lookup at a time
 	mu      sync.Mutex
 	repo    *repoMeta    // the repository as GET /repositories/:id told
+	prsMu   sync.Mutex   // held while the numbers are read, apart from mu
 	prs     map[int]bool // pull request numbers queued by pull_requests
 }
 
@@ -275,8 +276,8 @@ func (r *run) repoPath(ctx context.Context) (string, error) {
 // the time any later stage runs). Comments need it: on github.com a PR
 // comment's html_url says /pull/, but not every server does.
 func (r *run) isPR(ctx context.Context, n int) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.prsMu.Lock()
+	defer r.prsMu.Unlock()
 	if r.prs == nil {
 		prs := map[int]bool{}
 		for after := int64(0); ; {
