@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/store/storetest"
 )
 
 // snapshot renders every row of the tables a failed request must not
@@ -241,4 +242,19 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("form body: %d %s", status, body)
 		}
 	})
+}
+
+// TestHeadServesGetRoutes: curl -I works on GET routes, as on GitLab.
+func TestHeadServesGetRoutes(t *testing.T) {
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{})
+	req, _ := http.NewRequest("HEAD", in.URL+"/api/v4/projects", nil)
+	req.Header.Set("PRIVATE-TOKEN", in.RootToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Total") == "" {
+		t.Fatalf("HEAD /projects: %d %v", resp.StatusCode, resp.Header)
+	}
 }

@@ -142,6 +142,15 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := s.renderProject(r, pr)
+	// One project: ask the repository itself whether it is empty and what
+	// its default branch is (lists keep the stored values: two git calls
+	// per project would make them slow).
+	if branch, empty, err := s.RepositoryState(r.Context(), pr); err == nil {
+		out.EmptyRepo = empty
+		if branch != "" {
+			out.DefaultBranch = &branch
+		}
+	}
 	if currentUser(r) != nil {
 		out.Permissions = &perms
 	}

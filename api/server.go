@@ -1,6 +1,9 @@
 // Package api is ferry's GitLab REST v4 surface: authentication, GitLab's
 // error envelopes and pagination headers, the entities and the routes for
-// users, tokens, groups, namespaces, projects and members.
+// users, tokens, groups, namespaces, projects and members, imported content
+// (issues, merge requests, notes…), the repository API, the import
+// endpoints, and the resolver that lets git clone over HTTP with the same
+// tokens.
 //
 // It knows the domain (package ferry) and the store, and translates between
 // them and HTTP. It must not know how imports run or how sources are talked
@@ -21,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferry-import/ferry"
@@ -127,7 +131,8 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
 	})
 	r.Route("/api/v4", func(r chi.Router) {
-		r.Use(s.limitBody, s.authenticate)
+		// HEAD is served by every GET route, as Grape does (curl -I).
+		r.Use(middleware.GetHead, s.limitBody, s.authenticate)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 		})
