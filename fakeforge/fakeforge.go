@@ -53,6 +53,10 @@ type Options struct {
 	// Port, when not 0, puts GitHub on Port, Bitbucket Server on Port+1 and
 	// GitLab on Port+2; 0 picks free ports.
 	Port int
+	// Sources names the forges to start (scenario.GitHub,
+	// scenario.BitbucketServer, scenario.GitLab); nil starts all three.
+	// Each builds its own git repositories, so starting fewer is faster.
+	Sources []string
 }
 
 // Endpoint is one simulated forge on its own listener.
@@ -86,7 +90,8 @@ type Forge struct {
 	// GitLab serves the scenario's group tree; every project has the same
 	// content and git repository.
 	GitLab *Endpoint
-	// Git is the GitHub repository as generated; all forges share its SHAs.
+	// Git is the first repository generated; every forge's repository is
+	// built from the same stream, so all share its SHAs.
 	Git *gitrepo.Repo
 
 	tempDir string
@@ -120,7 +125,18 @@ func Start(ctx context.Context, opts Options) (*Forge, error) {
 		}
 		f.tempDir = dir
 	}
-	for _, start := range []func(context.Context, Options, string) error{f.startGitHub, f.startBitbucket, f.startGitLab} {
+	starts := map[string]func(context.Context, Options, string) error{
+		scenario.GitHub: f.startGitHub, scenario.BitbucketServer: f.startBitbucket, scenario.GitLab: f.startGitLab}
+	sources := opts.Sources
+	if sources == nil {
+		sources = []string{scenario.GitHub, scenario.BitbucketServer, scenario.GitLab}
+	}
+	for _, src := range sources {
+		start, ok := starts[src]
+		if !ok {
+			_ = f.Close()
+			return nil, fmt.Errorf("unknown source %q (want %s, %s or %s)", src, scenario.GitHub, scenario.BitbucketServer, scenario.GitLab)
+		}
 		if err := start(ctx, opts, dir); err != nil {
 			_ = f.Close()
 			return nil, err
@@ -142,6 +158,9 @@ func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) er
 	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "bitbucket", "widgets.git"), gitrepo.BitbucketPullRef, func(j int) int { return j })
 	if err != nil {
 		return fmt.Errorf("build Bitbucket Server repository: %w", err)
+	}
+	if f.Git == nil {
+		f.Git = repo
 	}
 	ln, err := listen(port(opts, 1))
 	if err != nil {
@@ -170,6 +189,9 @@ func (f *Forge) startGitLab(ctx context.Context, opts Options, dir string) error
 	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "gitlab", "widgets.git"), gitrepo.GitLabPullRef, func(j int) int { return j })
 	if err != nil {
 		return fmt.Errorf("build GitLab repository: %w", err)
+	}
+	if f.Git == nil {
+		f.Git = repo
 	}
 	if err := gitrepo.BuildWiki(ctx, sc, filepath.Join(dir, "gitlab", "widgets.wiki.git")); err != nil {
 		return fmt.Errorf("build GitLab wiki: %w", err)
@@ -208,7 +230,9 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 	if err := gitrepo.BuildWiki(ctx, sc, filepath.Join(dir, "github", "widgets.wiki.git")); err != nil {
 		return fmt.Errorf("build GitHub wiki: %w", err)
 	}
-	f.Git = repo
+	if f.Git == nil {
+		f.Git = repo
+	}
 	ln, err := listen(port(opts, 0))
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,11 @@ func gitlabScenario(seed int64) scenario.Config {
 	return c
 }
 
+// gitlabOnly starts just the GitLab forge of gitlabScenario(seed).
+func gitlabOnly(seed int64) fakeforge.Options {
+	return fakeforge.Options{Scenario: gitlabScenario(seed), Sources: []string{scenario.GitLab}}
+}
+
 func glClient(t *testing.T, f *fakeforge.Forge) *gl.Client {
 	t.Helper()
 	c, err := gl.NewClient(f.GitLab.Token, gl.WithBaseURL(f.GitLab.APIURL), gl.WithoutRetries())
@@ -44,7 +50,7 @@ func glClient(t *testing.T, f *fakeforge.Forge) *gl.Client {
 // TestGitLabWalk walks the whole group tree with client-go, three or more
 // objects a page, and checks counts and calls against the scenario.
 func TestGitLabWalk(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(1)})
+	f := startForge(t, gitlabOnly(1))
 	want, err := f.Scenario.Expected(scenario.GitLab)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +89,7 @@ func TestGitLabWalk(t *testing.T) {
 // TestGitLabEndpoints decodes, with client-go, every endpoint the walk
 // does not use, reaching each by numeric id and by URL-encoded path.
 func TestGitLabEndpoints(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(2)})
+	f := startForge(t, gitlabOnly(2))
 	c := glClient(t, f)
 	sc := f.Scenario
 	cfg := sc.Config()
@@ -270,7 +276,7 @@ func glGet(t *testing.T, rawURL string, hdr ...string) (*http.Response, []byte) 
 }
 
 func TestGitLabAuthAndErrors(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(3)})
+	f := startForge(t, gitlabOnly(3))
 	api, tok := f.GitLab.APIURL, f.GitLab.Token
 	tests := []struct {
 		name, path string
@@ -312,7 +318,7 @@ func TestGitLabAuthAndErrors(t *testing.T) {
 // TestGitLabPagination checks GitLab's headers on first, middle, last and
 // past-the-end pages, and that the token never lands in a Link.
 func TestGitLabPagination(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(3)})
+	f := startForge(t, gitlabOnly(3))
 	n := f.Scenario.Config().Issues // 40 issues, 10 a page: 4 pages
 	tests := []struct {
 		page                   int
@@ -361,7 +367,7 @@ func TestGitLabPagination(t *testing.T) {
 }
 
 func TestGitLabListParameters(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(3)})
+	f := startForge(t, gitlabOnly(3))
 	sc := f.Scenario
 	c := glClient(t, f)
 	iids := func(opt *gl.ListProjectIssuesOptions) []int64 {
@@ -411,9 +417,9 @@ func TestGitLabListParameters(t *testing.T) {
 
 // TestGitLabSameSeedSameBytes compares two forges from the same seed.
 func TestGitLabSameSeedSameBytes(t *testing.T) {
-	a := startForge(t, fakeforge.Options{Scenario: gitlabScenario(42)})
-	b := startForge(t, fakeforge.Options{Scenario: gitlabScenario(42)})
-	c := startForge(t, fakeforge.Options{Scenario: gitlabScenario(43)})
+	a := startForge(t, gitlabOnly(42))
+	b := startForge(t, gitlabOnly(42))
+	c := startForge(t, gitlabOnly(43))
 	paths := []string{"/projects/1000/issues?per_page=100", "/projects/acme%2Fsub-1%2Fwidgets-1/merge_requests?page=2&per_page=10",
 		"/projects/1000/merge_requests/3/discussions", "/projects/1000/issues/5/discussions", "/projects/1000/releases",
 		"/groups/acme/descendant_groups", "/projects/1000/merge_requests/4"}
@@ -435,7 +441,7 @@ func TestGitLabSameSeedSameBytes(t *testing.T) {
 // TestGitLabDiffNotes checks a merge request's diff threads: positions on
 // the feature file, replies in their root's discussion.
 func TestGitLabDiffNotes(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(4)})
+	f := startForge(t, gitlabOnly(4))
 	c := glClient(t, f)
 	sc := f.Scenario
 	ds, _, err := c.Discussions.ListMergeRequestDiscussions("acme/widgets", 3, nil)
@@ -474,7 +480,7 @@ func TestGitLabDiffNotes(t *testing.T) {
 // source for: version, GraphQL id lookup, export_relations, status polling
 // and a gzipped NDJSON download with nested notes.
 func TestGitLabDirectTransferSource(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(5)})
+	f := startForge(t, gitlabOnly(5))
 	sc := f.Scenario
 	q := "private_token=" + url.QueryEscape(f.GitLab.Token)
 	proj := f.GitLab.APIURL + "/projects/acme%2Fsub-1%2Fwidgets-1"
@@ -588,7 +594,7 @@ func TestGitLabDirectTransferSource(t *testing.T) {
 }
 
 func TestGitLabCloneWithMergeRequestRefs(t *testing.T) {
-	f := startForge(t, fakeforge.Options{Scenario: gitlabScenario(6)})
+	f := startForge(t, gitlabOnly(6))
 	sc := f.Scenario
 	dir := t.TempDir()
 	deep := sc.Projects()[len(sc.Projects())-1]
@@ -624,5 +630,31 @@ func TestGitLabCloneWithMergeRequestRefs(t *testing.T) {
 	}
 	if st := f.GitLab.Stats(); st.Families["git"].Requests == 0 || st.APIRequests != 0 {
 		t.Errorf("git traffic accounted as %+v", st)
+	}
+}
+
+// TestStartSomeSources starts forges selectively; every forge's git
+// repository has the same SHAs, so Git is set whichever starts.
+func TestStartSomeSources(t *testing.T) {
+	all := startForge(t, fakeforge.Options{Scenario: tinyScenario(8)})
+	for _, tt := range []struct {
+		sources []string
+		running []string
+	}{
+		{[]string{scenario.GitLab}, []string{scenario.GitLab}},
+		{[]string{scenario.BitbucketServer, scenario.GitHub}, []string{scenario.GitHub, scenario.BitbucketServer}},
+	} {
+		f := startForge(t, fakeforge.Options{Scenario: tinyScenario(8), Sources: tt.sources})
+		for _, src := range []string{scenario.GitHub, scenario.BitbucketServer, scenario.GitLab} {
+			if want := slices.Contains(tt.running, src); (f.Endpoint(src) != nil) != want {
+				t.Errorf("%v: %s running is %v", tt.sources, src, !want)
+			}
+		}
+		if f.Git.BranchSHA(3) != all.Git.BranchSHA(3) || f.Git.MainSHA(0) != all.Git.MainSHA(0) {
+			t.Errorf("%v: SHAs differ from a full start", tt.sources)
+		}
+	}
+	if _, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: tinyScenario(8), Sources: []string{"svn"}}); err == nil {
+		t.Error("unknown source accepted")
 	}
 }

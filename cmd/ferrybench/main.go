@@ -85,15 +85,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: cfg.faults})
+	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: cfg.faults, Sources: []string{cfg.source}})
 	if err != nil {
 		return fmt.Errorf("start fakeforge: %w", err)
 	}
 	defer f.Close()
 	ep := f.Endpoint(cfg.source)
-	if ep == nil {
-		return fmt.Errorf("unknown or unsupported source %q", cfg.source)
-	}
 	lower, err := f.Scenario.LowerBoundCalls(cfg.source, perPage)
 	if err != nil {
 		return err
