@@ -11,6 +11,10 @@ import (
 // PostgreSQL 65535.
 const maxParams = 32000
 
+// inChunk bounds the values of one "IN ($1, $2, …)" list: SQLite's named
+// parameter lookup is linear, so long lists of them cost quadratic time.
+const inChunk = 500
+
 // upsertSpec describes one table's idempotent batch write.
 type upsertSpec struct {
 	table string
@@ -35,8 +39,10 @@ func (sp *upsertSpec) keyPos() []int {
 	return pos
 }
 
-// statement is the multi-row INSERT … ON CONFLICT for n rows.
-func (sp *upsertSpec) statement(n int) string {
+// statement is the multi-row INSERT … ON CONFLICT for n rows. SQLite gets
+// anonymous "?" parameters: it resolves "$N" names by a linear search per
+// parameter, which makes a statement with thousands of them quadratic.
+func (sp *upsertSpec) statement(n int, dialect string) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + sp.table + " (" + strings.Join(sp.cols, ", ") + ") VALUES ")
 	p := 1
@@ -49,7 +55,11 @@ func (sp *upsertSpec) statement(n int) string {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", p)
+			if dialect == SQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", p)
+			}
 			p++
 		}
 		b.WriteByte(')')
@@ -125,7 +135,7 @@ func (tx *Tx) upsert(ctx context.Context, sp *upsertSpec, rows [][]any) error {
 	per := max(1, maxParams/len(sp.cols))
 	var stmt *sql.Stmt
 	if len(rows) >= 2*per && tx.sql != nil {
-		s, err := tx.sql.PrepareContext(ctx, sp.statement(per))
+		s, err := tx.sql.PrepareContext(ctx, sp.statement(per, tx.Dialect()))
 		if err != nil {
 			return fmt.Errorf("prepare upsert into %s: %w", sp.table, err)
 		}
@@ -143,7 +153,7 @@ func (tx *Tx) upsert(ctx context.Context, sp *upsertSpec, rows [][]any) error {
 		if stmt != nil && len(chunk) == per {
 			_, err = stmt.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.q.ExecContext(ctx, sp.statement(len(chunk)), args...)
+			_, err = tx.q.ExecContext(ctx, sp.statement(len(chunk), tx.Dialect()), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("upsert %d rows into %s: %w", len(chunk), sp.table, err)

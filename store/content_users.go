@@ -160,8 +160,8 @@ func (tx *Tx) sourceUserIDs(ctx context.Context, rootNS int64, users map[suKey]f
 	}
 	out := make(map[suKey]int64, len(users))
 	for s, all := range bySource {
-		for start := 0; start < len(all); start += maxParams / 2 {
-			ids := all[start:min(start+maxParams/2, len(all))]
+		for start := 0; start < len(all); start += inChunk {
+			ids := all[start:min(start+inChunk, len(all))]
 			args := []any{rootNS, s[0], s[1]}
 			rows, err := tx.q.QueryContext(ctx, `SELECT id, source_user_id FROM source_users
 				WHERE namespace_id = $1 AND source_type = $2 AND source_host = $3 AND source_user_id IN `+inList(&args, ids), args...)

@@ -363,8 +363,8 @@ func (tx *Tx) replaceChildren(ctx context.Context, b *batch, ids map[suKey]int64
 	for _, typ := range []string{forge.OnIssue, forge.OnMergeRequest} {
 		iids := byType[typ]
 		slices.Sort(iids) // one lock order for racing writers
-		for start := 0; start < len(iids); start += maxParams / 2 {
-			chunk := iids[start:min(start+maxParams/2, len(iids))]
+		for start := 0; start < len(iids); start += inChunk {
+			chunk := iids[start:min(start+inChunk, len(iids))]
 			for _, table := range []string{"issuable_users", "issuable_labels"} {
 				args := []any{b.owner, typ}
 				if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND target_type = $2 AND target_iid IN `+
