@@ -159,12 +159,20 @@ func mappedUser(col string) string {
 func listIssuables[T any](ctx context.Context, tx *Tx, k issuableKind[T], f IssuableFilter, p Page) ([]T, int, error) {
 	where, args := []string{}, []any{}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	var me, now string // viewer and clock, as arguments only when used
+	// The viewer and the clock become arguments only when a condition uses
+	// them: PostgreSQL refuses parameters it cannot type.
+	var me, now string
 	viewerArg := func() string {
 		if me == "" {
-			me, now = arg(f.Viewer.UserID), arg(tx.Now())
+			me = arg(f.Viewer.UserID)
 		}
 		return me
+	}
+	access := func() string {
+		if now == "" {
+			now = arg(tx.Now())
+		}
+		return projectAccessSQL(viewerArg(), now)
 	}
 	child := func(table string) string {
 		return `SELECT 1 FROM ` + table + ` c WHERE c.project_id = x.project_id AND c.target_type = '` + k.typ + `' AND c.target_iid = x.iid`
@@ -187,8 +195,7 @@ func listIssuables[T any](ctx context.Context, tx *Tx, k issuableKind[T], f Issu
 	} else if !f.Viewer.Admin {
 		vis := "p.visibility = 'public'"
 		if f.Viewer.UserID != 0 {
-			u := viewerArg()
-			vis = "(p.visibility IN ('public', 'internal') OR " + projectAccessSQL(u, now) + " > 0)"
+			vis = "(p.visibility IN ('public', 'internal') OR " + access() + " > 0)"
 		}
 		where = append(where, "x.project_id IN (SELECT p.id FROM projects p JOIN namespaces n ON n.id = p.namespace_id WHERE "+vis+")")
 	}
@@ -201,7 +208,7 @@ func listIssuables[T any](ctx context.Context, tx *Tx, k issuableKind[T], f Issu
 			conf := "x.confidential = FALSE OR " + mappedUser("x.author_su") + " = " + u + " OR EXISTS (" + child("issuable_users") +
 				" AND c.role = 'assignee' AND " + mappedUser("c.su_id") + " = " + u + ")"
 			if f.ProjectID == 0 {
-				conf += " OR (SELECT " + projectAccessSQL(u, now) + " FROM projects p JOIN namespaces n ON n.id = p.namespace_id WHERE p.id = x.project_id) >= 20"
+				conf += " OR (SELECT " + access() + " FROM projects p JOIN namespaces n ON n.id = p.namespace_id WHERE p.id = x.project_id) >= 20"
 			}
 			where = append(where, "("+conf+")")
 		}
