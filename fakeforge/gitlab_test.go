@@ -13,13 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/fakeforge"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/fakeforge/walk"
 )
 
@@ -656,5 +659,41 @@ func TestStartSomeSources(t *testing.T) {
 	}
 	if _, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: tinyScenario(8), Sources: []string{"svn"}}); err == nil {
 		t.Error("unknown source accepted")
+	}
+}
+
+// fixedClock stands still, so a rate-limit window never resets mid-test.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+// TestGitLabLimitAnswers checks GitLab's own answers to the shared fault
+// knobs: RateLimit-* headers, a bare 429 with Retry-After, JSON 5xx.
+func TestGitLabLimitAnswers(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := gitlabOnly(9)
+	opts.Faults, opts.Clock = traffic.Faults{RateLimit: 2, RateLimitPeriod: time.Minute}, fixedClock{now}
+	f := startForge(t, opts)
+	var last *http.Response
+	var body []byte
+	for range 3 {
+		last, body = glGet(t, f.GitLab.APIURL+"/version", "PRIVATE-TOKEN", f.GitLab.Token)
+	}
+	h := last.Header
+	if last.StatusCode != http.StatusTooManyRequests || string(body) != "Retry later\n" || h.Get("Retry-After") != "60" ||
+		h.Get("RateLimit-Remaining") != "0" || h.Get("RateLimit-Limit") != "2" || h.Get("RateLimit-Reset") != strconv.FormatInt(now.Add(time.Minute).Unix(), 10) {
+		t.Errorf("over the limit: %d %q %v", last.StatusCode, body, h)
+	}
+	if st := f.GitLab.Stats().Families["version"]; st.RateLimited != 1 || st.Requests != 3 {
+		t.Errorf("accounting %+v", st)
+	}
+
+	opts = gitlabOnly(9)
+	opts.Faults = traffic.Faults{ErrorRate: 1}
+	g := startForge(t, opts)
+	resp, body := glGet(t, g.GitLab.APIURL+"/projects/1000", "PRIVATE-TOKEN", g.GitLab.Token)
+	var e struct{ Message string }
+	if err := json.Unmarshal(body, &e); err != nil || resp.StatusCode < 500 || e.Message != fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)) {
+		t.Errorf("injected error: %d %s", resp.StatusCode, body)
 	}
 }
