@@ -55,6 +55,8 @@ func fixtureContent() []forge.Object {
 		forge.Review{SourceID: gh("R1"), MergeRequestIID: 3, State: forge.ReviewApproved, Author: octo, SubmittedAt: at(39)},
 		forge.AwardEmoji{SourceID: gh("E1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Name: "thumbsup", User: aliceGH, CreatedAt: at(13), UpdatedAt: at(13)},
 		forge.AwardEmoji{SourceID: gh("E2"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 3}, Name: "tada", User: octo, CreatedAt: at(41), UpdatedAt: at(41)},
+		forge.AwardEmoji{SourceID: gh("E3"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 3}, NoteID: "RC1", Name: "eyes", User: aliceGH,
+			CreatedAt: at(42), UpdatedAt: at(42)},
 		forge.Release{SourceID: gh("REL1"), TagName: "v1.0", Name: "One", Description: "First release", Author: &octo, CommitSHA: "m000",
 			CreatedAt: at(50), ReleasedAt: ptr(at(51)), Links: []forge.ReleaseLink{{Name: "linux", URL: "https://example.com/ferry-linux", LinkType: "package"}}},
 		forge.ProtectedBranch{SourceID: gh("main"), Name: "main", PushAccessLevel: 40, MergeAccessLevel: 30, AllowForcePush: false},
@@ -201,6 +203,22 @@ func TestContentReadBack(t *testing.T) {
 		}
 		if mn := must(root.Notes.ListMergeRequestNotes(proj.ID, 3, nil))(t); len(mn) != 2 {
 			t.Errorf("MR notes: %d", len(mn))
+		}
+		if n := must(root.Notes.GetMergeRequestNote(proj.ID, 3, root0.ID))(t); n.Body != root0.Body || n.Position == nil {
+			t.Errorf("single note %+v", n)
+		}
+		if d := must(root.Discussions.GetMergeRequestDiscussion(proj.ID, 3, mds[0].ID))(t); len(d.Notes) != 2 {
+			t.Errorf("single discussion %+v", d)
+		}
+		ne := must(root.AwardEmoji.ListMergeRequestAwardEmojiOnNote(proj.ID, 3, root0.ID, nil))(t)
+		if len(ne) != 1 || ne[0].Name != "eyes" || ne[0].AwardableType != "Note" || ne[0].AwardableID != root0.ID || ne[0].User.ID != alice.ID {
+			t.Errorf("emoji on a note %+v", ne)
+		}
+		if e := must(root.AwardEmoji.ListMergeRequestAwardEmojiOnNote(proj.ID, 3, reply.ID, nil))(t); len(e) != 0 {
+			t.Errorf("emoji on the reply %+v", e)
+		}
+		if _, _, err := root.Notes.GetMergeRequestNote(proj.ID, 3, 999999); status(err) != http.StatusNotFound {
+			t.Errorf("missing note: %v", err)
 		}
 		appr := must(root.MergeRequests.GetMergeRequestApprovals(proj.ID, 3))(t)
 		if len(appr.ApprovedBy) != 1 || appr.ApprovedBy[0].User.Name != "Placeholder Octo Cat" || appr.IID != 3 {

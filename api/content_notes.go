@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/store"
@@ -74,12 +76,54 @@ func (s *Server) listDiscussions(k *issuableAPI) handler {
 	})
 }
 
-func (s *Server) listAwardEmoji(k *issuableAPI) handler {
-	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, _ ferry.AccessLevel, pg store.Page) (func(http.ResponseWriter), error) {
+// getNote serves …/notes/:note_id; getDiscussion …/discussions/:discussion_id.
+func (s *Server) getNote(k *issuableAPI) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, _ store.Page) (func(http.ResponseWriter), error) {
+		f := noteFilter(p, it, k, role)
+		var err error
+		if f.NoteID, err = parseID(chi.URLParam(r, "note_id")); err != nil {
+			return nil, notFound("Note")
+		}
+		notes, _, err := tx.ListNotes(r.Context(), f, store.Page{Page: 1, PerPage: 1})
+		if err == nil && len(notes) == 0 {
+			err = notFound("Note")
+		}
+		return func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, s.renderNote(r, notes[0])) }, err
+	})
+}
+
+func (s *Server) getDiscussion(k *issuableAPI) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, _ store.Page) (func(http.ResponseWriter), error) {
+		f := noteFilter(p, it, k, role)
+		f.Thread = chi.URLParam(r, "discussion_id")
+		ds, _, err := tx.ListDiscussions(r.Context(), f, store.Page{Page: 1, PerPage: 1})
+		if err == nil && len(ds) == 0 {
+			err = notFound("Discussion")
+		}
+		return func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, s.renderDiscussion(r, ds[0])) }, err
+	})
+}
+
+// listAwardEmoji serves the emoji of an issuable or, onNote, of one of its
+// notes (…/notes/:note_id/award_emoji).
+func (s *Server) listAwardEmoji(k *issuableAPI, onNote bool) handler {
+	return s.onIssuable(k, func(r *http.Request, tx *store.Tx, p *params, it issuable, role ferry.AccessLevel, pg store.Page) (func(http.ResponseWriter), error) {
 		if err := p.err(); err != nil {
 			return nil, err
 		}
-		es, total, err := tx.ListAwardEmoji(r.Context(), it.base.ProjectID, forge.Noteable{Type: k.typ, IID: it.base.IID}, pg)
+		var noteID int64
+		if onNote {
+			f := noteFilter(p, it, k, role)
+			var err error
+			if f.NoteID, err = parseID(chi.URLParam(r, "note_id")); err != nil {
+				return nil, notFound("Note")
+			}
+			if notes, _, err := tx.ListNotes(r.Context(), f, store.Page{Page: 1, PerPage: 1}); err != nil || len(notes) == 0 {
+				return nil, errOr(err, notFound("Note"))
+			}
+			noteID = f.NoteID
+		}
+		es, total, err := tx.ListAwardEmoji(r.Context(), it.base.ProjectID, forge.Noteable{Type: k.typ, IID: it.base.IID}, noteID, pg)
 		return func(w http.ResponseWriter) {
 			writePage(s, w, r, pg, total, es, func(e *store.AwardEmoji) awardEmojiEntity { return s.renderAwardEmoji(r, e) })
 		}, err
@@ -151,4 +195,12 @@ func (s *Server) getApprovals(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// errOr returns err, or fallback when err is nil.
+func errOr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }

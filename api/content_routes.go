@@ -14,8 +14,11 @@ func (s *Server) contentRoutes(r chi.Router) {
 		r.Get(base, s.wrap(s.listProjectIssuables(k)))
 		r.Get(base+"/{iid}", s.wrap(s.getIssuable(k)))
 		r.Get(base+"/{iid}/notes", s.wrap(s.listNotes(k)))
+		r.Get(base+"/{iid}/notes/{note_id}", s.wrap(s.getNote(k)))
+		r.Get(base+"/{iid}/notes/{note_id}/award_emoji", s.wrap(s.listAwardEmoji(k, true)))
 		r.Get(base+"/{iid}/discussions", s.wrap(s.listDiscussions(k)))
-		r.Get(base+"/{iid}/award_emoji", s.wrap(s.listAwardEmoji(k)))
+		r.Get(base+"/{iid}/discussions/{discussion_id}", s.wrap(s.getDiscussion(k)))
+		r.Get(base+"/{iid}/award_emoji", s.wrap(s.listAwardEmoji(k, false)))
 	}
 	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
 

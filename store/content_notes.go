@@ -47,6 +47,8 @@ type NoteFilter struct {
 	Internal  bool   // include internal notes (reporters and up)
 	Sort      string // asc, desc (default for notes; discussions are always oldest first)
 	OrderBy   string // created_at (default), updated_at
+	NoteID    int64  // only this note
+	Thread    string // only this discussion
 }
 
 func (f NoteFilter) cond(args *[]any) string {
@@ -54,6 +56,14 @@ func (f NoteFilter) cond(args *[]any) string {
 	c := "nt.project_id = $1 AND nt.noteable_type = $2 AND nt.noteable_iid = $3"
 	if !f.Internal {
 		c += " AND nt.internal = FALSE"
+	}
+	if f.NoteID != 0 {
+		*args = append(*args, f.NoteID)
+		c += fmt.Sprintf(" AND nt.id = $%d", len(*args))
+	}
+	if f.Thread != "" {
+		*args = append(*args, f.Thread)
+		c += fmt.Sprintf(" AND nt.discussion_id = $%d", len(*args))
 	}
 	return c
 }
@@ -114,8 +124,8 @@ func (tx *Tx) ListNotes(ctx context.Context, f NoteFilter, p Page) ([]*Note, int
 		n, err := scanNote(row, refs)
 		out = append(out, n)
 		return err
-	}, `SELECT `+noteSelect+` FROM notes nt WHERE `+cond+` ORDER BY `+order+` `+dir+`, nt.id `+dir+` LIMIT $4 OFFSET $5`,
-		append(args, p.PerPage, p.Offset())...)
+	}, `SELECT `+noteSelect+` FROM notes nt WHERE `+cond+` ORDER BY `+order+` `+dir+`, nt.id `+dir+
+		fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)+1, len(args)+2), append(args, p.PerPage, p.Offset())...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -144,7 +154,8 @@ func (tx *Tx) ListDiscussions(ctx context.Context, f NoteFilter, p Page) ([]*Dis
 		byID[d.ID] = &d
 		return nil
 	}, `SELECT nt.discussion_id, MIN(nt.created_at) AS first, MIN(nt.id) AS first_id FROM notes nt WHERE `+cond+`
-		GROUP BY nt.discussion_id ORDER BY first, first_id LIMIT $4 OFFSET $5`, append(args, p.PerPage, p.Offset())...)
+		GROUP BY nt.discussion_id ORDER BY first, first_id`+fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)+1, len(args)+2),
+		append(args, p.PerPage, p.Offset())...)
 	if err != nil || len(out) == 0 {
 		return out, total, err
 	}
@@ -182,16 +193,30 @@ type AwardEmoji struct {
 	UpdatedAt     time.Time
 }
 
-// ListAwardEmoji returns one page of the emoji on an issue or merge request.
-func (tx *Tx) ListAwardEmoji(ctx context.Context, projectID int64, on forge.Noteable, p Page) ([]*AwardEmoji, int, error) {
-	cond := `e.project_id = $1 AND e.awardable_type = $2 AND e.awardable_iid = $3 AND e.note_source_id = ''`
-	total, err := tx.count(ctx, "award emoji", `SELECT COUNT(*) FROM award_emoji e WHERE `+cond, projectID, on.Type, on.IID)
-	if err != nil {
-		return nil, 0, err
-	}
+// ListAwardEmoji returns one page of the emoji on an issue or merge request
+// or, with noteID (a note's row id) not 0, on one of its notes.
+func (tx *Tx) ListAwardEmoji(ctx context.Context, projectID int64, on forge.Noteable, noteID int64, p Page) ([]*AwardEmoji, int, error) {
+	args := []any{}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	table := "issues"
 	if on.Type == forge.OnMergeRequest {
 		table = "merge_requests"
+	}
+	typ, awardable := on.Type, `(SELECT x.id FROM `+table+` x WHERE x.project_id = e.project_id AND x.iid = e.awardable_iid)`
+	cond := `e.project_id = ` + arg(projectID) + ` AND e.awardable_iid = ` + arg(on.IID)
+	if noteID == 0 {
+		cond += ` AND e.note_source_id = ''`
+	} else {
+		// An emoji on a note names the note by its source identity.
+		typ, awardable = "Note", "nt.id"
+		cond += ` AND nt.id = ` + arg(noteID)
+	}
+	cond += ` AND e.awardable_type = ` + arg(typ)
+	from := ` FROM award_emoji e LEFT JOIN notes nt ON nt.project_id = e.project_id AND nt.source_type = e.source_type
+		AND nt.source_host = e.source_host AND nt.source_id = e.note_source_id WHERE ` + cond
+	total, err := tx.count(ctx, "award emoji", `SELECT COUNT(*)`+from, args...)
+	if err != nil {
+		return nil, 0, err
 	}
 	refs := userRefs{}
 	var out []*AwardEmoji
@@ -205,9 +230,8 @@ func (tx *Tx) ListAwardEmoji(ctx context.Context, projectID int64, on forge.Note
 		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 		out = append(out, &e)
 		return nil
-	}, `SELECT e.id, e.name, e.user_su, COALESCE((SELECT x.id FROM `+table+` x WHERE x.project_id = e.project_id AND x.iid = e.awardable_iid), 0),
-		e.awardable_type, e.created_at, e.updated_at FROM award_emoji e WHERE `+cond+` ORDER BY e.created_at, e.id LIMIT $4 OFFSET $5`,
-		projectID, on.Type, on.IID, p.PerPage, p.Offset())
+	}, `SELECT e.id, e.name, e.user_su, COALESCE(`+awardable+`, 0), e.awardable_type, e.created_at, e.updated_at`+from+
+		` ORDER BY e.created_at, e.id LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
 	if err != nil {
 		return nil, 0, err
 	}
