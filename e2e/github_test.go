@@ -84,34 +84,7 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 
 			// Counts per relation, from the database.
 			pid := id
-			for _, c := range []struct {
-				kind, query string
-			}{
-				{"labels", `SELECT COUNT(*) FROM labels WHERE project_id = $1`},
-				{"milestones", `SELECT COUNT(*) FROM milestones WHERE project_id = $1`},
-				{"releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`},
-				{"issues", `SELECT COUNT(*) FROM issues WHERE project_id = $1`},
-				{"pull_requests", `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`},
-				{"review_comments", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`},
-				{"reviews", `SELECT COUNT(*) FROM reviews WHERE project_id = $1`},
-				{"reactions", `SELECT COUNT(*) FROM award_emoji WHERE project_id = $1`},
-				{"protected_branches", `SELECT COUNT(*) FROM protected_branches WHERE project_id = $1`},
-			} {
-				if got := count(t, in, c.query, pid); got != want[c.kind] {
-					t.Errorf("%s: %d imported, scenario has %d", c.kind, got, want[c.kind])
-				}
-			}
-			comments := count(t, in, `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = FALSE AND position_type = ''`, pid)
-			if comments < want["issue_comments"] {
-				t.Errorf("conversation comments: %d, scenario has %d", comments, want["issue_comments"])
-			}
-			// Every author is a placeholder user, one per source user.
-			if n := count(t, in, `SELECT COUNT(*) FROM source_users WHERE namespace_id = $1`, grp.ID); n != want["users"] {
-				t.Errorf("source users: %d, scenario has %d", n, want["users"])
-			}
-			if n := count(t, in, `SELECT COUNT(*) FROM users WHERE placeholder = TRUE`); n != want["users"] {
-				t.Errorf("placeholder users: %d, want %d", n, want["users"])
-			}
+			checkCounts(t, in.App.Store.DB(), want, pid, grp.ID)
 
 			checkIssues(t, root, sc, pid)
 			checkMergeRequests(t, root, sc, pid)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -157,5 +158,47 @@ func all[T any](t *testing.T, list func(opt gitlab.ListOptions) ([]T, *gitlab.Re
 			return out
 		}
 		opt.Page = resp.NextPage
+	}
+}
+
+// checkCounts compares what an import of the scenario wrote for project pid
+// (placeholders in namespace nsID) with the scenario's counts per relation.
+func checkCounts(t *testing.T, db *sql.DB, want scenario.Counts, pid, nsID int64) {
+	t.Helper()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	for _, c := range []struct {
+		kind, query string
+	}{
+		{"labels", `SELECT COUNT(*) FROM labels WHERE project_id = $1`},
+		{"milestones", `SELECT COUNT(*) FROM milestones WHERE project_id = $1`},
+		{"releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`},
+		{"issues", `SELECT COUNT(*) FROM issues WHERE project_id = $1`},
+		{"pull_requests", `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`},
+		{"review_comments", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`},
+		{"reviews", `SELECT COUNT(*) FROM reviews WHERE project_id = $1`},
+		{"reactions", `SELECT COUNT(*) FROM award_emoji WHERE project_id = $1`},
+		{"protected_branches", `SELECT COUNT(*) FROM protected_branches WHERE project_id = $1`},
+	} {
+		if got := count(c.query, pid); got != want[c.kind] {
+			t.Errorf("%s: %d imported, scenario has %d", c.kind, got, want[c.kind])
+		}
+	}
+	comments := count(`SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = FALSE AND position_type = ''`, pid)
+	if comments < want["issue_comments"] {
+		t.Errorf("conversation comments: %d, scenario has %d", comments, want["issue_comments"])
+	}
+	// Every author is a placeholder user, one per source user.
+	if n := count(`SELECT COUNT(*) FROM source_users WHERE namespace_id = $1`, nsID); n != want["users"] {
+		t.Errorf("source users: %d, scenario has %d", n, want["users"])
+	}
+	if n := count(`SELECT COUNT(*) FROM users WHERE placeholder = TRUE`); n != want["users"] {
+		t.Errorf("placeholder users: %d, want %d", n, want["users"])
 	}
 }

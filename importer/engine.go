@@ -56,6 +56,9 @@ type Config struct {
 	// JobTimeout bounds one relation job (default Slice + 5m); it must stay
 	// below the queue's RescueStuckJobsAfter.
 	JobTimeout time.Duration
+	// PageConcurrency is how many pages of one relation may be fetched at
+	// once when the source announces them (default 4).
+	PageConcurrency int
 	// FetchAttempts bounds attempts of one page fetch whose answer was
 	// unusable (truncated, malformed) after the transport's own retries
 	// (default 5).
@@ -99,6 +102,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = cfg.Slice + 5*time.Minute
+	}
+	if cfg.PageConcurrency == 0 {
+		cfg.PageConcurrency = 4
 	}
 	if cfg.FetchAttempts == 0 {
 		cfg.FetchAttempts = 5
@@ -482,37 +488,62 @@ func (r *relationRun) run(ctx context.Context) error {
 		return nil
 	}
 	cursor := state.Cursor
-	var ahead <-chan fetched // the page at cursor, fetched while the previous one was written
+	// window holds fetches started ahead of time, in cursor order: the
+	// next page (and, for numbered pages, a few after it) is fetched while
+	// the current one is written, so database work hides behind the
+	// network and a long list is read several pages at a time.
+	var window []future
+	defer func() { drain(window) }()
 	for {
 		if stop, err := r.stopped(ctx); err != nil || stop {
-			wait(ahead)
 			return err
 		}
 		var f fetched
-		if ahead != nil {
-			f, ahead = <-ahead, nil
+		if len(window) > 0 && window[0].cursor == cursor {
+			f, window = <-window[0].ch, window[1:]
 		} else {
+			drain(window)
+			window = nil
 			page, err := r.fetchWithRetry(ctx, cursor)
 			f = fetched{cursor: cursor, page: page, err: err}
 		}
 		if f.err != nil {
 			return r.fetchFailed(ctx, cursor, f.err)
 		}
-		// Fetch the following page while this one is written: with network
-		// latency the database work then costs no wall time.
 		if f.page.Next != "" && time.Now().Before(r.deadline) {
-			ahead = r.prefetch(ctx, f.page.Next)
+			window = r.refill(ctx, window, append([]string{f.page.Next}, f.page.Ahead...))
 		}
 		advanced, done, err := r.commit(ctx, cursor, f.page)
 		if err != nil || !advanced || done {
-			wait(ahead)
 			return err
 		}
 		cursor = f.page.Next
-		if ahead == nil {
+		if len(window) == 0 {
 			return river.JobSnooze(0) // slice used up: yield the worker, resume from the checkpoint
 		}
 	}
+}
+
+// future is a page fetch started ahead of time.
+type future struct {
+	cursor string
+	ch     <-chan fetched
+}
+
+// refill makes window the fetches of the first PageConcurrency cursors of
+// want, keeping those already in flight.
+func (r *relationRun) refill(ctx context.Context, window []future, want []string) []future {
+	want = want[:min(len(want), r.e.cfg.PageConcurrency)]
+	i := 0
+	for i < len(window) && i < len(want) && window[i].cursor == want[i] {
+		i++
+	}
+	drain(window[i:])
+	window = window[:i]
+	for _, c := range want[i:] {
+		window = append(window, future{cursor: c, ch: r.prefetch(ctx, c)})
+	}
+	return window
 }
 
 // prefetch fetches the page at cursor in the background.
@@ -525,10 +556,10 @@ func (r *relationRun) prefetch(ctx context.Context, cursor string) <-chan fetche
 	return ch
 }
 
-// wait lets an abandoned prefetch finish, so no fetch outlives the job.
-func wait(ch <-chan fetched) {
-	if ch != nil {
-		<-ch
+// drain waits for abandoned fetches, so no fetch outlives its job.
+func drain(window []future) {
+	for _, f := range window {
+		<-f.ch
 	}
 }
 
@@ -589,12 +620,13 @@ func (r *relationRun) fetchFailed(ctx context.Context, cursor string, err error)
 	if c, ok := r.rel.(Critical); ok && c.Critical() {
 		return e.fail(ctx, r.im, fmt.Errorf("%s: %s", r.rel.Name(), msg))
 	}
+	class := errorClass(err) // before the closure's err shadows it
 	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		ok, err := tx.FailRelation(ctx, r.im.ID, r.rel.Name(), msg)
 		if err != nil || !ok {
 			return err
 		}
-		if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), ExceptionClass: errorClass(err),
+		if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), ExceptionClass: class,
 			ExceptionMessage: msg, CorrelationID: r.im.CorrelationID}); err != nil {
 			return err
 		}
