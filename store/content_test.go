@@ -160,3 +160,37 @@ func TestWriteContentRace(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteContentRefusesUnkeyable: objects the store could not find again
+// are EINVALID, so the engine records them as failed items.
+func TestWriteContentRefusesUnkeyable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, proj := contentProject(t, s)
+		src := forgetest.Source
+		src.ID = "x"
+		for _, c := range []struct {
+			name string
+			obj  forge.Object
+		}{
+			{"no source", forge.Issue{IID: 1}},
+			{"issue without iid", forge.Issue{SourceID: src}},
+			{"note on nothing", forge.Note{SourceID: src}},
+			{"emoji without name", forge.AwardEmoji{SourceID: src, On: forge.Noteable{Type: forge.OnIssue, IID: 1}}},
+			{"release without tag", forge.Release{SourceID: src}},
+			{"review off a merge request", forge.Review{SourceID: src}},
+		} {
+			err := s.Write(ctx, func(tx *store.Tx) error { _, err := tx.WriteContent(ctx, proj.ID, []forge.Object{c.obj}); return err })
+			if ferry.ErrorCode(err) != ferry.EINVALID {
+				t.Errorf("%s: %v, want EINVALID", c.name, err)
+			}
+		}
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.WriteGroupContent(ctx, proj.NamespaceID, forgetest.Issues(1, 1, 0, 1))
+			return err
+		})
+		if ferry.ErrorCode(err) != ferry.EINVALID {
+			t.Errorf("issue in a group: %v", err)
+		}
+	})
+}

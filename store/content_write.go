@@ -168,8 +168,72 @@ func (b *batch) note(n *forge.Note) {
 		start, head, oldPath, newPath, oldLine, newLine, lr, utc(n.CreatedAt), utc(n.UpdatedAt))
 }
 
+// invalid reports an object the store cannot key, so the engine records it
+// as a failed item instead of writing a row nobody can find.
+func invalid(o forge.Object) error {
+	bad := func(what string) error {
+		return ferry.Errorf(ferry.EINVALID, "%s %q from %s: %s", o.Kind(), o.Source().ID, o.Source().Type, what)
+	}
+	if s := o.Source(); s.Type == "" || s.ID == "" {
+		return ferry.Errorf(ferry.EINVALID, "%s without a source identity (type %q, id %q)", o.Kind(), s.Type, s.ID)
+	}
+	on := func(n forge.Noteable) error {
+		if (n.Type != forge.OnIssue && n.Type != forge.OnMergeRequest) || n.IID <= 0 {
+			return bad("not on an issue or merge request")
+		}
+		return nil
+	}
+	switch x := o.(type) {
+	case forge.Issue:
+		if x.IID <= 0 {
+			return bad("no iid")
+		}
+	case forge.MergeRequest:
+		if x.IID <= 0 {
+			return bad("no iid")
+		}
+	case forge.Milestone:
+		if x.IID <= 0 {
+			return bad("no iid")
+		}
+	case forge.Label:
+		if x.Name == "" {
+			return bad("no name")
+		}
+	case forge.Release:
+		if x.TagName == "" {
+			return bad("no tag")
+		}
+	case forge.ProtectedBranch:
+		if x.Name == "" {
+			return bad("no branch name")
+		}
+	case forge.Note:
+		return on(x.On)
+	case forge.Discussion:
+		return on(x.On)
+	case forge.AwardEmoji:
+		if x.Name == "" {
+			return bad("no emoji name")
+		}
+		return on(x.On)
+	case forge.Review:
+		if x.MergeRequestIID <= 0 {
+			return bad("not on a merge request")
+		}
+	case forge.Approval:
+		if x.MergeRequestIID <= 0 {
+			return bad("not on a merge request")
+		}
+	}
+	return nil
+}
+
 // object turns one object into rows.
 func (b *batch) object(o forge.Object) error {
+	if err := invalid(o); err != nil {
+		return err
+	}
 	p := b.owner
 	var owner, other any = p, nil // project_id, group_id of labels and milestones
 	labelSpec, milestoneSpec := projectLabelSpec, projectMilestoneSpec
