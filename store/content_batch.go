@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -99,15 +100,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// dedupe keeps the last row per key: PostgreSQL refuses a statement that
-// would update the same row twice.
+// dedupe keeps the last row per key (PostgreSQL refuses a statement that
+// would update the same row twice) and orders rows by key, so writers
+// racing over overlapping pages lock rows in the same order and cannot
+// deadlock.
 func (sp *upsertSpec) dedupe(rows [][]any) [][]any {
 	pos := sp.keyPos()
 	if len(pos) == 0 || len(rows) < 2 {
 		return rows
 	}
+	type keyed struct {
+		key string
+		row []any
+	}
 	seen := make(map[string]int, len(rows))
-	out := rows[:0:0]
+	out := make([]keyed, 0, len(rows))
 	var kb strings.Builder
 	for _, r := range rows {
 		kb.Reset()
@@ -115,14 +122,20 @@ func (sp *upsertSpec) dedupe(rows [][]any) [][]any {
 			fmt.Fprint(&kb, r[p])
 			kb.WriteByte(0)
 		}
-		if i, ok := seen[kb.String()]; ok {
-			out[i] = r
+		k := kb.String()
+		if i, ok := seen[k]; ok {
+			out[i].row = r
 			continue
 		}
-		seen[kb.String()] = len(out)
-		out = append(out, r)
+		seen[k] = len(out)
+		out = append(out, keyed{k, r})
 	}
-	return out
+	slices.SortFunc(out, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	rows = rows[:0:0]
+	for _, k := range out {
+		rows = append(rows, k.row)
+	}
+	return rows
 }
 
 // upsert writes rows (each one value per column of sp) in multi-row
