@@ -35,6 +35,11 @@ type Page struct {
 	Objects []forge.Object
 	// Next is the cursor of the following page; "" ends the relation.
 	Next string
+	// Ahead are the cursors of the pages after Next, when the source lets
+	// them be known in advance (numbered pages with a known last page):
+	// the engine may fetch them concurrently. Pages are still written, and
+	// checkpointed, one after another in order.
+	Ahead []string
 	// Total is how many source items the relation has, when the source
 	// says (-1 or 0 when unknown); it feeds progress and the ETA.
 	Total int64

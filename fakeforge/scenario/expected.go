@@ -150,7 +150,9 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 		n := 1 + p(c.Labels) + p(c.Milestones) + p(c.Releases) + p(s.Items()) + p(c.PullRequests) +
 			p(s.CommentCount()) + p(s.ReviewCommentCount()) + p(s.EventCount()) + p(c.Users) + p(s.BranchCount())
 		n += c.ProtectedBranches
-		n += c.PullRequests * (p(c.ReviewsPerPR) + 1)
+		// Reviews are the one per-PR list; requested reviewers come with the
+		// pulls list and merged_by with the repo-wide issue events.
+		n += c.PullRequests * p(c.ReviewsPerPR)
 		n += s.ReactedItems() * p(c.ReactionsPerItem)
 		n += c.Users
 		return n, nil

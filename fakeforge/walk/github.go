@@ -122,6 +122,8 @@ func GitHub(ctx context.Context, t GitHubTarget) (Counts, error) {
 					return fmt.Errorf("pull request %d has no head sha", pr.GetNumber())
 				}
 				n["pull_requests"]++
+				// Requested reviewers come with every pull request in the list.
+				n["requested_reviewers"] += len(pr.RequestedReviewers)
 				return nil
 			})
 		}},
@@ -179,7 +181,7 @@ func GitHub(ctx context.Context, t GitHubTarget) (Counts, error) {
 			}
 			return nil
 		}},
-		{"reviews and requested reviewers", func() error {
+		{"reviews", func() error {
 			for _, num := range prNumbers {
 				err := ghEach(func(p int) ([]*gh.PullRequestReview, *gh.Response, error) {
 					return c.PullRequests.ListReviews(ctx, o, r, num, &gh.ListOptions{Page: p, PerPage: lo.PerPage})
@@ -187,11 +189,6 @@ func GitHub(ctx context.Context, t GitHubTarget) (Counts, error) {
 				if err != nil {
 					return fmt.Errorf("pull %d: %w", num, err)
 				}
-				rr, _, err := c.PullRequests.ListReviewers(ctx, o, r, num)
-				if err != nil {
-					return fmt.Errorf("pull %d: %w", num, err)
-				}
-				n["requested_reviewers"] += len(rr.Users)
 			}
 			return nil
 		}},

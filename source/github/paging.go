@@ -35,20 +35,60 @@ func (r *run) listURL(repo, suffix string, q url.Values) string {
 // or absolute as a Link header gives it) and returns the next page's URL,
 // "" on the last page. It is the one place lists are read.
 func getPage[T any](ctx context.Context, r *run, u string) ([]T, string, error) {
+	items, next, _, err := getPageAhead[T](ctx, r, u)
+	return items, next, err
+}
+
+// aheadPages is how many numbered pages past the next one a list page
+// announces to the engine, which may fetch them concurrently.
+const aheadPages = 7
+
+// getPageAhead is getPage plus the URLs of the pages after the next one,
+// derived from GitHub's numbered pages and its rel="last" link.
+func getPageAhead[T any](ctx context.Context, r *run, u string) ([]T, string, []string, error) {
 	req, err := r.client.NewRequest(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "", &importer.Permanent{Err: err}
+		return nil, "", nil, &importer.Permanent{Err: err}
 	}
 	var items []T
 	resp, err := r.client.Do(req, &items)
 	if err != nil {
-		return nil, "", classify(err)
+		return nil, "", nil, classify(err)
 	}
-	next, err := r.nextURL(resp.Header.Get("Link"))
-	if err != nil {
-		return nil, "", err
+	link := resp.Header.Get("Link")
+	next, err := r.nextURL(link)
+	if err != nil || next == "" {
+		return items, next, nil, err
 	}
-	return items, next, nil
+	return items, next, pagesAfter(next, parseLinkRel(link, "last"), aheadPages), nil
+}
+
+// pagesAfter lists up to n page URLs after next (same URL, page number
+// counted up) until the last page. Anything unusual — no page number, no
+// last link, a last link to a different list — gives none: the engine then
+// reads page after page.
+func pagesAfter(next, last string, n int) []string {
+	nu, err := url.Parse(next)
+	if err != nil || last == "" {
+		return nil
+	}
+	lu, err := url.Parse(last)
+	if err != nil || lu.Path != nu.Path {
+		return nil
+	}
+	q := nu.Query()
+	from, err1 := strconv.Atoi(q.Get("page"))
+	to, err2 := strconv.Atoi(lu.Query().Get("page"))
+	if err1 != nil || err2 != nil || from < 1 || to <= from {
+		return nil
+	}
+	var out []string
+	for p := from + 1; p <= to && len(out) < n; p++ {
+		q.Set("page", strconv.Itoa(p))
+		nu.RawQuery = q.Encode()
+		out = append(out, nu.String())
+	}
+	return out
 }
 
 // all reads every page of a per-item list (reviews of one pull request,
@@ -90,7 +130,11 @@ func (r *run) nextURL(link string) (string, error) {
 
 // parseLinkNext returns the URL of the rel="next" entry of an RFC 8288
 // Link header, "" when there is none.
-func parseLinkNext(h string) string {
+func parseLinkNext(h string) string { return parseLinkRel(h, "next") }
+
+// parseLinkRel returns the URL of the entry of an RFC 8288 Link header
+// with relation rel, "" when there is none.
+func parseLinkRel(h, want string) string {
 	for h != "" {
 		h = strings.TrimLeft(h, " \t,")
 		if !strings.HasPrefix(h, "<") {
@@ -123,7 +167,7 @@ func parseLinkNext(h string) string {
 				continue
 			}
 			for rel := range strings.FieldsSeq(strings.Trim(strings.TrimSpace(v), `"`)) {
-				if strings.EqualFold(rel, "next") {
+				if strings.EqualFold(rel, want) {
 					return target
 				}
 			}
@@ -219,7 +263,7 @@ func (l *listRelation[T]) Fetch(ctx context.Context, cursor string) (importer.Pa
 		}
 		u = l.first(repo)
 	}
-	items, next, err := getPage[T](ctx, l.r, u)
+	items, next, ahead, err := getPageAhead[T](ctx, l.r, u)
 	if err != nil {
 		return importer.Page{}, fmt.Errorf("fetch %s page %s: %w", l.name, u, err)
 	}
@@ -227,7 +271,9 @@ func (l *listRelation[T]) Fetch(ctx context.Context, cursor string) (importer.Pa
 	if err := l.convert(ctx, b, items); err != nil {
 		return importer.Page{}, fmt.Errorf("%s page %s: %w", l.name, u, err)
 	}
-	return b.page(next), nil
+	p := b.page(next)
+	p.Ahead = ahead
+	return p, nil
 }
 
 // Per-item relations take this many queued items per page and work on up
@@ -235,7 +281,7 @@ func (l *listRelation[T]) Fetch(ctx context.Context, cursor string) (importer.Pa
 // time and the engine runs one page of a relation at a time.
 const (
 	itemBatch   = 20
-	itemWorkers = 4
+	itemWorkers = 8
 )
 
 // itemAttempts bounds the tries of one item whose answer could not be used.
