@@ -718,7 +718,10 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	e.cfg.Log.WarnContext(ctx, "page write failed; writing items one by one", "import_id", r.im.ID, "relation", r.rel.Name(), "error", err)
 	var good []forge.Object
 	for _, o := range objs {
-		werr := e.cfg.Store.Write(ctx, func(tx *store.Tx) error { _, err := tx.WriteContent(ctx, r.im.ProjectID, []forge.Object{o}); return err })
+		werr := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.WriteContent(ctx, r.im.ProjectID, []forge.Object{o})
+			return err
+		})
 		if werr == nil {
 			good = append(good, o)
 			continue

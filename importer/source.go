@@ -103,7 +103,7 @@ type Env struct {
 	// counts calls.
 	HTTP *http.Client
 	// Git holds the destination repositories.
-	Git *gitstore.Store
+	Git       *gitstore.Store
 	Followups Followups
 	Log       *slog.Logger
 }
