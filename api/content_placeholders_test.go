@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -69,7 +70,7 @@ func TestPlaceholders(t *testing.T) {
 		// Authors: octo is a placeholder who cannot sign in; alice-gh is alice.
 		issue := must(root.Issues.GetIssue(proj.ID, 1))(t)
 		ph := must(root.Users.GetUser(issue.Author.ID, nil))(t)
-		if ph.Name != "Placeholder Octo Cat" || ph.ID == alice.ID || ph.ID == bob.ID {
+		if ph.Name != "Placeholder Octo Cat" || !strings.HasPrefix(ph.Username, "octo_placeholder_user_") || ph.ID == alice.ID || ph.ID == bob.ID {
 			t.Fatalf("placeholder author %+v", ph)
 		}
 		list, code := rawCall[[]sourceUser](t, root, http.MethodGet, "groups/org/placeholder_reassignments", nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -43,7 +42,10 @@ func placeholderUsername(rootNS int64, k suKey, login string) string {
 	if name == "" {
 		name = "user"
 	}
-	return name + "_placeholder_" + hex.EncodeToString(h[:5])
+	// GitLab's form is <source username>_placeholder_user_<n>; n comes from
+	// the hash rather than a counter so that every writer derives the same.
+	n := uint64(h[0])<<32 | uint64(h[1])<<24 | uint64(h[2])<<16 | uint64(h[3])<<8 | uint64(h[4])
+	return fmt.Sprintf("%s_placeholder_user_%d", name, n)
 }
 
 var (
