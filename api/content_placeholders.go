@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/csv"
 	"net/http"
+	"strings"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/store"
@@ -17,6 +19,10 @@ import (
 //	     {"source_user_id": 7} or {"source_user_identifier": "1001", "source_hostname": "github.com"},
 //	     with {"reassign_to_user_id": 42} or {"reassign_to_username": "alice"};
 //	     reassigning to the placeholder's own id undoes a reassignment.
+//
+// GitLab's CSV exchange works too: GET with Accept: text/csv (or
+// ?format=csv) downloads the sheet, and POST of a multipart "file" in the
+// same columns reassigns every row naming a GitLab username or public e-mail.
 //
 // Both need the Owner role on the group (or an admin). A reassignment takes
 // effect at once on every imported issue, merge request, note, approval,
@@ -61,6 +67,10 @@ func (s *Server) ownedGroup(r *http.Request, tx *store.Tx) (*ferry.Namespace, er
 	return g, nil
 }
 
+// csvHeader is GitLab's reassignment sheet.
+var csvHeader = []string{"Source host", "Import type", "Source user identifier", "Source user name", "Source username",
+	"GitLab username", "GitLab public email"}
+
 func (s *Server) listPlaceholders(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.params(r)
 	if err != nil {
@@ -68,8 +78,12 @@ func (s *Server) listPlaceholders(w http.ResponseWriter, r *http.Request) error 
 	}
 	pg := page(p)
 	status, _ := p.str("status")
+	format, _ := p.str("format")
 	if err := p.err(); err != nil {
 		return err
+	}
+	if format == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		return s.placeholderCSV(w, r, status)
 	}
 	var list []*store.SourceUser
 	var total int
@@ -88,7 +102,114 @@ func (s *Server) listPlaceholders(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// placeholderCSV writes every source user of the group as GitLab's sheet.
+func (s *Server) placeholderCSV(w http.ResponseWriter, r *http.Request, status string) error {
+	var all []*store.SourceUser
+	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
+		g, err := s.ownedGroup(r, tx)
+		if err != nil {
+			return err
+		}
+		for pg := (store.Page{Page: 1, PerPage: 1000}); ; pg.Page++ {
+			list, total, err := tx.ListSourceUsers(r.Context(), g.ID, status, pg)
+			if err != nil {
+				return err
+			}
+			all = append(all, list...)
+			if len(list) == 0 || len(all) >= total {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="placeholder_reassignments.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write(csvHeader)
+	for _, su := range all {
+		var username string
+		if su.Mapped != nil && su.Placeholder != nil && su.Mapped.ID != su.Placeholder.ID {
+			username = su.Mapped.Username
+		}
+		_ = cw.Write([]string{su.SourceHost, su.SourceType, su.SourceUserID, su.SourceName, su.SourceUsername, username, ""})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// reassignCSV applies an uploaded sheet: each row naming a GitLab user
+// (by username, else public e-mail) reassigns its source user.
+func (s *Server) reassignCSV(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseMultipartForm(s.cfg.MaxBodyBytes); err != nil {
+		return errBodyFormat
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		return ferry.Errorf(ferry.EINVALID, "file is missing")
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) == 0 {
+		return ferry.Errorf(ferry.EBADREQUEST, "The uploaded file is not a valid CSV file")
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, h := range []string{"Source host", "Import type", "Source user identifier", "GitLab username"} {
+		if _, ok := col[h]; !ok {
+			return ferry.Errorf(ferry.EBADREQUEST, "The uploaded file is missing the required column %q", h)
+		}
+	}
+	get := func(row []string, h string) string {
+		if i, ok := col[h]; ok && i < len(row) {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	me := currentUser(r)
+	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
+		g, err := s.ownedGroup(r, tx)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows[1:] {
+			name, email := get(row, "GitLab username"), get(row, "GitLab public email")
+			if name == "" && email == "" {
+				continue
+			}
+			su, err := tx.SourceUserByIdentifier(r.Context(), g.ID, get(row, "Import type"), get(row, "Source host"), get(row, "Source user identifier"))
+			if err != nil {
+				return ferry.Errorf(ferry.EBADREQUEST, "Unknown source user %q", get(row, "Source user identifier"))
+			}
+			var u *ferry.User
+			if name != "" {
+				u, err = tx.UserByUsername(r.Context(), name)
+			} else {
+				u, err = tx.RealUserByEmail(r.Context(), email)
+			}
+			if err != nil {
+				return ferry.Errorf(ferry.EBADREQUEST, "Unknown GitLab user %q", name+email)
+			}
+			if _, err := tx.ReassignSourceUser(r.Context(), g.ID, su.ID, u.ID, me.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"message": "The file is being processed and you will receive an email when completed."})
+	return nil
+}
+
 func (s *Server) reassignPlaceholder(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return s.reassignCSV(w, r)
+	}
 	p, err := s.params(r)
 	if err != nil {
 		return err

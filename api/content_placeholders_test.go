@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,6 +121,27 @@ func TestPlaceholders(t *testing.T) {
 			t.Errorf("missing target: %d", code)
 		}
 
+		// GitLab's CSV round trip: download the sheet, name bob by e-mail, upload it.
+		sheet := csvRequest(t, in, http.MethodGet, "/api/v4/groups/org/placeholder_reassignments?format=csv", nil)
+		recs, err := csv.NewReader(strings.NewReader(sheet)).ReadAll()
+		if err != nil || len(recs) != 3 || recs[0][2] != "Source user identifier" {
+			t.Fatalf("csv sheet %q: %v", sheet, err)
+		}
+		for _, rec := range recs[1:] {
+			if rec[2] == "501" {
+				rec[6] = "bob@example.com"
+			}
+		}
+		var up bytes.Buffer
+		mw := multipart.NewWriter(&up)
+		fw, _ := mw.CreateFormFile("file", "reassign.csv")
+		_ = csv.NewWriter(fw).WriteAll(recs)
+		_ = mw.Close()
+		csvRequest(t, in, http.MethodPost, "/api/v4/groups/org/placeholder_reassignments", &up, "Content-Type", mw.FormDataContentType())
+		if i := must(root.Issues.GetIssue(proj.ID, 1))(t); i.Author.ID != bob.ID {
+			t.Errorf("author after CSV reassignment: %+v", i.Author)
+		}
+
 		// Group labels and milestones, and project lists that include them.
 		gl := must(root.GroupLabels.ListGroupLabels(grp.ID, nil))(t)
 		gm := must(root.GroupMilestones.ListGroupMilestones("org", nil))(t)
@@ -127,4 +152,27 @@ func TestPlaceholders(t *testing.T) {
 			t.Errorf("project labels with the group's: %d", len(pl))
 		}
 	})
+}
+
+// csvRequest sends a root request and returns the body, failing on >= 300.
+func csvRequest(t *testing.T, in *apptest.Instance, method, path string, body io.Reader, headers ...string) string {
+	t.Helper()
+	req, err := http.NewRequest(method, in.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("PRIVATE-TOKEN", in.RootToken)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return string(b)
 }

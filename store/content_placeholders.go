@@ -140,3 +140,16 @@ func (tx *Tx) ReassignSourceUser(ctx context.Context, namespaceID, id, userID, b
 	}
 	return tx.SourceUserByID(ctx, namespaceID, id)
 }
+
+// RealUserByEmail finds the active, non-placeholder user with an e-mail
+// (treated as verified), or ENOTFOUND.
+func (tx *Tx) RealUserByEmail(ctx context.Context, email string) (*ferry.User, error) {
+	u, err := scanUser(tx.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.email = lower($1) AND u.placeholder = FALSE
+		AND u.state = 'active'`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 User Not Found")
+	} else if err != nil {
+		return nil, fmt.Errorf("user by e-mail: %w", err)
+	}
+	return u, nil
+}
