@@ -52,7 +52,9 @@ func fixtureContent() []forge.Object {
 				ResolvedBy: &aliceGH, ResolvedAt: ptr(at(35)), CreatedAt: at(32), UpdatedAt: at(32)},
 			{SourceID: gh("RC2"), Body: "Done", Author: aliceGH, Position: pos, Resolvable: true, Resolved: true, CreatedAt: at(34), UpdatedAt: at(34)},
 		}},
+		forge.Review{SourceID: gh("R0"), MergeRequestIID: 3, State: forge.ReviewChangesRequested, Author: octo, SubmittedAt: at(33)},
 		forge.Review{SourceID: gh("R1"), MergeRequestIID: 3, State: forge.ReviewApproved, Author: octo, SubmittedAt: at(39)},
+		forge.Review{SourceID: gh("R2"), MergeRequestIID: 3, State: forge.ReviewCommented, Author: aliceGH, SubmittedAt: at(36)},
 		forge.AwardEmoji{SourceID: gh("E1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Name: "thumbsup", User: aliceGH, CreatedAt: at(13), UpdatedAt: at(13)},
 		forge.AwardEmoji{SourceID: gh("E2"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 3}, Name: "tada", User: octo, CreatedAt: at(41), UpdatedAt: at(41)},
 		forge.AwardEmoji{SourceID: gh("E3"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 3}, NoteID: "RC1", Name: "eyes", User: aliceGH,
@@ -223,6 +225,10 @@ func TestContentReadBack(t *testing.T) {
 		appr := must(root.MergeRequests.GetMergeRequestApprovals(proj.ID, 3))(t)
 		if len(appr.ApprovedBy) != 1 || appr.ApprovedBy[0].User.Name != "Placeholder Octo Cat" || appr.IID != 3 {
 			t.Errorf("approvals %+v", appr)
+		}
+		rv := must(root.MergeRequests.GetMergeRequestReviewers(proj.ID, 3))(t)
+		if len(rv) != 2 || rv[0].User.Name != "Placeholder Octo Cat" || rv[0].State != "approved" || rv[1].User.ID != alice.ID || rv[1].State != "reviewed" {
+			t.Errorf("reviewers %+v", rv)
 		}
 		if e := must(root.AwardEmoji.ListMergeRequestAwardEmoji(proj.ID, 3, nil))(t); len(e) != 1 || e[0].Name != "tada" || e[0].AwardableType != "MergeRequest" {
 			t.Errorf("MR emoji %+v", e)

@@ -204,3 +204,33 @@ func errOr(err, fallback error) error {
 	}
 	return fallback
 }
+
+type reviewerEntity struct {
+	User      userBasic `json:"user"`
+	State     string    `json:"state"`
+	CreatedAt Time      `json:"created_at"`
+}
+
+// listReviewers serves GET …/merge_requests/:iid/reviewers.
+func (s *Server) listReviewers(w http.ResponseWriter, r *http.Request) error {
+	var list []*store.Reviewer
+	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
+		it, _, _, err := s.findIssuable(r, tx, mergeRequestsAPI)
+		if err != nil {
+			return err
+		}
+		list, err = tx.ListReviewers(r.Context(), it.base.ProjectID, it.base.IID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]reviewerEntity, 0, len(list))
+	for _, rv := range list {
+		if rv.User != nil {
+			out = append(out, reviewerEntity{User: s.renderUserBasic(r, rv.User), State: rv.State, CreatedAt: Time(rv.CreatedAt)})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -21,6 +21,7 @@ func (s *Server) contentRoutes(r chi.Router) {
 		r.Get(base+"/{iid}/award_emoji", s.wrap(s.listAwardEmoji(k, false)))
 	}
 	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
+	r.Get("/projects/{id}/merge_requests/{iid}/reviewers", s.wrap(s.listReviewers))
 
 	r.Get("/projects/{id}/labels", s.wrap(s.listLabels(false)))
 	r.Get("/groups/{id}/labels", s.wrap(s.listLabels(true)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -259,6 +260,66 @@ func (tx *Tx) ListApprovals(ctx context.Context, projectID, mrIID int64) ([]*App
 		out = append(out, &a)
 		return nil
 	}, `SELECT su_id, approved_at FROM approvals WHERE project_id = $1 AND mr_iid = $2 ORDER BY approved_at, id`, projectID, mrIID)
+	if err != nil {
+		return nil, err
+	}
+	return out, refs.resolve(ctx, tx)
+}
+
+// Reviewer is a merge request's reviewer with GitLab's review state:
+// unreviewed, reviewed, requested_changes or approved (the latest review).
+type Reviewer struct {
+	User      *ferry.User
+	State     string
+	CreatedAt time.Time
+}
+
+// ListReviewers returns the requested reviewers and everyone who reviewed,
+// in that order.
+func (tx *Tx) ListReviewers(ctx context.Context, projectID, mrIID int64) ([]*Reviewer, error) {
+	refs := userRefs{}
+	var out []*Reviewer
+	bySU := map[int64]*Reviewer{}
+	add := func(su int64, state string, at time.Time) {
+		r := bySU[su]
+		if r == nil {
+			r = &Reviewer{State: "unreviewed", CreatedAt: at}
+			bySU[su] = r
+			out = append(out, r)
+			refs.set(su, func(u *ferry.User) { r.User = u })
+		}
+		if state != "" {
+			r.State = state
+		}
+	}
+	var created time.Time
+	if err := tx.q.QueryRowContext(ctx, `SELECT created_at FROM merge_requests WHERE project_id = $1 AND iid = $2`, projectID, mrIID).Scan(&created); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("merge request %d: %w", mrIID, err)
+	}
+	err := tx.scanAll(ctx, "reviewers", func(row *sql.Rows) error {
+		var su int64
+		if err := row.Scan(&su); err != nil {
+			return err
+		}
+		add(su, "", created.UTC())
+		return nil
+	}, `SELECT su_id FROM issuable_users WHERE project_id = $1 AND target_type = 'MergeRequest' AND target_iid = $2 AND role = 'reviewer'
+		ORDER BY position`, projectID, mrIID)
+	if err != nil {
+		return nil, err
+	}
+	states := map[string]string{forge.ReviewApproved: "approved", forge.ReviewChangesRequested: "requested_changes", forge.ReviewCommented: "reviewed"}
+	err = tx.scanAll(ctx, "reviews", func(row *sql.Rows) error {
+		var su int64
+		var state string
+		var at time.Time
+		if err := row.Scan(&su, &state, &at); err != nil {
+			return err
+		}
+		add(su, orDefault(states[state], "reviewed"), at.UTC())
+		return nil
+	}, `SELECT author_su, state, submitted_at FROM reviews WHERE project_id = $1 AND mr_iid = $2 ORDER BY submitted_at, id`, projectID, mrIID)
 	if err != nil {
 		return nil, err
 	}
