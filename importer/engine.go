@@ -664,9 +664,11 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		items = len(objs)
 	}
 	done = page.Next == ""
-	write := func(tx *store.Tx, objs []forge.Object, failedItems int64) (bool, error) {
-		if len(objs) > 0 {
-			if _, err := tx.WriteContent(ctx, r.im.ProjectID, objs); err != nil {
+	// write stores toWrite (nil when the objects were written one by one
+	// already) and the checkpoint; written is what counts as imported.
+	write := func(tx *store.Tx, toWrite, written []forge.Object, failedItems int64) (bool, error) {
+		if len(toWrite) > 0 {
+			if _, err := tx.WriteContent(ctx, r.im.ProjectID, toWrite); err != nil {
 				return false, err
 			}
 		}
@@ -680,14 +682,21 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 				return false, err
 			}
 		}
-		if err := tx.AddStats(ctx, r.im.ID, stats(page.Objects, objs)); err != nil {
+		if err := tx.AddStats(ctx, r.im.ID, stats(page.Objects, written)); err != nil {
 			return false, err
 		}
+		for _, f := range page.Failures {
+			if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: f.SourceURL,
+				SourceTitle: f.Title, ExceptionClass: errorClass(f.Err), ExceptionMessage: safeMessage(f.Err), CorrelationID: r.im.CorrelationID}); err != nil {
+				return false, err
+			}
+		}
+		failed := failedItems + int64(len(page.Failures))
 		total := page.Total
 		if total <= 0 {
 			total = -1
 		}
-		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), int64(len(objs))-failedItems, failedItems, total, done)
+		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), int64(len(written)), failed, total, done)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -698,7 +707,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	}
 	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		advanced, err = write(tx, objs, 0)
+		advanced, err = write(tx, objs, objs, 0)
 		if err == nil && !advanced {
 			return errNotAdvanced
 		}
@@ -735,7 +744,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	}
 	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		advanced, err = write(tx, nil, int64(len(objs)-len(good)))
+		advanced, err = write(tx, nil, good, int64(len(objs)-len(good)))
 		if err == nil && !advanced {
 			return errNotAdvanced
 		}

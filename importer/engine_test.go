@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
@@ -119,6 +120,19 @@ func get(ctx context.Context, env *importer.Env, path string, v any) (http.Heade
 	return resp.Header, json.NewDecoder(resp.Body).Decode(v)
 }
 
+// testOptions are the fake source's knobs, passed as import options.
+type fakeOptions struct {
+	BadIssue  int64  `json:"bad_issue"`  // comes without an iid
+	GoneNotes string `json:"gone_notes"` // this issue's notes are gone at the source
+	Hang      bool   `json:"hang"`       // the notes relation never answers
+}
+
+func testOptions(env *importer.Env) fakeOptions {
+	var o fakeOptions
+	_ = json.Unmarshal(env.Options, &o)
+	return o
+}
+
 type listRel struct {
 	env  *importer.Env
 	name string
@@ -152,8 +166,12 @@ func (l listRel) Fetch(ctx context.Context, cursor string) (importer.Page, error
 	}
 	author := forge.SourceUser{SourceID: sid("u1"), Login: "octo", Name: "Octo"}
 	for _, n := range iids {
+		iid := n
+		if n == testOptions(l.env).BadIssue {
+			iid = 0 // the store refuses an issue without an iid
+		}
 		p.Objects = append(p.Objects,
-			forge.Issue{SourceID: sid(fmt.Sprint(n)), IID: n, Title: fmt.Sprintf("issue %d", n), State: forge.StateOpened, Author: author,
+			forge.Issue{SourceID: sid(fmt.Sprint(n)), IID: iid, Title: fmt.Sprintf("issue %d", n), State: forge.StateOpened, Author: author,
 				CreatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
 			importer.Followup{Relation: "notes", Key: fmt.Sprint(n)})
 	}
@@ -179,7 +197,18 @@ func (n notesRel) Fetch(ctx context.Context, cursor string) (importer.Page, erro
 		return importer.Page{}, err
 	}
 	var p importer.Page
+	opts := testOptions(n.env)
+	if opts.Hang {
+		<-ctx.Done() // a source that stopped answering
+		return p, ctx.Err()
+	}
 	for _, q := range queued {
+		if q.Key == opts.GoneNotes {
+			p.Failures = append(p.Failures, importer.ItemFailure{SourceURL: "/issues/" + q.Key + "/notes", Title: "notes of " + q.Key,
+				Err: &importer.Permanent{Err: errors.New("404 Not Found")}})
+			p.Next = strconv.FormatInt(q.Seq, 10)
+			continue
+		}
 		var bodies []string
 		if _, err := get(ctx, n.env, "/issues/"+q.Key+"/notes", &bodies); err != nil {
 			return p, err
@@ -195,6 +224,11 @@ func (n notesRel) Fetch(ctx context.Context, cursor string) (importer.Page, erro
 	p.Items = len(queued)
 	return p, nil
 }
+
+// quickRetry retries a failed job after a moment, not River's backoff.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
 
 type harness struct {
 	s      *store.Store
@@ -225,7 +259,8 @@ func newHarness(t *testing.T, s *store.Store, f *fakeForge, tweak func(*importer
 	}
 	workers := river.NewWorkers()
 	e.Register(workers)
-	q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 4, FetchPollInterval: 20 * time.Millisecond})
+	q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 4, FetchPollInterval: 20 * time.Millisecond,
+		PeriodicJobs: e.PeriodicJobs(), RetryPolicy: quickRetry{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,10 +273,13 @@ func newHarness(t *testing.T, s *store.Store, f *fakeForge, tweak func(*importer
 }
 
 // start creates a project and schedules its import.
-func (h *harness) start(t *testing.T) *ferry.Import {
+func (h *harness) start(t *testing.T) *ferry.Import { return h.startWith(t, `{}`) }
+
+// startWith schedules an import with the given options JSON.
+func (h *harness) startWith(t *testing.T, options string) *ferry.Import {
 	t.Helper()
 	ctx := context.Background()
-	im := &ferry.Import{SourceType: "fake", SourceURL: h.url, SourceRef: "r", Options: `{}`}
+	im := &ferry.Import{SourceType: "fake", SourceURL: h.url, SourceRef: "r", Options: options}
 	err := h.s.Write(ctx, func(tx *store.Tx) error {
 		u := &ferry.User{Username: "importer", Name: "Importer"}
 		if err := tx.CreateUser(ctx, u); err != nil {
@@ -426,4 +464,71 @@ func TestLongRateLimitWaitIsShownAndWaitedOut(t *testing.T) {
 			t.Fatalf("labels after the wait: %d", n)
 		}
 	})
+}
+
+// failuresOf reads an import's failure list.
+func failuresOf(t *testing.T, s *store.Store, id int64) []*ferry.ImportFailure {
+	t.Helper()
+	var out []*ferry.ImportFailure
+	if err := s.Read(context.Background(), func(tx *store.Tx) (err error) { out, err = tx.Failures(context.Background(), id, 100); return }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestItemFailuresAreListed: an item the store refuses and an item gone at
+// the source are each recorded, and everything else is imported.
+func TestItemFailuresAreListed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, &fakeForge{labels: 1, issues: 6, calls: map[string]int{}}, nil)
+		im := h.startWith(t, `{"bad_issue":4,"gone_notes":"2"}`)
+		im = h.wait(t, im.ID)
+		if im.Status != ferry.ImportFinished {
+			t.Fatalf("status %s: %s", im.Status, im.Error)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM issues WHERE project_id = $1`, im.ProjectID); n != 5 {
+			t.Errorf("issues: %d, want the 5 good ones", n)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM notes WHERE project_id = $1`, im.ProjectID); n != 5 {
+			t.Errorf("notes: %d, want 5 (issue 2's are gone at the source)", n)
+		}
+		got := map[string]string{}
+		for _, f := range failuresOf(t, s, im.ID) {
+			got[f.Relation] += f.ExceptionClass + ":" + f.SourceTitle + ";"
+		}
+		if !strings.Contains(got["issues"], "ValidationError:issue 4") || !strings.Contains(got["notes"], "PermanentError:notes of 2") {
+			t.Errorf("failures: %v", got)
+		}
+	})
+}
+
+// TestStalledStageTimeoutStrategies: a relation that never progresses
+// fails the import (pessimistic) or is given up so the import goes on
+// (optimistic), as GitLab's timeout_strategy.
+func TestStalledStageTimeoutStrategies(t *testing.T) {
+	for _, strategy := range []string{"pessimistic", "optimistic"} {
+		t.Run(strategy, func(t *testing.T) {
+			s := storetest.Open(t, storetest.Engines(t)[0])
+			h := newHarness(t, s, &fakeForge{labels: 1, issues: 2, calls: map[string]int{}}, func(c *importer.Config) {
+				c.StallTimeout = 1500 * time.Millisecond
+				c.JobTimeout = 3 * time.Second // the hung fetch gives up, and its retry finds the verdict
+			})
+			im := h.startWith(t, `{"hang":true,"timeout_strategy":"`+strategy+`"}`)
+			im = h.wait(t, im.ID)
+			switch strategy {
+			case "pessimistic":
+				if im.Status != ferry.ImportFailed || im.Error != importer.PessimisticTimeoutMessage {
+					t.Fatalf("status %s error %q", im.Status, im.Error)
+				}
+			case "optimistic":
+				if im.Status != ferry.ImportFinished {
+					t.Fatalf("status %s error %q", im.Status, im.Error)
+				}
+				fs := failuresOf(t, s, im.ID)
+				if len(fs) == 0 || fs[len(fs)-1].Relation != "notes" || fs[len(fs)-1].ExceptionClass != "TimeoutError" {
+					t.Fatalf("failures %+v", fs)
+				}
+			}
+		})
+	}
 }

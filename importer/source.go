@@ -46,6 +46,17 @@ type Page struct {
 	// Items is how many source items this page covered; 0 means
 	// len(Objects) without followups.
 	Items int
+	// Failures are items of this page the source could not give (gone,
+	// refused): recorded in the import's failure list with the page, while
+	// the relation goes on.
+	Failures []ItemFailure
+}
+
+// ItemFailure is one item a relation could not bring.
+type ItemFailure struct {
+	SourceURL string // where the item lives at the source
+	Title     string // what it is, for people reading the failure list
+	Err       error
 }
 
 // Followup asks for per-item work later: a relation that lists pull

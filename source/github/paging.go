@@ -208,10 +208,11 @@ func notFound(err error) bool {
 // followup for every person it converts, once per page (the engine
 // de-duplicates across pages).
 type builder struct {
-	r      *run
-	objs   []forge.Object
-	queued map[importer.Followup]bool
-	items  int // source items covered, when not one object each
+	r        *run
+	objs     []forge.Object
+	queued   map[importer.Followup]bool
+	items    int // source items covered, when not one object each
+	failures []importer.ItemFailure
 }
 
 func (r *run) builder() *builder { return &builder{r: r, queued: map[importer.Followup]bool{}} }
@@ -236,10 +237,11 @@ func (b *builder) merge(o *builder) {
 		b.objs = append(b.objs, x)
 	}
 	b.items += o.items
+	b.failures = append(b.failures, o.failures...)
 }
 
 func (b *builder) page(next string) importer.Page {
-	return importer.Page{Objects: b.objs, Next: next, Items: b.items}
+	return importer.Page{Objects: b.objs, Next: next, Items: b.items, Failures: b.failures}
 }
 
 // listRelation pages through one repository list endpoint; the cursor is
@@ -359,6 +361,8 @@ func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page,
 			case notFound(err):
 				l.r.log().WarnContext(ctx, "source item is gone; skipped", "relation", l.name, "key", it.Key)
 				parts[i] = l.r.builder()
+				parts[i].failures = []importer.ItemFailure{{SourceURL: l.r.base.String() + " " + l.name + "/" + it.Key,
+					Title: l.name + " " + it.Key, Err: &importer.Permanent{Err: err}}}
 			default:
 				errs[i] = fmt.Errorf("%s %s: %w", l.name, it.Key, err)
 				cancel()
