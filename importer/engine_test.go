@@ -228,7 +228,9 @@ func (n notesRel) Fetch(ctx context.Context, cursor string) (importer.Page, erro
 // quickRetry retries a failed job after a moment, not River's backoff.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
 
 type harness struct {
 	s      *store.Store
