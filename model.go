@@ -163,6 +163,7 @@ type Project struct {
 	ImportSource   string
 	ImportStatus   string // none, scheduled, started, finished, failed, canceled
 	ImportURL      string
+	Topics         []string // imported with the repository
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	LastActivityAt time.Time

@@ -190,7 +190,7 @@ func (s *Server) renderProject(r *http.Request, p *ferry.Project) projectEntity 
 	ns := p.Namespace
 	out := projectEntity{ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: p.FullName, Path: p.Path,
 		PathWithNamespace: p.FullPath, CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt), DefaultBranch: branch,
-		TagList: []string{}, Topics: []string{}, SSHURLToRepo: "git@" + host + ":" + p.FullPath + ".git",
+		TagList: append([]string{}, p.Topics...), Topics: append([]string{}, p.Topics...), SSHURLToRepo: "git@" + host + ":" + p.FullPath + ".git",
 		HTTPURLToRepo: base + "/" + p.FullPath + ".git", WebURL: base + "/" + p.FullPath, LastActivityAt: Time(p.LastActivityAt),
 		Visibility: string(p.Visibility), CreatorID: p.CreatorID, ImportStatus: p.ImportStatus, ImportType: itype, EmptyRepo: p.DefaultBranch == ""}
 	if ns != nil {

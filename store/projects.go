@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // rewrites its projects.
 const projectCols = `p.id, p.name, p.path, n.full_path || '/' || p.path, n.full_name || ' / ' || p.name, p.description, p.visibility,
  p.default_branch, p.namespace_id, p.creator_id, p.import_type, p.import_source, p.import_status, p.import_url,
- p.created_at, p.updated_at, p.last_activity_at, ` + nsCols
+ p.created_at, p.updated_at, p.last_activity_at,
+ COALESCE((SELECT rm.topics FROM repository_meta rm WHERE rm.project_id = p.id), '[]'), ` + nsCols
 
 const projectFrom = ` FROM projects p JOIN namespaces n ON n.id = p.namespace_id`
 
@@ -23,12 +25,14 @@ func scanProject(row interface{ Scan(...any) error }) (*ferry.Project, error) {
 	var n ferry.Namespace
 	var vis, nvis string
 	var parent, owner sql.NullInt64
+	var topics string
 	if err := row.Scan(&p.ID, &p.Name, &p.Path, &p.FullPath, &p.FullName, &p.Description, &vis, &p.DefaultBranch, &p.NamespaceID,
-		&p.CreatorID, &p.ImportType, &p.ImportSource, &p.ImportStatus, &p.ImportURL, &p.CreatedAt, &p.UpdatedAt, &p.LastActivityAt,
+		&p.CreatorID, &p.ImportType, &p.ImportSource, &p.ImportStatus, &p.ImportURL, &p.CreatedAt, &p.UpdatedAt, &p.LastActivityAt, &topics,
 		&n.ID, &n.Kind, &n.Name, &n.Path, &n.FullPath, &n.FullName, &n.Description, &nvis, &parent, &owner, &n.CreatedAt, &n.UpdatedAt); err != nil {
 		return nil, err
 	}
 	p.Visibility, n.Visibility = ferry.Visibility(vis), ferry.Visibility(nvis)
+	_ = json.Unmarshal([]byte(topics), &p.Topics) // imported topics; malformed means none
 	n.ParentID, n.OwnerID = int64Ptr(parent), int64Ptr(owner)
 	p.CreatedAt, p.UpdatedAt, p.LastActivityAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC(), p.LastActivityAt.UTC()
 	n.CreatedAt, n.UpdatedAt = n.CreatedAt.UTC(), n.UpdatedAt.UTC()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/store/storetest"
 )
@@ -167,6 +168,38 @@ func TestCoreRecords(t *testing.T) {
 		_ = s.Read(ctx, func(tx *store.Tx) error {
 			if _, err := tx.NamespaceByID(ctx, sub.ID); ferry.ErrorCode(err) != ferry.ENOTFOUND {
 				t.Fatalf("subgroup survived: %v", err)
+			}
+			return nil
+		})
+	})
+}
+
+// TestProjectTopicsFromImportedRepository: topics written with the
+// repository's metadata come back on the project.
+func TestProjectTopicsFromImportedRepository(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := &ferry.User{Username: "u", Name: "U"}
+		p := &ferry.Project{Name: "p", Path: "p", Visibility: ferry.Private}
+		mustWrite(t, s, func(tx *store.Tx) error {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			p.NamespaceID, p.CreatorID = u.NamespaceID, u.ID
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			_, err := tx.WriteContent(ctx, p.ID, []forge.Object{forge.Repository{SourceID: forge.SourceID{Type: "github", Host: "h", ID: "1"},
+				Description: "imported", Topics: []string{"go", "forge"}}})
+			return err
+		})
+		_ = s.Read(ctx, func(tx *store.Tx) error {
+			got, err := tx.ProjectByID(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got.Topics, ",") != "go,forge" || got.Description != "imported" {
+				t.Fatalf("topics %v description %q", got.Topics, got.Description)
 			}
 			return nil
 		})
