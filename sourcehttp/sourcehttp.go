@@ -179,9 +179,10 @@ func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.clock.Now()
+	remaining := -1
 	if v := first(h, "X-RateLimit-Remaining", "RateLimit-Remaining"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
-			g.remaining = n
+			remaining = n
 		}
 	}
 	if v := first(h, "X-RateLimit-Limit", "RateLimit-Limit"); v != "" {
@@ -189,14 +190,30 @@ func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
 			g.limit = n
 		}
 	}
+	var reset time.Time
 	if v := first(h, "X-RateLimit-Reset", "RateLimit-Reset"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if n > 1e9 { // epoch seconds (GitHub, GitLab)
-				g.reset = time.Unix(n, 0)
+			if n > 1e9 { // epoch seconds (GitHub, GitLab), rounded: the window may end up to a second later
+				reset = time.Unix(n+1, 0)
 			} else { // seconds from now (IETF draft)
-				g.reset = now.Add(time.Duration(n) * time.Second)
+				reset = now.Add(time.Duration(n) * time.Second)
 			}
 		}
+	}
+	// Answers to concurrent requests arrive in any order, and each counts
+	// only the requests the source had seen when it answered: within one
+	// window the lowest count is the truth (Wait has already spent budget
+	// for requests still in flight). An answer from an earlier window says
+	// nothing about this one.
+	switch {
+	case !reset.IsZero() && reset.Before(g.reset):
+	case !reset.IsZero() && reset.After(g.reset):
+		g.reset = reset
+		if remaining >= 0 {
+			g.remaining = remaining
+		}
+	case remaining >= 0 && (g.remaining < 0 || remaining < g.remaining):
+		g.remaining = remaining
 	}
 	if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
 		if u := now.Add(d); u.After(g.blockedUntil) {

@@ -197,3 +197,35 @@ func TestOtherHostsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestObserveKeepsTheLowestCountOfAWindow: answers to concurrent requests
+// arrive out of order; a late one must not give back budget that requests
+// still in flight have spent, nor may an answer from an earlier window
+// count. A reset in epoch seconds is rounded, so the window may end up to a
+// second later than it says.
+func TestObserveKeepsTheLowestCountOfAWindow(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 500_000_000)}
+	g := NewGovernor(clock)
+	answer := func(remaining int, reset int64) {
+		h := http.Header{}
+		h.Set("X-RateLimit-Limit", "60")
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		g.Observe(&http.Response{StatusCode: 200, Header: h}, false)
+	}
+	answer(5, 1_700_000_003)
+	answer(9, 1_700_000_003) // sent earlier, answered later
+	if rem, _ := g.Budget(); rem != 5 {
+		t.Fatalf("remaining %d after a late answer, want 5", rem)
+	}
+	answer(59, 1_700_000_006) // the next window
+	answer(2, 1_700_000_003)  // a straggler from the one before
+	if rem, _ := g.Budget(); rem != 59 {
+		t.Fatalf("remaining %d after the window reset, want 59", rem)
+	}
+	answer(0, 1_700_000_006)
+	_ = g.Wait(context.Background()) // spent: waits for the reset
+	if got := clock.Now(); got.Before(time.Unix(1_700_000_007, 0)) {
+		t.Fatalf("resumed at %v, before the rounded reset had surely passed", got)
+	}
+}
