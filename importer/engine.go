@@ -423,7 +423,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	// Show rate-limit pauses in the status while this relation runs.
 	stop := gov.Listen(func(until time.Time) { e.noteWait(im, until) })
 	defer stop()
-	r := &relationRun{e: e, im: im, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice)}
+	r := &relationRun{e: e, im: im, src: src, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice)}
 	return r.run(ctx)
 }
 
@@ -466,6 +466,7 @@ func (e *Engine) acquireHost(ctx context.Context, apiBase string) (func(), error
 type relationRun struct {
 	e          *Engine
 	im         *ferry.Import
+	src        Source
 	rel        Relation
 	stageIndex int
 	deadline   time.Time
@@ -682,7 +683,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 				return false, err
 			}
 		}
-		if err := tx.AddStats(ctx, r.im.ID, stats(page.Objects, written)); err != nil {
+		if err := tx.AddStats(ctx, r.im.ID, stats(r.src, page.Objects, written)); err != nil {
 			return false, err
 		}
 		for _, f := range page.Failures {
@@ -769,7 +770,8 @@ func (r *relationRun) count(objs []forge.Object) {
 
 // stats counts a page per object kind: fetched from everything the source
 // returned, imported from what was written.
-func stats(all, written []forge.Object) []ferry.ImportStat {
+func stats(src Source, all, written []forge.Object) []ferry.ImportStat {
+	name := func(o forge.Object) string { return objectType(src, o) }
 	m := map[string]*ferry.ImportStat{}
 	get := func(k string) *ferry.ImportStat {
 		if m[k] == nil {
@@ -779,11 +781,11 @@ func stats(all, written []forge.Object) []ferry.ImportStat {
 	}
 	for _, o := range all {
 		if _, ok := o.(Followup); !ok {
-			get(o.Kind()).Fetched++
+			get(name(o)).Fetched++
 		}
 	}
 	for _, o := range written {
-		get(o.Kind()).Imported++
+		get(name(o)).Imported++
 	}
 	out := make([]ferry.ImportStat, 0, len(m))
 	for _, s := range m {
@@ -791,6 +793,21 @@ func stats(all, written []forge.Object) []ferry.ImportStat {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ObjectType < out[j].ObjectType })
 	return out
+}
+
+// objectType names an object in the import's stats: the source's own name
+// if it has one (GitHub's "pull_request"), else the forge kind, with notes
+// on a diff line told apart as GitLab does ("diff_note").
+func objectType(src Source, o forge.Object) string {
+	if n, ok := src.(ObjectTyper); ok {
+		if t := n.ObjectType(o); t != "" {
+			return t
+		}
+	}
+	if n, ok := o.(forge.Note); ok && n.Position != nil {
+		return "diff_note"
+	}
+	return o.Kind()
 }
 
 // title names an object for the failure list.

@@ -128,6 +128,13 @@ type Source interface {
 	Stages(ctx context.Context, env *Env) ([]Stage, error)
 }
 
+// ObjectTyper is implemented by a source that names object types in the
+// import stats its own way, as GitLab's importers do ("pull_request",
+// "pull_request_review" for GitHub); "" falls back to the forge kind.
+type ObjectTyper interface {
+	ObjectType(o forge.Object) string
+}
+
 // Permanent wraps an error the engine must not retry (a 404 for an item, a
 // token without access): the relation records it and goes on or fails.
 type Permanent struct{ Err error }

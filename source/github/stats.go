@@ -1,0 +1,28 @@
+package github
+
+import "github.com/ferry-import/ferry/forge"
+
+// ObjectType names objects in the import stats as GitLab's GitHub importer
+// does (its ObjectCounter keys), so scripts reading stats see the same keys.
+func (*Source) ObjectType(o forge.Object) string {
+	switch x := o.(type) {
+	case forge.MergeRequest:
+		return "pull_request"
+	case forge.Review:
+		return "pull_request_review"
+	case forge.Note:
+		if x.Position != nil {
+			return "diff_note"
+		}
+		if x.System {
+			return "issue_event"
+		}
+	case forge.AwardEmoji:
+		return "reaction"
+	case forge.SourceUser:
+		return "user"
+	case forge.ProtectedBranch:
+		return "protected_branch"
+	}
+	return ""
+}
