@@ -122,46 +122,35 @@ func (s *Server) renderGroup(r *http.Request, n *ferry.Namespace) groupEntity {
 		FullName: n.FullName, FullPath: n.FullPath, CreatedAt: Time(n.CreatedAt), ParentID: n.ParentID, OrganizationID: 1}
 }
 
-type projectNamespace struct {
-	ID        int64   `json:"id"`
-	Name      string  `json:"name"`
-	Path      string  `json:"path"`
-	Kind      string  `json:"kind"`
-	FullPath  string  `json:"full_path"`
-	ParentID  *int64  `json:"parent_id"`
-	AvatarURL *string `json:"avatar_url"`
-	WebURL    string  `json:"web_url"`
-}
-
 type projectEntity struct {
-	ID                int64            `json:"id"`
-	Description       string           `json:"description"`
-	Name              string           `json:"name"`
-	NameWithNamespace string           `json:"name_with_namespace"`
-	Path              string           `json:"path"`
-	PathWithNamespace string           `json:"path_with_namespace"`
-	CreatedAt         Time             `json:"created_at"`
-	UpdatedAt         Time             `json:"updated_at"`
-	DefaultBranch     *string          `json:"default_branch"`
-	TagList           []string         `json:"tag_list"`
-	Topics            []string         `json:"topics"`
-	SSHURLToRepo      string           `json:"ssh_url_to_repo"`
-	HTTPURLToRepo     string           `json:"http_url_to_repo"`
-	WebURL            string           `json:"web_url"`
-	ReadmeURL         *string          `json:"readme_url"`
-	AvatarURL         *string          `json:"avatar_url"`
-	ForksCount        int              `json:"forks_count"`
-	StarCount         int              `json:"star_count"`
-	LastActivityAt    Time             `json:"last_activity_at"`
-	Namespace         projectNamespace `json:"namespace"`
-	Visibility        string           `json:"visibility"`
-	CreatorID         int64            `json:"creator_id"`
-	ImportStatus      string           `json:"import_status"`
-	ImportType        *string          `json:"import_type"`
-	ImportURL         *string          `json:"import_url"`
-	Archived          bool             `json:"archived"`
-	EmptyRepo         bool             `json:"empty_repo"`
-	Permissions       *permissions     `json:"permissions,omitempty"`
+	ID                int64           `json:"id"`
+	Description       string          `json:"description"`
+	Name              string          `json:"name"`
+	NameWithNamespace string          `json:"name_with_namespace"`
+	Path              string          `json:"path"`
+	PathWithNamespace string          `json:"path_with_namespace"`
+	CreatedAt         Time            `json:"created_at"`
+	UpdatedAt         Time            `json:"updated_at"`
+	DefaultBranch     *string         `json:"default_branch"`
+	TagList           []string        `json:"tag_list"`
+	Topics            []string        `json:"topics"`
+	SSHURLToRepo      string          `json:"ssh_url_to_repo"`
+	HTTPURLToRepo     string          `json:"http_url_to_repo"`
+	WebURL            string          `json:"web_url"`
+	ReadmeURL         *string         `json:"readme_url"`
+	AvatarURL         *string         `json:"avatar_url"`
+	ForksCount        int             `json:"forks_count"`
+	StarCount         int             `json:"star_count"`
+	LastActivityAt    Time            `json:"last_activity_at"`
+	Namespace         namespaceEntity `json:"namespace"`
+	Visibility        string          `json:"visibility"`
+	CreatorID         int64           `json:"creator_id"`
+	ImportStatus      string          `json:"import_status"`
+	ImportType        *string         `json:"import_type"`
+	ImportURL         *string         `json:"import_url"`
+	Archived          bool            `json:"archived"`
+	EmptyRepo         bool            `json:"empty_repo"`
+	Permissions       *permissions    `json:"permissions,omitempty"`
 }
 
 type accessEntity struct {
@@ -194,8 +183,7 @@ func (s *Server) renderProject(r *http.Request, p *ferry.Project) projectEntity 
 		HTTPURLToRepo: base + "/" + p.FullPath + ".git", WebURL: base + "/" + p.FullPath, LastActivityAt: Time(p.LastActivityAt),
 		Visibility: string(p.Visibility), CreatorID: p.CreatorID, ImportStatus: p.ImportStatus, ImportType: itype, EmptyRepo: p.DefaultBranch == ""}
 	if ns != nil {
-		nsEnt := s.renderNamespace(r, ns)
-		out.Namespace = projectNamespace(nsEnt)
+		out.Namespace = s.renderNamespace(r, ns)
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -274,22 +273,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.OwnerAccess {
 			return errForbidden
 		}
-		if v, ok := p.str("name"); ok {
-			if strings.TrimSpace(v) == "" {
-				p.fail("name", "is empty")
-			}
-			p.checkName("name", v)
-			g.Name = v
-		}
-		if v, ok := p.str("path"); ok {
-			if !ferry.ValidPath(v) {
-				p.fail("path", "is invalid")
-			}
-			g.Path = v
-		}
-		if v, ok := p.str("description"); ok {
-			g.Description = v
-		}
+		p.renameFields(&g.Name, &g.Path, &g.Description)
 		vis, visGiven := p.visibility("visibility")
 		if err := p.err(); err != nil {
 			return err

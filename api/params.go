@@ -294,6 +294,27 @@ func (p *params) date(name string) (*time.Time, bool) {
 	return &t, true
 }
 
+// renameFields reads the name, path and description a group or project
+// update may change, validating them as creation does.
+func (p *params) renameFields(name, path, description *string) {
+	if v, ok := p.str("name"); ok {
+		if strings.TrimSpace(v) == "" {
+			p.fail("name", "is empty")
+		}
+		p.checkName("name", v)
+		*name = v
+	}
+	if v, ok := p.str("path"); ok {
+		if !ferry.ValidPath(v) {
+			p.fail("path", "is invalid")
+		}
+		*path = v
+	}
+	if v, ok := p.str("description"); ok {
+		*description = v
+	}
+}
+
 // name validation shared by groups and projects.
 func (p *params) checkName(name, value string) {
 	if value != "" && !ferry.ValidName(value) {

@@ -265,22 +265,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.MaintainerAccess {
 			return errForbidden
 		}
-		if v, ok := p.str("name"); ok {
-			if strings.TrimSpace(v) == "" {
-				p.fail("name", "is empty")
-			}
-			p.checkName("name", v)
-			pr.Name = v
-		}
-		if v, ok := p.str("path"); ok {
-			if !ferry.ValidPath(v) {
-				p.fail("path", "is invalid")
-			}
-			pr.Path = v
-		}
-		if v, ok := p.str("description"); ok {
-			pr.Description = v
-		}
+		p.renameFields(&pr.Name, &pr.Path, &pr.Description)
 		if v, ok := p.str("default_branch"); ok {
 			pr.DefaultBranch = v
 		}

@@ -134,24 +134,9 @@ func (tx *Tx) ListMembers(ctx context.Context, f MemberFilter, p Page) ([]*ferry
 		}
 		cond += " AND m.user_id IN (" + strings.Join(ph, ",") + ")"
 	}
-	from := ` FROM members m JOIN users u ON u.id = m.user_id WHERE ` + cond
-	var total int
-	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*)`+from, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count members: %w", err)
-	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+memberCols+from+` ORDER BY m.user_id LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	var out []*ferry.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan member: %w", err)
-		}
+	out, total, err := listPage(ctx, tx, "members", memberCols, `FROM members m JOIN users u ON u.id = m.user_id WHERE `+cond, "m.user_id", args, p, scanMember)
+	for _, m := range out {
 		m.Inherited = m.SourceKind != f.Kind || m.SourceID != f.SourceID
-		out = append(out, m)
 	}
-	return out, total, rows.Err()
+	return out, total, err
 }

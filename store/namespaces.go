@@ -167,11 +167,6 @@ func (tx *Tx) ListNamespaces(ctx context.Context, f NamespaceFilter, p Page) ([]
 	} else if f.MemberOnly {
 		where = append(where, "1=0")
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM namespaces n WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count namespaces: %w", err)
-	}
 	order := map[string]string{"name": "lower(n.name)", "path": "lower(n.path)", "id": "n.id", "full_path": "lower(n.full_path)"}[f.OrderBy]
 	if order == "" {
 		order = "lower(n.name)"
@@ -180,20 +175,7 @@ func (tx *Tx) ListNamespaces(ctx context.Context, f NamespaceFilter, p Page) ([]
 	if strings.EqualFold(f.Sort, "desc") {
 		dir = "DESC"
 	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+nsCols+` FROM namespaces n WHERE `+cond+` ORDER BY `+order+` `+dir+`, n.id `+dir+` LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list namespaces: %w", err)
-	}
-	defer rows.Close()
-	var out []*ferry.Namespace
-	for rows.Next() {
-		n, err := scanNamespace(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan namespace: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, tx, "namespaces", nsCols, `FROM namespaces n WHERE `+strings.Join(where, " AND "), order+` `+dir+`, n.id `+dir, args, p, scanNamespace)
 }
 
 // UpdateNamespace writes name, path, description and visibility. A changed

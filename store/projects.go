@@ -187,10 +187,6 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 	if len(where) > 0 {
 		cond = strings.Join(where, " AND ")
 	}
-	var total int
-	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*)`+projectFrom+` WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count projects: %w", err)
-	}
 	order := map[string]string{"id": "p.id", "name": "lower(p.name)", "path": "lower(p.path)", "created_at": "p.created_at",
 		"updated_at": "p.updated_at", "last_activity_at": "p.last_activity_at"}[f.OrderBy]
 	if order == "" {
@@ -200,21 +196,7 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 	if strings.EqualFold(f.Sort, "asc") {
 		dir = "ASC"
 	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+projectCols+projectFrom+` WHERE `+cond+` ORDER BY `+order+` `+dir+`, p.id `+dir+
-		` LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list projects: %w", err)
-	}
-	defer rows.Close()
-	var out []*ferry.Project
-	for rows.Next() {
-		pr, err := scanProject(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan project: %w", err)
-		}
-		out = append(out, pr)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, tx, "projects", projectCols, projectFrom+` WHERE `+cond, order+` `+dir+`, p.id `+dir, args, p, scanProject)
 }
 
 // UpdateProject writes name, path, description, visibility, default branch

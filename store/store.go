@@ -294,3 +294,32 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := tx.q.ExecContext(ctx, query, args...)
 	return err
 }
+
+// rowScanner is what *sql.Row and *sql.Rows share.
+type rowScanner = interface{ Scan(...any) error }
+
+// listPage runs a list query: the count over from (everything after
+// SELECT), then one page of cols over from with order, scanning each row.
+// args are the filter's; the page's LIMIT and OFFSET are appended.
+func listPage[T any](ctx context.Context, tx *Tx, what, cols, from, order string, args []any, p Page, scan func(rowScanner) (T, error)) ([]T, int, error) {
+	var total int
+	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) `+from, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", what, err)
+	}
+	n := len(args)
+	q := fmt.Sprintf("SELECT %s %s ORDER BY %s LIMIT $%d OFFSET $%d", cols, from, order, n+1, n+2)
+	rows, err := tx.q.QueryContext(ctx, q, append(args, p.PerPage, p.Offset())...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	return out, total, rows.Err()
+}

@@ -141,25 +141,11 @@ func (tx *Tx) ListTokens(ctx context.Context, f TokenFilter, p Page) ([]*ferry.P
 	case "inactive":
 		where = append(where, "(revoked = TRUE OR (expires_at IS NOT NULL AND expires_at <= "+arg(f.Now)+"))")
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM personal_access_tokens WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count tokens: %w", err)
-	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM personal_access_tokens WHERE `+cond+` ORDER BY id DESC LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []*ferry.PersonalAccessToken
-	for rows.Next() {
-		t, _, err := scanToken(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan token: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, tx, "tokens", tokenCols, `FROM personal_access_tokens WHERE `+strings.Join(where, " AND "), "id DESC", args, p,
+		func(row rowScanner) (*ferry.PersonalAccessToken, error) {
+			t, _, err := scanToken(row)
+			return t, err
+		})
 }
 
 // RevokeToken marks a token revoked.

@@ -104,25 +104,7 @@ func (tx *Tx) ListUsers(ctx context.Context, f UserFilter, p Page) ([]*ferry.Use
 	if f.Humans {
 		where = append(where, "u.bot = FALSE AND u.placeholder = FALSE")
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users u WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count users: %w", err)
-	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u WHERE `+cond+` ORDER BY u.id DESC LIMIT `+arg(p.PerPage)+` OFFSET `+arg(p.Offset()), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []*ferry.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, tx, "users", userCols, `FROM users u WHERE `+strings.Join(where, " AND "), "u.id DESC", args, p, scanUser)
 }
 
 // UpdateUser writes the mutable fields of u (name, email, state, admin) and,
