@@ -286,6 +286,24 @@ type Member struct {
 
 func (Member) Kind() string { return KindMember }
 
+// KindUpload is Upload's kind.
+const KindUpload = "upload"
+
+// Upload is a file that bodies link to (a Markdown attachment), whose bytes
+// the source already stored by digest (package uploads). Writing it records
+// it for the project and relinks every body that links to URL; bodies
+// written later are relinked as they are written.
+type Upload struct {
+	SourceID           // ID: the link as bodies carry it, like URL
+	URL         string // the link exactly as it appears in bodies
+	Filename    string // last segment of the served path, uploads.ValidFilename
+	ContentType string // sniffed from the content, not the source's word
+	Size        int64
+	SHA256      string // lowercase hex digest of the stored bytes
+}
+
+func (Upload) Kind() string { return KindUpload }
+
 // Every kind is an Object.
 var (
 	_ Object = SourceUser{}
@@ -302,4 +320,5 @@ var (
 	_ Object = AwardEmoji{}
 	_ Object = ProtectedBranch{}
 	_ Object = Member{}
+	_ Object = Upload{}
 )

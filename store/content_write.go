@@ -83,6 +83,7 @@ type batch struct {
 	userRows [][]any
 	labels   [][]any
 	repo     *forge.Repository
+	uploads  []forge.Upload
 }
 
 func newBatch(owner int64, group bool) *batch {
@@ -334,6 +335,13 @@ func (b *batch) object(o forge.Object) error {
 		return b.object(*x)
 	case forge.Member:
 		b.add(memberSpec, p, b.user(x.SourceID, x.User), x.Type, x.Host, x.ID, x.AccessLevel)
+	case *forge.Upload:
+		return b.object(*x)
+	case forge.Upload:
+		if err := invalidUpload(x); err != nil {
+			return err
+		}
+		b.uploads = append(b.uploads, x)
 	default:
 		return ferry.Errorf(ferry.EINVALID, "unknown object kind %q", o.Kind())
 	}
@@ -392,6 +400,11 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 	if err != nil {
 		return 0, err
 	}
+	// Bodies link the project's uploads that exist already; uploads of this
+	// batch relink what it wrote, below.
+	if err := tx.relinkRows(ctx, b); err != nil {
+		return 0, err
+	}
 	for _, sp := range specOrder {
 		rows := b.rows[sp]
 		resolve(rows, ids)
@@ -401,6 +414,11 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 	}
 	if err := tx.replaceChildren(ctx, b, ids); err != nil {
 		return 0, err
+	}
+	for _, u := range b.uploads {
+		if err := tx.putUpload(ctx, b.owner, u); err != nil {
+			return 0, err
+		}
 	}
 	if r := b.repo; r != nil {
 		// The source's description and default branch become the project's;
