@@ -683,7 +683,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 				return false, err
 			}
 		}
-		if err := tx.AddStats(ctx, r.im.ID, stats(r.src, page.Objects, written)); err != nil {
+		if err := tx.AddStats(ctx, r.im.ID, stats(r.src, r.rel.Name(), page.Objects, written)); err != nil {
 			return false, err
 		}
 		for _, f := range page.Failures {
@@ -770,8 +770,8 @@ func (r *relationRun) count(objs []forge.Object) {
 
 // stats counts a page per object kind: fetched from everything the source
 // returned, imported from what was written.
-func stats(src Source, all, written []forge.Object) []ferry.ImportStat {
-	name := func(o forge.Object) string { return objectType(src, o) }
+func stats(src Source, relation string, all, written []forge.Object) []ferry.ImportStat {
+	name := func(o forge.Object) string { return objectType(src, relation, o) }
 	m := map[string]*ferry.ImportStat{}
 	get := func(k string) *ferry.ImportStat {
 		if m[k] == nil {
@@ -798,9 +798,9 @@ func stats(src Source, all, written []forge.Object) []ferry.ImportStat {
 // objectType names an object in the import's stats: the source's own name
 // if it has one (GitHub's "pull_request"), else the forge kind, with notes
 // on a diff line told apart as GitLab does ("diff_note").
-func objectType(src Source, o forge.Object) string {
+func objectType(src Source, relation string, o forge.Object) string {
 	if n, ok := src.(ObjectTyper); ok {
-		if t := n.ObjectType(o); t != "" {
+		if t := n.ObjectType(relation, o); t != "" {
 			return t
 		}
 	}

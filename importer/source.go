@@ -132,7 +132,7 @@ type Source interface {
 // import stats its own way, as GitLab's importers do ("pull_request",
 // "pull_request_review" for GitHub); "" falls back to the forge kind.
 type ObjectTyper interface {
-	ObjectType(o forge.Object) string
+	ObjectType(relation string, o forge.Object) string
 }
 
 // Permanent wraps an error the engine must not retry (a 404 for an item, a

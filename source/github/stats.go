@@ -4,9 +4,12 @@ import "github.com/ferry-import/ferry/forge"
 
 // ObjectType names objects in the import stats as GitLab's GitHub importer
 // does (its ObjectCounter keys), so scripts reading stats see the same keys.
-func (*Source) ObjectType(o forge.Object) string {
+func (*Source) ObjectType(relation string, o forge.Object) string {
 	switch x := o.(type) {
 	case forge.MergeRequest:
+		if relation == relPullRequestDetails {
+			return "pull_request_merged_by" // the merged pull requests read again for who merged them
+		}
 		return "pull_request"
 	case forge.Review:
 		return "pull_request_review"
