@@ -99,8 +99,12 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	objects := 0
 	if stats, ok := st["stats"].(map[string]any); ok {
 		if imported, ok := stats["imported"].(map[string]any); ok {
-			for _, v := range imported {
-				objects += int(v.(float64))
+			for kind, v := range imported {
+				// Merged pull requests are read twice (the second time for
+				// merged_by): count each object once.
+				if kind != "pull_request_merged_by" {
+					objects += int(v.(float64))
+				}
 			}
 		}
 	}
