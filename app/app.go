@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ import (
 	"github.com/ferry-import/ferry/queue"
 	"github.com/ferry-import/ferry/secret"
 	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/uploads"
 )
 
 // Version is ferry's own version; the API reports GitLab's version it
@@ -74,9 +76,11 @@ type App struct {
 	Queue    *queue.Queue
 	Secrets  *secret.Box
 	Git      *gitstore.Store
+	Uploads  *uploads.Store // project upload files (attachments), under <data-dir>/uploads
 	Engine   *importer.Engine
 	API      *api.Server
 	gitHTTP  http.Handler
+	upHTTP   http.Handler
 	Registry *prometheus.Registry
 	Workers  *river.Workers
 	log      *slog.Logger
@@ -124,11 +128,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, fmt.Errorf("open repositories: %w", err)
 	}
+	if a.Uploads, err = uploads.New(filepath.Join(cfg.DataDir, "uploads"), uploads.Options{}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	rescue := cfg.JobRescueAfter
 	if rescue == 0 {
 		rescue = 15 * time.Minute
 	}
-	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Guard: guard, Log: cfg.Log, Registry: a.Registry,
+	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
 		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
@@ -165,6 +173,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.gitHTTP, err = a.API.GitHandler(gitstore.HandlerOptions{ExternalURL: cfg.ExternalURL,
 		LFSSigningKey: a.Secrets.Derive("gitstore lfs download tokens"), Logger: cfg.Log})
 	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if a.upHTTP, err = a.API.UploadsHandler(a.Uploads); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -226,7 +238,9 @@ func (a *App) URL() string {
 }
 
 // Handler is the whole HTTP surface: the API, git over HTTP
-// ("/<full_path>.git/…", see gitstore.IsGitPath), health and metrics.
+// ("/<full_path>.git/…", see gitstore.IsGitPath), project uploads
+// ("/<full_path>/uploads/<secret>/<filename>", see api.IsUploadPath),
+// health and metrics.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +268,10 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if gitstore.IsGitPath(r.URL.Path) {
 			a.gitHTTP.ServeHTTP(w, r)
+			return
+		}
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/") && api.IsUploadPath(r.URL.Path) {
+			a.upHTTP.ServeHTTP(w, r)
 			return
 		}
 		apiHandler.ServeHTTP(w, r)
@@ -307,6 +325,9 @@ func (a *App) shutdown() error {
 	}
 	if err := a.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	if err := a.Uploads.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close uploads: %w", err))
 	}
 	a.log.Info("stopped")
 	return errors.Join(errs...)

@@ -27,6 +27,7 @@ import (
 	"github.com/ferry-import/ferry/secret"
 	"github.com/ferry-import/ferry/sourcehttp"
 	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/uploads"
 )
 
 // Config wires an Engine.
@@ -34,6 +35,9 @@ type Config struct {
 	Store   *store.Store
 	Secrets *secret.Box
 	Git     *gitstore.Store
+	// Uploads holds attachments sources download (Env.Uploads); nil
+	// leaves Env.Uploads and Env.Downloads nil.
+	Uploads *uploads.Store
 	Guard   *netguard.Guard
 	Sources []Source
 	Log     *slog.Logger
@@ -213,6 +217,26 @@ func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func(
 	return &http.Client{Transport: t, CheckRedirect: netguard.SameHostRedirects}, gov, nil
 }
 
+// DownloadClient builds the client for files a source's bodies link to
+// (Env.Downloads): guarded dialing, retries, call accounting, no rate-limit
+// governor (these are not API calls) and no host restriction. It follows
+// at most five redirects (attachment hosts redirect to storage hosts);
+// Go's client drops the Authorization header a source sets when a
+// redirect leaves the original host's domain.
+func (e *Engine) DownloadClient(sourceType string) *http.Client {
+	calls := e.calls.WithLabelValues(sourceType)
+	t := &sourcehttp.Transport{Base: e.transport, Clock: e.cfg.Clock, OnCall: func(*http.Request) { calls.Inc() }}
+	return &http.Client{Transport: t, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: redirect to scheme %q", netguard.ErrBlocked, req.URL.Scheme)
+		}
+		return nil
+	}}
+}
+
 // env builds the Env of an import for its source.
 func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sourcehttp.Governor, error) {
 	src, ok := e.sources[im.SourceType]
@@ -227,9 +251,13 @@ func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sour
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &Env{ImportID: im.ID, ProjectID: im.ProjectID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
+	env := &Env{ImportID: im.ID, ProjectID: im.ProjectID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
 		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Git: e.cfg.Git,
-		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}, src, gov, nil
+		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}
+	if e.cfg.Uploads != nil {
+		env.Uploads, env.Downloads = e.cfg.Uploads, e.DownloadClient(im.SourceType)
+	}
+	return env, src, gov, nil
 }
 
 // followups reads the store's followup queue for one import.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/uploads"
 )
 
 // Relation pages through one named stream of one import: "labels",
@@ -114,7 +115,18 @@ type Env struct {
 	// counts calls.
 	HTTP *http.Client
 	// Git holds the destination repositories.
-	Git       *gitstore.Store
+	Git *gitstore.Store
+	// Downloads fetches files that bodies link to (attachments), which
+	// live outside the API host: it dials only addresses the guard allows,
+	// retries transient failures and counts calls, but it adds no
+	// credential and allows any host. The source decides which links are
+	// its forge's attachments, fetches only those, and adds the credential
+	// itself where its forge expects it. Nil when the engine has no upload
+	// store.
+	Downloads *http.Client
+	// Uploads holds downloaded files by digest; a source stores the bytes
+	// there and emits forge.Upload with the digest.
+	Uploads   *uploads.Store
 	Followups Followups
 	Log       *slog.Logger
 }
