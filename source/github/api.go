@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/sourcehttp"
 )
 
 const githubAPI = "https://api.github.com/"
@@ -94,7 +96,24 @@ func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string,
 	if err != nil {
 		return nil, err
 	}
-	repo, resp, err := c.Repositories.GetByID(ctx, repoID)
+	// An answer cut short or not JSON is retried a few times: the import
+	// endpoint should not refuse an import for one bad body (the transport
+	// already retries what HTTP itself shows as transient).
+	var repo *gh.Repository
+	var resp *gh.Response
+	for attempt := 1; ; attempt++ {
+		repo, resp, err = c.Repositories.GetByID(ctx, repoID)
+		if err == nil || attempt == itemAttempts || !unusableAnswer(err) {
+			break
+		}
+		t := time.NewTimer(sourcehttp.Backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 	if err != nil {
 		return nil, lookupError(err, ErrUnauthorized)
 	}
@@ -145,7 +164,7 @@ func lookupError(err error, on401 error) error {
 	}
 	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
-		return fmt.Errorf("github: %w", err)
+		return err
 	}
 	switch st := er.Response.StatusCode; st {
 	case http.StatusUnauthorized:
