@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -45,6 +46,9 @@ func startImport(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, target 
 	})
 	if code != 201 {
 		t.Fatalf("POST /import/github: %d %v", code, body)
+	}
+	if raw, _ := json.Marshal(body); strings.Contains(string(raw), f.GitHub.Token) {
+		t.Errorf("source token echoed in the POST /import/github answer")
 	}
 	for k, want := range map[string]any{"name": "NEW-NAME", "full_path": "/" + target + "/NEW-NAME", "import_source": ffgithub.Owner + "/" + ffgithub.Repo,
 		"import_status": "scheduled", "refs_url": "/" + target + "/NEW-NAME/refs"} {
@@ -100,6 +104,9 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 
 			// The source token appears nowhere: not in logs, responses or the database in clear.
 			checkNoSecret(t, in, logs.String(), f.GitHub.Token)
+			if raw, _ := json.Marshal(status(t, in, id)); strings.Contains(string(raw), f.GitHub.Token) {
+				t.Errorf("source token in the import status answer")
+			}
 		})
 	}
 }
