@@ -158,7 +158,7 @@ func parseNoteableKey(key string) (forge.Noteable, string, error) {
 // issue converts an issues-list entry that is not a pull request.
 func (b *builder) issue(i *gh.Issue) forge.Issue {
 	return forge.Issue{SourceID: b.r.sid(idString(i.ID)), IID: int64(i.GetNumber()), Title: i.GetTitle(),
-		Description: i.GetBody(), State: state(i.GetState()), Locked: i.GetLocked(), Author: b.user(i.User),
+		Description: b.attach(i.GetBody()), State: state(i.GetState()), Locked: i.GetLocked(), Author: b.user(i.User),
 		Assignees: b.assignees(i.Assignees, i.Assignee), Labels: labelNames(i.Labels), MilestoneIID: milestoneIID(i.Milestone),
 		CreatedAt: ts(i.CreatedAt), UpdatedAt: ts(i.UpdatedAt), ClosedAt: tsPtr(i.ClosedAt), ClosedBy: b.optUser(i.ClosedBy)}
 }
@@ -167,7 +167,7 @@ func (b *builder) issue(i *gh.Issue) forge.Issue {
 // pulls/:n; only the latter says who merged.
 func (b *builder) mergeRequest(p *gh.PullRequest) forge.MergeRequest {
 	mr := forge.MergeRequest{SourceID: b.r.sid(idString(p.ID)), IID: int64(p.GetNumber()), Title: p.GetTitle(),
-		Description: p.GetBody(), State: state(p.GetState()), Draft: p.GetDraft(), Locked: p.GetLocked(),
+		Description: b.attach(p.GetBody()), State: state(p.GetState()), Draft: p.GetDraft(), Locked: p.GetLocked(),
 		SourceBranch: sourceBranch(p), TargetBranch: p.GetBase().GetRef(),
 		SourceSHA: p.GetHead().GetSHA(), TargetSHA: p.GetBase().GetSHA(),
 		Author: b.user(p.User), Assignees: b.assignees(p.Assignees, p.Assignee), Reviewers: b.userList(p.RequestedReviewers),
@@ -209,7 +209,7 @@ func (b *builder) issueNote(c *gh.IssueComment, on forge.Noteable) forge.Note {
 	if hasReactions(c.Reactions) {
 		b.follow(relReactions, noteableKey(on)+"/"+id)
 	}
-	return forge.Note{SourceID: b.r.sid(id), On: on, Body: c.GetBody(), Author: b.user(c.User),
+	return forge.Note{SourceID: b.r.sid(id), On: on, Body: b.attach(c.GetBody()), Author: b.user(c.User),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
 }
 
@@ -245,7 +245,7 @@ func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
 	if hasReactions(c.Reactions) {
 		b.follow(relReactions, noteableKey(on)+"/"+id)
 	}
-	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: c.GetBody(),
+	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: b.attach(c.GetBody()),
 		Author: b.user(c.User), Resolvable: true, Position: diffPosition(c),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}, nil
 }
@@ -332,7 +332,7 @@ func (b *builder) review(rv *gh.PullRequestReview, iid int64) (forge.Review, boo
 	default:
 		return forge.Review{}, false
 	}
-	return forge.Review{SourceID: b.r.sid(idString(rv.ID)), MergeRequestIID: iid, State: st, Body: rv.GetBody(),
+	return forge.Review{SourceID: b.r.sid(idString(rv.ID)), MergeRequestIID: iid, State: st, Body: b.attach(rv.GetBody()),
 		Author: b.user(rv.User), SubmittedAt: ts(rv.SubmittedAt)}, true
 }
 
@@ -371,11 +371,11 @@ func (b *builder) milestone(m *gh.Milestone) forge.Milestone {
 		due = &d
 	}
 	return forge.Milestone{SourceID: b.r.sid(idString(m.ID)), IID: int64(m.GetNumber()), Title: m.GetTitle(),
-		Description: m.GetDescription(), State: st, DueDate: due, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt)}
+		Description: b.attach(m.GetDescription()), State: st, DueDate: due, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt)}
 }
 
 func (b *builder) release(rel *gh.RepositoryRelease) forge.Release {
-	desc := rel.GetBody()
+	desc := b.attach(rel.GetBody())
 	if strings.TrimSpace(desc) == "" {
 		desc = "Release for tag " + rel.TagName
 	}

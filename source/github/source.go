@@ -28,8 +28,8 @@ const DefaultPerPage = 100
 // Options are the source-specific options of an import (Env.Options).
 type Options struct {
 	SingleEndpointNotesImport bool `json:"single_endpoint_notes_import"`
-	// AttachmentsImport is accepted but not acted on yet: the forge model
-	// has no uploads to carry downloaded files.
+	// AttachmentsImport downloads the files bodies link to from GitHub's
+	// attachment store and relinks them to ferry's uploads (attachments.go).
 	AttachmentsImport   bool `json:"attachments_import"`
 	CollaboratorsImport bool `json:"collaborators_import"`
 	// PaginationLimit is the page size of list calls, 1–100; 0 means 100.
@@ -100,12 +100,18 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 		// Fed by issues and pull_requests, so a stage of their own.
 		stages = append(stages, importer.Stage{Name: "notes", Relations: []importer.Relation{r.itemComments(), r.itemReviewComments()}})
 	}
-	return append(stages,
+	stages = append(stages,
 		importer.Stage{Name: "details", Relations: []importer.Relation{r.pullRequestDetails(), r.reactions()}},
 		// Last but LFS: every relation before may queue users.
 		importer.Stage{Name: "users", Relations: []importer.Relation{r.users()}},
 		importer.Stage{Name: "lfs_objects", Relations: []importer.Relation{r.lfsObjects()}},
-	), nil
+	)
+	if r.opts.AttachmentsImport {
+		// Last: every body that links an attachment is stored by then, so
+		// writing an upload relinks them all (attachments.go).
+		stages = append(stages, importer.Stage{Name: "attachments", Relations: []importer.Relation{r.attachments()}})
+	}
+	return stages, nil
 }
 
 // run is one job run's view of an import: the client and what relations
