@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/uploads"
 )
 
@@ -160,4 +161,29 @@ func TestDownloadAttachments(t *testing.T) {
 			t.Errorf("%s: failure %+v", c.key, f)
 		}
 	}
+}
+
+// FuzzAttachmentLinks checks extraction against relinking: every link
+// queued is an attachment of the source, and the store's relinking finds
+// it in the body, so no queued attachment is left linked to the source.
+func FuzzAttachmentLinks(f *testing.F) {
+	for _, s := range []string{
+		"![shot](https://github.com/user-attachments/assets/abc)",
+		`<img src="https://user-images.githubusercontent.com/1/2.png?a=1&amp;b=2">`,
+		`[f](https://github.com/acme/w/files/1/a.zip "t") [g](<https://github.com/user-attachments/files/2/b.txt>)`,
+		"![a](https://github.com/user-attachments/assets/a)![a](https://github.com/user-attachments/assets/a0)",
+	} {
+		f.Add(s)
+	}
+	r := testRun()
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, l := range r.attachmentLinks(body) {
+			if _, _, ok := r.attachmentURL(l); !ok {
+				t.Fatalf("queued %q, which is no attachment", l)
+			}
+			if store.Relink(body, l, "/uploads/x/y") == body {
+				t.Fatalf("queued %q, which relinking cannot find in %q", l, body)
+			}
+		}
+	})
 }
