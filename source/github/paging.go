@@ -282,8 +282,8 @@ func (l *listRelation[T]) Fetch(ctx context.Context, cursor string) (importer.Pa
 // to itemWorkers of them at once: their calls dominate an import's wall
 // time and the engine runs one page of a relation at a time.
 const (
-	itemBatch   = 20
-	itemWorkers = 8
+	itemBatch   = 32
+	itemWorkers = 16
 )
 
 // itemAttempts bounds the tries of one item whose answer could not be used.
