@@ -274,9 +274,15 @@ func (f *Forge) Close() error {
 	var errs []error
 	for _, e := range []*Endpoint{f.GitHub, f.BitbucketServer, f.GitLab} {
 		if e != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// Shutdown waits for open connections to go idle, but a client
+			// may have dialled connections it never used (net/http races
+			// dials under concurrency): Shutdown counts those as active for
+			// 5 s. After a short grace, close whatever is left.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := e.server.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("shut down %s: %w", e.URL, err))
+				if err := e.server.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("shut down %s: %w", e.URL, err))
+				}
 			}
 			cancel()
 		}
