@@ -23,6 +23,9 @@
 //	users            users (GET users/:login once per login seen anywhere)
 //	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API
 //	                 at the clone URL the repository relation queued)
+//	attachments      attachments (only with attachments_import: files linked from
+//	                 bodies, downloaded and relinked to /uploads/…; last, so every
+//	                 body is already stored)
 //
 // List relations keep GitHub's Link next URL (checked to stay on the API
 // base) as their cursor; per-item relations read the followups earlier
