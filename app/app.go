@@ -63,6 +63,9 @@ type Config struct {
 	// 15m); ImportSlice is how long one import job runs before yielding.
 	JobRescueAfter time.Duration
 	ImportSlice    time.Duration
+	// ImportStallTimeout is how long a stage may make no progress before
+	// the import's timeout_strategy applies (default 2h, as GitLab).
+	ImportStallTimeout time.Duration
 	// QueueOverrides adjusts queue settings (tests).
 	QueueOverrides func(*queue.Config)
 	// EngineOverrides adjusts import engine settings (tests, benchmarks).
@@ -137,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		rescue = 15 * time.Minute
 	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
-		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3}
+		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3, StallTimeout: cfg.ImportStallTimeout}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
 	}

@@ -723,7 +723,15 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		failed := failedItems + int64(len(page.Failures))
 		total := page.Total
 		if total <= 0 {
-			total = -1
+			// A per-item relation's total is the work queued for it, known
+			// once the stages before it are done.
+			if n, err := tx.CountFollowups(ctx, r.im.ID, r.rel.Name()); err != nil {
+				return false, err
+			} else if n > 0 {
+				total = n
+			} else {
+				total = -1
+			}
 		}
 		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), int64(len(written)), failed, total, done)
 		if err != nil || !ok {

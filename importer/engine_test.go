@@ -373,6 +373,10 @@ func TestImportRunsStagesToTheEnd(t *testing.T) {
 			if w := want[r.Name]; r.State != w[0] || r.Imported != w[1] {
 				t.Errorf("relation %s: %s imported %d, want %v", r.Name, r.State, r.Imported, w)
 			}
+			// A per-item relation's total is what was queued for it.
+			if r.Name == "notes" && r.Total != 7 {
+				t.Errorf("notes total %d, want the 7 queued issues", r.Total)
+			}
 		}
 		if len(failures) != 1 || failures[0].Relation != "broken" || !strings.Contains(failures[0].ExceptionMessage, "404") ||
 			failures[0].CorrelationID != im.CorrelationID {

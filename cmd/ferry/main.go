@@ -79,7 +79,8 @@ func (s *settings) appConfig() app.Config {
 		// Operational tuning, environment only: how soon a dead worker's
 		// jobs are taken over, and how long one import job runs at a time.
 		JobRescueAfter: envDuration("FERRY_JOB_RESCUE_AFTER"), ImportSlice: envDuration("FERRY_IMPORT_SLICE"),
-		Listen: s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
+		ImportStallTimeout: envDuration("FERRY_IMPORT_STALL_TIMEOUT"),
+		Listen:             s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
 		AllowLocalNetwork: s.allowLocal, Workers: s.workers,
 		RootToken: os.Getenv("FERRY_ROOT_TOKEN"), SecretKey: os.Getenv("FERRY_SECRET_KEY"),
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
