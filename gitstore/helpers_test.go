@@ -9,33 +9,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ferry-import/ferry/internal/fixture"
 )
 
-// fixtureBundle finds shared/fixtures/go-gitea_test_repo.bundle beside the
-// repository (or in FERRY_FIXTURES).
-func fixtureBundle(t *testing.T) string {
-	t.Helper()
-	const name = "go-gitea_test_repo.bundle"
-	if d := os.Getenv("FERRY_FIXTURES"); d != "" {
-		return filepath.Join(d, name)
-	}
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "fixtures", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("fixture %s not found in any parent's shared/fixtures (set FERRY_FIXTURES)", name)
-	return ""
-}
+// fixtureBundle is the shared real repository with refs/pull/*.
+func fixtureBundle(t *testing.T) string { return fixture.Bundle(t) }
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
