@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-import/ferry/app"
 	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/store"
 )
 
 // importMode starts ferry in this process (embedded SQLite in a temporary
@@ -31,12 +32,23 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	dbURL := cfg.databaseURL
+	if dbURL != "" {
+		// A scratch schema: the benchmark starts from an empty database and
+		// leaves the given one as it was.
+		u, drop, err := store.ScratchSchema(ctx, dbURL, "ferrybench")
+		if err != nil {
+			return 0, err
+		}
+		defer drop()
+		dbURL = u
+	}
 	const token = "glpat-ferrybench-root-token"
 	logOut := io.Discard
 	if cfg.verbose {
 		logOut = os.Stderr
 	}
-	a, err := app.New(ctx, app.Config{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: cfg.databaseURL, AllowLocalNetwork: true,
+	a, err := app.New(ctx, app.Config{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: dbURL, AllowLocalNetwork: true,
 		RootToken: token, Workers: cfg.workers, Log: slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard})
 	if err != nil {
 		return 0, fmt.Errorf("start ferry: %w", err)

@@ -12,17 +12,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge/forgetest"
@@ -72,7 +67,7 @@ func run(ctx context.Context, c config) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if c.databaseURL != "" {
-		u, drop, err := scratchSchema(ctx, c.databaseURL)
+		u, drop, err := store.ScratchSchema(ctx, c.databaseURL, "storebench")
 		if err != nil {
 			return err
 		}
@@ -137,37 +132,6 @@ func setup(ctx context.Context, s *store.Store) (int64, error) {
 		return tx.CreateProject(ctx, p)
 	})
 	return p.ID, err
-}
-
-// scratchSchema creates an empty schema and returns a URL using it, with
-// the function that drops it.
-func scratchSchema(ctx context.Context, base string) (string, func(), error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "storebench_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }
 
 // peakKB reads the process's peak resident set size.

@@ -7,13 +7,8 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ferry-import/ferry/store"
 )
@@ -47,34 +42,12 @@ func Engines(t testing.TB) []Engine {
 // URL whose connections use it; the schema is dropped at cleanup.
 func FreshSchema(t testing.TB, base string) string {
 	t.Helper()
-	ctx := context.Background()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
+	u, drop, err := store.ScratchSchema(context.Background(), base, "t")
 	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvPostgres, err)
+		t.Fatalf("%s: %v", EnvPostgres, err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", EnvPostgres, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(drop)
+	return u
 }
 
 // Open opens a migrated store on e, closed at cleanup.
