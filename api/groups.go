@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,6 +53,14 @@ func (s *Server) findGroup(r *http.Request, tx *store.Tx) (*ferry.Namespace, fer
 
 // namespaceRole is the caller's role on a namespace; admins act as owners.
 func (s *Server) namespaceRole(r *http.Request, tx *store.Tx, n *ferry.Namespace) ferry.AccessLevel {
+	return s.role(r, "namespace", func(ctx context.Context, userID int64) (ferry.AccessLevel, error) {
+		return tx.NamespaceAccess(ctx, userID, n.ID)
+	})
+}
+
+// role is the caller's role as lookup tells it: none for anonymous callers,
+// Owner for admins; a failed lookup is logged and counts as no access.
+func (s *Server) role(r *http.Request, what string, lookup func(ctx context.Context, userID int64) (ferry.AccessLevel, error)) ferry.AccessLevel {
 	u := currentUser(r)
 	if u == nil {
 		return ferry.NoAccess
@@ -59,9 +68,9 @@ func (s *Server) namespaceRole(r *http.Request, tx *store.Tx, n *ferry.Namespace
 	if u.IsAdmin {
 		return ferry.OwnerAccess
 	}
-	l, err := tx.NamespaceAccess(r.Context(), u.ID, n.ID)
+	l, err := lookup(r.Context(), u.ID)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "namespace access", "error", err)
+		s.log.ErrorContext(r.Context(), what+" access", "error", err)
 		return ferry.NoAccess
 	}
 	return l

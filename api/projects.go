@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,19 +39,9 @@ func (s *Server) FindProject(r *http.Request, tx *store.Tx) (*ferry.Project, fer
 
 // projectRole is the caller's role on a project; admins act as owners.
 func (s *Server) projectRole(r *http.Request, tx *store.Tx, p *ferry.Project) ferry.AccessLevel {
-	u := currentUser(r)
-	if u == nil {
-		return ferry.NoAccess
-	}
-	if u.IsAdmin {
-		return ferry.OwnerAccess
-	}
-	l, err := tx.ProjectAccess(r.Context(), u.ID, p.ID)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "project access", "error", err)
-		return ferry.NoAccess
-	}
-	return l
+	return s.role(r, "project", func(ctx context.Context, userID int64) (ferry.AccessLevel, error) {
+		return tx.ProjectAccess(ctx, userID, p.ID)
+	})
 }
 
 // projectListFilter reads the filters of GET /projects and group projects.

@@ -53,35 +53,33 @@ func errorBody(err error) (int, any) {
 	if !errors.As(err, &e) {
 		return http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}
 	}
-	switch e.Code {
-	case ferry.EINVALID:
-		return http.StatusBadRequest, map[string]any{"error": e.Message}
-	case ferry.EBADREQUEST:
-		return http.StatusBadRequest, map[string]any{"message": e.Message}
-	case ferry.ECONFLICT:
-		if len(e.Fields) > 0 {
-			return http.StatusBadRequest, map[string]any{"message": e.Fields}
-		}
-		return http.StatusConflict, map[string]any{"message": e.Message}
-	case ferry.ENOTFOUND:
-		return http.StatusNotFound, map[string]any{"message": e.Message}
-	case ferry.EUNAUTHORIZED:
-		return http.StatusUnauthorized, map[string]any{"message": e.Message}
-	case ferry.EFORBIDDEN:
-		return http.StatusForbidden, map[string]any{"message": e.Message}
-	case ferry.EUNPROCESSABLE:
-		if len(e.Fields) > 0 {
-			return http.StatusUnprocessableEntity, map[string]any{"message": e.Fields}
-		}
-		return http.StatusUnprocessableEntity, map[string]any{"message": e.Message}
-	case ferry.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge, map[string]any{"message": e.Message}
-	case ferry.ERATELIMIT:
-		return http.StatusTooManyRequests, map[string]any{"message": e.Message}
-	case ferry.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented, map[string]any{"message": e.Message}
+	status, known := errorStatus[e.Code]
+	switch {
+	case !known:
+		return http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}
+	case e.Code == ferry.EINVALID:
+		return status, map[string]any{"error": e.Message}
+	case len(e.Fields) > 0 && e.Code == ferry.ECONFLICT:
+		// A record validation failure (path taken…) is 400 with the fields.
+		return http.StatusBadRequest, map[string]any{"message": e.Fields}
+	case len(e.Fields) > 0:
+		return status, map[string]any{"message": e.Fields}
 	}
-	return http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}
+	return status, map[string]any{"message": e.Message}
+}
+
+// errorStatus maps domain error codes to GitLab's statuses.
+var errorStatus = map[string]int{
+	ferry.EINVALID:        http.StatusBadRequest,
+	ferry.EBADREQUEST:     http.StatusBadRequest,
+	ferry.ECONFLICT:       http.StatusConflict,
+	ferry.ENOTFOUND:       http.StatusNotFound,
+	ferry.EUNAUTHORIZED:   http.StatusUnauthorized,
+	ferry.EFORBIDDEN:      http.StatusForbidden,
+	ferry.EUNPROCESSABLE:  http.StatusUnprocessableEntity,
+	ferry.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	ferry.ERATELIMIT:      http.StatusTooManyRequests,
+	ferry.ENOTIMPLEMENTED: http.StatusNotImplemented,
 }
 
 // writeError renders err; internal errors are logged with the request's
