@@ -62,8 +62,14 @@ var (
 // e-mail belongs to a real user is mapped to that user at once.
 func (tx *Tx) ensureSourceUsers(ctx context.Context, rootNS int64, users map[suKey]forge.SourceUser) (map[suKey]int64, error) {
 	ids, err := tx.sourceUserIDs(ctx, rootNS, users)
-	if err != nil || len(ids) == len(users) {
-		return ids, err
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.refreshSourceUsers(ctx, users, ids); err != nil {
+		return nil, err
+	}
+	if len(ids) == len(users) {
+		return ids, nil
 	}
 	var missing []forge.SourceUser
 	var emails []string
@@ -151,6 +157,56 @@ func (tx *Tx) ensureSourceUsers(ctx context.Context, rootNS int64, users map[suK
 		return nil, fmt.Errorf("source users: %d of %d found after insert", len(ids), len(users))
 	}
 	return ids, nil
+}
+
+// refreshSourceUsers brings existing source users up to date with what a
+// later page knows better: sources name authors by login first and give
+// names and e-mails later (GitHub's users stage comes last). A source user
+// still shown as its placeholder is mapped to the real user with the
+// e-mail that just arrived; a reassignment an owner made is never undone.
+func (tx *Tx) refreshSourceUsers(ctx context.Context, users map[suKey]forge.SourceUser, ids map[suKey]int64) error {
+	keys := make([]suKey, 0, len(users))
+	for k, u := range users {
+		if _, ok := ids[k]; ok && (u.Name != "" || u.Email != "") {
+			keys = append(keys, k)
+		}
+	}
+	// Key order, as everywhere: racing writers lock rows alike.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		return a.typ < b.typ || (a.typ == b.typ && (a.host < b.host || (a.host == b.host && a.id < b.id)))
+	})
+	now := tx.Now()
+	for _, k := range keys {
+		u, id := users[k], ids[k]
+		email := strings.ToLower(u.Email)
+		res, err := tx.q.ExecContext(ctx, `UPDATE source_users SET
+			source_name = CASE WHEN CAST($1 AS TEXT) <> '' THEN CAST($1 AS TEXT) ELSE source_name END,
+			source_email = CASE WHEN CAST($2 AS TEXT) <> '' THEN CAST($2 AS TEXT) ELSE source_email END, updated_at = $3
+			WHERE id = $4 AND ((CAST($1 AS TEXT) <> '' AND source_name <> CAST($1 AS TEXT)) OR (CAST($2 AS TEXT) <> '' AND source_email <> CAST($2 AS TEXT)))`,
+			u.Name, email, now, id)
+		if err != nil {
+			return fmt.Errorf("refresh source user %s: %w", u.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // nothing new
+		}
+		if u.Name != "" {
+			if _, err := tx.q.ExecContext(ctx, `UPDATE users SET name = $1, updated_at = $2
+				WHERE placeholder = TRUE AND id = (SELECT placeholder_user_id FROM source_users WHERE id = $3)`, "Placeholder "+u.Name, now, id); err != nil {
+				return fmt.Errorf("rename placeholder of %s: %w", u.ID, err)
+			}
+		}
+		if email != "" {
+			if _, err := tx.q.ExecContext(ctx, `UPDATE source_users SET status = $1, updated_at = $2,
+				mapped_user_id = (SELECT u.id FROM users u WHERE u.placeholder = FALSE AND u.state = 'active' AND u.email = $3 ORDER BY u.id LIMIT 1)
+				WHERE id = $4 AND status = $5 AND EXISTS (SELECT 1 FROM users u WHERE u.placeholder = FALSE AND u.state = 'active' AND u.email = $3)`,
+				SourceUserCompleted, now, email, id, SourceUserPending); err != nil {
+				return fmt.Errorf("map source user %s by e-mail: %w", u.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // sourceUserIDs looks up the source users that exist, per source.
