@@ -75,7 +75,7 @@ func TestGitHubImportFaults(t *testing.T) {
 			start := time.Now()
 			id := startImport(t, in, f, "faulty")
 			finishedWithEverything(t, in, f, id, grp.ID, nil)
-			checkIssues(t, root, f.Scenario, id)
+			checkIssues(t, root, f.Scenario, id, nil)
 			checkMergeRequests(t, root, f.Scenario, id)
 			s := f.GitHub.Stats()
 			ft := faultTotals(s)

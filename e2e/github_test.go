@@ -70,6 +70,11 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 			root := in.Client(t, in.RootToken)
 			grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("group"), Path: gitlab.Ptr("group")}))(t)
 			must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("subgroup"), Path: gitlab.Ptr("subgroup"), ParentID: &grp.ID}))(t)
+			// A ferry user with the public e-mail of a source user: their
+			// contributions must land on them, not on a placeholder.
+			known := sc.User(1)
+			me := must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr("known"), Name: gitlab.Ptr("Known"),
+				Email: gitlab.Ptr(known.Email), Password: gitlab.Ptr("x")}))(t)
 			f.GitHub.ResetStats()
 			id := startImport(t, in, f, "group/subgroup")
 			st := waitImport(t, in, id, nil)
@@ -90,7 +95,11 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 			pid := id
 			checkCounts(t, in.App.Store.DB(), want, pid, grp.ID)
 
-			checkIssues(t, root, sc, pid)
+			var mapped int64
+			if err := in.App.Store.DB().QueryRow(`SELECT mapped_user_id FROM source_users WHERE source_user_id = $1`, strconv.FormatInt(known.ID, 10)).Scan(&mapped); err != nil || mapped != me.ID {
+				t.Errorf("source user %s (%s) mapped to %d, want ferry user %d (%v)", known.Login, known.Email, mapped, me.ID, err)
+			}
+			checkIssues(t, root, sc, pid, map[string]string{known.Login: "known"})
 			checkMergeRequests(t, root, sc, pid)
 			checkClone(t, in, f, "group/subgroup/NEW-NAME")
 
@@ -112,7 +121,9 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 }
 
 // checkIssues compares imported issues with the scenario field by field.
-func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int64) {
+// realUsers maps source logins to the ferry usernames their contributions
+// must show (e-mail matches); everyone else shows as a placeholder.
+func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int64, realUsers map[string]string) {
 	t.Helper()
 	issues := all(t, func(o gitlab.ListOptions) ([]*gitlab.Issue, *gitlab.Response, error) {
 		return c.Issues.ListProjectIssues(pid, &gitlab.ListProjectIssuesOptions{ListOptions: o, State: gitlab.Ptr("all")})
@@ -143,7 +154,11 @@ func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int6
 		if got.Title != it.Title || got.State != wantState || strings.TrimSpace(got.Description) == "" {
 			t.Errorf("issue #%d: title %q state %s, want %q %s", n, got.Title, got.State, it.Title, wantState)
 		}
-		if got.Author == nil || !strings.Contains(got.Author.Username, it.Author.Login) {
+		if real, ok := realUsers[it.Author.Login]; ok {
+			if got.Author == nil || got.Author.Username != real {
+				t.Errorf("issue #%d author %+v, want ferry user %s (same e-mail as %s)", n, got.Author, real, it.Author.Login)
+			}
+		} else if got.Author == nil || !strings.Contains(got.Author.Username, it.Author.Login) {
 			t.Errorf("issue #%d author %+v, want a placeholder for %s", n, got.Author, it.Author.Login)
 		}
 		var labels []string
