@@ -138,6 +138,11 @@ func (tx *Tx) ReassignSourceUser(ctx context.Context, namespaceID, id, userID, b
 		userID, status, byID, tx.Now(), id); err != nil {
 		return nil, fmt.Errorf("reassign source user %d: %w", id, err)
 	}
+	if status == SourceUserCompleted {
+		if err := tx.grantImportedMemberships(ctx, 0, id); err != nil {
+			return nil, err
+		}
+	}
 	return tx.SourceUserByID(ctx, namespaceID, id)
 }
 

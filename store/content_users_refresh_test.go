@@ -60,3 +60,69 @@ func TestLateEmailMapsSourceUser(t *testing.T) {
 		}
 	})
 }
+
+// TestImportedMembershipsFollowMapping: a collaborator becomes a ferry
+// project member once mapped to a real user (e-mail or reassignment),
+// never as a placeholder, and a role someone gave is left alone.
+func TestImportedMembershipsFollowMapping(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ann := &ferry.User{Username: "ann", Name: "Ann", Email: "ann@example.com"}
+		bob := &ferry.User{Username: "bob", Name: "Bob", Email: "bob@example.com"}
+		cat := &ferry.User{Username: "cat", Name: "Cat", Email: "cat@example.com"}
+		grp := &ferry.Namespace{Kind: ferry.KindGroup, Name: "g", Path: "g", Visibility: ferry.Private}
+		p := &ferry.Project{Name: "p", Path: "p", Visibility: ferry.Private}
+		sid := func(id string) forge.SourceID { return forge.SourceID{Type: "github", Host: "github.com", ID: id} }
+		mustWrite(t, s, func(tx *store.Tx) error {
+			for _, u := range []*ferry.User{ann, bob, cat} {
+				if err := tx.CreateUser(ctx, u); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateNamespace(ctx, grp); err != nil {
+				return err
+			}
+			p.NamespaceID, p.CreatorID = grp.ID, ann.ID
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			// Cat already is a Reporter; the import says Maintainer.
+			if err := tx.AddMember(ctx, &ferry.Member{SourceKind: store.MemberOfProject, SourceID: p.ID, UserID: cat.ID, AccessLevel: ferry.ReporterAccess}); err != nil {
+				return err
+			}
+			_, err := tx.WriteContent(ctx, p.ID, []forge.Object{
+				forge.Member{SourceID: sid("m-ann"), User: forge.SourceUser{SourceID: sid("ann"), Login: "ann-gh", Email: "ann@example.com"}, AccessLevel: 30},
+				forge.Member{SourceID: sid("m-x"), User: forge.SourceUser{SourceID: sid("x"), Login: "stranger"}, AccessLevel: 40},
+				forge.Member{SourceID: sid("m-cat"), User: forge.SourceUser{SourceID: sid("cat"), Login: "cat-gh", Email: "cat@example.com"}, AccessLevel: 40},
+			})
+			return err
+		})
+		level := func(userID int64) int {
+			var l int
+			err := s.DB().QueryRow(`SELECT access_level FROM members WHERE source_kind = 'project' AND source_id = $1 AND user_id = $2`, p.ID, userID).Scan(&l)
+			if err != nil {
+				return 0
+			}
+			return l
+		}
+		if level(ann.ID) != 30 || level(cat.ID) != int(ferry.ReporterAccess) {
+			t.Fatalf("ann %d (want 30), cat %d (want her own 20)", level(ann.ID), level(cat.ID))
+		}
+		var placeholders int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.placeholder = TRUE`).Scan(&placeholders); err != nil || placeholders != 0 {
+			t.Fatalf("placeholder memberships: %d %v", placeholders, err)
+		}
+		// The stranger is reassigned to Bob: Bob becomes a Maintainer.
+		mustWrite(t, s, func(tx *store.Tx) error {
+			var suID int64
+			if err := s.DB().QueryRow(`SELECT id FROM source_users WHERE source_user_id = 'x'`).Scan(&suID); err != nil {
+				return err
+			}
+			_, err := tx.ReassignSourceUser(ctx, grp.ID, suID, bob.ID, ann.ID)
+			return err
+		})
+		if level(bob.ID) != 40 {
+			t.Fatalf("bob after reassignment: %d, want 40", level(bob.ID))
+		}
+	})
+}

@@ -420,6 +420,13 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 			return 0, err
 		}
 	}
+	// Collaborators, or source users whose e-mail just arrived, may now be
+	// ferry members.
+	if !b.group && (len(b.rows[memberSpec]) > 0 || anyEmail(b.users)) {
+		if err := tx.grantImportedMemberships(ctx, b.owner, 0); err != nil {
+			return 0, err
+		}
+	}
 	if r := b.repo; r != nil {
 		// The source's description and default branch become the project's;
 		// visibility stays what the destination chose.
@@ -461,4 +468,14 @@ func (tx *Tx) replaceChildren(ctx context.Context, b *batch, ids map[suKey]int64
 		return err
 	}
 	return tx.upsert(ctx, issuableLabelSpec, b.labels)
+}
+
+// anyEmail reports whether a batch names a source user's e-mail.
+func anyEmail(users map[suKey]forge.SourceUser) bool {
+	for _, u := range users {
+		if u.Email != "" {
+			return true
+		}
+	}
+	return false
 }
