@@ -35,7 +35,9 @@ type GitHubSource interface {
 	// Lookup reads the repository with the token.
 	Lookup(ctx context.Context, apiBase, token string, repoID int64) (*SourceRepo, error)
 	// CheckCollaborators tells whether the token may list collaborators.
-	CheckCollaborators(ctx context.Context, apiBase, token string, repoID int64) error
+	// CheckCollaborators tells whether the token may list the collaborators
+	// of the repository fullName (owner/name, as Lookup gave it).
+	CheckCollaborators(ctx context.Context, apiBase, token, fullName string) error
 }
 
 // SourceRepo is what an import needs to know of a source repository.
@@ -178,7 +180,7 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusTooManyRequests, body: map[string]string{"error": "Too Many Requests"}}
 	}
 	if opts.CollaboratorsImport {
-		if err := s.cfg.GitHub.CheckCollaborators(ctx, apiBase, token, repoID); err != nil {
+		if err := s.cfg.GitHub.CheckCollaborators(ctx, apiBase, token, repo.FullName); err != nil {
 			return githubError(err, "collaborators")
 		}
 	}
@@ -436,12 +438,18 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	out.ImportStatus, out.ImportType, out.CorrelationID = im.Status, &im.SourceType, &im.CorrelationID
-	if im.Error != "" {
+	// Errors and failures name source URLs and messages: GitLab shows them
+	// to maintainers; others learn only that there is something to see.
+	maintainer := currentUser(r) != nil && role >= ferry.MaintainerAccess
+	if im.Error != "" && currentUser(r) != nil {
 		msg := im.Error
-		if role < ferry.MaintainerAccess {
+		if !maintainer {
 			msg = "Ask a maintainer to check the import status for more details."
 		}
 		out.ImportError = &msg
+	}
+	if !maintainer {
+		fails = nil
 	}
 	for _, f := range fails {
 		out.FailedRelations = append(out.FailedRelations, failedRelation{ID: f.ID, CreatedAt: Time(f.CreatedAt), ExceptionClass: f.ExceptionClass,

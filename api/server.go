@@ -27,7 +27,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
@@ -336,6 +335,3 @@ func (s *Server) baseURL(r *http.Request) string {
 
 // BaseURL exposes the external URL to mounted routes.
 func (s *Server) BaseURL(r *http.Request) string { return s.baseURL(r) }
-
-// errorf is shorthand for parameter errors raised by hand.
-func invalid(format string, args ...any) error { return ferry.Errorf(ferry.EINVALID, format, args...) }

@@ -45,12 +45,12 @@ func (g githubChecks) Lookup(ctx context.Context, apiBase, token string, repoID 
 		HTMLURL: info.HTMLURL, RateRemaining: rem, RateLimit: lim}, nil
 }
 
-func (g githubChecks) CheckCollaborators(ctx context.Context, apiBase, token string, repoID int64) error {
+func (g githubChecks) CheckCollaborators(ctx context.Context, apiBase, token, fullName string) error {
 	client, _, err := g.e.HTTPClient(github.Type, apiBase, token, nil)
 	if err != nil {
 		return err
 	}
-	return sourceError(github.CheckCollaborators(ctx, client, apiBase, token, repoID))
+	return sourceError(github.CheckCollaborators(ctx, client, apiBase, token, fullName))
 }
 
 // sourceError maps the GitHub adapter's errors onto the API's.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,9 +221,9 @@ func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func(
 // DownloadClient builds the client for files a source's bodies link to
 // (Env.Downloads): guarded dialing, retries, call accounting, no rate-limit
 // governor (these are not API calls) and no host restriction. It follows
-// at most five redirects (attachment hosts redirect to storage hosts);
-// Go's client drops the Authorization header a source sets when a
-// redirect leaves the original host's domain.
+// at most five redirects (attachment hosts redirect to storage hosts),
+// never from https down to http, and drops the Authorization header a
+// source sets as soon as a redirect leaves the original host.
 func (e *Engine) DownloadClient(sourceType string) *http.Client {
 	calls := e.calls.WithLabelValues(sourceType)
 	t := &sourcehttp.Transport{Base: e.transport, Clock: e.cfg.Clock, OnCall: func(*http.Request) { calls.Inc() }}
@@ -232,6 +233,15 @@ func (e *Engine) DownloadClient(sourceType string) *http.Client {
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: redirect to scheme %q", netguard.ErrBlocked, req.URL.Scheme)
+		}
+		first := via[0].URL
+		if first.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: redirect from https to %s", netguard.ErrBlocked, req.URL.Scheme)
+		}
+		// The credential goes to the host it was meant for, nowhere else:
+		// Go keeps it on a redirect to a subdomain, this does not.
+		if !strings.EqualFold(req.URL.Host, first.Host) {
+			req.Header.Del("Authorization")
 		}
 		return nil
 	}}
@@ -331,9 +341,17 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 	}
 	stages, err := src.Stages(ctx, env)
 	if err != nil {
-		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err))
+		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
 	}
-	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		// Read again inside the transaction: a cancel may have landed since.
+		im, err := tx.ImportByID(ctx, im.ID)
+		if err != nil {
+			return err
+		}
+		if ferry.ImportDone(im.Status) {
+			return store.ErrImportEnded
+		}
 		if im.Status == ferry.ImportScheduled {
 			if err := tx.SetImportStatus(ctx, im, ferry.ImportStarted, ""); err != nil {
 				return err
@@ -370,6 +388,10 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrImportEnded) || ferry.ErrorCode(err) == ferry.ENOTFOUND {
+		return nil // canceled or deleted meanwhile: nothing more to do
+	}
+	return err
 }
 
 // finish ends an import: finished (failures, if any, are listed by the
@@ -383,16 +405,19 @@ func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 }
 
 // fail ends an import as failed with the reason in import_error.
-func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error) error {
-	msg := safeMessage(cause)
+func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error, secrets ...string) error {
+	msg := safeMessage(cause, secrets...)
 	e.cfg.Log.ErrorContext(ctx, "import failed", "import_id", im.ID, "correlation_id", im.CorrelationID, "error", msg)
 	err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		cur, err := tx.ImportByID(ctx, im.ID)
-		if err != nil || ferry.ImportDone(cur.Status) {
+		if err != nil {
 			return err
 		}
 		return tx.SetImportStatus(ctx, cur, ferry.ImportFailed, msg)
 	})
+	if errors.Is(err, store.ErrImportEnded) {
+		return nil // it ended otherwise meanwhile (canceled): that status stands
+	}
 	if err == nil {
 		e.finished.WithLabelValues(im.SourceType, ferry.ImportFailed).Inc()
 	}
@@ -429,7 +454,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	}
 	stages, err := src.Stages(ctx, env)
 	if err != nil {
-		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err))
+		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
 	}
 	var rel Relation
 	stageIndex := -1
@@ -441,7 +466,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 		}
 	}
 	if rel == nil {
-		return e.fail(ctx, im, fmt.Errorf("relation %q is not part of this import", job.Args.Relation))
+		return e.fail(ctx, im, fmt.Errorf("relation %q is not part of this import", job.Args.Relation), env.Credential)
 	}
 	release, err := e.acquireHost(ctx, im.SourceURL)
 	if err != nil {
@@ -451,7 +476,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	// Show rate-limit pauses in the status while this relation runs.
 	stop := gov.Listen(func(until time.Time) { e.noteWait(im, until) })
 	defer stop()
-	r := &relationRun{e: e, im: im, src: src, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice)}
+	r := &relationRun{e: e, im: im, src: src, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice), secret: env.Credential}
 	return r.run(ctx)
 }
 
@@ -495,6 +520,7 @@ type relationRun struct {
 	e          *Engine
 	im         *ferry.Import
 	src        Source
+	secret     string // the source credential, scrubbed from every message
 	rel        Relation
 	stageIndex int
 	deadline   time.Time
@@ -529,7 +555,9 @@ func (r *relationRun) run(ctx context.Context) error {
 		}
 		var f fetched
 		if len(window) > 0 && window[0].cursor == cursor {
-			f, window = <-window[0].ch, window[1:]
+			head := window[0]
+			f, window = <-head.ch, window[1:]
+			head.cancel()
 		} else {
 			drain(window)
 			window = nil
@@ -557,6 +585,7 @@ func (r *relationRun) run(ctx context.Context) error {
 type future struct {
 	cursor string
 	ch     <-chan fetched
+	cancel context.CancelFunc
 }
 
 // refill makes window the fetches of the first PageConcurrency cursors of
@@ -570,23 +599,28 @@ func (r *relationRun) refill(ctx context.Context, window []future, want []string
 	drain(window[i:])
 	window = window[:i]
 	for _, c := range want[i:] {
-		window = append(window, future{cursor: c, ch: r.prefetch(ctx, c)})
+		window = append(window, r.prefetch(ctx, c))
 	}
 	return window
 }
 
 // prefetch fetches the page at cursor in the background.
-func (r *relationRun) prefetch(ctx context.Context, cursor string) <-chan fetched {
+func (r *relationRun) prefetch(ctx context.Context, cursor string) future {
+	ctx, cancel := context.WithCancel(ctx)
 	ch := make(chan fetched, 1)
 	go func() {
 		page, err := r.fetchWithRetry(ctx, cursor)
 		ch <- fetched{cursor: cursor, page: page, err: err}
 	}()
-	return ch
+	return future{cursor: cursor, ch: ch, cancel: cancel}
 }
 
-// drain waits for abandoned fetches, so no fetch outlives its job.
+// drain stops abandoned fetches and waits for them, so no fetch outlives
+// its job or spends calls on a page nobody will write.
 func drain(window []future) {
+	for _, f := range window {
+		f.cancel()
+	}
 	for _, f := range window {
 		<-f.ch
 	}
@@ -644,7 +678,7 @@ func (r *relationRun) fetchFailed(ctx context.Context, cursor string, err error)
 		return ctx.Err()
 	}
 	e := r.e
-	msg := safeMessage(err)
+	msg := safeMessage(err, r.secret)
 	e.cfg.Log.WarnContext(ctx, "relation failed", "import_id", r.im.ID, "relation", r.rel.Name(), "cursor", cursor, "error", msg)
 	if c, ok := r.rel.(Critical); ok && c.Critical() {
 		return e.fail(ctx, r.im, fmt.Errorf("%s: %s", r.rel.Name(), msg))
@@ -716,7 +750,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		}
 		for _, f := range page.Failures {
 			if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: f.SourceURL,
-				SourceTitle: f.Title, ExceptionClass: errorClass(f.Err), ExceptionMessage: safeMessage(f.Err), CorrelationID: r.im.CorrelationID}); err != nil {
+				SourceTitle: f.Title, ExceptionClass: errorClass(f.Err), ExceptionMessage: safeMessage(f.Err, r.secret), CorrelationID: r.im.CorrelationID}); err != nil {
 				return false, err
 			}
 		}
@@ -760,6 +794,13 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	if ctx.Err() != nil {
 		return false, false, ctx.Err()
 	}
+	var fe *ferry.Error
+	if !errors.As(err, &fe) {
+		// Not an object the store refuses but the database failing (busy,
+		// deadlock, connection lost): the job is retried from the
+		// checkpoint, nothing is recorded as lost.
+		return false, false, err
+	}
 	// One at a time: record what cannot be written, keep the rest.
 	e.cfg.Log.WarnContext(ctx, "page write failed; writing items one by one", "import_id", r.im.ID, "relation", r.rel.Name(), "error", err)
 	var good []forge.Object
@@ -774,7 +815,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		}
 		if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 			return tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: o.Source().ID,
-				SourceTitle: title(o), ExceptionClass: errorClass(werr), ExceptionMessage: safeMessage(werr), CorrelationID: r.im.CorrelationID})
+				SourceTitle: title(o), ExceptionClass: errorClass(werr), ExceptionMessage: safeMessage(werr, r.secret), CorrelationID: r.im.CorrelationID})
 		}); err != nil {
 			return false, false, err
 		}
@@ -878,15 +919,16 @@ func errorClass(err error) string {
 	return "Error"
 }
 
-// safeMessage is an error text fit for import_error and failure lists:
-// capped, and free of anything that looks like a credential (callers never
-// put one in, this is the belt to those braces).
-func safeMessage(err error) string {
+// safeMessage is an error text fit for import_error, failure lists and
+// logs: capped, with the import's own credential removed in every form it
+// could take (as given, URL-escaped, base64), and anything else that looks
+// like a credential masked too.
+func safeMessage(err error, secrets ...string) string {
 	s := err.Error()
 	if len(s) > 1000 {
 		s = s[:1000] + "…"
 	}
-	return redact(s)
+	return redact(scrub(s, secrets...))
 }
 
 var correlationSeq atomic.Int64

@@ -1,6 +1,11 @@
 package importer
 
-import "regexp"
+import (
+	"encoding/base64"
+	"net/url"
+	"regexp"
+	"strings"
+)
 
 // secretPatterns match credential-looking text: forge token formats,
 // credentials in URLs and query strings, Authorization values.
@@ -21,6 +26,22 @@ func redact(s string) string {
 			s = re.ReplaceAllString(s, "${1}[REDACTED]@")
 		default:
 			s = re.ReplaceAllString(s, "${1}[REDACTED]")
+		}
+	}
+	return s
+}
+
+// scrub removes each secret, and its URL-escaped and base64 forms, from s.
+// Very short secrets are left alone: masking them would mangle ordinary
+// text and they are not credentials anyway.
+func scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) < 6 {
+			continue
+		}
+		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec),
+			base64.StdEncoding.EncodeToString([]byte(sec)), base64.RawURLEncoding.EncodeToString([]byte(sec))} {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
 		}
 	}
 	return s

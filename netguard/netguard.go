@@ -53,6 +53,7 @@ var (
 		netip.MustParsePrefix("::/128"),
 		netip.MustParsePrefix("fc00::/7"),
 		netip.MustParsePrefix("fe80::/10"),
+		netip.MustParsePrefix("fec0::/10"), // deprecated site-local, still routed by some stacks
 	}
 	never = []netip.Prefix{
 		netip.MustParsePrefix("224.0.0.0/4"), // multicast
@@ -61,10 +62,15 @@ var (
 	}
 )
 
-// Allowed reports whether ip may be connected to.
+// Allowed reports whether ip may be connected to. IPv6 addresses that
+// carry an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16) are judged by
+// that address too, so 64:ff9b::a9fe:a9fe cannot reach 169.254.169.254.
 func (g *Guard) Allowed(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() {
+		return false
+	}
+	if v4, ok := embeddedIPv4(ip); ok && !g.Allowed(v4) {
 		return false
 	}
 	for _, p := range metadata {
@@ -86,6 +92,26 @@ func (g *Guard) Allowed(ip netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 extracts the IPv4 address a NAT64 or 6to4 address stands for.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixTo4.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
 }
 
 // control vets the resolved address just before each connect.

@@ -33,6 +33,12 @@ func TestAllowed(t *testing.T) {
 		{"fd00:ec2::254", false, false},
 		{"::ffff:169.254.169.254", false, false},
 		{"224.0.0.1", false, false},
+		{"64:ff9b::a9fe:a9fe", false, false}, // NAT64 for 169.254.169.254
+		{"64:ff9b::7f00:1", false, true},     // NAT64 for 127.0.0.1
+		{"64:ff9b::808:808", true, true},     // NAT64 for 8.8.8.8
+		{"2002:a9fe:a9fe::1", false, false},  // 6to4 for 169.254.169.254
+		{"2002:c0a8:101::1", false, true},    // 6to4 for 192.168.1.1
+		{"fec0::1", false, true},
 		{"255.255.255.255", false, false},
 	}
 	for _, c := range cases {

@@ -67,6 +67,7 @@ type Governor struct {
 	reset        time.Time
 	blockedUntil time.Time
 	listeners    map[int]func(until time.Time)
+	notified     time.Time // the last wait told to listeners (zero: none)
 	nextID       int
 	waits        atomic.Int64
 }
@@ -97,6 +98,13 @@ func (g *Governor) Listen(fn func(until time.Time)) func() {
 
 func (g *Governor) notify(until time.Time) {
 	g.mu.Lock()
+	// Only changes are news: many goroutines share a governor, and each
+	// listener may write the wait down.
+	if until.Equal(g.notified) {
+		g.mu.Unlock()
+		return
+	}
+	g.notified = until
 	fns := make([]func(time.Time), 0, len(g.listeners))
 	for _, fn := range g.listeners {
 		fns = append(fns, fn)

@@ -73,22 +73,39 @@ func (tx *Tx) ImportByProject(ctx context.Context, projectID int64) (*ferry.Impo
 	return im, nil
 }
 
+// ErrImportEnded is returned by SetImportStatus when the import had
+// already ended (finished, failed or canceled) by the time the change was
+// written: the first final status wins, so a cancel is never overwritten.
+var ErrImportEnded = ferry.Errorf(ferry.EBADREQUEST, "the import has already ended")
+
 // SetImportStatus moves an import (and its project) to status. Final
 // statuses stamp finished_at and wipe the sealed credential: nothing that
-// could reach the source outlives the import.
+// could reach the source outlives the import. An import that has ended
+// does not move again (ErrImportEnded).
 func (tx *Tx) SetImportStatus(ctx context.Context, im *ferry.Import, status, errMsg string) error {
 	now := tx.Now()
-	q := `UPDATE imports SET status = $1, error = $2, updated_at = $3 WHERE id = $4`
+	set := `status = $1, error = $2, updated_at = $3`
 	switch {
 	case ferry.ImportDone(status):
-		q = `UPDATE imports SET status = $1, error = $2, updated_at = $3, finished_at = $3, sealed_credential = '', rate_limit_until = NULL WHERE id = $4`
+		set += `, finished_at = $3, sealed_credential = '', rate_limit_until = NULL`
+	case status == ferry.ImportStarted:
+		set += `, started_at = COALESCE(started_at, $3)`
+	}
+	res, err := tx.q.ExecContext(ctx, `UPDATE imports SET `+set+` WHERE id = $4 AND status NOT IN ('finished', 'failed', 'canceled')`,
+		status, errMsg, now, im.ID)
+	if err != nil {
+		return fmt.Errorf("import %d status: %w", im.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("import %d status: %w", im.ID, err)
+	} else if n == 0 {
+		return ErrImportEnded
+	}
+	switch {
+	case ferry.ImportDone(status):
 		im.SealedCredential, im.FinishedAt, im.RateLimitUntil = "", &now, nil
 	case status == ferry.ImportStarted && im.StartedAt == nil:
-		q = `UPDATE imports SET status = $1, error = $2, updated_at = $3, started_at = $3 WHERE id = $4`
 		im.StartedAt = &now
-	}
-	if _, err := tx.q.ExecContext(ctx, q, status, errMsg, now, im.ID); err != nil {
-		return fmt.Errorf("import %d status: %w", im.ID, err)
 	}
 	im.Status, im.Error, im.UpdatedAt = status, errMsg, now
 	return tx.setProjectImportStatus(ctx, im.ProjectID, status)
@@ -316,10 +333,10 @@ func (tx *Tx) CountFollowups(ctx context.Context, importID int64, relation strin
 	return n, err
 }
 
-// StalledImports returns started imports whose last progress is older than
+// StalledImports returns scheduled or started imports whose last progress is older than
 // before and that are not waiting for a rate limit.
 func (tx *Tx) StalledImports(ctx context.Context, before time.Time) ([]*ferry.Import, error) {
-	rows, err := tx.q.QueryContext(ctx, `SELECT `+importCols+` FROM imports WHERE status = 'started' AND last_progress_at < $1
+	rows, err := tx.q.QueryContext(ctx, `SELECT `+importCols+` FROM imports WHERE status IN ('scheduled', 'started') AND last_progress_at < $1
 		AND (rate_limit_until IS NULL OR rate_limit_until < $2) ORDER BY id`, before, tx.Now())
 	if err != nil {
 		return nil, fmt.Errorf("stalled imports: %w", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-import/ferry"
 )
@@ -123,27 +124,28 @@ func accessSQL(nsExpr, userArg, nowArg string) string {
 // nsVisibleSQL is true when the viewer may see namespace alias n: public,
 // internal to anyone signed in, a member of it or an ancestor, a member of
 // something inside it, or its owner.
-func nsVisibleSQL(v Viewer, arg func(any) string) string {
+func nsVisibleSQL(v Viewer, arg func(any) string, now time.Time) string {
 	if v.Admin {
 		return "1=1"
 	}
 	if v.UserID == 0 {
 		return "n.visibility = 'public'"
 	}
-	u := arg(v.UserID)
+	u, t := arg(v.UserID), arg(now)
+	live := ` AND (m.expires_at IS NULL OR m.expires_at > ` + t + `)` // an expired membership shows nothing
 	return `(n.visibility IN ('public', 'internal') OR n.owner_id = ` + u + `
-		OR EXISTS (SELECT 1 FROM namespace_ancestors a JOIN members m ON m.source_kind = 'namespace' AND m.user_id = ` + u + `
+		OR EXISTS (SELECT 1 FROM namespace_ancestors a JOIN members m ON m.source_kind = 'namespace' AND m.user_id = ` + u + live + `
 			AND (m.source_id = a.ancestor_id OR m.source_id = a.namespace_id)
 			WHERE (a.namespace_id = n.id OR a.ancestor_id = n.id))
 		OR EXISTS (SELECT 1 FROM namespace_ancestors a JOIN projects p ON p.namespace_id = a.namespace_id
-			JOIN members m ON m.source_kind = 'project' AND m.source_id = p.id AND m.user_id = ` + u + ` WHERE a.ancestor_id = n.id))`
+			JOIN members m ON m.source_kind = 'project' AND m.source_id = p.id AND m.user_id = ` + u + live + ` WHERE a.ancestor_id = n.id))`
 }
 
 // ListNamespaces returns one page of namespaces and the total.
 func (tx *Tx) ListNamespaces(ctx context.Context, f NamespaceFilter, p Page) ([]*ferry.Namespace, int, error) {
 	where, args := []string{}, []any{}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	where = append(where, nsVisibleSQL(f.Viewer, arg))
+	where = append(where, nsVisibleSQL(f.Viewer, arg, tx.Now()))
 	if f.Kind != "" {
 		where = append(where, "n.kind = "+arg(f.Kind))
 	}
@@ -354,7 +356,7 @@ func (tx *Tx) CanSeeNamespace(ctx context.Context, v Viewer, id int64) (bool, er
 	args := []any{id}
 	arg := func(x any) string { args = append(args, x); return fmt.Sprintf("$%d", len(args)) }
 	var n int
-	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM namespaces n WHERE n.id = $1 AND `+nsVisibleSQL(v, arg), args...).Scan(&n)
+	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM namespaces n WHERE n.id = $1 AND `+nsVisibleSQL(v, arg, tx.Now()), args...).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("visibility of namespace %d: %w", id, err)
 	}

@@ -199,8 +199,8 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 	return listPage(ctx, tx, "projects", projectCols, projectFrom+` WHERE `+cond, order+` `+dir+`, p.id `+dir, args, p, scanProject)
 }
 
-// UpdateProject writes name, path, description, visibility, default branch
-// and import fields, moving the route when the path changes.
+// UpdateProject writes name, path, description, visibility and default
+// branch, moving the route when the path changes.
 func (tx *Tx) UpdateProject(ctx context.Context, p *ferry.Project) error {
 	old, err := tx.ProjectByID(ctx, p.ID)
 	if err != nil {
@@ -225,9 +225,11 @@ func (tx *Tx) UpdateProject(ctx context.Context, p *ferry.Project) error {
 		}
 	}
 	now := tx.Now()
+	// The import fields are the import's to change (SetImportStatus): a
+	// rename during an import must not write back a stale status.
 	if _, err := tx.q.ExecContext(ctx, `UPDATE projects SET name = $1, path = $2, description = $3, visibility = $4, default_branch = $5,
-		import_type = $6, import_source = $7, import_status = $8, import_url = $9, updated_at = $10 WHERE id = $11`,
-		p.Name, p.Path, p.Description, string(p.Visibility), p.DefaultBranch, p.ImportType, p.ImportSource, p.ImportStatus, p.ImportURL, now, p.ID); err != nil {
+		updated_at = $6 WHERE id = $7`,
+		p.Name, p.Path, p.Description, string(p.Visibility), p.DefaultBranch, now, p.ID); err != nil {
 		if isUnique(err) {
 			return ferry.FieldError(ferry.ECONFLICT, "path", "has already been taken")
 		}
@@ -235,6 +237,7 @@ func (tx *Tx) UpdateProject(ctx context.Context, p *ferry.Project) error {
 	}
 	p.UpdatedAt, p.FullPath, p.FullName, p.Namespace, p.NamespaceID = now, newPath, old.Namespace.FullName+" / "+p.Name, old.Namespace, old.NamespaceID
 	p.CreatedAt, p.CreatorID, p.LastActivityAt = old.CreatedAt, old.CreatorID, old.LastActivityAt
+	p.ImportType, p.ImportSource, p.ImportStatus, p.ImportURL = old.ImportType, old.ImportSource, old.ImportStatus, old.ImportURL
 	return nil
 }
 

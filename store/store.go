@@ -74,7 +74,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.db = db
 	case strings.HasPrefix(cfg.URL, "postgres://") || strings.HasPrefix(cfg.URL, "postgresql://"):
 		s.dialect = Postgres
-		pool, err := pgxpool.New(ctx, cfg.URL)
+		pc, err := pgxpool.ParseConfig(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("connect to postgres: %w", err)
+		}
+		// pgx's default (max(4, CPUs)) is shared here by the API, River
+		// (whose listener holds one for good) and the import engine's
+		// concurrent fetches and writes; a URL's pool_max_conns still wins.
+		if !strings.Contains(cfg.URL, "pool_max_conns") {
+			pc.MaxConns = 24
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pc)
 		if err != nil {
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}

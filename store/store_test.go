@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
@@ -200,6 +201,73 @@ func TestProjectTopicsFromImportedRepository(t *testing.T) {
 			}
 			if strings.Join(got.Topics, ",") != "go,forge" || got.Description != "imported" {
 				t.Fatalf("topics %v description %q", got.Topics, got.Description)
+			}
+			return nil
+		})
+	})
+}
+
+// TestFirstFinalImportStatusWins: once an import is canceled, a stage
+// worker holding a stale copy cannot move it to started or finished.
+func TestFirstFinalImportStatusWins(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := &ferry.User{Username: "u", Name: "U"}
+		p := &ferry.Project{Name: "p", Path: "p", Visibility: ferry.Private}
+		im := &ferry.Import{SourceType: "github", SourceURL: "https://api.github.com/", SourceRef: "1", Options: "{}", CorrelationID: "c"}
+		mustWrite(t, s, func(tx *store.Tx) error {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			p.NamespaceID, p.CreatorID = u.NamespaceID, u.ID
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			im.ProjectID, im.UserID = p.ID, u.ID
+			return tx.CreateImport(ctx, im)
+		})
+		stale := *im // a worker's copy, read before the cancel
+		mustWrite(t, s, func(tx *store.Tx) error { return tx.SetImportStatus(ctx, im, ferry.ImportCanceled, "") })
+		for _, status := range []string{ferry.ImportStarted, ferry.ImportFinished, ferry.ImportFailed} {
+			err := s.Write(ctx, func(tx *store.Tx) error { return tx.SetImportStatus(ctx, &stale, status, "x") })
+			if err != store.ErrImportEnded {
+				t.Fatalf("%s after cancel: %v, want ErrImportEnded", status, err)
+			}
+		}
+		_ = s.Read(ctx, func(tx *store.Tx) error {
+			got, err := tx.ImportByID(ctx, im.ID)
+			if err != nil || got.Status != ferry.ImportCanceled {
+				t.Fatalf("status %v %v", got, err)
+			}
+			pr, _ := tx.ProjectByID(ctx, p.ID)
+			if pr.ImportStatus != ferry.ImportCanceled {
+				t.Fatalf("project import_status %s", pr.ImportStatus)
+			}
+			return nil
+		})
+	})
+}
+
+// TestExpiredMembershipShowsNothing: a membership past its expiry no
+// longer reveals a private group.
+func TestExpiredMembershipShowsNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := &ferry.User{Username: "u", Name: "U"}
+		g := &ferry.Namespace{Kind: ferry.KindGroup, Name: "g", Path: "g", Visibility: ferry.Private}
+		mustWrite(t, s, func(tx *store.Tx) error {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.CreateNamespace(ctx, g); err != nil {
+				return err
+			}
+			past := tx.Now().Add(-24 * time.Hour)
+			return tx.AddMember(ctx, &ferry.Member{SourceKind: store.MemberOfNamespace, SourceID: g.ID, UserID: u.ID, AccessLevel: ferry.DeveloperAccess, ExpiresAt: &past})
+		})
+		_ = s.Read(ctx, func(tx *store.Tx) error {
+			if ok, err := tx.CanSeeNamespace(ctx, store.Viewer{UserID: u.ID}, g.ID); err != nil || ok {
+				t.Fatalf("expired member sees the private group: %v %v", ok, err)
 			}
 			return nil
 		})

@@ -129,23 +129,18 @@ func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string,
 	return info, nil
 }
 
-// CheckCollaborators tells whether token may list the repository's
-// collaborators (GitLab's collaborators_import check): 401 and 403 are
-// ErrForbidden. It costs two calls: the repository, for its path, and one
-// collaborator.
-func CheckCollaborators(ctx context.Context, httpClient *http.Client, apiBase, token string, repoID int64) error {
-	info, err := Lookup(ctx, httpClient, apiBase, token, repoID)
-	if errors.Is(err, ErrUnauthorized) {
-		return ErrForbidden
-	}
-	if err != nil {
-		return err
-	}
+// CheckCollaborators tells whether token may list the collaborators of the
+// repository fullName (owner/name, as Lookup gave it): GitLab's
+// collaborators_import check. 401 and 403 are ErrForbidden. One call.
+func CheckCollaborators(ctx context.Context, httpClient *http.Client, apiBase, token, fullName string) error {
 	c, _, err := newClient(httpClient, apiBase, token)
 	if err != nil {
 		return err
 	}
-	owner, name, _ := strings.Cut(info.FullName, "/")
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok {
+		return &APIError{Status: http.StatusNotFound, Body: "repository " + fullName + " is not owner/name"}
+	}
 	_, _, err = c.Repositories.ListCollaborators(ctx, owner, name, &gh.ListCollaboratorsOptions{Affiliation: "direct",
 		ListOptions: gh.ListOptions{PerPage: 1}})
 	if err != nil {

@@ -129,10 +129,10 @@ func TestLookup(t *testing.T) {
 func TestCheckCollaborators(t *testing.T) {
 	f := startForge(t, tiny())
 	ctx := context.Background()
-	if err := CheckCollaborators(ctx, &http.Client{}, f.GitHub.APIURL, f.GitHub.Token, ffgithub.RepoID); err != nil {
+	if err := CheckCollaborators(ctx, &http.Client{}, f.GitHub.APIURL, f.GitHub.Token, ffgithub.Owner+"/"+ffgithub.Repo); err != nil {
 		t.Errorf("with the right token: %v", err)
 	}
-	if err := CheckCollaborators(ctx, &http.Client{}, f.GitHub.APIURL, "nope", ffgithub.RepoID); !errors.Is(err, ErrForbidden) {
+	if err := CheckCollaborators(ctx, &http.Client{}, f.GitHub.APIURL, "nope", ffgithub.Owner+"/"+ffgithub.Repo); !errors.Is(err, ErrForbidden) {
 		t.Errorf("with a bad token: %v, want ErrForbidden", err)
 	}
 }

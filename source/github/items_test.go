@@ -33,6 +33,9 @@ func TestItemRelationPaging(t *testing.T) {
 		case 404:
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+		case 403, 422, 451:
+			w.WriteHeader(n)
+			_, _ = w.Write([]byte(`{"message":"refused"}`))
 		case 500:
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`{"message":"boom"}`))
@@ -68,6 +71,7 @@ func TestItemRelationPaging(t *testing.T) {
 		keys = append(keys, strconv.Itoa(n))
 	}
 	keys[4] = "404"
+	keys[6], keys[7], keys[8] = "403", "422", "451"
 	_, rel := run(keys...)
 	ctx := context.Background()
 	p1, err := rel.Fetch(ctx, "")
@@ -85,8 +89,10 @@ func TestItemRelationPaging(t *testing.T) {
 		}
 		return
 	}
-	if n, u := reviews(p1); n != itemBatch-1 || u != 1 || p1.Next != strconv.Itoa(itemBatch) {
-		t.Errorf("first page: %d reviews, %d followups, next %q; want %d, 1, %q", n, u, p1.Next, itemBatch-1, strconv.Itoa(itemBatch))
+	// Items the source refuses (gone, forbidden, unprocessable, legal) are
+	// listed as failures and the others come through.
+	if n, u := reviews(p1); n != itemBatch-4 || u != 1 || p1.Next != strconv.Itoa(itemBatch) || len(p1.Failures) != 4 {
+		t.Errorf("first page: %d reviews, %d followups, %d failures, next %q; want %d, 1, 4, %q", n, u, len(p1.Failures), p1.Next, itemBatch-4, strconv.Itoa(itemBatch))
 	}
 	p2, err := rel.Fetch(ctx, p1.Next)
 	if n, _ := reviews(p2); err != nil || n != 1 || p2.Next != "" {

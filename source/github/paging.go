@@ -204,6 +204,25 @@ func notFound(err error) bool {
 		(er.Response.StatusCode == http.StatusNotFound || er.Response.StatusCode == http.StatusGone)
 }
 
+// itemRefused reports an answer about one item that retrying cannot
+// change — gone, forbidden, unprocessable, unavailable for legal reasons,
+// or anything classify marked permanent — except a 401, which says the
+// token itself no longer works and must stop the relation.
+func itemRefused(err error) bool {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusUnauthorized:
+			return false
+		case http.StatusNotFound, http.StatusGone, http.StatusForbidden, http.StatusUnprocessableEntity,
+			http.StatusBadRequest, http.StatusUnavailableForLegalReasons:
+			return true
+		}
+	}
+	var perm *importer.Permanent
+	return errors.As(err, &perm)
+}
+
 // builder collects one page's objects and followups; it queues a "users"
 // followup for every person it converts, once per page (the engine
 // de-duplicates across pages).
@@ -358,10 +377,12 @@ func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page,
 			switch {
 			case err == nil:
 				parts[i] = b
-			case notFound(err):
-				l.r.log().WarnContext(ctx, "source item is gone; skipped", "relation", l.name, "key", it.Key)
+			case itemRefused(err):
+				// One item the source will not give does not stop the rest:
+				// it is listed as a failure and the queue goes on.
+				l.r.log().WarnContext(ctx, "source item refused; skipped", "relation", l.name, "key", it.Key)
 				parts[i] = l.r.builder()
-				parts[i].failures = []importer.ItemFailure{{SourceURL: l.r.base.String() + " " + l.name + "/" + it.Key,
+				parts[i].failures = []importer.ItemFailure{{SourceURL: l.r.itemURL(l.name, it.Key),
 					Title: l.name + " " + it.Key, Err: &importer.Permanent{Err: err}}}
 			default:
 				errs[i] = fmt.Errorf("%s %s: %w", l.name, it.Key, err)
@@ -393,4 +414,16 @@ func (l *itemRelation) Fetch(ctx context.Context, cursor string) (importer.Page,
 		next = strconv.FormatInt(q[len(q)-1].Seq, 10)
 	}
 	return b.page(next), nil
+}
+
+// itemURL names where a per-item relation's item lives, for failure lists:
+// a URL under the API base where the key is a path, else the key itself.
+func (r *run) itemURL(relation, key string) string {
+	switch {
+	case strings.HasPrefix(key, "http://") || strings.HasPrefix(key, "https://"):
+		return key
+	case relation == relUsers:
+		return r.base.String() + "users/" + url.PathEscape(key)
+	}
+	return r.base.String() + "#" + relation + "/" + key
 }
