@@ -630,23 +630,19 @@ func drain(window []future) {
 // truncated or malformed body): the transport already retried what HTTP
 // could tell was transient.
 func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, error) {
-	var last error
-	for attempt := 1; attempt <= r.e.cfg.FetchAttempts; attempt++ {
-		page, err := r.rel.Fetch(ctx, cursor)
-		if err == nil {
-			return page, nil
-		}
-		last = err
+	var page Page
+	err := sourcehttp.Retry(ctx, r.e.cfg.Clock, r.e.cfg.FetchAttempts, func(err error) bool {
 		var perm *Permanent
 		var wait *sourcehttp.WaitError
-		if errors.As(err, &perm) || errors.As(err, &wait) || ctx.Err() != nil || !sourcehttp.Transient(err) {
-			return Page{}, err
-		}
-		if err := r.e.cfg.Clock.Sleep(ctx, sourcehttp.Backoff(attempt)); err != nil {
-			return Page{}, err
-		}
+		return !errors.As(err, &perm) && !errors.As(err, &wait) && sourcehttp.Transient(err)
+	}, func() (err error) {
+		page, err = r.rel.Fetch(ctx, cursor)
+		return err
+	})
+	if err != nil {
+		return Page{}, err
 	}
-	return Page{}, last
+	return page, nil
 }
 
 // stopped reports whether the import was canceled or ended meanwhile.

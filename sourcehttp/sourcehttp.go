@@ -453,3 +453,22 @@ func (r *Registry) Get(key string) *Governor {
 	}
 	return g
 }
+
+// Retry runs fn until it succeeds, returns an error retryable rejects, ctx
+// ends or attempts are used up, sleeping Backoff between tries on clock
+// (nil: the wall clock). It is the one retry loop above the transport:
+// for answers HTTP called fine but the caller could not use.
+func Retry(ctx context.Context, clock Clock, attempts int, retryable func(error) bool, fn func() error) error {
+	if clock == nil {
+		clock = RealClock{}
+	}
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt >= attempts || ctx.Err() != nil || !retryable(err) {
+			return err
+		}
+		if err := clock.Sleep(ctx, Backoff(attempt)); err != nil {
+			return err
+		}
+	}
+}

@@ -229,3 +229,31 @@ func TestObserveKeepsTheLowestCountOfAWindow(t *testing.T) {
 		t.Fatalf("resumed at %v, before the rounded reset had surely passed", got)
 	}
 }
+
+func TestRetry(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	transient := errors.New("cut short")
+	final := errors.New("refused")
+	cases := []struct {
+		name     string
+		errs     []error // what each call returns; nil ends the calls
+		attempts int
+		want     error
+		calls    int
+	}{
+		{"first try", []error{nil}, 3, nil, 1},
+		{"after two failures", []error{transient, transient, nil}, 3, nil, 3},
+		{"attempts used up", []error{transient, transient, transient, nil}, 3, transient, 3},
+		{"not retryable", []error{final, nil}, 3, final, 1},
+	}
+	for _, c := range cases {
+		calls := 0
+		err := Retry(context.Background(), clock, c.attempts, func(err error) bool { return err == transient }, func() error {
+			calls++
+			return c.errs[calls-1]
+		})
+		if err != c.want || calls != c.calls {
+			t.Errorf("%s: err %v after %d calls, want %v after %d", c.name, err, calls, c.want, c.calls)
+		}
+	}
+}

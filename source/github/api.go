@@ -101,19 +101,10 @@ func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string,
 	// already retries what HTTP itself shows as transient).
 	var repo *gh.Repository
 	var resp *gh.Response
-	for attempt := 1; ; attempt++ {
+	err = sourcehttp.Retry(ctx, nil, itemAttempts, unusableAnswer, func() (err error) {
 		repo, resp, err = c.Repositories.GetByID(ctx, repoID)
-		if err == nil || attempt == itemAttempts || !unusableAnswer(err) {
-			break
-		}
-		t := time.NewTimer(sourcehttp.Backoff(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, lookupError(err, ErrUnauthorized)
 	}

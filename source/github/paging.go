@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
@@ -325,20 +324,12 @@ func (l *itemRelation) Name() string { return l.name }
 // with several calls each, so one bad body among them would fail the
 // batch at almost every engine attempt.
 func (l *itemRelation) eachWithRetry(ctx context.Context, key string) (*builder, error) {
-	for attempt := 1; ; attempt++ {
-		b := l.r.builder()
-		err := l.each(ctx, b, key)
-		if err == nil || attempt == itemAttempts || !unusableAnswer(err) || ctx.Err() != nil {
-			return b, err
-		}
-		t := time.NewTimer(sourcehttp.Backoff(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return b, ctx.Err()
-		case <-t.C:
-		}
-	}
+	var b *builder
+	err := sourcehttp.Retry(ctx, nil, itemAttempts, unusableAnswer, func() error {
+		b = l.r.builder()
+		return l.each(ctx, b, key)
+	})
+	return b, err
 }
 
 // unusableAnswer reports an answer whose body was truncated or is not JSON.
