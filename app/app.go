@@ -60,7 +60,7 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown (default 30s).
 	ShutdownTimeout time.Duration
 	// JobRescueAfter returns jobs of a dead worker to the queue (default
-	// 15m); ImportSlice is how long one import job runs before yielding.
+	// 1h); ImportSlice is how long one import job runs before yielding.
 	JobRescueAfter time.Duration
 	ImportSlice    time.Duration
 	// ImportStallTimeout is how long a stage may make no progress before
@@ -135,9 +135,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, err
 	}
+	// A job is taken for dead once it has run this long, so it bounds the
+	// longest job too: an import's repository mirror must fit in 2/3 of it.
+	// An hour lets big repositories clone; after a crash, imports resume
+	// within the hour (FERRY_JOB_RESCUE_AFTER shortens it).
 	rescue := cfg.JobRescueAfter
 	if rescue == 0 {
-		rescue = 15 * time.Minute
+		rescue = time.Hour
 	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
 		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3, StallTimeout: cfg.ImportStallTimeout}
