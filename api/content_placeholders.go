@@ -24,9 +24,14 @@ import (
 // ?format=csv) downloads the sheet, and POST of a multipart "file" in the
 // same columns reassigns every row naming a GitLab username or public e-mail.
 //
-// Both need the Owner role on the group (or an admin). A reassignment takes
-// effect at once on every imported issue, merge request, note, approval,
-// emoji and release: content names the source user, reads resolve it.
+// Both need the Owner role on the group (or an admin). A reassignment to
+// another user waits for their consent (status awaiting_approval), as on
+// GitLab: they see it with GET /user/placeholder_reassignments and answer
+// with POST /user/placeholder_reassignments/:id/accept or /reject. An
+// admin's reassignment, one to the owner themself, or an undo take effect
+// at once. Once accepted it holds on every imported issue, merge request,
+// note, approval, emoji and release at once: content names the source
+// user, reads resolve it.
 
 type sourceUserEntity struct {
 	ID                   int64      `json:"id"`
@@ -46,7 +51,10 @@ func (s *Server) renderSourceUser(r *http.Request, su *store.SourceUser) sourceU
 	out := sourceUserEntity{ID: su.ID, SourceUserIdentifier: su.SourceUserID, SourceUsername: su.SourceUsername, SourceName: su.SourceName,
 		SourceHostname: su.SourceHost, ImportType: su.SourceType, Status: su.Status, PlaceholderUser: s.userOrNil(r, su.Placeholder),
 		CreatedAt: Time(su.CreatedAt), UpdatedAt: Time(su.UpdatedAt)}
-	if su.Mapped != nil && (su.Placeholder == nil || su.Mapped.ID != su.Placeholder.ID) {
+	switch {
+	case su.ReassignTo != nil: // awaiting their consent
+		out.ReassignToUser = s.userOrNil(r, su.ReassignTo)
+	case su.Mapped != nil && (su.Placeholder == nil || su.Mapped.ID != su.Placeholder.ID):
 		out.ReassignToUser = s.userOrNil(r, su.Mapped)
 	}
 	return out
@@ -193,7 +201,7 @@ func (s *Server) reassignCSV(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return ferry.Errorf(ferry.EBADREQUEST, "Unknown GitLab user %q", name+email)
 			}
-			if _, err := tx.ReassignSourceUser(r.Context(), g.ID, su.ID, u.ID, me.ID); err != nil {
+			if _, err := tx.Reassign(r.Context(), g.ID, su.ID, u.ID, me); err != nil {
 				return err
 			}
 		}
@@ -250,7 +258,7 @@ func (s *Server) reassignPlaceholder(w http.ResponseWriter, r *http.Request) err
 			}
 			toID = u.ID
 		}
-		su, err = tx.ReassignSourceUser(r.Context(), g.ID, suID, toID, me.ID)
+		su, err = tx.Reassign(r.Context(), g.ID, suID, toID, me)
 		return err
 	})
 	if err != nil {
@@ -258,4 +266,47 @@ func (s *Server) reassignPlaceholder(w http.ResponseWriter, r *http.Request) err
 	}
 	writeJSON(w, http.StatusOK, s.renderSourceUser(r, su))
 	return nil
+}
+
+// listMyReassignments is GET /user/placeholder_reassignments: the
+// reassignments waiting for the caller's consent.
+func (s *Server) listMyReassignments(w http.ResponseWriter, r *http.Request) error {
+	me, err := requireUser(r)
+	if err != nil {
+		return err
+	}
+	var list []*store.SourceUser
+	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) { list, err = tx.AwaitingReassignments(r.Context(), me.ID); return }); err != nil {
+		return err
+	}
+	out := make([]sourceUserEntity, 0, len(list))
+	for _, su := range list {
+		out = append(out, s.renderSourceUser(r, su))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// answerReassignment is POST /user/placeholder_reassignments/:id/accept
+// (accept true) or /reject.
+func (s *Server) answerReassignment(accept bool) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		me, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		id, ok := pathID(r, "id")
+		if !ok {
+			return notFound("Reassignment")
+		}
+		var su *store.SourceUser
+		if err := s.store.Write(r.Context(), func(tx *store.Tx) (err error) {
+			su, err = tx.AnswerReassignment(r.Context(), id, me.ID, accept)
+			return err
+		}); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, s.renderSourceUser(r, su))
+		return nil
+	}
 }

@@ -33,6 +33,9 @@ func (s *Server) contentRoutes(r chi.Router) {
 
 	r.Get("/groups/{id}/placeholder_reassignments", s.wrap(s.listPlaceholders))
 	r.Post("/groups/{id}/placeholder_reassignments", s.wrap(s.reassignPlaceholder))
+	r.Get("/user/placeholder_reassignments", s.wrap(s.listMyReassignments))
+	r.Post("/user/placeholder_reassignments/{id}/accept", s.wrap(s.answerReassignment(true)))
+	r.Post("/user/placeholder_reassignments/{id}/reject", s.wrap(s.answerReassignment(false)))
 }
 
 var (

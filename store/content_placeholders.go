@@ -22,26 +22,31 @@ type SourceUser struct {
 	SourceName, SourceEmail string
 	Placeholder             *ferry.User
 	Mapped                  *ferry.User // the placeholder until matched or reassigned
+	ReassignTo              *ferry.User // awaiting this user's consent; nil otherwise
 	Status                  string
 	CreatedAt, UpdatedAt    time.Time
 }
 
 const sourceUserSelect = `su.id, su.namespace_id, su.source_type, su.source_host, su.source_user_id, su.source_username, su.source_name,
- su.source_email, su.placeholder_user_id, su.mapped_user_id, su.status, su.created_at, su.updated_at`
+ su.source_email, su.placeholder_user_id, su.mapped_user_id, COALESCE(su.reassign_to_user_id, 0), su.status, su.created_at, su.updated_at`
 
 func (tx *Tx) scanSourceUsers(ctx context.Context, query string, args ...any) ([]*SourceUser, error) {
 	var out []*SourceUser
 	var ids []int64
 	err := tx.scanAll(ctx, "source users", func(row *sql.Rows) error {
 		var su SourceUser
-		var ph, mapped int64
+		var ph, mapped, to int64
 		if err := row.Scan(&su.ID, &su.NamespaceID, &su.SourceType, &su.SourceHost, &su.SourceUserID, &su.SourceUsername, &su.SourceName,
-			&su.SourceEmail, &ph, &mapped, &su.Status, &su.CreatedAt, &su.UpdatedAt); err != nil {
+			&su.SourceEmail, &ph, &mapped, &to, &su.Status, &su.CreatedAt, &su.UpdatedAt); err != nil {
 			return err
 		}
 		su.CreatedAt, su.UpdatedAt = su.CreatedAt.UTC(), su.UpdatedAt.UTC()
 		su.Placeholder, su.Mapped = &ferry.User{ID: ph}, &ferry.User{ID: mapped}
 		ids = append(ids, ph, mapped)
+		if to != 0 {
+			su.ReassignTo = &ferry.User{ID: to}
+			ids = append(ids, to)
+		}
 		out = append(out, &su)
 		return nil
 	}, query, args...)
@@ -59,6 +64,9 @@ func (tx *Tx) scanSourceUsers(ctx context.Context, query string, args ...any) ([
 	}, `SELECT `+userCols+` FROM users u WHERE u.id IN `+inList(&args, ids), args...)
 	for _, su := range out {
 		su.Placeholder, su.Mapped = users[su.Placeholder.ID], users[su.Mapped.ID]
+		if su.ReassignTo != nil {
+			su.ReassignTo = users[su.ReassignTo.ID]
+		}
 	}
 	return out, err
 }
@@ -134,7 +142,8 @@ func (tx *Tx) ReassignSourceUser(ctx context.Context, namespaceID, id, userID, b
 			return nil, ferry.Errorf(ferry.EBADREQUEST, "User must be an active, human user")
 		}
 	}
-	if _, err := tx.q.ExecContext(ctx, `UPDATE source_users SET mapped_user_id = $1, status = $2, reassigned_by_id = $3, updated_at = $4 WHERE id = $5`,
+	if _, err := tx.q.ExecContext(ctx, `UPDATE source_users SET mapped_user_id = $1, status = $2, reassigned_by_id = $3, updated_at = $4,
+		reassign_to_user_id = NULL WHERE id = $5`,
 		userID, status, byID, tx.Now(), id); err != nil {
 		return nil, fmt.Errorf("reassign source user %d: %w", id, err)
 	}
@@ -157,4 +166,71 @@ func (tx *Tx) RealUserByEmail(ctx context.Context, email string) (*ferry.User, e
 		return nil, fmt.Errorf("user by e-mail: %w", err)
 	}
 	return u, nil
+}
+
+// SourceUserAwaiting is a reassignment waiting for its target's consent.
+const SourceUserAwaiting = "awaiting_approval"
+
+// Reassign is what an owner's reassignment does, GitLab's rule: a
+// reassignment to someone else only waits for that person to accept
+// (contributions keep showing as the placeholder meanwhile) — attributing
+// work to people, and the memberships that come with it, needs their
+// consent. An admin's reassignment, one to the caller themself, and undoing
+// one (to the placeholder) take effect at once.
+func (tx *Tx) Reassign(ctx context.Context, namespaceID, id, toUserID int64, by *ferry.User) (*SourceUser, error) {
+	su, err := tx.SourceUserByID(ctx, namespaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if by.IsAdmin || toUserID == by.ID || (su.Placeholder != nil && toUserID == su.Placeholder.ID) {
+		return tx.ReassignSourceUser(ctx, namespaceID, id, toUserID, by.ID)
+	}
+	u, err := tx.UserByID(ctx, toUserID)
+	if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+		return nil, ferry.Errorf(ferry.EBADREQUEST, "User not found")
+	} else if err != nil {
+		return nil, err
+	}
+	if !u.CanSignIn() || u.Bot {
+		return nil, ferry.Errorf(ferry.EBADREQUEST, "User must be an active, human user")
+	}
+	if _, err := tx.q.ExecContext(ctx, `UPDATE source_users SET reassign_to_user_id = $1, status = $2, reassigned_by_id = $3, updated_at = $4 WHERE id = $5`,
+		toUserID, SourceUserAwaiting, by.ID, tx.Now(), id); err != nil {
+		return nil, fmt.Errorf("request reassignment of %d: %w", id, err)
+	}
+	return tx.SourceUserByID(ctx, namespaceID, id)
+}
+
+// AwaitingReassignments lists the reassignments waiting for userID.
+func (tx *Tx) AwaitingReassignments(ctx context.Context, userID int64) ([]*SourceUser, error) {
+	return tx.scanSourceUsers(ctx, `SELECT `+sourceUserSelect+` FROM source_users su WHERE su.reassign_to_user_id = $1 AND su.status = $2 ORDER BY su.id`,
+		userID, SourceUserAwaiting)
+}
+
+// AnswerReassignment is the target's answer to a reassignment waiting for
+// them: accepting makes the contributions theirs (with the imported
+// memberships), rejecting leaves them with the placeholder. Anyone else,
+// or a reassignment not awaiting them, is ENOTFOUND.
+func (tx *Tx) AnswerReassignment(ctx context.Context, id, userID int64, accept bool) (*SourceUser, error) {
+	var ns int64
+	var by sql.NullInt64
+	err := tx.q.QueryRowContext(ctx, `SELECT namespace_id, reassigned_by_id FROM source_users WHERE id = $1 AND reassign_to_user_id = $2 AND status = $3`,
+		id, userID, SourceUserAwaiting).Scan(&ns, &by)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 Reassignment Not Found")
+	} else if err != nil {
+		return nil, fmt.Errorf("reassignment %d: %w", id, err)
+	}
+	if accept {
+		byID := by.Int64
+		if !by.Valid {
+			byID = userID
+		}
+		return tx.ReassignSourceUser(ctx, ns, id, userID, byID)
+	}
+	if _, err := tx.q.ExecContext(ctx, `UPDATE source_users SET reassign_to_user_id = NULL, status = $1, updated_at = $2 WHERE id = $3`,
+		SourceUserPending, tx.Now(), id); err != nil {
+		return nil, fmt.Errorf("reject reassignment %d: %w", id, err)
+	}
+	return tx.SourceUserByID(ctx, ns, id)
 }
