@@ -571,6 +571,14 @@ func (r *relationRun) run(ctx context.Context) error {
 			window = r.refill(ctx, window, append([]string{f.page.Next}, f.page.Ahead...))
 		}
 		advanced, done, err := r.commit(ctx, cursor, f.page)
+		if errors.Is(err, errProjectGone) {
+			// Deleted while this page was fetched: what the fetch put on
+			// disk (a mirror) goes too, or it would outlive the project.
+			if derr := e.cfg.Git.Delete(ctx, r.im.ProjectID); derr != nil {
+				e.cfg.Log.WarnContext(ctx, "remove data of a deleted project", "project_id", r.im.ProjectID, "error", derr)
+			}
+			return nil
+		}
 		if err != nil || !advanced || done {
 			return err
 		}
@@ -790,6 +798,9 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	if ctx.Err() != nil {
 		return false, false, ctx.Err()
 	}
+	if r.projectGone(ctx) {
+		return false, false, errProjectGone
+	}
 	var fe *ferry.Error
 	if !errors.As(err, &fe) {
 		// Not an object the store refuses but the database failing (busy,
@@ -833,7 +844,16 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	return advanced, done, err
 }
 
-var errNotAdvanced = errors.New("relation checkpoint moved on")
+var (
+	errNotAdvanced = errors.New("relation checkpoint moved on")
+	errProjectGone = errors.New("the project was deleted during the import")
+)
+
+// projectGone reports whether the import's project no longer exists.
+func (r *relationRun) projectGone(ctx context.Context) bool {
+	err := r.e.cfg.Store.Read(ctx, func(tx *store.Tx) error { _, err := tx.ProjectByID(ctx, r.im.ProjectID); return err })
+	return ferry.ErrorCode(err) == ferry.ENOTFOUND
+}
 
 func (r *relationRun) count(objs []forge.Object) {
 	for _, o := range objs {

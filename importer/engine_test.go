@@ -233,6 +233,7 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
 }
 
 type harness struct {
+	git    *gitstore.Store
 	s      *store.Store
 	engine *importer.Engine
 	q      *queue.Queue
@@ -271,7 +272,7 @@ func newHarness(t *testing.T, s *store.Store, f *fakeForge, tweak func(*importer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Stop(context.Background()) })
-	return &harness{s: s, engine: e, q: q, forge: f, url: srv.URL}
+	return &harness{git: git, s: s, engine: e, q: q, forge: f, url: srv.URL}
 }
 
 // start creates a project and schedules its import.
@@ -536,5 +537,42 @@ func TestStalledStageTimeoutStrategies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProjectDeletedDuringImport: a page fetched for a project deleted
+// meanwhile is dropped, and what the fetch left on disk goes with it.
+func TestProjectDeletedDuringImport(t *testing.T) {
+	s := storetest.Open(t, storetest.Engines(t)[0])
+	release := make(chan struct{})
+	requested := make(chan struct{}, 1)
+	f := &fakeForge{labels: 1, issues: 9, calls: map[string]int{}}
+	f.onIssuesPage = func(page int) {
+		if page == 2 {
+			select {
+			case requested <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+	}
+	h := newHarness(t, s, f, nil)
+	im := h.start(t)
+	<-requested
+	ctx := context.Background()
+	// As a mirror would have: the project's repository is on disk.
+	if err := h.git.Create(ctx, im.ProjectID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, func(tx *store.Tx) error { return tx.DeleteProject(ctx, im.ProjectID) }); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.git.Exists(im.ProjectID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the deleted project's repository is still on disk")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
