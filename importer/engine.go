@@ -325,23 +325,13 @@ type stageWorker struct {
 // one transaction. Past the last stage it finishes the import.
 func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error {
 	e := w.e
-	var im *ferry.Import
-	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { im, err = tx.ImportByID(ctx, job.Args.ImportID); return }); err != nil {
-		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
-			return nil // the project (and its import) was deleted
-		}
+	p, err := e.plan(ctx, job.Args.ImportID)
+	if p == nil || err != nil {
 		return err
 	}
-	if ferry.ImportDone(im.Status) || im.StageIndex > job.Args.Stage {
-		return nil
-	}
-	env, src, _, err := e.env(ctx, im)
-	if err != nil {
-		return e.fail(ctx, im, err)
-	}
-	stages, err := src.Stages(ctx, env)
-	if err != nil {
-		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
+	im, stages := p.im, p.stages
+	if im.StageIndex > job.Args.Stage {
+		return nil // a duplicate of a stage already started
 	}
 	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		// Read again inside the transaction: a cancel may have landed since.
@@ -424,6 +414,40 @@ func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error, secret
 	return err
 }
 
+// planned is what every import job starts from.
+type planned struct {
+	im     *ferry.Import
+	env    *Env
+	src    Source
+	gov    *sourcehttp.Governor
+	stages []Stage
+}
+
+// plan loads an import and its source's stages. It returns nil (and no
+// error) when there is nothing to do: the import ended or its project was
+// deleted. A source that cannot plan fails the import.
+func (e *Engine) plan(ctx context.Context, importID int64) (*planned, error) {
+	var im *ferry.Import
+	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { im, err = tx.ImportByID(ctx, importID); return }); err != nil {
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
+			return nil, nil // the project (and its import) was deleted
+		}
+		return nil, err
+	}
+	if ferry.ImportDone(im.Status) {
+		return nil, nil
+	}
+	env, src, gov, err := e.env(ctx, im)
+	if err != nil {
+		return nil, e.fail(ctx, im, err)
+	}
+	stages, err := src.Stages(ctx, env)
+	if err != nil {
+		return nil, e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
+	}
+	return &planned{im: im, env: env, src: src, gov: gov, stages: stages}, nil
+}
+
 type relationWorker struct {
 	river.WorkerDefaults[relationArgs]
 	e *Engine
@@ -438,24 +462,11 @@ func (w *relationWorker) Timeout(*river.Job[relationArgs]) time.Duration { retur
 // one transaction, until the relation ends or the slice is used up.
 func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs]) error {
 	e := w.e
-	var im *ferry.Import
-	if err := e.cfg.Store.Read(ctx, func(tx *store.Tx) (err error) { im, err = tx.ImportByID(ctx, job.Args.ImportID); return }); err != nil {
-		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
-			return nil
-		}
+	p, err := e.plan(ctx, job.Args.ImportID)
+	if p == nil || err != nil {
 		return err
 	}
-	if ferry.ImportDone(im.Status) {
-		return nil
-	}
-	env, src, gov, err := e.env(ctx, im)
-	if err != nil {
-		return e.fail(ctx, im, err)
-	}
-	stages, err := src.Stages(ctx, env)
-	if err != nil {
-		return e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
-	}
+	im, env, src, gov, stages := p.im, p.env, p.src, p.gov, p.stages
 	var rel Relation
 	stageIndex := -1
 	for i, st := range stages {
