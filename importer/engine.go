@@ -791,20 +791,29 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		}
 		return true, nil
 	}
-	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		advanced, err = write(tx, objs, objs, 0)
-		if err == nil && !advanced {
-			return errNotAdvanced
+	// save runs write in its own transaction; a checkpoint that moved on
+	// (another run of this relation is ahead) rolls the page back and ends
+	// this run quietly.
+	save := func(toWrite, written []forge.Object, failed int64) (bool, error) {
+		var ok bool
+		err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			if ok, err = write(tx, toWrite, written, failed); err == nil && !ok {
+				return errNotAdvanced
+			}
+			return err
+		})
+		if errors.Is(err, errNotAdvanced) {
+			return false, nil
 		}
-		return err
-	})
-	if errors.Is(err, errNotAdvanced) {
-		return false, false, nil // another run of this relation is ahead
+		if err == nil {
+			r.count(written)
+		}
+		return ok, err
 	}
+	advanced, err = save(objs, objs, 0)
 	if err == nil {
-		r.count(objs)
-		return advanced, done, nil
+		return advanced, done && advanced, nil
 	}
 	if ctx.Err() != nil {
 		return false, false, ctx.Err()
@@ -838,21 +847,8 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 			return false, false, err
 		}
 	}
-	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		advanced, err = write(tx, nil, good, int64(len(objs)-len(good)))
-		if err == nil && !advanced {
-			return errNotAdvanced
-		}
-		return err
-	})
-	if errors.Is(err, errNotAdvanced) {
-		return false, false, nil
-	}
-	if err == nil {
-		r.count(good)
-	}
-	return advanced, done, err
+	advanced, err = save(nil, good, int64(len(objs)-len(good)))
+	return advanced, done && advanced, err
 }
 
 var (
