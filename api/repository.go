@@ -297,25 +297,34 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) error {
-	name, ok := pathParam(r, "branch")
+	return getRef(s, w, r, "branch", errBranchNotFound, s.cfg.Git.Branches,
+		func(b gitstore.Branch) string { return b.Name },
+		func(pr *ferry.Project, b gitstore.Branch) any { return s.renderBranch(r, pr, b) })
+}
+
+// getRef answers GET …/branches/:branch and …/tags/:tag_name: the ref named
+// by path parameter param among what list returns, or gone.
+func getRef[T any](s *Server, w http.ResponseWriter, r *http.Request, param string, gone error,
+	list func(ctx context.Context, id int64) ([]T, error), name func(T) string, render func(*ferry.Project, T) any) error {
+	want, ok := pathParam(r, param)
 	pr, exists, err := s.repoProject(r)
 	if err != nil {
 		return err
 	}
 	if !ok || !exists {
-		return errBranchNotFound
+		return gone
 	}
-	bs, err := s.cfg.Git.Branches(r.Context(), pr.ID)
+	refs, err := list(r.Context(), pr.ID)
 	if err != nil {
-		return fmt.Errorf("branches of project %d: %w", pr.ID, err)
+		return fmt.Errorf("%s of project %d: %w", param, pr.ID, err)
 	}
-	for _, b := range bs {
-		if b.Name == name {
-			writeJSON(w, http.StatusOK, s.renderBranch(r, pr, b))
+	for _, ref := range refs {
+		if name(ref) == want {
+			writeJSON(w, http.StatusOK, render(pr, ref))
 			return nil
 		}
 	}
-	return errBranchNotFound
+	return gone
 }
 
 func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
@@ -414,25 +423,9 @@ func digits(s string) (string, string) {
 }
 
 func (s *Server) getTag(w http.ResponseWriter, r *http.Request) error {
-	name, ok := pathParam(r, "tag_name")
-	pr, exists, err := s.repoProject(r)
-	if err != nil {
-		return err
-	}
-	if !ok || !exists {
-		return errTagNotFound
-	}
-	ts, err := s.cfg.Git.Tags(r.Context(), pr.ID)
-	if err != nil {
-		return fmt.Errorf("tags of project %d: %w", pr.ID, err)
-	}
-	for _, t := range ts {
-		if t.Name == name {
-			writeJSON(w, http.StatusOK, s.renderTag(r, pr, t))
-			return nil
-		}
-	}
-	return errTagNotFound
+	return getRef(s, w, r, "tag_name", errTagNotFound, s.cfg.Git.Tags,
+		func(t gitstore.Tag) string { return t.Name },
+		func(pr *ferry.Project, t gitstore.Tag) any { return s.renderTag(r, pr, t) })
 }
 
 func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
