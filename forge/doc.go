@@ -48,4 +48,5 @@ const (
 	KindAwardEmoji      = "award_emoji"
 	KindProtectedBranch = "protected_branch"
 	KindMember          = "member"
+	KindClosure         = "closure"
 )

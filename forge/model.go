@@ -304,6 +304,19 @@ type Upload struct {
 
 func (Upload) Kind() string { return KindUpload }
 
+// Closure says who closed or merged an issue or merge request, learnt from
+// an event after the item was written (GitHub's lists do not say who
+// merged): writing it changes only that on the existing item.
+type Closure struct {
+	SourceID
+	On     Noteable
+	Merged bool // merged (a merge request); else closed
+	By     SourceUser
+	At     time.Time
+}
+
+func (Closure) Kind() string { return KindClosure }
+
 // Every kind is an Object.
 var (
 	_ Object = SourceUser{}
@@ -320,5 +333,6 @@ var (
 	_ Object = AwardEmoji{}
 	_ Object = ProtectedBranch{}
 	_ Object = Member{}
+	_ Object = Closure{}
 	_ Object = Upload{}
 )

@@ -126,3 +126,56 @@ func TestImportedMembershipsFollowMapping(t *testing.T) {
 		}
 	})
 }
+
+// TestClosureSetsWhoMergedOrClosed: a closure changes only who merged or
+// closed an item already stored.
+func TestClosureSetsWhoMergedOrClosed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := &ferry.User{Username: "u", Name: "U"}
+		p := &ferry.Project{Name: "p", Path: "p", Visibility: ferry.Private}
+		sid := func(id string) forge.SourceID { return forge.SourceID{Type: "github", Host: "github.com", ID: id} }
+		at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		merger := forge.SourceUser{SourceID: sid("m"), Login: "merger"}
+		mustWrite(t, s, func(tx *store.Tx) error {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			p.NamespaceID, p.CreatorID = u.NamespaceID, u.ID
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			author := forge.SourceUser{SourceID: sid("a"), Login: "author"}
+			_, err := tx.WriteContent(ctx, p.ID, []forge.Object{
+				forge.MergeRequest{SourceID: sid("mr1"), IID: 1, Title: "t", State: forge.StateMerged, Author: author, SourceBranch: "f", TargetBranch: "main", CreatedAt: at, UpdatedAt: at, MergedAt: &at},
+				forge.Issue{SourceID: sid("i2"), IID: 2, Title: "i", State: forge.StateClosed, Author: author, CreatedAt: at, UpdatedAt: at, ClosedAt: &at},
+			})
+			if err != nil {
+				return err
+			}
+			_, err = tx.WriteContent(ctx, p.ID, []forge.Object{
+				forge.Closure{SourceID: sid("c1"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 1}, Merged: true, By: merger, At: at},
+				forge.Closure{SourceID: sid("c2"), On: forge.Noteable{Type: forge.OnIssue, IID: 2}, By: merger, At: at},
+			})
+			return err
+		})
+		var mergedBy, closedBy string
+		if err := s.DB().QueryRow(`SELECT su.source_username FROM merge_requests m JOIN source_users su ON su.id = m.merged_by_su WHERE m.iid = 1`).Scan(&mergedBy); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB().QueryRow(`SELECT su.source_username FROM issues i JOIN source_users su ON su.id = i.closed_by_su WHERE i.iid = 2`).Scan(&closedBy); err != nil {
+			t.Fatal(err)
+		}
+		if mergedBy != "merger" || closedBy != "merger" {
+			t.Fatalf("merged by %q, closed by %q", mergedBy, closedBy)
+		}
+		// A merge closure on an issue is refused.
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.WriteContent(ctx, p.ID, []forge.Object{forge.Closure{SourceID: sid("c3"), On: forge.Noteable{Type: forge.OnIssue, IID: 2}, Merged: true, By: merger}})
+			return err
+		})
+		if ferry.ErrorCode(err) != ferry.EINVALID {
+			t.Fatalf("merged issue closure: %v", err)
+		}
+	})
+}

@@ -84,6 +84,13 @@ type batch struct {
 	labels   [][]any
 	repo     *forge.Repository
 	uploads  []forge.Upload
+	closures []closure
+}
+
+// closure is a forge.Closure with its user's key.
+type closure struct {
+	c   forge.Closure
+	key any // the closer's suKey, resolved after the source users exist
 }
 
 func newBatch(owner int64, group bool) *batch {
@@ -226,6 +233,11 @@ func invalid(o forge.Object) error {
 		if x.MergeRequestIID <= 0 {
 			return bad("not on a merge request")
 		}
+	case forge.Closure:
+		if x.Merged && x.On.Type != forge.OnMergeRequest {
+			return bad("merged, but not a merge request")
+		}
+		return on(x.On)
 	}
 	return nil
 }
@@ -342,6 +354,13 @@ func (b *batch) object(o forge.Object) error {
 			return err
 		}
 		b.uploads = append(b.uploads, x)
+	case *forge.Closure:
+		return b.object(*x)
+	case forge.Closure:
+		if b.group {
+			return ferry.Errorf(ferry.EINVALID, "a group holds labels and milestones only, not %s", o.Kind())
+		}
+		b.closures = append(b.closures, closure{c: x, key: b.user(x.SourceID, x.By)})
 	default:
 		return ferry.Errorf(ferry.EINVALID, "unknown object kind %q", o.Kind())
 	}
@@ -420,6 +439,9 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 			return 0, err
 		}
 	}
+	if err := tx.applyClosures(ctx, b, ids); err != nil {
+		return 0, err
+	}
 	// Collaborators, or source users whose e-mail just arrived, may now be
 	// ferry members.
 	if !b.group && (len(b.rows[memberSpec]) > 0 || anyEmail(b.users)) {
@@ -478,4 +500,26 @@ func anyEmail(users map[suKey]forge.SourceUser) bool {
 		}
 	}
 	return false
+}
+
+// applyClosures records who closed or merged items already stored: only
+// those columns change, so an item written earlier keeps the rest. An item
+// not stored (yet) is left alone; sources send closures after their items.
+func (tx *Tx) applyClosures(ctx context.Context, b *batch, ids map[suKey]int64) error {
+	for _, cl := range b.closures {
+		su := ids[cl.key.(suKey)]
+		var q string
+		switch {
+		case cl.c.Merged:
+			q = `UPDATE merge_requests SET merged_by_su = $1 WHERE project_id = $2 AND iid = $3`
+		case cl.c.On.Type == forge.OnMergeRequest:
+			q = `UPDATE merge_requests SET closed_by_su = $1 WHERE project_id = $2 AND iid = $3`
+		default:
+			q = `UPDATE issues SET closed_by_su = $1 WHERE project_id = $2 AND iid = $3`
+		}
+		if _, err := tx.q.ExecContext(ctx, q, su, b.owner, cl.c.On.IID); err != nil {
+			return fmt.Errorf("closure of %s %d: %w", cl.c.On.Type, cl.c.On.IID, err)
+		}
+	}
+	return nil
 }

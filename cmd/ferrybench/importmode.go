@@ -112,9 +112,9 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if stats, ok := st["stats"].(map[string]any); ok {
 		if imported, ok := stats["imported"].(map[string]any); ok {
 			for kind, v := range imported {
-				// Merged pull requests are read twice (the second time for
-				// merged_by): count each object once.
-				if kind != "pull_request_merged_by" {
+				// Who merged or closed an item updates that item: count each
+				// object once.
+				if kind != "pull_request_merged_by" && kind != "closed_by" {
 					objects += int(v.(float64))
 				}
 			}

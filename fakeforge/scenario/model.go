@@ -396,6 +396,16 @@ func (s *Scenario) Event(e int) Event {
 	ev := Event{Index: e, ID: int64(eventIDBase + e), Item: item,
 		Actor: s.User(1 + s.pick(kindEvent, e, 0, s.cfg.Users)),
 		Event: kinds[(e-1)%len(kinds)], Created: ItemCreated(item).Add(time.Duration(20+(e-1)%s.cfg.EventsPerItem) * time.Minute)}
+	// The last event of a closed item is the one that closed it, by its
+	// closer: "merged" for a merged pull request, "closed" otherwise (as
+	// GitHub's issue events say who merged or closed).
+	if !ItemOpen(item) && (e-1)%s.cfg.EventsPerItem == s.cfg.EventsPerItem-1 {
+		ev.Event, ev.Actor, ev.Created = "closed", s.User(1+(item+1)%s.cfg.Users), ItemUpdated(item)
+		if s.ItemMerged(item) {
+			ev.Event = "merged"
+		}
+		return ev
+	}
 	if s.cfg.Labels > 0 {
 		ev.Label = s.Label(1 + e%s.cfg.Labels)
 	} else if ev.Event == "labeled" || ev.Event == "unlabeled" {

@@ -164,8 +164,8 @@ func TestStagesPlanOnly(t *testing.T) {
 		"repository: repository",
 		"base_data: labels,milestones,releases,protected_branches",
 		"pull_requests: pull_requests",
-		"issues_and_notes: issues,issue_events,issue_comments,review_comments",
-		"details: pull_request_details,reactions",
+		"issues_and_notes: issues,issue_comments,review_comments",
+		"details: pull_request_details,reactions,issue_events",
 		"users: users",
 		"lfs_objects: lfs_objects",
 	}
@@ -173,7 +173,7 @@ func TestStagesPlanOnly(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	got := strings.Join(plan(`{"single_endpoint_notes_import":true,"collaborators_import":true}`), "\n")
-	for _, s := range []string{"protected_branches,collaborators", "issues_and_notes: issues,issue_events\n", "notes: item_comments,item_review_comments"} {
+	for _, s := range []string{"protected_branches,collaborators", "issues_and_notes: issues\n", "details: pull_request_details,reactions,issue_events\n", "notes: item_comments,item_review_comments"} {
 		if !strings.Contains(got+"\n", s) {
 			t.Errorf("plan with optional stages lacks %q:\n%s", s, got)
 		}

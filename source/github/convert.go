@@ -307,6 +307,30 @@ func (b *builder) eventNote(e *gh.IssueEvent) (forge.Note, bool) {
 		System: true, CreatedAt: ts(e.CreatedAt), UpdatedAt: ts(e.CreatedAt)}, true
 }
 
+// closure turns a "merged" or "closed" event into who merged or closed the
+// item: GitHub's lists do not say who merged a pull request, and its
+// repo-wide events do, so no per-PR call is needed for it.
+func (b *builder) closure(e *gh.IssueEvent) (forge.Closure, bool) {
+	iss := e.GetIssue()
+	if iss == nil || iss.GetNumber() == 0 || e.Actor == nil {
+		return forge.Closure{}, false
+	}
+	on := forge.Noteable{Type: forge.OnIssue, IID: int64(iss.GetNumber())}
+	if iss.IsPullRequest() {
+		on.Type = forge.OnMergeRequest
+	}
+	switch e.GetEvent() {
+	case "merged":
+		if on.Type != forge.OnMergeRequest {
+			return forge.Closure{}, false
+		}
+		return forge.Closure{SourceID: b.r.sid("closure/" + idString(e.ID)), On: on, Merged: true, By: b.user(e.Actor), At: ts(e.CreatedAt)}, true
+	case "closed":
+		return forge.Closure{SourceID: b.r.sid("closure/" + idString(e.ID)), On: on, By: b.user(e.Actor), At: ts(e.CreatedAt)}, true
+	}
+	return forge.Closure{}, false
+}
+
 var plainRef = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
 
 // reference writes a GitLab label (~) or milestone (%) reference, quoted

@@ -276,6 +276,9 @@ func (r *run) issueEvents() importer.Relation {
 				if n, ok := b.eventNote(e); ok {
 					b.add(n)
 				}
+				if c, ok := b.closure(e); ok {
+					b.add(c)
+				}
 			}
 			b.items = len(es) // unsupported events were fetched, not imported
 			return nil
@@ -323,8 +326,8 @@ func (r *run) itemReviewComments() importer.Relation {
 	}}
 }
 
-// pullRequestDetails reads each pull request's reviews and, for merged
-// ones, the pull request itself: only GET pulls/:n says who merged.
+// pullRequestDetails reads each pull request's reviews (the one per-PR
+// list; who merged comes with the repo-wide issue events).
 func (r *run) pullRequestDetails() importer.Relation {
 	return &itemRelation{name: relPullRequestDetails, r: r, each: func(ctx context.Context, b *builder, key string) error {
 		n, merged, err := parseDetailsKey(key)
@@ -335,14 +338,7 @@ func (r *run) pullRequestDetails() importer.Relation {
 		if err != nil {
 			return err
 		}
-		if merged {
-			owner, name, _ := strings.Cut(repo, "/")
-			p, _, err := r.client.PullRequests.Get(ctx, owner, name, n)
-			if err != nil {
-				return fmt.Errorf("get pull request %d: %w", n, classify(err))
-			}
-			b.add(b.mergeRequest(p))
-		}
+		_ = merged // merged_by comes with the issue events (forge.Closure), no GET pulls/:n
 		rvs, err := all[*gh.PullRequestReview](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/reviews", n), nil))
 		if err != nil {
 			return fmt.Errorf("reviews of pull request %d: %w", n, err)

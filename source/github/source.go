@@ -86,7 +86,7 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 	if r.opts.CollaboratorsImport {
 		base = append(base, r.collaborators())
 	}
-	notes := []importer.Relation{r.issues(), r.issueEvents()}
+	notes := []importer.Relation{r.issues()}
 	if !r.opts.SingleEndpointNotesImport {
 		notes = append(notes, r.issueComments(), r.reviewComments())
 	}
@@ -101,7 +101,9 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 		stages = append(stages, importer.Stage{Name: "notes", Relations: []importer.Relation{r.itemComments(), r.itemReviewComments()}})
 	}
 	stages = append(stages,
-		importer.Stage{Name: "details", Relations: []importer.Relation{r.pullRequestDetails(), r.reactions()}},
+		// Issue events after the issues they close are stored: a closure
+		// changes an item that must exist.
+		importer.Stage{Name: "details", Relations: []importer.Relation{r.pullRequestDetails(), r.reactions(), r.issueEvents()}},
 		// Last but LFS: every relation before may queue users.
 		importer.Stage{Name: "users", Relations: []importer.Relation{r.users()}},
 		importer.Stage{Name: "lfs_objects", Relations: []importer.Relation{r.lfsObjects()}},

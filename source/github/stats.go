@@ -20,6 +20,11 @@ func (*Source) ObjectType(relation string, o forge.Object) string {
 		if x.System {
 			return "issue_event"
 		}
+	case forge.Closure:
+		if x.Merged {
+			return "pull_request_merged_by"
+		}
+		return "closed_by"
 	case forge.AwardEmoji:
 		return "reaction"
 	case forge.SourceUser:

@@ -20,6 +20,8 @@ func TestObjectType(t *testing.T) {
 		{"issue_events", forge.Note{System: true}, "issue_event"},
 		{"issue_comments", forge.Note{}, ""},
 		{"reactions", forge.AwardEmoji{}, "reaction"},
+		{"issue_events", forge.Closure{Merged: true}, "pull_request_merged_by"},
+		{"issue_events", forge.Closure{}, "closed_by"},
 		{"issues", forge.Issue{}, ""},
 	}
 	for _, c := range cases {
