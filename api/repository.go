@@ -269,21 +269,9 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	pr, exists, err := s.repoProject(r)
+	pr, list, err := listRefs(s, r, "branches", s.cfg.Git.Branches, func(b gitstore.Branch) bool { return match(b.Name) })
 	if err != nil {
 		return err
-	}
-	var all []gitstore.Branch
-	if exists {
-		if all, err = s.cfg.Git.Branches(r.Context(), pr.ID); err != nil {
-			return fmt.Errorf("list branches of project %d: %w", pr.ID, err)
-		}
-	}
-	var list []gitstore.Branch
-	for _, b := range all {
-		if match(b.Name) {
-			list = append(list, b)
-		}
 	}
 	switch order {
 	case "updated_asc":
@@ -349,22 +337,10 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	pr, exists, err := s.repoProject(r)
+	match := nameFilter(search)
+	pr, list, err := listRefs(s, r, "tags", s.cfg.Git.Tags, func(t gitstore.Tag) bool { return match(t.Name) })
 	if err != nil {
 		return err
-	}
-	var all []gitstore.Tag
-	if exists {
-		if all, err = s.cfg.Git.Tags(r.Context(), pr.ID); err != nil {
-			return fmt.Errorf("list tags of project %d: %w", pr.ID, err)
-		}
-	}
-	match := nameFilter(search)
-	var list []gitstore.Tag
-	for _, t := range all {
-		if match(t.Name) {
-			list = append(list, t)
-		}
 	}
 	// GitLab's default: most recently updated (by commit date) first.
 	less := func(a, b gitstore.Tag) bool { return a.Commit.CommittedDate.Before(b.Commit.CommittedDate) }
@@ -665,4 +641,24 @@ func (s *Server) RepositoryState(ctx context.Context, p *ferry.Project) (default
 		}
 	}
 	return p.DefaultBranch, false, nil
+}
+
+// listRefs loads the project's branches or tags (none for a project
+// without a repository) and keeps those keep accepts.
+func listRefs[T any](s *Server, r *http.Request, what string, list func(ctx context.Context, id int64) ([]T, error), keep func(T) bool) (*ferry.Project, []T, error) {
+	pr, exists, err := s.repoProject(r)
+	if err != nil || !exists {
+		return pr, nil, err
+	}
+	all, err := list(r.Context(), pr.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list %s of project %d: %w", what, pr.ID, err)
+	}
+	var out []T
+	for _, x := range all {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return pr, out, nil
 }
