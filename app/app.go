@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -59,10 +60,17 @@ type Config struct {
 	Out io.Writer
 	// ShutdownTimeout bounds graceful shutdown (default 30s).
 	ShutdownTimeout time.Duration
-	// JobRescueAfter returns jobs of a dead worker to the queue (default
-	// 1h); ImportSlice is how long one import job runs before yielding.
+	// JobLease is how long a worker may go without renewing the leases of
+	// its running jobs before they are taken for dead and run elsewhere
+	// (default 30s; see queue.Config.Lease). JobRescueAfter is River's own
+	// rescue behind it, for anything without a lease (default 1h).
+	JobLease       time.Duration
 	JobRescueAfter time.Duration
-	ImportSlice    time.Duration
+	// ImportSlice is how long one import job runs before yielding;
+	// ImportJobTimeout bounds one import job, a repository mirror included
+	// (default 6h: leases, not this, tell a live job from a dead one).
+	ImportSlice      time.Duration
+	ImportJobTimeout time.Duration
 	// ImportStallTimeout is how long a stage may make no progress before
 	// the import's timeout_strategy applies (default 2h, as GitLab).
 	ImportStallTimeout time.Duration
@@ -89,6 +97,7 @@ type App struct {
 	log      *slog.Logger
 	listener net.Listener
 	srv      *http.Server
+	workerID string
 }
 
 // New opens the store (migrating it), bootstraps root on first start and
@@ -135,16 +144,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	// A job is taken for dead once it has run this long, so it bounds the
-	// longest job too: an import's repository mirror must fit in 2/3 of it.
-	// An hour lets big repositories clone; after a crash, imports resume
-	// within the hour (FERRY_JOB_RESCUE_AFTER shortens it).
+	// A running job is alive while its worker renews its lease (queue
+	// leases), so a crashed worker's import resumes within about a lease,
+	// while a repository mirror may run for hours. River's rescue stays as
+	// the backstop; import jobs declare their own, longer timeout, which
+	// River's rescuer respects.
 	rescue := cfg.JobRescueAfter
 	if rescue == 0 {
 		rescue = time.Hour
 	}
+	importTimeout := cfg.ImportJobTimeout
+	if importTimeout == 0 {
+		importTimeout = 6 * time.Hour
+	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
-		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: rescue * 2 / 3, StallTimeout: cfg.ImportStallTimeout}
+		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: importTimeout, StallTimeout: cfg.ImportStallTimeout}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
 	}
@@ -155,14 +169,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// Job workers are registered on a.Workers before the queue is built.
 	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
 	a.Engine.Register(a.Workers)
-	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(),
-		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue,
+	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(), ID: workerID(),
+		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue, Lease: cfg.JobLease,
 		// SQLite has no LISTEN/NOTIFY: workers poll, and an import moves
 		// through a dozen jobs, so poll often (a cheap indexed query).
 		FetchPollInterval: 50 * time.Millisecond}
 	if cfg.QueueOverrides != nil {
 		cfg.QueueOverrides(&qcfg)
 	}
+	a.workerID = qcfg.ID
 	if a.Queue, err = queue.Open(ctx, qcfg); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open queue: %w", err)
@@ -295,6 +310,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.cfg.Workers > 0 {
 		a.watchJobs(ctx)
+		a.log.Info("working jobs", slog.String("worker_id", a.workerID), slog.Int("workers", a.cfg.Workers))
 	}
 	errc := make(chan error, 1)
 	if !a.cfg.NoHTTP {
@@ -338,4 +354,16 @@ func (a *App) shutdown() error {
 	}
 	a.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// workerID names this process in the queue's records (which worker ran
+// which job): host, process id and a random suffix, unique across restarts.
+func workerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "ferry"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }

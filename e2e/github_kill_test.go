@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store"
@@ -41,19 +42,35 @@ func buildFerry(t *testing.T) string {
 	return bin
 }
 
-// ferryProc is a running `ferry serve`.
+// readyLine is the part of a log line startProcess waits for.
+type readyLine struct {
+	Msg      string `json:"msg"`
+	URL      string `json:"url"`
+	WorkerID string `json:"worker_id"`
+}
+
+// ferryProc is a running `ferry serve` or `ferry worker`.
 type ferryProc struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *logBuffer
-	done chan struct{} // closed when the process has exited
+	cmd      *exec.Cmd
+	url      string
+	workerID string
+	logs     *logBuffer
+	done     chan struct{} // closed when the process has exited
 }
 
 // startFerry runs `ferry serve --listen 127.0.0.1:0` with env and waits for
 // its "listening" log line.
-func startFerry(t *testing.T, bin string, env []string) *ferryProc {
+func startFerry(t *testing.T, bin string, env []string, args ...string) *ferryProc {
 	t.Helper()
-	p := &ferryProc{cmd: exec.Command(bin, "serve", "--listen", "127.0.0.1:0"), logs: &logBuffer{}, done: make(chan struct{})}
+	return startProcess(t, bin, env, "listening", append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+}
+
+// startProcess runs ferry with args and env and waits for the log line
+// whose message is ready; its "url" (if any) becomes p.url, its
+// "worker_id" p.workerID.
+func startProcess(t *testing.T, bin string, env []string, ready string, args ...string) *ferryProc {
+	t.Helper()
+	p := &ferryProc{cmd: exec.Command(bin, args...), logs: &logBuffer{}, done: make(chan struct{})}
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = p.logs
@@ -64,7 +81,7 @@ func startFerry(t *testing.T, bin string, env []string) *ferryProc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
+	seen := make(chan readyLine, 1)
 	var scanned sync.WaitGroup
 	scanned.Add(1)
 	go func() {
@@ -74,10 +91,10 @@ func startFerry(t *testing.T, bin string, env []string) *ferryProc {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.logs, line)
-			var rec struct{ Msg, URL string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+			var rec readyLine
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == ready {
 				select {
-				case ready <- rec.URL:
+				case seen <- rec:
 				default:
 				}
 			}
@@ -96,7 +113,8 @@ func startFerry(t *testing.T, bin string, env []string) *ferryProc {
 		}
 	})
 	select {
-	case p.url = <-ready:
+	case rec := <-seen:
+		p.url, p.workerID = rec.URL, rec.WorkerID
 	case <-p.done:
 		t.Fatalf("ferry exited before listening:\n%s", p.logs.String())
 	case <-time.After(60 * time.Second):
@@ -156,9 +174,10 @@ func TestGitHubImportSurvivesSIGKILL(t *testing.T) {
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			f := forge(t, traffic.Faults{Latency: 50 * time.Millisecond}, nil)
+			// Default job settings: the dead worker's jobs come back when
+			// their leases expire, not after River's one-hour rescue.
 			env := []string{"FERRY_ALLOW_LOCAL_NETWORK=1", "FERRY_ROOT_TOKEN=" + killRootToken,
-				"FERRY_DATA_DIR=" + e.DataDir, "FERRY_DATABASE_URL=" + e.URL,
-				"FERRY_JOB_RESCUE_AFTER=4s", "FERRY_IMPORT_SLICE=1s"}
+				"FERRY_DATA_DIR=" + e.DataDir, "FERRY_DATABASE_URL=" + e.URL}
 			p := startFerry(t, bin, env)
 			code, grp := postForm(t, p.url+"/api/v4/groups", killRootToken, url.Values{"name": {"killed"}, "path": {"killed"}})
 			if code != 201 {
@@ -191,7 +210,7 @@ func TestGitHubImportSurvivesSIGKILL(t *testing.T) {
 			t.Logf("SIGKILL after %v: stage %v, issues fetched %v, %d source calls so far",
 				killed.Sub(started).Round(time.Millisecond), before["import_stage"], fetchedAtKill, callsAtKill)
 
-			// The jobs the dead process left running: River rescues them.
+			// The jobs the dead process left running: their leases expire.
 			s, err := store.Open(context.Background(), store.Config{URL: e.URL, DataDir: e.DataDir})
 			if err != nil {
 				t.Fatal(err)
@@ -243,22 +262,31 @@ func TestGitHubImportSurvivesSIGKILL(t *testing.T) {
 			if fr, _ := st["failed_relations"].([]any); len(fr) != 0 {
 				t.Errorf("failed relations: %v", fr)
 			}
+			if n := leaseReclaims(t, s); n == 0 {
+				t.Errorf("no import job records a lease reclaim: something else brought the jobs back")
+			}
 
-			// Nothing twice, nothing missing: the database against the scenario.
-			want, _ := f.Scenario.Expected("github")
-			checkCounts(t, s.DB(), want, id, int64(grp["id"].(float64)))
-			checkIIDs(t, s, "issues", id, f.Scenario.Config().Issues, func(n int) bool { return !f.Scenario.Item(n).IsPR })
-			checkIIDs(t, s, "merge_requests", id, f.Scenario.Config().PullRequests, func(n int) bool { return f.Scenario.Item(n).IsPR })
-			// Every comment once: no two notes with the same body on one item.
-			var dup int
-			if err := s.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT noteable_type, noteable_iid, body FROM notes WHERE project_id = $1 AND system = FALSE
-				GROUP BY noteable_type, noteable_iid, body HAVING COUNT(*) > 1) d`, id).Scan(&dup); err != nil {
-				t.Fatal(err)
-			}
-			if dup != 0 {
-				t.Errorf("%d notes appear more than once on the same item", dup)
-			}
+			checkImportedOnce(t, s, f, id, int64(grp["id"].(float64)))
 		})
+	}
+}
+
+// checkImportedOnce compares the database with the scenario: nothing
+// twice, nothing missing.
+func checkImportedOnce(t *testing.T, s *store.Store, f *fakeforge.Forge, id, nsID int64) {
+	t.Helper()
+	want, _ := f.Scenario.Expected("github")
+	checkCounts(t, s.DB(), want, id, nsID)
+	checkIIDs(t, s, "issues", id, f.Scenario.Config().Issues, func(n int) bool { return !f.Scenario.Item(n).IsPR })
+	checkIIDs(t, s, "merge_requests", id, f.Scenario.Config().PullRequests, func(n int) bool { return f.Scenario.Item(n).IsPR })
+	// Every comment once: no two notes with the same body on one item.
+	var dup int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM (SELECT noteable_type, noteable_iid, body FROM notes WHERE project_id = $1 AND system = FALSE
+		GROUP BY noteable_type, noteable_iid, body HAVING COUNT(*) > 1) d`, id).Scan(&dup); err != nil {
+		t.Fatal(err)
+	}
+	if dup != 0 {
+		t.Errorf("%d notes appear more than once on the same item", dup)
 	}
 }
 
@@ -293,4 +321,16 @@ func checkIIDs(t *testing.T, s *store.Store, table string, pid int64, want int, 
 			t.Errorf("%s: iid %d is not one of the scenario's %s", table, iid, table)
 		}
 	}
+}
+
+// leaseReclaims counts import jobs whose errors record that their worker's
+// lease expired (queue leases) — how a dead worker's jobs come back.
+func leaseReclaims(t *testing.T, s *store.Store) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind IN ('import_stage', 'import_relation')
+		AND CAST(errors AS TEXT) LIKE '%renewing its lease%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -200,8 +200,10 @@ func (s *Store) fetch(ctx context.Context, id int64, wiki bool, r remote, refspe
 
 func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) (err error) {
 	c := gitCmd{
-		Dir:     dir,
-		Config:  r.cred.remoteConfig(),
+		Dir: dir,
+		// A transfer that stalls for 10 minutes ends the mirror: its job's
+		// lease would otherwise keep a hung git alive for the job's timeout.
+		Config:  append([]kv{{"http.lowSpeedLimit", "1"}, {"http.lowSpeedTime", "600"}}, r.cred.remoteConfig()...),
 		Env:     []string{"GIT_ALLOW_PROTOCOL=" + r.protocols},
 		Secrets: r.cred.secrets(),
 	}

@@ -58,8 +58,9 @@ type Config struct {
 	// PerHost bounds concurrent relation jobs per source host in this
 	// process (default 4).
 	PerHost int
-	// JobTimeout bounds one relation job (default Slice + 5m); it must stay
-	// below the queue's RescueStuckJobsAfter.
+	// JobTimeout bounds one relation job, a repository mirror included
+	// (default Slice + 5m). The queue's leases, not this, tell a live job
+	// from a dead one, and River's rescuer waits at least this long.
 	JobTimeout time.Duration
 	// PageConcurrency is how many pages of one relation may be fetched at
 	// once when the source announces them (default 4).
@@ -453,8 +454,8 @@ type relationWorker struct {
 	e *Engine
 }
 
-// Timeout lets a slice and one slow page finish, and stays below the
-// queue's rescue delay so a live job is not taken for a dead one.
+// Timeout lets a slice and one slow page (or a repository mirror) finish.
+// A live job is told from a dead one by its lease (queue), not by this.
 func (w *relationWorker) Timeout(*river.Job[relationArgs]) time.Duration { return w.e.cfg.JobTimeout }
 
 // Work runs one relation for a time slice: fetch a page with no

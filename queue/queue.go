@@ -36,8 +36,14 @@ type Config struct {
 	// MaxWorkers is how many jobs run at once in this process; 0 makes the
 	// queue insert-only (an API node that works no jobs).
 	MaxWorkers int
-	// RescueStuckJobsAfter returns a job left running by a dead worker to
-	// the queue. It must exceed JobTimeout. Default 1h.
+	// Lease is how long a running job's worker may go without renewing the
+	// job's lease before the job is taken for dead and returned to the
+	// queue (see lease.go). Workers renew every Lease/6. Default 30s.
+	Lease time.Duration
+	// RescueStuckJobsAfter is River's own rescue, the backstop behind
+	// leases: a job still running after this is returned to the queue
+	// unless its worker sets a longer Timeout. It must exceed JobTimeout.
+	// Default 1h.
 	RescueStuckJobsAfter time.Duration
 	// JobTimeout bounds one job run. Default 30m.
 	JobTimeout time.Duration
@@ -60,6 +66,10 @@ type Queue struct {
 	hardStop func(ctx context.Context) error
 	sub      func(kinds ...river.EventKind) (<-chan *river.Event, func())
 	riverDB  *sql.DB // SQLite: River's own single connection
+	leases   *leases
+	// stopLeases ends the reclaim loop started by Start.
+	stopLeases context.CancelFunc
+	leasesDone chan struct{}
 }
 
 // Open migrates River's tables and builds the client.
@@ -94,10 +104,16 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
 	}
+	q := &Queue{}
 	if cfg.MaxWorkers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
+		ttl := cfg.Lease
+		if ttl == 0 {
+			ttl = 30 * time.Second
+		}
+		q.leases = &leases{db: cfg.Store.DB(), dialect: cfg.Store.Dialect(), ttl: ttl, log: rc.Logger}
+		rc.Middleware = append(rc.Middleware, q.leases)
 	}
-	q := &Queue{}
 	switch cfg.Store.Dialect() {
 	case store.SQLite:
 		// River wants one connection on SQLite; it gets its own handle on the
@@ -178,11 +194,38 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, args river.JobArgs, o
 	return res.Job.ID, nil
 }
 
-// Start begins working jobs (no-op for an insert-only queue).
-func (q *Queue) Start(ctx context.Context) error { return q.start(ctx) }
+// Start begins working jobs and reclaiming the jobs of dead workers
+// (no-op for an insert-only queue).
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.start(ctx); err != nil {
+		return err
+	}
+	if q.leases != nil && q.stopLeases == nil {
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopLeases, q.leasesDone = cancel, make(chan struct{})
+		go func() {
+			defer close(q.leasesDone)
+			q.leases.run(lctx)
+		}()
+	}
+	return nil
+}
+
+// Reclaim returns the running jobs whose lease expired to the queue at
+// once and says how many (Start does this every Lease/6).
+func (q *Queue) Reclaim(ctx context.Context) (int64, error) {
+	if q.leases == nil {
+		return 0, errors.New("reclaim needs a queue with workers")
+	}
+	return q.leases.reclaim(ctx)
+}
 
 // Stop waits for running jobs to finish, until ctx ends.
 func (q *Queue) Stop(ctx context.Context) error {
+	if q.stopLeases != nil {
+		q.stopLeases()
+		<-q.leasesDone
+	}
 	err := q.stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Out of patience: cancel what runs; it resumes from its checkpoint.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ferry-import/ferry/queue"
 	"github.com/ferry-import/ferry/store"
@@ -49,12 +48,6 @@ func (w *effectWorker) Work(ctx context.Context, job *river.Job[effectArgs]) err
 	return nil
 }
 
-// immediateRetry makes a rescued job runnable at once, so the test waits
-// for River's rescuer, not for backoff.
-type immediateRetry struct{}
-
-func (immediateRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now() }
-
 const helperEnv = "FERRY_QUEUE_TEST_DOOMED_WORKER"
 
 // TestDoomedWorker is the child process of TestJobSurvivesKilledWorker: it
@@ -74,7 +67,7 @@ func TestDoomedWorker(t *testing.T) {
 		fmt.Println("EFFECT_COMMITTED")
 		select {}
 	}})
-	q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 1, FetchPollInterval: 50 * time.Millisecond, ID: "doomed"})
+	q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 1, FetchPollInterval: 50 * time.Millisecond, ID: "doomed", Lease: testLease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +134,11 @@ func TestJobSurvivesKilledWorker(t *testing.T) {
 				t.Fatalf("job state after kill: %s, want running", state)
 			}
 
-			// The next worker rescues the stuck job and completes it.
-			q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 2, JobTimeout: 500 * time.Millisecond,
-				RescueStuckJobsAfter: time.Second, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: immediateRetry{}, ID: "survivor"})
+			// The next worker reclaims the job once its lease has expired and
+			// completes it. River's own rescue (1h by default) cannot be what
+			// brings it back.
+			q, err := queue.Open(ctx, queue.Config{Store: s, Workers: workers, MaxWorkers: 2,
+				FetchPollInterval: 50 * time.Millisecond, ID: "survivor", Lease: testLease})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,6 +155,9 @@ func TestJobSurvivesKilledWorker(t *testing.T) {
 				}
 				if ev.Job.Attempt < 2 {
 					t.Fatalf("attempt %d: the job was not retried", ev.Job.Attempt)
+				}
+				if !reclaimed(ev.Job) {
+					t.Fatalf("job came back without a lease reclaim in its errors: %+v", ev.Job.Errors)
 				}
 			case <-ctx.Done():
 				t.Fatal("job never completed after the worker was killed")

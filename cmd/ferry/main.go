@@ -78,7 +78,8 @@ func (s *settings) appConfig() app.Config {
 	return app.Config{
 		// Operational tuning, environment only: how soon a dead worker's
 		// jobs are taken over, and how long one import job runs at a time.
-		JobRescueAfter: envDuration("FERRY_JOB_RESCUE_AFTER"), ImportSlice: envDuration("FERRY_IMPORT_SLICE"),
+		JobLease: envDuration("FERRY_JOB_LEASE"), JobRescueAfter: envDuration("FERRY_JOB_RESCUE_AFTER"),
+		ImportSlice: envDuration("FERRY_IMPORT_SLICE"), ImportJobTimeout: envDuration("FERRY_IMPORT_JOB_TIMEOUT"),
 		ImportStallTimeout: envDuration("FERRY_IMPORT_STALL_TIMEOUT"),
 		Listen:             s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
 		AllowLocalNetwork: s.allowLocal, Workers: s.workers,
