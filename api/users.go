@@ -101,14 +101,22 @@ func userParams(p *params, u *ferry.User) {
 	}
 }
 
-func validateUser(p *params, u *ferry.User) {
-	if u.Username != "" && !ferry.ValidUsername(u.Username) {
+// validateUser checks the attributes' format (Grape-style "is invalid")
+// and then their lengths (GitLab's model messages, 400 {"message":{…}}).
+func validateUser(p *params, u *ferry.User) error {
+	if u.Username != "" && len(u.Username) <= ferry.MaxPathLength && !ferry.ValidUsername(u.Username) {
 		p.fail("username", "is invalid")
 	}
 	if u.Email != "" && (!strings.Contains(u.Email, "@") || strings.ContainsAny(u.Email, " \t\r\n")) {
 		p.fail("email", "is invalid")
 	}
-	p.checkName("name", u.Name)
+	if strings.ContainsFunc(u.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		p.fail("name", "is invalid")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	return ferry.ValidateUserLengths(u)
 }
 
 // userConflict turns a store conflict into GitLab's 409 texts for users.
@@ -143,8 +151,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	validateUser(p, u)
-	if err := p.err(); err != nil {
+	if err := validateUser(p, u); err != nil {
 		return err
 	}
 	if err := s.store.Write(r.Context(), func(tx *store.Tx) error { return tx.CreateUser(r.Context(), u) }); err != nil {
@@ -180,8 +187,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 				p.fail(k, "is empty")
 			}
 		}
-		validateUser(p, u)
-		if err := p.err(); err != nil {
+		if err := validateUser(p, u); err != nil {
 			return err
 		}
 		return tx.UpdateUser(r.Context(), u)
