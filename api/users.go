@@ -72,6 +72,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if humans, ok := p.optBool("humans"); ok {
 		f.Humans = humans
 	}
+	f.OrderBy = p.orderBy("id", "name", "username", "created_at", "updated_at")
+	f.Sort = p.sortDir()
+	f.CreatedAfter, _ = p.dateTime("created_after")
+	f.CreatedBefore, _ = p.dateTime("created_before")
 	pg := page(p)
 	if err := p.err(); err != nil {
 		return err
