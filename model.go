@@ -183,41 +183,25 @@ type Member struct {
 	Inherited   bool // for …/members/all: comes from an ancestor
 }
 
-// Paths follow GitLab's rule: letters, digits, '_', '-', '.'; starting with
-// a letter, digit or '_'; not ending in '.git' or '.atom'; not ending with '.'.
-var pathRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.\-]*$`)
-
-// ValidPath reports whether p is a valid group or project path segment.
-func ValidPath(p string) bool {
-	if len(p) == 0 || len(p) > 255 || !pathRE.MatchString(p) {
-		return false
-	}
-	l := strings.ToLower(p)
-	if strings.HasSuffix(l, ".git") || strings.HasSuffix(l, ".atom") || strings.HasSuffix(l, ".") || strings.Contains(p, "..") {
-		return false
-	}
-	return !reservedPaths[l]
-}
+// Usernames follow GitLab's namespace rule: letters, digits, '_', '-', '.';
+// starting with a letter, digit or '_'; not ending in '.git', '.atom' or '.'.
+var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.\-]*$`)
 
 // reservedPaths are top-level routes a namespace may not take because the
 // HTTP surface uses them.
 var reservedPaths = map[string]bool{"api": true, "-": true, "metrics": true, "assets": true, "users": true, "groups": true, "projects": true, "admin": true, "import": true, "help": true, "explore": true, "dashboard": true, "uploads": true}
 
-// ValidName reports whether n is a valid group or project name.
-func ValidName(n string) bool {
-	if strings.TrimSpace(n) == "" || len(n) > 255 {
+// ValidUsername reports whether u is a valid username.
+func ValidUsername(u string) bool {
+	if len(u) == 0 || len(u) > MaxPathLength || !usernameRE.MatchString(u) {
 		return false
 	}
-	for _, r := range n {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
+	l := strings.ToLower(u)
+	if strings.HasSuffix(l, ".git") || strings.HasSuffix(l, ".atom") || strings.HasSuffix(l, ".") || strings.Contains(u, "..") {
+		return false
 	}
-	return true
+	return !reservedPaths[l]
 }
-
-// ValidUsername reports whether u is a valid username.
-func ValidUsername(u string) bool { return ValidPath(u) && len(u) <= 255 }
 
 // PathFromName derives a path from a name the way GitLab does for projects
 // created with a name only.
@@ -231,5 +215,7 @@ func PathFromName(name string) string {
 			b.WriteRune('-')
 		}
 	}
-	return strings.Trim(b.String(), "-.")
+	// GitLab's paths allow no run of special characters: collapse them.
+	out := regexp.MustCompile(`[-_.]{2,}`).ReplaceAllString(b.String(), "-")
+	return strings.Trim(out, "-._")
 }

@@ -154,7 +154,7 @@ func TestBadInput(t *testing.T) {
 		}{
 			{"group: missing name and path", call{"POST", "/api/v4/groups", "root", jsonCT, `{}`}, 400, `{"error":"name is missing, path is missing"}`},
 			{"group: blank name", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"  ","path":"x"}`}, 400, `{"error":"name is empty"}`},
-			{"group: invalid path", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"x","path":"bad path!"}`}, 400, `{"error":"path is invalid"}`},
+			{"group: invalid path", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"x","path":"bad path!"}`}, 400, `{"message":{"path":["can only include non-accented letters, digits, '_', '-' and '.'. It must not start with '-', '_', or '.', nor end with '-', '_', '.', '.git', or '.atom'.","can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or end in '.', '.git' or '.atom'."]}}`},
 			{"group: path taken", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"x","path":"BobGroup"}`}, 400, `{"message":{"path":["has already been taken"]}}`},
 			{"group: bad visibility", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"x","path":"x","visibility":"secretive"}`}, 400, `{"error":"visibility does not have a valid value"}`},
 			{"group: non-integer parent", call{"POST", "/api/v4/groups", "root", jsonCT, `{"name":"x","path":"x","parent_id":"abc"}`}, 400, `{"error":"parent_id is invalid"}`},
@@ -166,7 +166,7 @@ func TestBadInput(t *testing.T) {
 			{"group: another's private group, anonymous", call{"GET", fmt.Sprintf("/api/v4/groups/%d", bg), "", "", ""}, 404, `{"message":"404 Group Not Found"}`},
 			{"group: rename another's", call{"PUT", fmt.Sprintf("/api/v4/groups/%d", bg), "alice", jsonCT, `{"name":"mine"}`}, 404, `{"message":"404 Group Not Found"}`},
 			{"group: delete another's", call{"DELETE", fmt.Sprintf("/api/v4/groups/%d", bg), "alice", "", ""}, 404, `{"message":"404 Group Not Found"}`},
-			{"group: invalid path on edit", call{"PUT", fmt.Sprintf("/api/v4/groups/%d", bg), "root", jsonCT, `{"visibility":"private","path":"bad path"}`}, 400, `{"error":"path is invalid"}`},
+			{"group: invalid path on edit", call{"PUT", fmt.Sprintf("/api/v4/groups/%d", bg), "root", jsonCT, `{"visibility":"private","path":"bad path"}`}, 400, `{"message":{"path":["can only include non-accented letters, digits, '_', '-' and '.'. It must not start with '-', '_', or '.', nor end with '-', '_', '.', '.git', or '.atom'.","can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or end in '.', '.git' or '.atom'."]}}`},
 			{"project: unknown id", call{"GET", "/api/v4/projects/99999", "root", "", ""}, 404, `{"message":"404 Project Not Found"}`},
 			{"project: unknown path", call{"GET", "/api/v4/projects/a%2Fb", "root", "", ""}, 404, `{"message":"404 Project Not Found"}`},
 			{"project: another's private project", call{"GET", "/api/v4/projects/bobgroup%2Fsecret", "alice", "", ""}, 404, `{"message":"404 Project Not Found"}`},

@@ -53,16 +53,11 @@ func (s *Server) renderIssuableRow(r *http.Request, it issuable, p projectRef, s
 // issuableFilter reads GitLab's list filters.
 func (k *issuableAPI) filter(r *http.Request, p *params) store.IssuableFilter {
 	f := store.IssuableFilter{Viewer: viewer(r)}
-	states := "opened closed all"
+	states := []string{"opened", "closed", "all"}
 	if k.typ == forge.OnMergeRequest {
-		states = "opened closed locked merged all"
+		states = append(states, "locked", "merged")
 	}
-	if st, ok := p.str("state"); ok && st != "" {
-		if !strings.Contains(" "+states+" ", " "+st+" ") {
-			p.fail("state", "does not have a valid value")
-		}
-		f.State = st
-	}
+	f.State, _ = p.enum("state", states...)
 	f.Labels, _ = p.list("labels")
 	f.Milestone, _ = p.str("milestone")
 	if id, ok := p.optInt("author_id"); ok {
@@ -86,22 +81,20 @@ func (k *issuableAPI) filter(r *http.Request, p *params) store.IssuableFilter {
 			f.IIDs = append(f.IIDs, n)
 		}
 	}
-	f.OrderBy, _ = p.str("order_by")
-	switch f.OrderBy {
-	case "", "created_at", "updated_at", "title", "priority", "due_date", "relative_position", "label_priority", "milestone_due",
-		"popularity", "weight", "merged_at":
-	default:
-		p.fail("order_by", "does not have a valid value")
-	}
-	f.Sort, _ = p.str("sort")
-	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
-		p.fail("sort", "does not have a valid value")
-	}
-	f.Scope, _ = p.str("scope")
-	switch f.Scope {
-	case "", "all", "created_by_me", "created-by-me", "assigned_to_me", "assigned-to-me":
-	default:
-		p.fail("scope", "does not have a valid value")
+	f.OrderBy = p.orderBy("created_at", "updated_at", "title", "priority", "due_date", "relative_position", "label_priority", "milestone_due",
+		"popularity", "weight", "merged_at")
+	f.Sort = p.sortDir()
+	f.Scope, _ = p.enum("scope", "all", "created_by_me", "created-by-me", "assigned_to_me", "assigned-to-me")
+	f.CreatedAfter, _ = p.dateTime("created_after")
+	f.CreatedBefore, _ = p.dateTime("created_before")
+	f.UpdatedAfter, _ = p.dateTime("updated_after")
+	f.UpdatedBefore, _ = p.dateTime("updated_before")
+	if k.typ == forge.OnIssue {
+		// Imported issues carry no due date: "0" (none) is every issue,
+		// any other period none.
+		if v, ok := p.enum("due_date", "0", "any", "today", "tomorrow", "overdue", "week", "month", "next_month_and_previous_two_weeks"); ok && v != "0" {
+			f.WithDueDate = true
+		}
 	}
 	return f
 }

@@ -13,14 +13,8 @@ import (
 // noteFilter reads the parameters of a note list on the issuable found.
 func noteFilter(p *params, it issuable, k *issuableAPI, role ferry.AccessLevel) store.NoteFilter {
 	f := store.NoteFilter{ProjectID: it.base.ProjectID, On: forge.Noteable{Type: k.typ, IID: it.base.IID}, Internal: role >= ferry.ReporterAccess}
-	f.OrderBy, _ = p.str("order_by")
-	if f.OrderBy != "" && f.OrderBy != "created_at" && f.OrderBy != "updated_at" {
-		p.fail("order_by", "does not have a valid value")
-	}
-	f.Sort, _ = p.str("sort")
-	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
-		p.fail("sort", "does not have a valid value")
-	}
+	f.OrderBy = p.orderBy("created_at", "updated_at")
+	f.Sort = p.sortDir()
 	return f
 }
 

@@ -85,8 +85,8 @@ func (s *Server) listPlaceholders(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	pg := page(p)
-	status, _ := p.str("status")
-	format, _ := p.str("format")
+	status, _ := p.enum("status", store.SourceUserPending, store.SourceUserAwaiting, store.SourceUserCompleted, store.SourceUserKept)
+	format, _ := p.enum("format", "json", "csv")
 	if err := p.err(); err != nil {
 		return err
 	}

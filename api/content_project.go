@@ -67,12 +67,7 @@ func (s *Server) listMilestones(group bool) handler {
 		var f store.ContentFilter
 		f.Search, _ = p.str("search")
 		f.Title, _ = p.str("title")
-		if st, ok := p.str("state"); ok && st != "" {
-			if st != "active" && st != "closed" {
-				p.fail("state", "does not have a valid value")
-			}
-			f.State = st
-		}
+		f.State, _ = p.enum("state", "active", "closed")
 		if iids, ok := p.list("iids"); ok {
 			for _, v := range iids {
 				n, err := parseID(v)
@@ -112,6 +107,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := page(p)
+	orderBy, sort := p.orderBy("released_at", "created_at"), p.sortDir()
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -124,7 +120,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		ref = projectRef{id: pr.ID, fullPath: pr.FullPath}
-		rels, total, err = tx.ListReleases(r.Context(), pr.ID, pg)
+		rels, total, err = tx.ListReleases(r.Context(), pr.ID, orderBy, sort, pg)
 		return err
 	})
 	if err != nil {

@@ -90,14 +90,16 @@ func groupListFilter(r *http.Request, p *params) store.NamespaceFilter {
 		}
 		f.MemberOnly, f.MinAccessLevel = true, max(f.MinAccessLevel, ferry.AccessLevel(l))
 	}
-	f.OrderBy, _ = p.str("order_by")
-	if f.OrderBy != "" && f.OrderBy != "name" && f.OrderBy != "path" && f.OrderBy != "id" {
-		p.fail("order_by", "does not have a valid value")
+	if v, ok := p.enum("visibility", "public", "internal", "private"); ok {
+		f.Visibility = ferry.Visibility(v)
 	}
-	f.Sort, _ = p.str("sort")
-	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
-		p.fail("sort", "does not have a valid value")
+	// GitLab's values; similarity ranks search matches, which ferry's
+	// substring search does not score, so it keeps the default order.
+	f.OrderBy = p.orderBy("name", "path", "id", "similarity")
+	if f.OrderBy == "similarity" {
+		f.OrderBy = ""
 	}
+	f.Sort = p.sortDir()
 	return f
 }
 
@@ -227,15 +229,13 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	p.checkName("name", g.Name)
-	if !ferry.ValidPath(g.Path) {
-		p.fail("path", "is invalid")
-	}
-	if err := p.err(); err != nil {
+	if err := ferry.ValidateGroup(g, nil); err != nil {
 		return err
 	}
 	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
-		if hasParent && parentID != 0 {
+		// GitLab looks up any given parent_id, 0 included: find_group!(0)
+		// is 404, never a top-level group.
+		if hasParent {
 			parent, err := tx.NamespaceByID(r.Context(), parentID)
 			if err != nil || parent.Kind != ferry.KindGroup {
 				return notFound("Group")
@@ -282,9 +282,13 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.OwnerAccess {
 			return errForbidden
 		}
+		old := *g
 		p.renameFields(&g.Name, &g.Path, &g.Description)
 		vis, visGiven := p.visibility("visibility")
 		if err := p.err(); err != nil {
+			return err
+		}
+		if err := ferry.ValidateGroup(g, &old); err != nil {
 			return err
 		}
 		if visGiven {

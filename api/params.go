@@ -280,44 +280,97 @@ func (p *params) visibility(name string) (ferry.Visibility, bool) {
 	return v, true
 }
 
-// date returns an optional YYYY-MM-DD date at UTC midnight.
+// date returns an optional date (Grape's Date): YYYY-MM-DD, or a full
+// timestamp whose date part is taken, at UTC midnight. Anything else, such
+// as 2024-13-45, is "is invalid".
 func (p *params) date(name string) (*time.Time, bool) {
 	s, ok := p.str(name)
-	if !ok || s == "" {
+	if !ok || strings.TrimSpace(s) == "" {
 		return nil, false
 	}
-	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-	if err != nil {
+	t, ok := parseTimestamp(s)
+	if !ok {
 		p.fail(name, "is invalid")
 		return nil, false
 	}
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return &d, true
+}
+
+// dateTime returns an optional timestamp (Grape's DateTime): ISO 8601 with
+// or without a zone (UTC when none), or a bare date at UTC midnight.
+func (p *params) dateTime(name string) (*time.Time, bool) {
+	s, ok := p.str(name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return nil, false
+	}
+	t, ok := parseTimestamp(s)
+	if !ok {
+		p.fail(name, "is invalid")
+		return nil, false
+	}
+	t = t.UTC()
 	return &t, true
 }
 
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05", "2006-01-02"}
+
+func parseTimestamp(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, l := range timestampLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// enum returns an optional parameter that must be one of values (Grape's
+// values: validator, case-sensitive); anything else is "does not have a
+// valid value". A blank value counts as not given.
+func (p *params) enum(name string, values ...string) (string, bool) {
+	s, ok := p.str(name)
+	if !ok || s == "" {
+		return "", false
+	}
+	for _, v := range values {
+		if s == v {
+			return s, true
+		}
+	}
+	p.fail(name, "does not have a valid value")
+	return "", false
+}
+
+// orderBy reads order_by from the values a list accepts.
+func (p *params) orderBy(values ...string) string {
+	v, _ := p.enum("order_by", values...)
+	return v
+}
+
+// sortDir reads sort: asc or desc.
+func (p *params) sortDir() string {
+	v, _ := p.enum("sort", "asc", "desc")
+	return v
+}
+
 // renameFields reads the name, path and description a group or project
-// update may change, validating them as creation does.
+// update may change; the caller validates the result as creation does
+// (ferry.ValidateProject, ferry.ValidateGroup).
 func (p *params) renameFields(name, path, description *string) {
 	if v, ok := p.str("name"); ok {
 		if strings.TrimSpace(v) == "" {
 			p.fail("name", "is empty")
 		}
-		p.checkName("name", v)
 		*name = v
 	}
 	if v, ok := p.str("path"); ok {
-		if !ferry.ValidPath(v) {
-			p.fail("path", "is invalid")
+		if strings.TrimSpace(v) == "" {
+			p.fail("path", "is empty")
 		}
 		*path = v
 	}
 	if v, ok := p.str("description"); ok {
 		*description = v
-	}
-}
-
-// name validation shared by groups and projects.
-func (p *params) checkName(name, value string) {
-	if value != "" && !ferry.ValidName(value) {
-		p.fail(name, "is invalid")
 	}
 }

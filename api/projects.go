@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -59,16 +61,17 @@ func projectListFilter(r *http.Request, p *params) store.ProjectFilter {
 	if v, ok := p.visibility("visibility"); ok {
 		f.Visibility = v
 	}
-	f.OrderBy, _ = p.str("order_by")
-	switch f.OrderBy {
-	case "", "id", "name", "path", "created_at", "updated_at", "last_activity_at":
-	default:
-		p.fail("order_by", "does not have a valid value")
+	// similarity and star_count are GitLab's too: ferry scores no search
+	// matches and has no stars, so they keep the default order.
+	f.OrderBy = p.orderBy("id", "name", "path", "created_at", "updated_at", "last_activity_at", "similarity", "star_count")
+	if f.OrderBy == "similarity" || f.OrderBy == "star_count" {
+		f.OrderBy = ""
 	}
-	f.Sort, _ = p.str("sort")
-	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
-		p.fail("sort", "does not have a valid value")
-	}
+	f.Sort = p.sortDir()
+	f.LastActivityAfter, _ = p.dateTime("last_activity_after")
+	f.LastActivityBefore, _ = p.dateTime("last_activity_before")
+	f.UpdatedAfter, _ = p.dateTime("updated_after")
+	f.UpdatedBefore, _ = p.dateTime("updated_before")
 	return f
 }
 
@@ -204,12 +207,13 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if pr.Name == "" {
 		pr.Name = pr.Path
 	}
-	p.checkName("name", pr.Name)
-	if !ferry.ValidPath(pr.Path) {
-		p.fail("path", "is invalid")
-	}
-	if err := p.err(); err != nil {
+	if err := ferry.ValidateProject(pr, nil); err != nil {
 		return err
+	}
+	// A new project's repository is empty: any valid branch name may be
+	// its default, for the first push to create.
+	if pr.DefaultBranch != "" && !ferry.ValidRefName(pr.DefaultBranch) {
+		return errDefaultBranchInvalid
 	}
 	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
 		nsID := me.NamespaceID
@@ -256,12 +260,14 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 		if role < ferry.MaintainerAccess {
 			return errForbidden
 		}
+		old := *pr
 		p.renameFields(&pr.Name, &pr.Path, &pr.Description)
-		if v, ok := p.str("default_branch"); ok {
-			pr.DefaultBranch = v
-		}
+		branch, branchGiven := p.str("default_branch")
 		vis, visGiven := p.visibility("visibility")
 		if err := p.err(); err != nil {
+			return err
+		}
+		if err := ferry.ValidateProject(pr, &old); err != nil {
 			return err
 		}
 		if visGiven {
@@ -270,13 +276,59 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 			}
 			pr.Visibility = vis
 		}
-		return tx.UpdateProject(r.Context(), pr)
+		var moveHead bool
+		if branchGiven {
+			if moveHead, err = s.checkDefaultBranch(r.Context(), pr, branch); err != nil {
+				return err
+			}
+			pr.DefaultBranch = branch
+		}
+		if err := tx.UpdateProject(r.Context(), pr); err != nil {
+			return err
+		}
+		// As GitLab's change_head: HEAD follows, and a failure undoes the
+		// update with the transaction.
+		if moveHead {
+			return s.cfg.Git.SetDefaultBranch(r.Context(), pr.ID, branch)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s.renderProject(r, pr))
 	return nil
+}
+
+// errDefaultBranchInvalid refuses a default branch that is no valid branch
+// name (git check-ref-format --branch) for a repository without branches.
+var errDefaultBranchInvalid = ferry.FieldError(ferry.EBADREQUEST, "default_branch", "is invalid")
+
+// checkDefaultBranch checks a new default branch for pr. With branches in
+// the repository it must name one of them, as GitLab's Project#change_head
+// requires (400 {"message":{"base":["Could not change HEAD: branch 'x' does
+// not exist"]}}); moveHead tells whether HEAD must then point at it. An
+// empty repository takes any valid branch name, for the first push.
+func (s *Server) checkDefaultBranch(ctx context.Context, pr *ferry.Project, branch string) (moveHead bool, err error) {
+	var branches []gitstore.Branch
+	if s.cfg.Git != nil && s.cfg.Git.Exists(pr.ID) {
+		if branches, err = s.cfg.Git.Branches(ctx, pr.ID); err != nil {
+			return false, fmt.Errorf("branches of project %d: %w", pr.ID, err)
+		}
+	}
+	if len(branches) == 0 {
+		if !ferry.ValidRefName(branch) {
+			return false, errDefaultBranchInvalid
+		}
+		return false, nil
+	}
+	for _, b := range branches {
+		if b.Name == branch {
+			return !b.Default, nil
+		}
+	}
+	return false, &ferry.Error{Code: ferry.EBADREQUEST, Message: "default branch does not exist",
+		Fields: map[string][]string{"base": {"Could not change HEAD: branch '" + branch + "' does not exist"}}}
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {

@@ -260,12 +260,7 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 			match = func(n string) bool { return byName(n) && rx.MatchString(n) }
 		}
 	}
-	order, _ := p.str("sort")
-	switch order {
-	case "", "name_asc", "updated_asc", "updated_desc":
-	default:
-		p.fail("sort", "does not have a valid value")
-	}
+	order, _ := p.enum("sort", "name_asc", "updated_asc", "updated_desc")
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -322,18 +317,8 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 	}
 	pg := page(p)
 	search, _ := p.str("search")
-	orderBy, _ := p.str("order_by")
-	switch orderBy {
-	case "", "updated", "name", "version":
-	default:
-		p.fail("order_by", "does not have a valid value")
-	}
-	dir, _ := p.str("sort")
-	switch dir {
-	case "", "asc", "desc":
-	default:
-		p.fail("sort", "does not have a valid value")
-	}
+	orderBy := p.orderBy("updated", "name", "version")
+	dir := p.sortDir()
 	if err := p.err(); err != nil {
 		return err
 	}

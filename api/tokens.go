@@ -44,13 +44,7 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if u.Placeholder {
-			return ferry.Errorf(ferry.EBADREQUEST, "400 Bad request - placeholder users cannot have tokens")
-		}
-		if t.ExpiresAt != nil && !t.ExpiresAt.After(tx.Now()) {
-			return ferry.Errorf(ferry.EBADREQUEST, "400 Bad request - Expiration date must be in the future")
-		}
-		return tx.CreateToken(r.Context(), t)
+		return tx.CreateValidToken(r.Context(), t, u)
 	})
 	if err != nil {
 		return err
@@ -77,12 +71,14 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	} else if me.IsAdmin {
 		f.UserID = 0
 	}
-	if st, ok := p.str("state"); ok {
-		if st != "active" && st != "inactive" {
-			p.fail("state", "does not have a valid value")
-		}
-		f.State = st
+	f.State, _ = p.enum("state", "active", "inactive")
+	if v, ok := p.optBool("revoked"); ok {
+		f.Revoked = &v
 	}
+	f.CreatedAfter, _ = p.dateTime("created_after")
+	f.CreatedBefore, _ = p.dateTime("created_before")
+	f.LastUsedAfter, _ = p.dateTime("last_used_after")
+	f.LastUsedBefore, _ = p.dateTime("last_used_before")
 	pg := page(p)
 	if err := p.err(); err != nil {
 		return err

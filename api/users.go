@@ -72,6 +72,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if humans, ok := p.optBool("humans"); ok {
 		f.Humans = humans
 	}
+	f.OrderBy = p.orderBy("id", "name", "username", "created_at", "updated_at")
+	f.Sort = p.sortDir()
+	f.CreatedAfter, _ = p.dateTime("created_after")
+	f.CreatedBefore, _ = p.dateTime("created_before")
 	pg := page(p)
 	if err := p.err(); err != nil {
 		return err
@@ -101,14 +105,22 @@ func userParams(p *params, u *ferry.User) {
 	}
 }
 
-func validateUser(p *params, u *ferry.User) {
-	if u.Username != "" && !ferry.ValidUsername(u.Username) {
+// validateUser checks the attributes' format (Grape-style "is invalid")
+// and then their lengths (GitLab's model messages, 400 {"message":{…}}).
+func validateUser(p *params, u *ferry.User) error {
+	if u.Username != "" && len(u.Username) <= ferry.MaxPathLength && !ferry.ValidUsername(u.Username) {
 		p.fail("username", "is invalid")
 	}
 	if u.Email != "" && (!strings.Contains(u.Email, "@") || strings.ContainsAny(u.Email, " \t\r\n")) {
 		p.fail("email", "is invalid")
 	}
-	p.checkName("name", u.Name)
+	if strings.ContainsFunc(u.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		p.fail("name", "is invalid")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	return ferry.ValidateUserLengths(u)
 }
 
 // userConflict turns a store conflict into GitLab's 409 texts for users.
@@ -143,8 +155,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	validateUser(p, u)
-	if err := p.err(); err != nil {
+	if err := validateUser(p, u); err != nil {
 		return err
 	}
 	if err := s.store.Write(r.Context(), func(tx *store.Tx) error { return tx.CreateUser(r.Context(), u) }); err != nil {
@@ -180,8 +191,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 				p.fail(k, "is empty")
 			}
 		}
-		validateUser(p, u)
-		if err := p.err(); err != nil {
+		if err := validateUser(p, u); err != nil {
 			return err
 		}
 		return tx.UpdateUser(r.Context(), u)

@@ -68,6 +68,12 @@ type IssuableFilter struct {
 	SourceBranch, TargetBranch string
 	OrderBy                    string // created_at (default), updated_at, title
 	Sort                       string // desc (default), asc
+	// Time bounds, nil for none.
+	CreatedAfter, CreatedBefore *time.Time
+	UpdatedAfter, UpdatedBefore *time.Time
+	// WithDueDate keeps only items with a due date: none, as imported
+	// issues carry none.
+	WithDueDate bool
 }
 
 // issuableKind is what differs between issues and merge requests.
@@ -261,6 +267,11 @@ func listIssuables[T any](ctx context.Context, tx *Tx, k issuableKind[T], f Issu
 	}
 	if f.TargetBranch != "" {
 		where = append(where, "x.target_branch = "+arg(f.TargetBranch))
+	}
+	where = append(where, timeBounds(arg, "x.created_at", f.CreatedAfter, f.CreatedBefore)...)
+	where = append(where, timeBounds(arg, "x.updated_at", f.UpdatedAfter, f.UpdatedBefore)...)
+	if f.WithDueDate {
+		where = append(where, "1=0")
 	}
 	cond := "1=1"
 	if len(where) > 0 {

@@ -180,8 +180,18 @@ func scanRelease(row interface{ Scan(...any) error }, refs userRefs) (*Release, 
 	return &r, nil
 }
 
-// ListReleases returns one page of a project's releases, newest first.
-func (tx *Tx) ListReleases(ctx context.Context, projectID int64, p Page) ([]*Release, int, error) {
+// ListReleases returns one page of a project's releases, by release date
+// (orderBy "released_at", the default) or creation ("created_at"), newest
+// first unless sort is "asc".
+func (tx *Tx) ListReleases(ctx context.Context, projectID int64, orderBy, sort string, p Page) ([]*Release, int, error) {
+	order := "COALESCE(r.released_at, r.created_at)"
+	if orderBy == "created_at" {
+		order = "r.created_at"
+	}
+	dir := "DESC"
+	if sort == "asc" {
+		dir = "ASC"
+	}
 	total, err := tx.count(ctx, "releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`, projectID)
 	if err != nil {
 		return nil, 0, err
@@ -192,7 +202,7 @@ func (tx *Tx) ListReleases(ctx context.Context, projectID int64, p Page) ([]*Rel
 		r, err := scanRelease(row, refs)
 		out = append(out, r)
 		return err
-	}, `SELECT `+releaseSelect+` FROM releases r WHERE r.project_id = $1 ORDER BY COALESCE(r.released_at, r.created_at) DESC, r.id DESC
+	}, `SELECT `+releaseSelect+` FROM releases r WHERE r.project_id = $1 ORDER BY `+order+` `+dir+`, r.id `+dir+`
 		LIMIT $2 OFFSET $3`, projectID, p.PerPage, p.Offset())
 	if err != nil {
 		return nil, 0, err

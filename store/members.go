@@ -34,8 +34,12 @@ func scanMember(row interface{ Scan(...any) error }) (*ferry.Member, error) {
 }
 
 // AddMember inserts a membership; an existing one is ECONFLICT
-// ("Member already exists", 409 in GitLab).
+// ("Member already exists", 409 in GitLab). Users that cannot be members
+// (placeholders) are refused here, so that no path adds one.
 func (tx *Tx) AddMember(ctx context.Context, m *ferry.Member) error {
+	if err := tx.checkMemberUser(ctx, m.UserID); err != nil {
+		return err
+	}
 	now := tx.Now()
 	_, err := tx.q.ExecContext(ctx, `INSERT INTO members (source_kind, source_id, user_id, access_level, expires_at, created_by_id, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, m.SourceKind, m.SourceID, m.UserID, int(m.AccessLevel), nullTime(m.ExpiresAt), m.CreatedByID, now)
@@ -60,8 +64,13 @@ func (tx *Tx) Member(ctx context.Context, kind string, sourceID, userID int64) (
 	return m, nil
 }
 
-// UpdateMember changes a membership's role and expiry.
+// UpdateMember changes a membership's role and expiry. As GitLab validates
+// a membership on every save, a placeholder's membership (made before the
+// rule) cannot be changed, only removed.
 func (tx *Tx) UpdateMember(ctx context.Context, m *ferry.Member) error {
+	if err := tx.checkMemberUser(ctx, m.UserID); err != nil {
+		return err
+	}
 	res, err := tx.q.ExecContext(ctx, `UPDATE members SET access_level = $1, expires_at = $2, updated_at = $3
 		WHERE source_kind = $4 AND source_id = $5 AND user_id = $6`, int(m.AccessLevel), nullTime(m.ExpiresAt), tx.Now(), m.SourceKind, m.SourceID, m.UserID)
 	if err != nil {
@@ -139,4 +148,17 @@ func (tx *Tx) ListMembers(ctx context.Context, f MemberFilter, p Page) ([]*ferry
 		m.Inherited = m.SourceKind != f.Kind || m.SourceID != f.SourceID
 	}
 	return out, total, err
+}
+
+// checkMemberUser applies ferry.CanBeMember to a user id; an unknown user
+// is left to the insert's foreign key.
+func (tx *Tx) checkMemberUser(ctx context.Context, userID int64) error {
+	var placeholder bool
+	err := tx.q.QueryRowContext(ctx, `SELECT placeholder FROM users WHERE id = $1`, userID).Scan(&placeholder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("member user %d: %w", userID, err)
+	}
+	return ferry.CanBeMember(&ferry.User{ID: userID, Placeholder: placeholder})
 }

@@ -110,6 +110,7 @@ type NamespaceFilter struct {
 	TopLevelOnly   bool
 	MemberOnly     bool              // only namespaces the viewer is a member of (directly or through an ancestor), or owns
 	MinAccessLevel ferry.AccessLevel // with MemberOnly: at least this role
+	Visibility     ferry.Visibility  // "" = any
 	OrderBy        string            // name, path, id
 	Sort           string            // asc, desc
 }
@@ -158,6 +159,9 @@ func (tx *Tx) ListNamespaces(ctx context.Context, f NamespaceFilter, p Page) ([]
 	}
 	if f.DescendantOf != nil {
 		where = append(where, "n.id IN (SELECT namespace_id FROM namespace_ancestors WHERE ancestor_id = "+arg(*f.DescendantOf)+" AND depth > 0)")
+	}
+	if f.Visibility != "" {
+		where = append(where, "n.visibility = "+arg(string(f.Visibility)))
 	}
 	if f.TopLevelOnly {
 		where = append(where, "n.parent_id IS NULL")

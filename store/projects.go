@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-import/ferry"
 )
@@ -122,6 +123,9 @@ type ProjectFilter struct {
 	Visibility       ferry.Visibility
 	OrderBy          string // id, name, path, created_at, updated_at, last_activity_at
 	Sort             string // asc, desc (default desc)
+	// Time bounds, each nil for none (GitLab: *_after is >, *_before <).
+	UpdatedAfter, UpdatedBefore           *time.Time
+	LastActivityAfter, LastActivityBefore *time.Time
 }
 
 // projectAccessSQL is the viewer's best role on project alias p: a direct
@@ -183,6 +187,8 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 	if f.Visibility != "" {
 		where = append(where, "p.visibility = "+arg(string(f.Visibility)))
 	}
+	where = append(where, timeBounds(arg, "p.updated_at", f.UpdatedAfter, f.UpdatedBefore)...)
+	where = append(where, timeBounds(arg, "p.last_activity_at", f.LastActivityAfter, f.LastActivityBefore)...)
 	cond := "1=1"
 	if len(where) > 0 {
 		cond = strings.Join(where, " AND ")
@@ -297,4 +303,16 @@ func (tx *Tx) CanSeeProject(ctx context.Context, v Viewer, p *ferry.Project) (bo
 	}
 	l, err := tx.ProjectAccess(ctx, v.UserID, p.ID)
 	return l > 0, err
+}
+
+// timeBounds is the SQL for an (after, before) filter on a timestamp column.
+func timeBounds(arg func(any) string, col string, after, before *time.Time) []string {
+	var out []string
+	if after != nil {
+		out = append(out, col+" > "+arg(*after))
+	}
+	if before != nil {
+		out = append(out, col+" < "+arg(*before))
+	}
+	return out
 }

@@ -80,6 +80,16 @@ func (tx *Tx) CreateToken(ctx context.Context, t *ferry.PersonalAccessToken) err
 	return nil
 }
 
+// CreateValidToken creates a token for owner after ferry.ValidateNewToken,
+// the rule the API and `ferry admin token create` share.
+func (tx *Tx) CreateValidToken(ctx context.Context, t *ferry.PersonalAccessToken, owner *ferry.User) error {
+	if err := ferry.ValidateNewToken(t, owner, tx.Now()); err != nil {
+		return err
+	}
+	t.UserID = owner.ID
+	return tx.CreateToken(ctx, t)
+}
+
 // TokenBySecret finds the token whose digest matches secret. The lookup is by
 // digest; the final comparison is constant-time so timing says nothing about
 // how close a guess came.
@@ -123,9 +133,13 @@ func (tx *Tx) TokenByID(ctx context.Context, id int64) (*ferry.PersonalAccessTok
 
 // TokenFilter narrows ListTokens.
 type TokenFilter struct {
-	UserID int64 // 0 = all users
-	State  string
-	Now    time.Time
+	UserID  int64 // 0 = all users
+	State   string
+	Revoked *bool
+	Now     time.Time
+	// Time bounds, nil for none.
+	CreatedAfter, CreatedBefore   *time.Time
+	LastUsedAfter, LastUsedBefore *time.Time
 }
 
 // ListTokens returns one page of tokens, newest first, and the total.
@@ -141,6 +155,11 @@ func (tx *Tx) ListTokens(ctx context.Context, f TokenFilter, p Page) ([]*ferry.P
 	case "inactive":
 		where = append(where, "(revoked = TRUE OR (expires_at IS NOT NULL AND expires_at <= "+arg(f.Now)+"))")
 	}
+	if f.Revoked != nil {
+		where = append(where, "revoked = "+arg(*f.Revoked))
+	}
+	where = append(where, timeBounds(arg, "created_at", f.CreatedAfter, f.CreatedBefore)...)
+	where = append(where, timeBounds(arg, "last_used_at", f.LastUsedAfter, f.LastUsedBefore)...)
 	return listPage(ctx, tx, "tokens", tokenCols, `FROM personal_access_tokens WHERE `+strings.Join(where, " AND "), "id DESC", args, p,
 		func(row rowScanner) (*ferry.PersonalAccessToken, error) {
 			t, _, err := scanToken(row)

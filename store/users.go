@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-import/ferry"
 )
@@ -80,7 +81,11 @@ type UserFilter struct {
 	Username string // exact, case-insensitive
 	Active   bool
 	Blocked  bool
-	Humans   bool // exclude bots and placeholders
+	Humans   bool   // exclude bots and placeholders
+	OrderBy  string // id (default), name, username, created_at, updated_at
+	Sort     string // desc (default), asc
+	// Creation time bounds, nil for none.
+	CreatedAfter, CreatedBefore *time.Time
 }
 
 // ListUsers returns one page of users ordered by id descending (GitLab's
@@ -104,7 +109,16 @@ func (tx *Tx) ListUsers(ctx context.Context, f UserFilter, p Page) ([]*ferry.Use
 	if f.Humans {
 		where = append(where, "u.bot = FALSE AND u.placeholder = FALSE")
 	}
-	return listPage(ctx, tx, "users", userCols, `FROM users u WHERE `+strings.Join(where, " AND "), "u.id DESC", args, p, scanUser)
+	where = append(where, timeBounds(arg, "u.created_at", f.CreatedAfter, f.CreatedBefore)...)
+	order := map[string]string{"name": "lower(u.name)", "username": "lower(u.username)", "created_at": "u.created_at", "updated_at": "u.updated_at"}[f.OrderBy]
+	if order == "" {
+		order = "u.id"
+	}
+	dir := "DESC"
+	if f.Sort == "asc" {
+		dir = "ASC"
+	}
+	return listPage(ctx, tx, "users", userCols, `FROM users u WHERE `+strings.Join(where, " AND "), order+" "+dir+", u.id "+dir, args, p, scanUser)
 }
 
 // UpdateUser writes the mutable fields of u (name, email, state, admin) and,

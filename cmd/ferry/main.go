@@ -234,11 +234,11 @@ func newAdminToken() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				t.UserID = u.ID
-				return tx.CreateToken(ctx, t)
+				// The API's rule: no placeholder owner, no past expiry.
+				return tx.CreateValidToken(ctx, t, u)
 			})
 			if err != nil {
-				return fmt.Errorf("create token: %s", ferry.ErrorMessage(err))
+				return fmt.Errorf("create token: %s", strings.TrimPrefix(ferry.ErrorMessage(err), "400 Bad request - "))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), t.Token)
 			return nil

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/store/storetest"
 )
@@ -294,5 +295,67 @@ func TestWorkerRunsJobsEnqueuedByServe(t *testing.T) {
 			w.stop(t)
 			srv.stop(t)
 		})
+	}
+}
+
+// TestAdminTokenCreateRefusesWhatTheAPIRefuses: `ferry admin token create`
+// applies the API's rule (ferry.ValidateNewToken): no token for a
+// placeholder user, no expiry in the past, no name over 255 characters;
+// a refused token is not stored.
+func TestAdminTokenCreateRefusesWhatTheAPIRefuses(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "ferry-data")
+	if out, err := exec.Command(ferryBin, "admin", "user", "create", "--data-dir", data, "--username", "bob").CombinedOutput(); err != nil {
+		t.Fatalf("admin user create: %v %s", err, out)
+	}
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Write(ctx, func(tx *store.Tx) error {
+		return tx.CreateUser(ctx, &ferry.User{Username: "ghost_placeholder_user_1", Name: "Placeholder ghost", Placeholder: true})
+	})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"placeholder owner", []string{"--username", "ghost_placeholder_user_1"}, "create token: placeholder users cannot have tokens"},
+		{"past expiry", []string{"--username", "bob", "--expires-at", "2020-01-01"}, "create token: Expiration date must be in the future"},
+		{"name over 255", []string{"--username", "bob", "--name", strings.Repeat("n", 256)}, "create token: Name is too long (maximum is 255 characters)"},
+		{"impossible date", []string{"--username", "bob", "--expires-at", "2024-13-45"}, "--expires-at: want YYYY-MM-DD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(ferryBin, append([]string{"admin", "token", "create", "--data-dir", data}, tc.args...)...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err == nil {
+				t.Fatalf("token created: %q", stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) || strings.Contains(stdout.String(), "glpat-") {
+				t.Fatalf("stderr %q stdout %q, want %q and no token", stderr.String(), stdout.String(), tc.want)
+			}
+		})
+	}
+	s, err = store.Open(ctx, store.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM personal_access_tokens`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d tokens stored after refusals", n)
+	}
+	// What the rule allows still works.
+	out, err := exec.Command(ferryBin, "admin", "token", "create", "--data-dir", data, "--username", "bob", "--expires-at", time.Now().AddDate(0, 1, 0).Format("2006-01-02")).Output()
+	if err != nil || !strings.HasPrefix(string(out), "glpat-") {
+		t.Fatalf("valid token: %q %v", out, err)
 	}
 }
