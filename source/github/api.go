@@ -12,6 +12,7 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry/source/internal/paging"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
 
@@ -101,7 +102,7 @@ func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string,
 	// already retries what HTTP itself shows as transient).
 	var repo *gh.Repository
 	var resp *gh.Response
-	err = sourcehttp.Retry(ctx, nil, itemAttempts, unusableAnswer, func() (err error) {
+	err = sourcehttp.Retry(ctx, nil, paging.DefaultItemAttempts, paging.Unusable, func() (err error) {
 		repo, resp, err = c.Repositories.GetByID(ctx, repoID)
 		return err
 	})

@@ -122,7 +122,7 @@ func (r *run) attachmentURL(raw string) (u *url.URL, withToken, ok bool) {
 func (b *builder) attach(body string) string {
 	if b.r.opts.AttachmentsImport {
 		for _, l := range b.r.attachmentLinks(body) {
-			b.follow(relAttachments, l)
+			b.Follow(relAttachments, l)
 		}
 	}
 	return body
@@ -131,20 +131,21 @@ func (b *builder) attach(body string) string {
 // attachments downloads each queued attachment. An attachment that cannot
 // be had (gone, too large, refused) is a failed item of the page; it never
 // fails the relation, let alone the import.
-func (r *run) attachments() importer.Relation {
-	return &itemRelation{name: relAttachments, r: r, each: func(ctx context.Context, b *builder, raw string) error {
-		b.items = 1
-		up, err := r.download(ctx, raw)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			b.failures = append(b.failures, importer.ItemFailure{SourceURL: raw, Title: "attachment " + path.Base(raw), Err: err})
-			return nil
+func (r *run) attachments() importer.Relation { return itemRelation(relAttachments, r, r.attachment) }
+
+// attachment downloads one queued attachment into the page.
+func (r *run) attachment(ctx context.Context, b *builder, raw string) error {
+	b.CountItems(1)
+	up, err := r.download(ctx, raw)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		b.add(up)
+		b.Fail(importer.ItemFailure{SourceURL: raw, Title: "attachment " + path.Base(raw), Err: err})
 		return nil
-	}}
+	}
+	b.Add(up)
+	return nil
 }
 
 // download fetches one attachment into the upload store.

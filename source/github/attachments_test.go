@@ -78,7 +78,7 @@ func TestAttachmentFollowupsOnlyWhenImported(t *testing.T) {
 		b := r.builder()
 		b.attach(body)
 		got := 0
-		for _, o := range b.objs {
+		for _, o := range b.Objects() {
 			if f, ok := o.(importer.Followup); ok && f.Relation == relAttachments {
 				got++
 			}
@@ -115,15 +115,13 @@ func TestDownloadAttachments(t *testing.T) {
 	base, _ := url.Parse(srv.URL + "/api/v3/")
 	r := &run{base: base, host: strings.ToLower(base.Host), opts: Options{AttachmentsImport: true},
 		env: &importer.Env{Credential: "s3cr3t", Downloads: srv.Client(), Uploads: files}}
-	rel := r.attachments().(*itemRelation)
-
-	each := func(key string) *builder {
+	each := func(key string) importer.Page {
 		t.Helper()
 		b := r.builder()
-		if err := rel.each(context.Background(), b, key); err != nil {
+		if err := r.attachment(context.Background(), b, key); err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
-		return b
+		return b.Page("")
 	}
 	sum := sha256.Sum256(png)
 	for _, c := range []struct{ key, name string }{
@@ -131,10 +129,10 @@ func TestDownloadAttachments(t *testing.T) {
 		{srv.URL + "/user-attachments/assets/0d2f5a4c", "0d2f5a4c.png"}, // no extension: from the content
 	} {
 		b := each(c.key)
-		if len(b.objs) != 1 || len(b.failures) != 0 {
-			t.Fatalf("%s: objects %v, failures %v", c.key, b.objs, b.failures)
+		if len(b.Objects) != 1 || len(b.Failures) != 0 {
+			t.Fatalf("%s: objects %v, failures %v", c.key, b.Objects, b.Failures)
 		}
-		up := b.objs[0].(forge.Upload)
+		up := b.Objects[0].(forge.Upload)
 		if up.URL != c.key || up.ID != c.key || up.Filename != c.name || up.ContentType != "image/png" ||
 			up.Size != int64(len(png)) || up.SHA256 != hex.EncodeToString(sum[:]) || !files.Has(up.SHA256) {
 			t.Errorf("%s: upload %+v", c.key, up)
@@ -152,11 +150,11 @@ func TestDownloadAttachments(t *testing.T) {
 		{"http://127.0.0.1:1/user-attachments/assets/x.png", true}, // not this source: never fetched
 	} {
 		b := each(c.key)
-		if len(b.objs) != 0 || len(b.failures) != 1 || b.items != 1 {
-			t.Fatalf("%s: objects %v, failures %v, items %d", c.key, b.objs, b.failures, b.items)
+		if len(b.Objects) != 0 || len(b.Failures) != 1 || b.Items != 1 {
+			t.Fatalf("%s: objects %v, failures %v, items %d", c.key, b.Objects, b.Failures, b.Items)
 		}
 		var perm *importer.Permanent
-		if f := b.failures[0]; f.SourceURL != c.key || errors.As(f.Err, &perm) != c.permanent ||
+		if f := b.Failures[0]; f.SourceURL != c.key || errors.As(f.Err, &perm) != c.permanent ||
 			strings.Contains(f.Err.Error(), "s3cr3t") {
 			t.Errorf("%s: failure %+v", c.key, f)
 		}

@@ -1,8 +1,6 @@
 package github
 
 import (
-	"fmt"
-	"net/url"
 	"testing"
 )
 
@@ -24,35 +22,6 @@ func TestCheckCloneURL(t *testing.T) {
 	for _, c := range cases {
 		if err := checkCloneURL(c.api, c.clone); (err == nil) != c.ok {
 			t.Errorf("api %s clone %s: err %v, want ok=%v", c.api, c.clone, err, c.ok)
-		}
-	}
-}
-
-func TestPagesAfter(t *testing.T) {
-	base := "http://h/api/v3/repos/o/r/issues?page=%d&per_page=100&state=all"
-	u := func(p int) string { return fmt.Sprintf(base, p) }
-	cases := []struct {
-		next, last string
-		n          int
-		want       []int
-	}{
-		{u(2), u(5), 7, []int{3, 4, 5}},
-		{u(2), u(50), 3, []int{3, 4, 5}},
-		{u(5), u(5), 7, nil},
-		{u(2), "", 7, nil},
-		{"http://h/api/v3/repos/o/r/issues?after=abc", u(9), 7, nil},
-		{u(2), "http://h/api/v3/repos/o/r/pulls?page=9", 7, nil},
-	}
-	for _, c := range cases {
-		got := pagesAfter(c.next, c.last, c.n)
-		if len(got) != len(c.want) {
-			t.Errorf("%s → %s: %v", c.next, c.last, got)
-			continue
-		}
-		for i, p := range c.want {
-			if pu, _ := url.Parse(got[i]); pu.Query().Get("page") != fmt.Sprint(p) || pu.Query().Get("state") != "all" {
-				t.Errorf("%s: page %d is %s", c.next, i, got[i])
-			}
 		}
 	}
 }

@@ -89,7 +89,7 @@ func (b *builder) user(u *gh.User) forge.SourceUser {
 		return forge.SourceUser{Login: "ghost"}
 	}
 	if u.GetType() != "Organization" {
-		b.follow(relUsers, u.GetLogin())
+		b.Follow(relUsers, u.GetLogin())
 	}
 	su := forge.SourceUser{Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()}
 	if u.ID != nil {
@@ -207,7 +207,7 @@ func hasReactions(r *gh.Reactions) bool { return r.GetTotalCount() > 0 }
 func (b *builder) issueNote(c *gh.IssueComment, on forge.Noteable) forge.Note {
 	id := noteID(kindIssueComment, c.GetID())
 	if hasReactions(c.Reactions) {
-		b.follow(relReactions, noteableKey(on)+"/"+id)
+		b.Follow(relReactions, noteableKey(on)+"/"+id)
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, Body: b.attach(c.GetBody()), Author: b.user(c.User),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
@@ -243,7 +243,7 @@ func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
 		root = c.GetInReplyTo()
 	}
 	if hasReactions(c.Reactions) {
-		b.follow(relReactions, noteableKey(on)+"/"+id)
+		b.Follow(relReactions, noteableKey(on)+"/"+id)
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: b.attach(c.GetBody()),
 		Author: b.user(c.User), Resolvable: true, Position: diffPosition(c),

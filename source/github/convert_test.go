@@ -118,8 +118,8 @@ func TestUserFollowups(t *testing.T) {
 		t.Errorf("nil user = %+v", g)
 	}
 	b.optUser(nil)
-	if len(b.objs) != 1 || b.objs[0] != (importer.Followup{Relation: relUsers, Key: "octo"}) {
-		t.Errorf("followups %+v", b.objs)
+	if objs := b.Objects(); len(objs) != 1 || objs[0] != (importer.Followup{Relation: relUsers, Key: "octo"}) {
+		t.Errorf("followups %+v", objs)
 	}
 }
 

@@ -13,10 +13,11 @@ import (
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
 // TestItemRelationPaging drives pull_request_details against a canned
-// server: batches of itemBatch with the last sequence number as cursor, a
+// server: batches of paging.DefaultItemBatch with the last sequence number as cursor, a
 // pull request gone at the source skipped, a failing one failing the page
 // (so the engine retries it) without losing the others.
 func TestItemRelationPaging(t *testing.T) {
@@ -67,7 +68,7 @@ func TestItemRelationPaging(t *testing.T) {
 	}
 
 	var keys []string
-	for n := 1; n <= itemBatch+1; n++ {
+	for n := 1; n <= paging.DefaultItemBatch+1; n++ {
 		keys = append(keys, strconv.Itoa(n))
 	}
 	keys[4] = "404"
@@ -91,8 +92,8 @@ func TestItemRelationPaging(t *testing.T) {
 	}
 	// Items the source refuses (gone, forbidden, unprocessable, legal) are
 	// listed as failures and the others come through.
-	if n, u := reviews(p1); n != itemBatch-4 || u != 1 || p1.Next != strconv.Itoa(itemBatch) || len(p1.Failures) != 4 {
-		t.Errorf("first page: %d reviews, %d followups, %d failures, next %q; want %d, 1, 4, %q", n, u, len(p1.Failures), p1.Next, itemBatch-4, strconv.Itoa(itemBatch))
+	if n, u := reviews(p1); n != paging.DefaultItemBatch-4 || u != 1 || p1.Next != strconv.Itoa(paging.DefaultItemBatch) || len(p1.Failures) != 4 {
+		t.Errorf("first page: %d reviews, %d followups, %d failures, next %q; want %d, 1, 4, %q", n, u, len(p1.Failures), p1.Next, paging.DefaultItemBatch-4, strconv.Itoa(paging.DefaultItemBatch))
 	}
 	p2, err := rel.Fetch(ctx, p1.Next)
 	if n, _ := reviews(p2); err != nil || n != 1 || p2.Next != "" {

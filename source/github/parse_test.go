@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
-	"strings"
 	"testing"
 
 	gh "github.com/google/go-github/v92/github"
@@ -13,36 +12,6 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 )
-
-func TestParseLinkNext(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"", ""},
-		{`<https://api.github.com/repos/a/b/issues?page=2>; rel="next", <https://api.github.com/repos/a/b/issues?page=9>; rel="last"`,
-			"https://api.github.com/repos/a/b/issues?page=2"},
-		{`<https://x/?page=9>; rel="last", <https://x/?page=1>; rel="first", <https://x/?page=3>; rel="next"`, "https://x/?page=3"},
-		{`<https://x/?page=1>; rel="prev"`, ""},
-		{`<https://x/?after=Y3Vyc29y>; rel=next`, "https://x/?after=Y3Vyc29y"},
-		{`<https://x/?a=1,2>; rel="next"`, "https://x/?a=1,2"},
-		{`<https://x/1>; title="a, b"; rel="prev", <https://x/2>; rel="prev next"`, "https://x/2"},
-		{`<https://x/1>; REL="Next"`, "https://x/1"},
-		{`https://x/1; rel="next"`, ""},
-		{`<https://x/1; rel="next"`, ""},
-	} {
-		if got := parseLinkNext(tt.in); got != tt.want {
-			t.Errorf("parseLinkNext(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func FuzzParseLinkNext(f *testing.F) {
-	f.Add(`<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"`)
-	f.Add(`<a>; rel="next prev"; title="x,y"`)
-	f.Fuzz(func(t *testing.T, h string) {
-		if got := parseLinkNext(h); got != "" && !strings.Contains(h, "<"+got+">") {
-			t.Errorf("parseLinkNext(%q) = %q, not a target of the header", h, got)
-		}
-	})
-}
 
 // TestNextURL keeps pagination on the API base: a Link elsewhere would
 // take the token with it.

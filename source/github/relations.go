@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
 // repositoryRelation reads the repository and mirrors its git data; the
@@ -63,7 +64,7 @@ func wikiURL(clone string) string { return strings.TrimSuffix(clone, ".git") + "
 // from the clone URL the repository relation queued, so no later job has
 // to ask GitHub for it again.
 func (r *run) lfsObjects() importer.Relation {
-	return &itemRelation{name: relLFSObjects, r: r, each: func(ctx context.Context, b *builder, cloneURL string) error {
+	return itemRelation(relLFSObjects, r, func(ctx context.Context, b *builder, cloneURL string) error {
 		ptrs, err := r.env.Git.LFSPointers(ctx, r.env.ProjectID)
 		if err != nil {
 			return fmt.Errorf("list LFS pointers: %w", err)
@@ -73,57 +74,57 @@ func (r *run) lfsObjects() importer.Relation {
 				return fmt.Errorf("fetch LFS objects: %w", err)
 			}
 		}
-		b.items += len(ptrs)
+		b.CountItems(len(ptrs))
 		return nil
-	}}
+	})
 }
 
 func (r *run) labels() importer.Relation {
-	return &listRelation[*gh.Label]{name: relLabels, r: r,
-		first: func(repo string) string { return r.listURL(repo, "labels", nil) },
-		convert: func(_ context.Context, b *builder, ls []*gh.Label) error {
+	return listRelation[*gh.Label](relLabels, r,
+		func(repo string) string { return r.listURL(repo, "labels", nil) },
+		func(_ context.Context, b *builder, ls []*gh.Label) error {
 			for _, l := range ls {
-				b.add(b.label(l))
+				b.Add(b.label(l))
 			}
 			return nil
-		}}
+		})
 }
 
 func (r *run) milestones() importer.Relation {
-	return &listRelation[*gh.Milestone]{name: relMilestones, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.Milestone](relMilestones, r,
+		func(repo string) string {
 			return r.listURL(repo, "milestones", url.Values{"state": {"all"}, "sort": {"due_on"}, "direction": {"asc"}})
 		},
-		convert: func(_ context.Context, b *builder, ms []*gh.Milestone) error {
+		func(_ context.Context, b *builder, ms []*gh.Milestone) error {
 			for _, m := range ms {
-				b.add(b.milestone(m))
+				b.Add(b.milestone(m))
 			}
 			return nil
-		}}
+		})
 }
 
 func (r *run) releases() importer.Relation {
-	return &listRelation[*gh.RepositoryRelease]{name: relReleases, r: r,
-		first: func(repo string) string { return r.listURL(repo, "releases", nil) },
-		convert: func(_ context.Context, b *builder, rs []*gh.RepositoryRelease) error {
+	return listRelation[*gh.RepositoryRelease](relReleases, r,
+		func(repo string) string { return r.listURL(repo, "releases", nil) },
+		func(_ context.Context, b *builder, rs []*gh.RepositoryRelease) error {
 			for _, rel := range rs {
 				if rel.TagName != "" { // GitLab skips releases without a tag
-					b.add(b.release(rel))
+					b.Add(b.release(rel))
 				}
 			}
-			b.items = len(rs)
+			b.CountItems(len(rs))
 			return nil
-		}}
+		})
 }
 
 // protectedBranches lists only protected branches and asks each for its
 // rules: GitHub has no list of protections.
 func (r *run) protectedBranches() importer.Relation {
-	return &listRelation[*gh.Branch]{name: relProtectedBranches, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.Branch](relProtectedBranches, r,
+		func(repo string) string {
 			return r.listURL(repo, "branches", url.Values{"protected": {"true"}})
 		},
-		convert: func(ctx context.Context, b *builder, bs []*gh.Branch) error {
+		func(ctx context.Context, b *builder, bs []*gh.Branch) error {
 			repo, err := r.repoPath(ctx)
 			if err != nil {
 				return err
@@ -134,100 +135,100 @@ func (r *run) protectedBranches() importer.Relation {
 					continue
 				}
 				p, _, err := r.client.Repositories.GetBranchProtection(ctx, owner, name, br.GetName())
-				if errors.Is(err, gh.ErrBranchNotProtected) || notFound(err) {
+				if err = classify(err); errors.Is(err, gh.ErrBranchNotProtected) || paging.Gone(err) {
 					continue // unprotected since the list was read
 				}
 				if err != nil {
-					return fmt.Errorf("protection of %s: %w", br.GetName(), classify(err))
+					return fmt.Errorf("protection of %s: %w", br.GetName(), err)
 				}
-				b.add(b.protectedBranch(br.GetName(), p))
+				b.Add(b.protectedBranch(br.GetName(), p))
 			}
-			b.items = len(bs)
+			b.CountItems(len(bs))
 			return nil
-		}}
+		})
 }
 
 func (r *run) collaborators() importer.Relation {
-	return &listRelation[*gh.User]{name: relCollaborators, r: r,
+	return listRelation[*gh.User](relCollaborators, r,
 		// Direct collaborators only, as GitLab: outside and team members
 		// are not the project's members.
-		first: func(repo string) string {
+		func(repo string) string {
 			return r.listURL(repo, "collaborators", url.Values{"affiliation": {"direct"}})
 		},
-		convert: func(_ context.Context, b *builder, us []*gh.User) error {
+		func(_ context.Context, b *builder, us []*gh.User) error {
 			for _, u := range us {
 				level, ok := accessLevel(u)
 				if !ok {
 					return &importer.Permanent{Err: fmt.Errorf("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())}
 				}
-				b.add(forge.Member{SourceID: r.sid(idString(u.ID)), User: b.user(u), AccessLevel: level})
+				b.Add(forge.Member{SourceID: r.sid(idString(u.ID)), User: b.user(u), AccessLevel: level})
 			}
 			return nil
-		}}
+		})
 }
 
 func (r *run) pullRequests() importer.Relation {
-	return &listRelation[*gh.PullRequest]{name: relPullRequests, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.PullRequest](relPullRequests, r,
+		func(repo string) string {
 			return r.listURL(repo, "pulls", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
 		},
-		convert: func(_ context.Context, b *builder, ps []*gh.PullRequest) error {
+		func(_ context.Context, b *builder, ps []*gh.PullRequest) error {
 			for _, p := range ps {
 				mr := b.mergeRequest(p)
-				b.add(mr)
-				b.follow(relPullRequestDetails, detailsKey(p.GetNumber(), p.MergedAt != nil))
+				b.Add(mr)
+				b.Follow(relPullRequestDetails, detailsKey(p.GetNumber(), p.MergedAt != nil))
 				if r.opts.SingleEndpointNotesImport {
-					b.follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
+					b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
 				}
 			}
 			return nil
-		}}
+		})
 }
 
 // issues reads the issues list, which also carries every pull request:
 // those are skipped (pull_requests has them) but their reactions count
 // and labels come from here too.
 func (r *run) issues() importer.Relation {
-	return &listRelation[*gh.Issue]{name: relIssues, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.Issue](relIssues, r,
+		func(repo string) string {
 			return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
 		},
-		convert: func(_ context.Context, b *builder, is []*gh.Issue) error {
+		func(_ context.Context, b *builder, is []*gh.Issue) error {
 			for _, i := range is {
 				on := forge.Noteable{Type: forge.OnIssue, IID: int64(i.GetNumber())}
 				if i.IsPullRequest() {
 					on.Type = forge.OnMergeRequest
 				} else {
-					b.add(b.issue(i))
+					b.Add(b.issue(i))
 				}
 				if hasReactions(i.Reactions) {
-					b.follow(relReactions, noteableKey(on))
+					b.Follow(relReactions, noteableKey(on))
 				}
 				if r.opts.SingleEndpointNotesImport && i.GetComments() > 0 {
-					b.follow(relItemComments, noteableKey(on))
+					b.Follow(relItemComments, noteableKey(on))
 				}
 			}
 			return nil
-		}}
+		})
 }
 
 // issueComments reads the repo-wide conversation comments of issues and
 // pull requests alike.
 func (r *run) issueComments() importer.Relation {
-	return &listRelation[*gh.IssueComment]{name: relIssueComments, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.IssueComment](relIssueComments, r,
+		func(repo string) string {
 			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
-		convert: func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
+		func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
 			for _, c := range cs {
 				on, err := r.commentNoteable(ctx, c)
 				if err != nil {
 					return err
 				}
-				b.add(b.issueNote(c, on))
+				b.Add(b.issueNote(c, on))
 			}
 			return nil
-		}}
+		})
 }
 
 // commentNoteable tells what a repo-wide comment is on.
@@ -250,11 +251,11 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 }
 
 func (r *run) reviewComments() importer.Relation {
-	return &listRelation[*gh.PullRequestComment]{name: relReviewComments, r: r,
-		first: func(repo string) string {
+	return listRelation[*gh.PullRequestComment](relReviewComments, r,
+		func(repo string) string {
 			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
-		convert: convertReviewComments}
+		convertReviewComments)
 }
 
 func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestComment) error {
@@ -263,32 +264,32 @@ func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestCo
 		if err != nil {
 			return err
 		}
-		b.add(n)
+		b.Add(n)
 	}
 	return nil
 }
 
 func (r *run) issueEvents() importer.Relation {
-	return &listRelation[*gh.IssueEvent]{name: relIssueEvents, r: r,
-		first: func(repo string) string { return r.listURL(repo, "issues/events", nil) },
-		convert: func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
+	return listRelation[*gh.IssueEvent](relIssueEvents, r,
+		func(repo string) string { return r.listURL(repo, "issues/events", nil) },
+		func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
 			for _, e := range es {
 				if n, ok := b.eventNote(e); ok {
-					b.add(n)
+					b.Add(n)
 				}
 				if c, ok := b.closure(e); ok {
-					b.add(c)
+					b.Add(c)
 				}
 			}
-			b.items = len(es) // unsupported events were fetched, not imported
+			b.CountItems(len(es)) // unsupported events were fetched, not imported
 			return nil
-		}}
+		})
 }
 
 // itemComments reads one issue's or pull request's comments
 // (single_endpoint_notes_import): more calls, but no cap on how many.
 func (r *run) itemComments() importer.Relation {
-	return &itemRelation{name: relItemComments, r: r, each: func(ctx context.Context, b *builder, key string) error {
+	return itemRelation(relItemComments, r, func(ctx context.Context, b *builder, key string) error {
 		on, _, err := parseNoteableKey(key)
 		if err != nil {
 			return &importer.Permanent{Err: err}
@@ -302,14 +303,14 @@ func (r *run) itemComments() importer.Relation {
 			return err
 		}
 		for _, c := range cs {
-			b.add(b.issueNote(c, on))
+			b.Add(b.issueNote(c, on))
 		}
 		return nil
-	}}
+	})
 }
 
 func (r *run) itemReviewComments() importer.Relation {
-	return &itemRelation{name: relItemReviewComments, r: r, each: func(ctx context.Context, b *builder, key string) error {
+	return itemRelation(relItemReviewComments, r, func(ctx context.Context, b *builder, key string) error {
 		n, err := strconv.Atoi(key)
 		if err != nil {
 			return &importer.Permanent{Err: fmt.Errorf("bad pull request key %q", key)}
@@ -323,13 +324,13 @@ func (r *run) itemReviewComments() importer.Relation {
 			return err
 		}
 		return convertReviewComments(ctx, b, cs)
-	}}
+	})
 }
 
 // pullRequestDetails reads each pull request's reviews (the one per-PR
 // list; who merged comes with the repo-wide issue events).
 func (r *run) pullRequestDetails() importer.Relation {
-	return &itemRelation{name: relPullRequestDetails, r: r, each: func(ctx context.Context, b *builder, key string) error {
+	return itemRelation(relPullRequestDetails, r, func(ctx context.Context, b *builder, key string) error {
 		n, merged, err := parseDetailsKey(key)
 		if err != nil {
 			return &importer.Permanent{Err: err}
@@ -345,17 +346,17 @@ func (r *run) pullRequestDetails() importer.Relation {
 		}
 		for _, rv := range rvs {
 			if x, ok := b.review(rv, int64(n)); ok {
-				b.add(x)
+				b.Add(x)
 			}
 		}
 		return nil
-	}}
+	})
 }
 
 // reactions reads the reactions of an issue, a pull request or a comment
 // whose reaction count was not zero.
 func (r *run) reactions() importer.Relation {
-	return &itemRelation{name: relReactions, r: r, each: func(ctx context.Context, b *builder, key string) error {
+	return itemRelation(relReactions, r, func(ctx context.Context, b *builder, key string) error {
 		on, note, err := parseNoteableKey(key)
 		if err != nil {
 			return &importer.Permanent{Err: err}
@@ -385,17 +386,17 @@ func (r *run) reactions() importer.Relation {
 		}
 		for _, x := range xs {
 			if a, ok := b.award(x, on, note); ok {
-				b.add(a)
+				b.Add(a)
 			}
 		}
 		return nil
-	}}
+	})
 }
 
 // users reads each person's profile once, for the name and the public
 // e-mail that placeholder users are matched by.
 func (r *run) users() importer.Relation {
-	return &itemRelation{name: relUsers, r: r, each: func(ctx context.Context, b *builder, login string) error {
+	return itemRelation(relUsers, r, func(ctx context.Context, b *builder, login string) error {
 		// An empty login would read the token's own user.
 		if login == "" || strings.ContainsAny(login, "/?#%") || login == ".." {
 			return &importer.Permanent{Err: fmt.Errorf("bad login %q", login)}
@@ -404,7 +405,7 @@ func (r *run) users() importer.Relation {
 		if err != nil {
 			return fmt.Errorf("get user: %w", classify(err))
 		}
-		b.add(forge.SourceUser{SourceID: r.sid(idString(u.ID)), Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()})
+		b.Add(forge.SourceUser{SourceID: r.sid(idString(u.ID)), Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()})
 		return nil
-	}}
+	})
 }
