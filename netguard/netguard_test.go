@@ -2,9 +2,7 @@ package netguard
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -161,7 +159,7 @@ func outcomeOf(err error) outcome {
 // addresses, or a rebinding attacker, would: nothing here depends on the
 // machine's DNS.
 func TestCheckURLSpellings(t *testing.T) {
-	res := fakeResolver(t, map[string][]netip.Addr{
+	res := fakeResolver(map[string][]netip.Addr{
 		"public.test":   {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("2606:2800:220:1::1")},
 		"metadata.test": {netip.MustParseAddr("169.254.169.254")},
 		"mixed.test":    {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("::1")},
@@ -328,7 +326,7 @@ func TestDialRefusesEverySpelling(t *testing.T) {
 	trap := netguardtest.NewTrap(t)
 	t.Log(trap)
 	// Every name resolves to loopback, as rebinding DNS would answer.
-	res := fakeResolver(t, nil)
+	res := fakeResolver(nil)
 	strict := &http.Client{Transport: (&Guard{Resolver: res}).Transport()}
 	rows := append(trap.Spellings(),
 		netguardtest.Spelling{Name: "rebinding name", URL: "http://rebind.test:" + strconv.Itoa(trap.Port)},
@@ -498,99 +496,16 @@ func TestParseLegacyIPv4(t *testing.T) {
 }
 
 // fakeResolver answers every name from names, and any name not in it with
-// loopback (127.0.0.1 and ::1); a name mapped to nil does not exist. It
-// is a DNS server on an in-memory connection: the machine's DNS is never
-// asked.
-func fakeResolver(t *testing.T, names map[string][]netip.Addr) *net.Resolver {
-	t.Helper()
+// loopback (127.0.0.1 and ::1), as a resolver reading numeric names as
+// addresses, or a rebinding attacker, would; a name mapped to nil does not
+// exist.
+func fakeResolver(names map[string][]netip.Addr) *net.Resolver {
 	loop := []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-		client, server := net.Pipe()
-		go func() {
-			defer server.Close()
-			for {
-				var n uint16
-				if err := binary.Read(server, binary.BigEndian, &n); err != nil {
-					return
-				}
-				q := make([]byte, n)
-				if _, err := io.ReadFull(server, q); err != nil {
-					return
-				}
-				name, qtype, qend, ok := dnsQuestion(q)
-				if !ok {
-					return
-				}
-				addrs, known := names[strings.ToLower(strings.TrimSuffix(name, "."))]
-				if !known {
-					addrs = loop
-				}
-				resp := dnsAnswer(q[:qend], qtype, addrs, known && addrs == nil)
-				if binary.Write(server, binary.BigEndian, uint16(len(resp))) != nil {
-					return
-				}
-				if _, err := server.Write(resp); err != nil {
-					return
-				}
-			}
-		}()
-		return client, nil
-	}}
-}
-
-// dnsQuestion reads the first question of a DNS query: its name, type and
-// where it ends.
-func dnsQuestion(q []byte) (name string, qtype uint16, end int, ok bool) {
-	if len(q) < 12 {
-		return "", 0, 0, false
-	}
-	i := 12
-	var labels []string
-	for i < len(q) && q[i] != 0 {
-		l := int(q[i])
-		if i+1+l > len(q) {
-			return "", 0, 0, false
+	return netguardtest.Resolver(func(name string, _ uint16) ([]netip.Addr, bool) {
+		addrs, known := names[name]
+		if !known {
+			return loop, true
 		}
-		labels = append(labels, string(q[i+1:i+1+l]))
-		i += 1 + l
-	}
-	if i+5 > len(q) {
-		return "", 0, 0, false
-	}
-	return strings.Join(labels, ".") + ".", binary.BigEndian.Uint16(q[i+1:]), i + 5, true
-}
-
-// dnsAnswer answers the query (header and question as asked) with the
-// addrs of the asked type, or NXDOMAIN.
-func dnsAnswer(query []byte, qtype uint16, addrs []netip.Addr, nxdomain bool) []byte {
-	var ans [][]byte
-	for _, a := range addrs {
-		var rdata []byte
-		switch {
-		case qtype == 1 && a.Is4():
-			b := a.As4()
-			rdata = b[:]
-		case qtype == 28 && a.Is6():
-			b := a.As16()
-			rdata = b[:]
-		default:
-			continue
-		}
-		rr := []byte{0xc0, 12, byte(qtype >> 8), byte(qtype), 0, 1, 0, 0, 0, 60, 0, byte(len(rdata))}
-		ans = append(ans, append(rr, rdata...))
-	}
-	out := append([]byte(nil), query...)
-	flags := uint16(0x8180)
-	if nxdomain {
-		flags |= 3
-	}
-	binary.BigEndian.PutUint16(out[2:], flags)
-	binary.BigEndian.PutUint16(out[4:], 1)
-	binary.BigEndian.PutUint16(out[6:], uint16(len(ans)))
-	binary.BigEndian.PutUint16(out[8:], 0)
-	binary.BigEndian.PutUint16(out[10:], 0)
-	for _, a := range ans {
-		out = append(out, a...)
-	}
-	return out
+		return addrs, addrs != nil
+	})
 }

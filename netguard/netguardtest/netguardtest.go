@@ -1,18 +1,21 @@
 // Package netguardtest is test support for the SSRF guard: a loopback
-// listener that counts the connections it accepts, and the ways of
-// writing its address in a URL that an import must refuse without
-// --allow-local-network.
+// listener that counts the connections it accepts, the ways of writing its
+// address in a URL that an import must refuse without
+// --allow-local-network, and a resolver whose answers a test decides.
 //
 // It is test support only; production code must not import it.
 package netguardtest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -236,4 +239,107 @@ func (tr *Trap) Spellings() []Spelling {
 // String names the trap in test logs.
 func (tr *Trap) String() string {
 	return fmt.Sprintf("trap on port %d (IPv6: %v)", tr.Port, tr.V6)
+}
+
+// Record types a Resolver is asked for.
+const (
+	TypeA    = 1
+	TypeAAAA = 28
+)
+
+// Resolver is a DNS resolver whose server is answer, on an in-memory
+// connection: the machine's DNS is never asked. answer gets each queried
+// name (lower case, no trailing dot) and record type (TypeA, TypeAAAA) and
+// returns the addresses, of which those of the asked type are given, and
+// whether the name exists (false: NXDOMAIN). It is called once per query,
+// so it can answer differently over time, as rebinding DNS does.
+func Resolver(answer func(name string, qtype uint16) (addrs []netip.Addr, exists bool)) *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go serveDNS(server, answer)
+		return client, nil
+	}}
+}
+
+// serveDNS answers DNS over a stream (two-byte length, then the message).
+func serveDNS(c net.Conn, answer func(string, uint16) ([]netip.Addr, bool)) {
+	defer c.Close()
+	for {
+		var n [2]byte
+		if _, err := io.ReadFull(c, n[:]); err != nil {
+			return
+		}
+		q := make([]byte, binary.BigEndian.Uint16(n[:]))
+		if _, err := io.ReadFull(c, q); err != nil {
+			return
+		}
+		name, qtype, qend, ok := dnsQuestion(q)
+		if !ok {
+			return
+		}
+		addrs, exists := answer(strings.ToLower(strings.TrimSuffix(name, ".")), qtype)
+		resp := dnsAnswer(q[:qend], qtype, addrs, !exists)
+		out := binary.BigEndian.AppendUint16(nil, uint16(len(resp)))
+		if _, err := c.Write(append(out, resp...)); err != nil {
+			return
+		}
+	}
+}
+
+// dnsQuestion reads the first question of a DNS query: its name, type and
+// where it ends.
+func dnsQuestion(q []byte) (name string, qtype uint16, end int, ok bool) {
+	if len(q) < 12 {
+		return "", 0, 0, false
+	}
+	i := 12
+	var labels []string
+	for i < len(q) && q[i] != 0 {
+		l := int(q[i])
+		if l >= 0xc0 || i+1+l > len(q) {
+			return "", 0, 0, false
+		}
+		labels = append(labels, string(q[i+1:i+1+l]))
+		i += 1 + l
+	}
+	if i+5 > len(q) {
+		return "", 0, 0, false
+	}
+	return strings.Join(labels, ".") + ".", binary.BigEndian.Uint16(q[i+1:]), i + 5, true
+}
+
+// dnsAnswer answers a query (its header and question as asked) with the
+// addrs of the asked type, or NXDOMAIN.
+func dnsAnswer(query []byte, qtype uint16, addrs []netip.Addr, nxdomain bool) []byte {
+	var ans [][]byte
+	for _, a := range addrs {
+		var rdata []byte
+		switch {
+		case qtype == TypeA && a.Is4():
+			b := a.As4()
+			rdata = b[:]
+		case qtype == TypeAAAA && a.Is6():
+			b := a.As16()
+			rdata = b[:]
+		default:
+			continue
+		}
+		// Name: a pointer to the question's; class IN; TTL 0.
+		rr := []byte{0xc0, 12, byte(qtype >> 8), byte(qtype), 0, 1, 0, 0, 0, 0, 0, byte(len(rdata))}
+		ans = append(ans, append(rr, rdata...))
+	}
+	out := append([]byte(nil), query...)
+	flags := uint16(0x8180) // response, recursion desired and available
+	if nxdomain {
+		flags |= 3
+	}
+	binary.BigEndian.PutUint16(out[2:], flags)
+	binary.BigEndian.PutUint16(out[4:], 1)
+	binary.BigEndian.PutUint16(out[6:], uint16(len(ans)))
+	binary.BigEndian.PutUint16(out[8:], 0)
+	binary.BigEndian.PutUint16(out[10:], 0)
+	for _, a := range ans {
+		out = append(out, a...)
+	}
+	return out
 }
