@@ -32,6 +32,9 @@ type GitHubSource interface {
 	APIBase(hostname string) (string, error)
 	// CheckURL refuses a base URL on a disallowed network (SSRF).
 	CheckURL(ctx context.Context, apiBase string) error
+	// Lookup and CheckCollaborators report a connection the address guard
+	// refused (DNS that changed its answer since CheckURL) as an error
+	// wrapping ErrSourceBlocked.
 	// Lookup reads the repository with the token.
 	Lookup(ctx context.Context, apiBase, token string, repoID int64) (*SourceRepo, error)
 	// CheckCollaborators tells whether the token may list collaborators.
@@ -57,6 +60,8 @@ var (
 	ErrSourceUnauthorized = errors.New("source rejected the credential")
 	ErrSourceForbidden    = errors.New("source denied access")
 	ErrSourceRateLimited  = errors.New("source rate limit spent")
+	// ErrSourceBlocked: the source's address is one imports may not reach.
+	ErrSourceBlocked = errors.New("source address not allowed")
 )
 
 // SourceAPIError is another error status from the source.
@@ -148,7 +153,7 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 		return serviceError(http.StatusBadRequest, "Invalid URL: "+hostname)
 	}
 	if err := s.cfg.GitHub.CheckURL(ctx, apiBase); err != nil {
-		return serviceError(http.StatusBadRequest, "Invalid URL: "+hostname)
+		return s.invalidSourceURL(r, hostname, err)
 	}
 	var ns *ferry.Namespace
 	err = s.store.Read(ctx, func(tx *store.Tx) error {
@@ -173,14 +178,18 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	repo, err := s.cfg.GitHub.Lookup(ctx, apiBase, token, repoID)
-	if err != nil {
+	if errors.Is(err, ErrSourceBlocked) {
+		return s.invalidSourceURL(r, hostname, err)
+	} else if err != nil {
 		return githubError(err, "repository")
 	}
 	if repo.RateLimit > 0 && repo.RateRemaining >= 0 && repo.RateRemaining <= max(1, repo.RateLimit/100) {
 		return &httpError{status: http.StatusTooManyRequests, body: map[string]string{"error": "Too Many Requests"}}
 	}
 	if opts.CollaboratorsImport {
-		if err := s.cfg.GitHub.CheckCollaborators(ctx, apiBase, token, repo.FullName); err != nil {
+		if err := s.cfg.GitHub.CheckCollaborators(ctx, apiBase, token, repo.FullName); errors.Is(err, ErrSourceBlocked) {
+			return s.invalidSourceURL(r, hostname, err)
+		} else if err != nil {
 			return githubError(err, "collaborators")
 		}
 	}
@@ -209,6 +218,15 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.HTMLURL))
 	return nil
+}
+
+// invalidSourceURL is GitLab's answer to a source URL it will not reach:
+// 400 "Invalid URL: <as given>", nothing created, nothing retried. Why
+// (with the --allow-local-network hint for a local address) goes to the
+// log for the administrator; err names the host only, never the token.
+func (s *Server) invalidSourceURL(r *http.Request, given string, err error) error {
+	s.log.InfoContext(r.Context(), "import refused: source URL not allowed", "correlation_id", requestID(r.Context()), "error", err.Error())
+	return serviceError(http.StatusBadRequest, "Invalid URL: "+given)
 }
 
 // githubError maps a failed GitHub check to GitLab's answers.

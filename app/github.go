@@ -9,6 +9,7 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/api"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/source/github"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
@@ -57,9 +58,15 @@ func (g githubChecks) CheckCollaborators(ctx context.Context, apiBase, token, fu
 func sourceError(err error) error {
 	var apiErr *github.APIError
 	var wait *sourcehttp.WaitError
+	var blocked *netguard.BlockedError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &blocked):
+		// The address itself is refused (DNS answering otherwise than
+		// CheckURL saw): the API answers Invalid URL. Only the refusal
+		// travels, not the request it stopped.
+		return fmt.Errorf("%w: %w", api.ErrSourceBlocked, blocked)
 	case errors.Is(err, github.ErrUnauthorized):
 		return api.ErrSourceUnauthorized
 	case errors.Is(err, github.ErrForbidden):

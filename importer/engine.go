@@ -654,7 +654,7 @@ func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, 
 	err := sourcehttp.Retry(ctx, r.e.cfg.Clock, r.e.cfg.FetchAttempts, func(err error) bool {
 		var perm *Permanent
 		var wait *sourcehttp.WaitError
-		return !errors.As(err, &perm) && !errors.As(err, &wait) && sourcehttp.Transient(err)
+		return !errors.As(err, &perm) && !errors.As(err, &wait) && !errors.Is(err, netguard.ErrBlocked) && sourcehttp.Transient(err)
 	}, func() (err error) {
 		page, err = r.rel.Fetch(ctx, cursor)
 		return err
@@ -933,7 +933,8 @@ func errorClass(err error) string {
 	var perm *Permanent
 	var fe *ferry.Error
 	switch {
-	case errors.As(err, &perm):
+	case errors.As(err, &perm), errors.Is(err, netguard.ErrBlocked):
+		// A refused destination is refused again: as final as a 404.
 		return "PermanentError"
 	case errors.As(err, &fe):
 		return "ValidationError"

@@ -4,7 +4,8 @@
 // X-RateLimit-* / RateLimit-* and Retry-After headers and 403/429
 // rate-limit answers, holds requests until the window resets and tells
 // whoever listens how long it waits. Imports pause; they never fail for a
-// rate limit.
+// rate limit. A destination the address guard refuses (netguard) is final:
+// it is never retried, here or by callers asking Transient.
 //
 // It knows HTTP and the rate-limit conventions GitHub, GitLab and
 // Bitbucket share; it must not know any forge's API or ferry's storage.
@@ -23,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferry-import/ferry/netguard"
 )
 
 // Clock abstracts time so tests control waits.
@@ -403,18 +406,21 @@ func rateLimited(resp *http.Response) (bool, []byte) {
 }
 
 // Transient reports whether err is worth retrying: resets, timeouts,
-// truncated bodies, refused connections — not cancellations or blocked
-// destinations.
+// truncated bodies, refused connections — not cancellations, and never a
+// destination the address guard refused (netguard.ErrBlocked): the same
+// address is refused again, so a retry only delays the answer.
 func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	s := err.Error()
 	var we *WaitError
-	if errors.As(err, &we) || errors.Is(err, ErrOtherHost) {
+	if errors.As(err, &we) || errors.Is(err, ErrOtherHost) || errors.Is(err, netguard.ErrBlocked) {
 		return false
 	}
-	for _, perm := range []string{"destination address is not allowed", "redirect to another host", "unsupported protocol scheme", "x509:", "tls:"} {
+	// Errors flattened to text on the way (gitstore scrubs secrets that
+	// way) keep only their words.
+	s := err.Error()
+	for _, perm := range []string{netguard.ErrBlocked.Error(), "redirect to another host", "unsupported protocol scheme", "x509:", "tls:"} {
 		if strings.Contains(s, perm) {
 			return false
 		}

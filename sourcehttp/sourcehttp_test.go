@@ -7,10 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferry-import/ferry/netguard"
+	"github.com/ferry-import/ferry/netguard/netguardtest"
 )
 
 // fakeClock advances only when slept on, so waits are instant and exact.
@@ -255,5 +259,42 @@ func TestRetry(t *testing.T) {
 		if err != c.want || calls != c.calls {
 			t.Errorf("%s: err %v after %d calls, want %v after %d", c.name, err, calls, c.want, c.calls)
 		}
+	}
+}
+
+// TestBlockedDestinationIsNotRetried: a destination the guard refuses is
+// asked once, never again, and nothing reaches it, in any spelling.
+func TestBlockedDestinationIsNotRetried(t *testing.T) {
+	trap := netguardtest.NewTrap(t)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	var calls atomic.Int32
+	c := &http.Client{Transport: &Transport{Base: (&netguard.Guard{}).Transport(), Clock: clock, Governor: NewGovernor(clock),
+		OnCall: func(*http.Request) { calls.Add(1) }}}
+	for _, s := range trap.Spellings() {
+		calls.Store(0)
+		req, _ := http.NewRequest("GET", s.URL+"/api/v3/repositories/1", nil)
+		req.Header.Set("Authorization", "Bearer ghp_trapped")
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: answered %d", s.URL, resp.StatusCode)
+			continue
+		}
+		if !errors.Is(err, netguard.ErrBlocked) || Transient(err) || calls.Load() != 1 {
+			t.Errorf("%s: %v (transient %v) after %d calls, want one refused call", s.URL, err, Transient(err), calls.Load())
+		}
+		if strings.Contains(err.Error(), "ghp_trapped") {
+			t.Errorf("%s: the error shows the credential: %v", s.URL, err)
+		}
+		// Flattened to text (as gitstore does to scrub secrets), still final.
+		if Transient(errors.New(err.Error())) {
+			t.Errorf("%s: the refusal as text counts as transient", s.URL)
+		}
+	}
+	if len(clock.slept) != 0 {
+		t.Errorf("backed off %v before giving up on refused destinations", clock.slept)
+	}
+	if n := trap.Accepted(t); n != 0 {
+		t.Fatalf("%d connections reached the trap", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,12 @@ type Options struct {
 	Log            io.Writer // nil sends logs to t.Log (shown when a test fails)
 	// AllowLocalNetwork lets imports reach loopback sources (fakeforge).
 	AllowLocalNetwork bool
-	EngineOverrides   func(*importer.Config)
+	// AllowEndpoints, without AllowLocalNetwork, lets imports reach these
+	// loopback address:port pairs and no other local address
+	// (netguard.Guard.AllowEndpoints): a fake source is allowed, while
+	// every other spelling and hop stays refused as in production.
+	AllowEndpoints  []netip.AddrPort
+	EngineOverrides func(*importer.Config)
 }
 
 // Start runs ferry on e until the test ends.
@@ -53,9 +59,16 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 	if workers == 0 {
 		workers = 2
 	}
+	engineOverrides := func(c *importer.Config) {
+		// The guard is the one the git store dials through too.
+		c.Guard.AllowEndpoints = append(c.Guard.AllowEndpoints, opt.AllowEndpoints...)
+		if opt.EngineOverrides != nil {
+			opt.EngineOverrides(c)
+		}
+	}
 	a, err := app.New(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers, AllowLocalNetwork: opt.AllowLocalNetwork,
-		EngineOverrides: opt.EngineOverrides,
+		EngineOverrides: engineOverrides,
 		Log:             slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
 		QueueOverrides: func(c *queue.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
