@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -221,12 +222,18 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 }
 
 // invalidSourceURL is GitLab's answer to a source URL it will not reach:
-// 400 "Invalid URL: <as given>", nothing created, nothing retried. Why
-// (with the --allow-local-network hint for a local address) goes to the
-// log for the administrator; err names the host only, never the token.
+// 400 "Invalid URL: <as given>", nothing created, nothing retried. For an
+// address local network imports would allow, the answer says so (the
+// user gave that address; the hint names the administrator's switch).
+// Why goes to the log; err names the host only, never the token.
 func (s *Server) invalidSourceURL(r *http.Request, given string, err error) error {
 	s.log.InfoContext(r.Context(), "import refused: source URL not allowed", "correlation_id", requestID(r.Context()), "error", err.Error())
-	return serviceError(http.StatusBadRequest, "Invalid URL: "+given)
+	msg := "Invalid URL: " + given
+	var blocked *netguard.BlockedError
+	if errors.As(err, &blocked) && blocked.Local {
+		msg += " (" + netguard.LocalHint + ")"
+	}
+	return serviceError(http.StatusBadRequest, msg)
 }
 
 // githubError maps a failed GitHub check to GitLab's answers.

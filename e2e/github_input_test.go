@@ -125,12 +125,26 @@ func TestGitHubImportSSRF(t *testing.T) {
 	e := storetest.Engines(t)[0]
 	in := apptest.Start(t, e, apptest.Options{})
 	must(in.Client(t, in.RootToken).Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("dest"), Path: gitlab.Ptr("dest")}))(t)
-	for _, host := range []string{trap.URL, "http://localhost:" + port, "http://[::1]:" + port, "http://10.0.0.7", "http://192.168.1.1",
-		"http://172.16.0.1", "http://169.254.169.254", "http://169.254.10.10", "http://0.0.0.0:" + port, "http://127.1:" + port} {
+	// hint: the answer names --allow-local-network, which the address
+	// needs; metadata endpoints are refused whatever the setting, so no
+	// hint.
+	for _, c := range []struct {
+		host string
+		hint bool
+	}{
+		{trap.URL, true}, {"http://localhost:" + port, true}, {"http://[::1]:" + port, true}, {"http://[::1%25lo]:" + port, true},
+		{"http://[::127.0.0.1]:" + port, true}, {"http://10.0.0.7", true}, {"http://192.168.1.1", true},
+		{"http://172.16.0.1", true}, {"http://169.254.169.254", false}, {"http://169.254.10.10", true},
+		{"http://0.0.0.0:" + port, true}, {"http://127.1:" + port, true}, // also: write it 127.0.0.1
+	} {
 		code, body := postJSON(t, in.URL+"/api/v4/import/github", in.RootToken, map[string]any{"personal_access_token": "ghp_x",
-			"repo_id": 1, "target_namespace": "dest", "github_hostname": host})
-		if code != 400 || body["errors"] != "Invalid URL: "+host {
-			t.Errorf("%s: got %d %v", host, code, body)
+			"repo_id": 1, "target_namespace": "dest", "github_hostname": c.host})
+		want := "Invalid URL: " + c.host
+		if c.hint {
+			want += " (local network imports are disabled; see --allow-local-network)"
+		}
+		if code != 400 || body["errors"] != want {
+			t.Errorf("%s: got %d %v, want 400 %q", c.host, code, body, want)
 		}
 	}
 	if hits.Load() != 0 {
