@@ -48,9 +48,9 @@ func TestImport(t *testing.T) {
 			checkGit(t, f, got)
 			want := callsFor(t, sc, tt.run.options)
 			if tt.lookups {
-				want += len(got.pages) - 3
-			} else if len(got.repeats) > 0 {
-				t.Errorf("requests made more than once: %v", got.repeats)
+				want += len(got.Pages) - 3
+			} else if len(got.Repeats()) > 0 {
+				t.Errorf("requests made more than once: %v", got.Repeats())
 			}
 			if calls := f.GitHub.Stats().APIRequests; calls != want {
 				t.Errorf("made %d API calls, want %d (%v)", calls, want, f.GitHub.Stats().Families)
@@ -130,7 +130,7 @@ func orEmpty(s []string) []string {
 // byKind gathers objects of one Go type.
 func byKind[T forge.Object](im *imported, kind string) []T {
 	var out []T
-	for _, o := range im.kind(kind) {
+	for _, o := range im.Kind(kind) {
 		out = append(out, o.(T))
 	}
 	return out
@@ -147,51 +147,24 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 	}
 	for _, k := range []string{forge.KindSourceUser, forge.KindLabel, forge.KindMilestone, forge.KindIssue, forge.KindNote,
 		forge.KindReview, forge.KindRelease, forge.KindAwardEmoji, forge.KindProtectedBranch, forge.KindMember, forge.KindRepository} {
-		for _, o := range im.kind(k) {
+		for _, o := range im.Kind(k) {
 			if s := o.Source(); s.Type != Type || s.Host == "" || s.ID == "" {
 				t.Fatalf("%s has source id %+v", k, s)
 			}
 		}
 	}
 
-	// Counts per kind, as scenario.Expected names them.
-	notes := byKind[forge.Note](im, forge.KindNote)
-	var comments, diffNotes, system []forge.Note
-	for _, n := range notes {
-		switch {
-		case n.System:
-			system = append(system, n)
-		case n.Position != nil:
-			diffNotes = append(diffNotes, n)
-		default:
-			comments = append(comments, n)
-		}
-	}
+	got := counts(im)
+	got["branches"] = want["branches"] // checked in git by checkGit
+	comments, diffNotes, system := splitNotes(im)
 	mrs := map[int64]forge.MergeRequest{}
 	for _, mr := range byKind[forge.MergeRequest](im, forge.KindMergeRequest) {
 		mrs[mr.IID] = mr // GET pulls/:n, later, completes the list's
 	}
-	requested := 0
-	for _, mr := range mrs {
-		requested += len(mr.Reviewers)
-	}
-	links := 0
-	for _, r := range byKind[forge.Release](im, forge.KindRelease) {
-		links += len(r.Links)
-	}
-	got := scenario.Counts{
-		"labels": len(im.kind(forge.KindLabel)), "milestones": len(im.kind(forge.KindMilestone)),
-		"releases": len(im.kind(forge.KindRelease)), "release_assets": links, "issues": len(im.kind(forge.KindIssue)),
-		"pull_requests": len(mrs), "issue_comments": len(comments), "review_comments": len(diffNotes),
-		"reviews": len(im.kind(forge.KindReview)), "requested_reviewers": requested, "issue_events": len(system),
-		"reactions": len(im.kind(forge.KindAwardEmoji)), "collaborators": len(im.kind(forge.KindMember)),
-		"branches":           want["branches"], // checked in git by checkGit
-		"protected_branches": len(im.kind(forge.KindProtectedBranch)), "users": len(im.kind(forge.KindSourceUser)),
-	}
 	if d := got.Diff(want); d != "" {
 		t.Errorf("counts differ from the scenario: %s", d)
 	}
-	if n := len(im.kind(forge.KindRepository)); n != 1 {
+	if n := len(im.Kind(forge.KindRepository)); n != 1 {
 		t.Errorf("%d repository objects, want 1", n)
 	}
 
@@ -394,7 +367,7 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 		seen[u.Login] = true
 	}
 
-	repo := im.kind(forge.KindRepository)[0].(forge.Repository)
+	repo := im.Kind(forge.KindRepository)[0].(forge.Repository)
 	if repo.ID != strconv.Itoa(ffgithub.RepoID) || repo.DefaultBranch != "main" || repo.Visibility != "private" || repo.Description == "" {
 		t.Errorf("repository %+v", repo)
 	}
@@ -419,7 +392,7 @@ func checkItem(t *testing.T, what string, iid int64, w scenario.Item, title, st 
 func checkGit(t *testing.T, f *fakeforge.Forge, im *imported) {
 	t.Helper()
 	sc := f.Scenario
-	git := im.git
+	git := im.Git
 	ctx := context.Background()
 	branches, err := git.Branches(ctx, 7)
 	if err != nil {
@@ -450,8 +423,8 @@ func checkGit(t *testing.T, f *fakeforge.Forge, im *imported) {
 	if err != nil || len(lfs) != sc.Config().LFSObjects {
 		t.Errorf("%d LFS objects (%v), want %d", len(lfs), err, sc.Config().LFSObjects)
 	}
-	if im.items[relLFSObjects] != sc.Config().LFSObjects {
-		t.Errorf("lfs_objects covered %d items", im.items[relLFSObjects])
+	if im.Items[relLFSObjects] != sc.Config().LFSObjects {
+		t.Errorf("lfs_objects covered %d items", im.Items[relLFSObjects])
 	}
 }
 
@@ -496,4 +469,46 @@ func TestPresetCalls(t *testing.T) {
 			t.Logf("%s: %d API calls, lower bound %d (%.3f×)", name, calls, lower, float64(calls)/float64(lower))
 		})
 	}
+}
+
+// counts is what a run produced per kind, as scenario.Expected names them
+// (branches aside: they are in git).
+func counts(im *imported) scenario.Counts {
+	comments, diffNotes, system := splitNotes(im)
+	mrs := map[int64]forge.MergeRequest{}
+	for _, mr := range byKind[forge.MergeRequest](im, forge.KindMergeRequest) {
+		mrs[mr.IID] = mr // GET pulls/:n, later, completes the list's
+	}
+	requested := 0
+	for _, mr := range mrs {
+		requested += len(mr.Reviewers)
+	}
+	links := 0
+	for _, r := range byKind[forge.Release](im, forge.KindRelease) {
+		links += len(r.Links)
+	}
+	return scenario.Counts{
+		"labels": len(im.Kind(forge.KindLabel)), "milestones": len(im.Kind(forge.KindMilestone)),
+		"releases": len(im.Kind(forge.KindRelease)), "release_assets": links, "issues": len(im.Kind(forge.KindIssue)),
+		"pull_requests": len(mrs), "issue_comments": len(comments), "review_comments": len(diffNotes),
+		"reviews": len(im.Kind(forge.KindReview)), "requested_reviewers": requested, "issue_events": len(system),
+		"reactions": len(im.Kind(forge.KindAwardEmoji)), "collaborators": len(im.Kind(forge.KindMember)),
+		"protected_branches": len(im.Kind(forge.KindProtectedBranch)), "users": len(im.Kind(forge.KindSourceUser)),
+	}
+}
+
+// splitNotes sorts notes into conversation comments, diff notes and
+// system notes.
+func splitNotes(im *imported) (comments, diffNotes, system []forge.Note) {
+	for _, n := range byKind[forge.Note](im, forge.KindNote) {
+		switch {
+		case n.System:
+			system = append(system, n)
+		case n.Position != nil:
+			diffNotes = append(diffNotes, n)
+		default:
+			comments = append(comments, n)
+		}
+	}
+	return comments, diffNotes, system
 }

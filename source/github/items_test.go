@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/importer/sourcetest"
 	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
@@ -46,10 +47,10 @@ func TestItemRelationPaging(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	run := func(keys ...string) (*queue, importer.Relation) {
-		q := newQueue()
+	run := func(keys ...string) (*sourcetest.Followups, importer.Relation) {
+		q := sourcetest.NewFollowups()
 		for _, k := range keys {
-			q.add(importer.Followup{Relation: relPullRequestDetails, Key: k})
+			q.Add(importer.Followup{Relation: relPullRequestDetails, Key: k})
 		}
 		env := &importer.Env{SourceURL: srv.URL + "/api/v3/", SourceRef: "acme/widgets", Credential: "t", HTTP: srv.Client(), Followups: q}
 		stages, err := New().Stages(context.Background(), env)
