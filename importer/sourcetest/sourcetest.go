@@ -26,6 +26,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferry-import/ferry/fakeforge"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
@@ -302,3 +303,19 @@ func (q *Followups) Next(_ context.Context, relation string, after int64, limit 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// StartForge starts fakeforge with scenario c (only the named sources,
+// all when none) until the test ends.
+func StartForge(t testing.TB, c scenario.Config, sources ...string) *fakeforge.Forge {
+	t.Helper()
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: c, Sources: sources})
+	if err != nil {
+		t.Fatalf("start fakeforge: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("close fakeforge: %v", err)
+		}
+	})
+	return f
+}

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 
@@ -57,15 +56,5 @@ func tiny() scenario.Config {
 const perPage = 3
 
 func startForge(t *testing.T, c scenario.Config) *fakeforge.Forge {
-	t.Helper()
-	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: c})
-	if err != nil {
-		t.Fatalf("start fakeforge: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := f.Close(); err != nil {
-			t.Errorf("close fakeforge: %v", err)
-		}
-	})
-	return f
+	return sourcetest.StartForge(t, c, scenario.GitHub)
 }

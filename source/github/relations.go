@@ -16,15 +16,9 @@ import (
 	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
-// repositoryRelation reads the repository and mirrors its git data; the
-// import makes no sense without it.
-type repositoryRelation struct{ r *run }
-
-func (*repositoryRelation) Name() string   { return relRepository }
-func (*repositoryRelation) Critical() bool { return true }
-
-func (rr *repositoryRelation) Fetch(ctx context.Context, _ string) (importer.Page, error) {
-	r := rr.r
+// repository reads the repository and mirrors its git data; the import
+// makes no sense without it (paging.Critical).
+func (r *run) repository(ctx context.Context) (importer.Page, error) {
 	repo, err := r.fetchRepo(ctx)
 	if err != nil {
 		return importer.Page{}, err
@@ -64,19 +58,7 @@ func wikiURL(clone string) string { return strings.TrimSuffix(clone, ".git") + "
 // from the clone URL the repository relation queued, so no later job has
 // to ask GitHub for it again.
 func (r *run) lfsObjects() importer.Relation {
-	return itemRelation(relLFSObjects, r, func(ctx context.Context, b *builder, cloneURL string) error {
-		ptrs, err := r.env.Git.LFSPointers(ctx, r.env.ProjectID)
-		if err != nil {
-			return fmt.Errorf("list LFS pointers: %w", err)
-		}
-		if len(ptrs) > 0 {
-			if err := r.env.Git.FetchLFS(ctx, r.env.ProjectID, cloneURL, r.credential(), ptrs); err != nil {
-				return fmt.Errorf("fetch LFS objects: %w", err)
-			}
-		}
-		b.CountItems(len(ptrs))
-		return nil
-	})
+	return paging.LFSObjects(relLFSObjects, r.env, r.credential())
 }
 
 func (r *run) labels() importer.Relation {

@@ -17,6 +17,7 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
 // Type is the import_type of this source.
@@ -43,16 +44,12 @@ type Options struct {
 
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return o, fmt.Errorf("github options: %w", err)
-		}
+	if err := paging.DecodeOptions(raw, &o, "github"); err != nil {
+		return o, err
 	}
-	switch {
-	case o.PaginationLimit == 0:
-		o.PaginationLimit = DefaultPerPage
-	case o.PaginationLimit < 0 || o.PaginationLimit > DefaultPerPage:
-		return o, fmt.Errorf("github options: pagination_limit %d is not within 1–100", o.PaginationLimit)
+	var err error
+	if o.PaginationLimit, err = paging.PageSize(o.PaginationLimit, DefaultPerPage, "github", "pagination_limit"); err != nil {
+		return o, err
 	}
 	if o.FullName != "" && !validFullName(o.FullName) {
 		return o, fmt.Errorf("github options: full_name %q is not owner/name", o.FullName)
@@ -91,7 +88,7 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 		notes = append(notes, r.issueComments(), r.reviewComments())
 	}
 	stages := []importer.Stage{
-		{Name: "repository", Relations: []importer.Relation{&repositoryRelation{r: r}}},
+		{Name: "repository", Relations: []importer.Relation{paging.Critical(relRepository, r.repository)}},
 		{Name: "base_data", Relations: base},
 		{Name: "pull_requests", Relations: []importer.Relation{r.pullRequests()}},
 		{Name: "issues_and_notes", Relations: notes},

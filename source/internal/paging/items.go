@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
@@ -149,4 +150,28 @@ func (l *items) Fetch(ctx context.Context, cursor string) (importer.Page, error)
 		next = strconv.FormatInt(q[len(q)-1].Seq, 10)
 	}
 	return b.Page(next), nil
+}
+
+// LFSObjects is the relation that fetches the LFS objects a mirrored
+// repository points at, queued with the clone URL (the key) by the
+// adapter's repository relation, with the adapter's git credential.
+func LFSObjects(name string, env *importer.Env, cred gitstore.Credential) importer.Relation {
+	return NewItems(name, ItemsConfig{
+		Followups: env.Followups,
+		Each: func(ctx context.Context, b *Builder, cloneURL string) error {
+			ptrs, err := env.Git.LFSPointers(ctx, env.ProjectID)
+			if err != nil {
+				return fmt.Errorf("list LFS pointers: %w", err)
+			}
+			if len(ptrs) > 0 {
+				if err := env.Git.FetchLFS(ctx, env.ProjectID, cloneURL, cred, ptrs); err != nil {
+					return fmt.Errorf("fetch LFS objects: %w", err)
+				}
+			}
+			b.CountItems(len(ptrs))
+			return nil
+		},
+		ItemURL: func(key string) string { return key },
+		Log:     env.Log,
+	})
 }

@@ -12,7 +12,10 @@
 package paging
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
@@ -96,3 +99,44 @@ func Refused(err error) bool {
 	var perm *importer.Permanent
 	return errors.As(err, &perm)
 }
+
+// DecodeOptions reads a source's options (Env.Options) into o; empty or
+// null leaves o as it is.
+func DecodeOptions(raw json.RawMessage, o any, source string) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, o); err != nil {
+		return fmt.Errorf("%s options: %w", source, err)
+	}
+	return nil
+}
+
+// PageSize checks a page-size option: 0 means max, else 1–max.
+func PageSize(n, max int, source, option string) (int, error) {
+	switch {
+	case n == 0:
+		return max, nil
+	case n < 0 || n > max:
+		return 0, fmt.Errorf("%s options: %s %d is not within 1–%d", source, option, n, max)
+	}
+	return n, nil
+}
+
+// Critical is a one-page relation the import cannot do without (the
+// repository): its failure fails the import.
+func Critical(name string, fetch func(ctx context.Context) (importer.Page, error)) importer.Relation {
+	return &critical{name: name, fetch: fetch}
+}
+
+type critical struct {
+	name  string
+	fetch func(ctx context.Context) (importer.Page, error)
+}
+
+func (c *critical) Name() string { return c.name }
+
+// Critical implements importer.Critical.
+func (*critical) Critical() bool { return true }
+
+func (c *critical) Fetch(ctx context.Context, _ string) (importer.Page, error) { return c.fetch(ctx) }
