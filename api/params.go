@@ -35,7 +35,15 @@ var (
 // Grape's text by the caller's status mapping (see unsupportedType).
 func readParams(r *http.Request, limit int64) (*params, error) {
 	p := &params{values: map[string]any{}}
-	mergeForm(p.values, r.URL.Query())
+	if q := queryOf(r.Context()); q != nil {
+		mergeForm(p.values, q.values) // checkQuery parsed it
+	} else {
+		vals, err := parseForm(r.URL.RawQuery, "query string")
+		if err != nil {
+			return nil, err
+		}
+		mergeForm(p.values, vals)
+	}
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil
 	}
@@ -67,9 +75,9 @@ func readParams(r *http.Request, limit int64) (*params, error) {
 			p.values[k] = v
 		}
 	case "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
+		vals, err := parseForm(string(body), "request body")
 		if err != nil {
-			return nil, errBodyFormat
+			return nil, err
 		}
 		mergeForm(p.values, vals)
 	case "multipart/form-data":

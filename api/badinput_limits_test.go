@@ -1,0 +1,153 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/store"
+)
+
+// limitsFixture adds, beside root: alice and bob (plain users; bob owns the
+// private group bobgroup and its project secret), boss (an administrator),
+// frozen (blocked), and the public group pub with the public project open
+// holding three issues and a merge request. Tokens: alice, bob and boss
+// with api; alice_sudo (api+sudo on a non-admin, made behind the API's
+// back), boss_sudo (api+sudo), boss_ro_sudo (read_api+sudo).
+func limitsFixture(t *testing.T, in *apptest.Instance) (map[string]string, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	tokens := map[string]string{"root": in.RootToken}
+	ids := map[string]int64{}
+	err := in.App.Store.Write(ctx, func(tx *store.Tx) error {
+		for _, u := range []*ferry.User{
+			{Username: "alice", Name: "Alice", Email: "alice@example.com"},
+			{Username: "bob", Name: "Bob", Email: "bob@example.com"},
+			{Username: "boss", Name: "Boss", Email: "boss@example.com", IsAdmin: true},
+			{Username: "frozen", Name: "Frozen", Email: "frozen@example.com", State: "blocked"},
+		} {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			ids[u.Username] = u.ID
+		}
+		for name, tok := range map[string]*ferry.PersonalAccessToken{
+			"alice":        {UserID: ids["alice"], Name: "api", Scopes: []string{"api"}},
+			"alice_sudo":   {UserID: ids["alice"], Name: "sudo", Scopes: []string{"api", "sudo"}},
+			"bob":          {UserID: ids["bob"], Name: "api", Scopes: []string{"api"}},
+			"boss":         {UserID: ids["boss"], Name: "api", Scopes: []string{"api"}},
+			"boss_sudo":    {UserID: ids["boss"], Name: "sudo", Scopes: []string{"api", "sudo"}},
+			"boss_ro_sudo": {UserID: ids["boss"], Name: "ro sudo", Scopes: []string{"read_api", "sudo"}},
+		} {
+			if err := tx.CreateToken(ctx, tok); err != nil {
+				return err
+			}
+			tokens[name] = tok.Token
+		}
+		for _, g := range []struct {
+			path, project string
+			owner         int64
+			vis           ferry.Visibility
+		}{{"bobgroup", "secret", ids["bob"], ferry.Private}, {"pub", "open", 1, ferry.Public}} {
+			n := &ferry.Namespace{Kind: ferry.KindGroup, Name: g.path, Path: g.path, Visibility: g.vis}
+			if err := tx.CreateNamespace(ctx, n); err != nil {
+				return err
+			}
+			if err := tx.AddMember(ctx, &ferry.Member{SourceKind: store.MemberOfNamespace, SourceID: n.ID, UserID: g.owner, AccessLevel: ferry.OwnerAccess}); err != nil {
+				return err
+			}
+			p := &ferry.Project{Name: g.project, Path: g.project, NamespaceID: n.ID, Visibility: g.vis, CreatorID: g.owner}
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+			ids[g.path], ids[g.project] = n.ID, p.ID
+		}
+		_, err := tx.WriteContent(ctx, ids["open"], []forge.Object{
+			forge.Label{SourceID: gh("L1"), Name: "bug", Color: "#d9534f"},
+			forge.Issue{SourceID: gh("I1"), IID: 1, Title: "One", Description: longDescription, State: forge.StateOpened, Author: octo, Labels: []string{"bug"},
+				CreatedAt: at(1), UpdatedAt: at(1)},
+			forge.Issue{SourceID: gh("I2"), IID: 2, Title: "Two", Description: longDescription, State: forge.StateOpened, Author: octo, Labels: []string{"bug"},
+				CreatedAt: at(2), UpdatedAt: at(2)},
+			forge.Issue{SourceID: gh("I3"), IID: 3, Title: "Three", State: forge.StateClosed, Author: octo, CreatedAt: at(3), UpdatedAt: at(3), ClosedAt: ptr(at(3))},
+			forge.MergeRequest{SourceID: gh("P4"), IID: 4, Title: "Four", State: forge.StateOpened, SourceBranch: "f", TargetBranch: "main",
+				Author: octo, CreatedAt: at(4), UpdatedAt: at(4)},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens, ids
+}
+
+// longDescription is that of the open issues: a search for 3000 o's
+// matches both.
+var longDescription = "Long " + strings.Repeat("o", 3000)
+
+// repeat joins n copies of item with sep.
+func repeat(item, sep string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+sep, n), sep)
+}
+
+// TestBadInputLimits: oversized or unparseable requests get GitLab's 4xx
+// with a clear message, never a 500, and change nothing stored.
+func TestBadInputLimits(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
+		tokens, ids := limitsFixture(t, in)
+		open := ids["open"]
+		form := "application/x-www-form-urlencoded"
+
+		cases := []struct {
+			name       string
+			call       call
+			wantStatus int
+			wantBody   string // exact JSON object; "" checks the status only
+		}{
+			// 3. a query or form that does not parse is refused, not half-read.
+			{"query: 10001 parameters", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?state=closed&%s", open, repeat("x=1", "&", 10000)), "", "", ""}, 400,
+				`{"error":"too many parameters in query string (10001, maximum is 4096)"}`},
+			{"query: 4097 parameters", call{"GET", "/api/v4/users?" + repeat("x=1", "&", 4097), "", "", ""}, 400,
+				`{"error":"too many parameters in query string (4097, maximum is 4096)"}`},
+			{"query: 4096 parameters is fine", call{"GET", "/api/v4/users?" + repeat("x=1", "&", 4096), "", "", ""}, 200, ""},
+			{"query: bad %-encoding", call{"GET", "/api/v4/projects?search=%zz", "", "", ""}, 400, `{"error":"invalid %-encoding in query string (%zz)"}`},
+			{"query: truncated %-encoding", call{"GET", "/api/v4/projects?search=a%4", "", "", ""}, 400, `{"error":"invalid %-encoding in query string (%4)"}`},
+			{"query: semicolon separator", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?state=closed;labels=bug", open), "", "", ""}, 400,
+				`{"error":"invalid semicolon separator in query string"}`},
+			{"query: bad query on a write", call{"POST", "/api/v4/groups?x=%zz", "root", jsonCT, `{"name":"x","path":"x"}`}, 400,
+				`{"error":"invalid %-encoding in query string (%zz)"}`},
+			{"query: on a git path", call{"GET", "/pub/open.git/info/refs?service=git-upload-pack&x=%zz", "", "", ""}, 400,
+				`{"error":"invalid %-encoding in query string (%zz)"}`},
+			{"query: on an upload path", call{"GET", "/pub/open/uploads/0123456789abcdef0123456789abcdef/a.png?x=%zz", "", "", ""}, 400,
+				`{"error":"invalid %-encoding in query string (%zz)"}`},
+			{"form: too many parameters", call{"POST", "/api/v4/groups", "root", form, "name=x&path=x&" + strings.Repeat("&", 5000)}, 400,
+				`{"error":"too many parameters in request body (5003, maximum is 4096)"}`},
+			{"form: bad %-encoding", call{"POST", "/api/v4/groups", "root", form, "name=%zz&path=x"}, 400, `{"error":"invalid %-encoding in request body (%zz)"}`},
+			{"form: semicolon separator", call{"POST", "/api/v4/groups", "root", form, "name=x;path=x"}, 400, `{"error":"invalid semicolon separator in request body"}`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				before := snapshot(t, in.App.Store)
+				status, body, _ := do(t, in.URL, tokens, c.call)
+				if status != c.wantStatus || (c.wantBody != "" && body != c.wantBody) {
+					t.Fatalf("got %d %.300s\nwant %d %s", status, body, c.wantStatus, c.wantBody)
+				}
+				if status >= 400 {
+					if after := snapshot(t, in.App.Store); after != before {
+						t.Fatalf("a refused request changed stored records")
+					}
+				}
+			})
+		}
+
+		// The filters of a query that parses do apply (they were silently
+		// dropped past Go's parameter limit).
+		status, body, _ := do(t, in.URL, tokens, call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?state=closed&%s", open, repeat("x=1", "&", 4000)), "", "", ""})
+		if status != 200 || strings.Count(body, `"iid":`) != 1 || !strings.Contains(body, `"iid":3`) {
+			t.Errorf("state=closed among 4001 parameters: %d %.300s", status, body)
+		}
+	})
+}
