@@ -98,7 +98,15 @@ func repeat(item, sep string, n int) string {
 func TestBadInputLimits(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		tokens, ids := limitsFixture(t, in)
-		open := ids["open"]
+		open, pub := ids["open"], ids["pub"]
+		long := strings.Repeat("x", 50000)
+		const tooLong = `{"error":"search is too long (maximum is 4096 characters)"}`
+		const tooManyTerms = `{"error":"search has too many search terms (maximum is 64)"}`
+		terms65 := repeat("ab", "+", 65)
+		labels1000 := make([]string, 1000)
+		for i := range labels1000 {
+			labels1000[i] = fmt.Sprintf("label-%d", i)
+		}
 		form := "application/x-www-form-urlencoded"
 
 		cases := []struct {
@@ -107,6 +115,52 @@ func TestBadInputLimits(t *testing.T) {
 			wantStatus int
 			wantBody   string // exact JSON object; "" checks the status only
 		}{
+			// 1. search: Gitlab::Search::Params's limits, on every list.
+			{"search: users, anonymous", call{"GET", "/api/v4/users?search=" + long, "", "", ""}, 400, tooLong},
+			{"search: projects", call{"GET", "/api/v4/projects?search=" + long, "", "", ""}, 400, tooLong},
+			{"search: groups", call{"GET", "/api/v4/groups?search=" + long, "", "", ""}, 400, tooLong},
+			{"search: subgroups", call{"GET", fmt.Sprintf("/api/v4/groups/%d/subgroups?search=%s", pub, long), "", "", ""}, 400, tooLong},
+			{"search: group projects", call{"GET", fmt.Sprintf("/api/v4/groups/%d/projects?search=%s", pub, long), "", "", ""}, 400, tooLong},
+			{"search: namespaces", call{"GET", "/api/v4/namespaces?search=" + long, "root", "", ""}, 400, tooLong},
+			{"search: project issues", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?search=%s", open, long), "", "", ""}, 400, tooLong},
+			{"search: all issues", call{"GET", "/api/v4/issues?scope=all&search=" + long, "root", "", ""}, 400, tooLong},
+			{"search: project merge requests", call{"GET", fmt.Sprintf("/api/v4/projects/%d/merge_requests?search=%s", open, long), "", "", ""}, 400, tooLong},
+			{"search: all merge requests", call{"GET", "/api/v4/merge_requests?scope=all&search=" + long, "root", "", ""}, 400, tooLong},
+			{"search: project labels", call{"GET", fmt.Sprintf("/api/v4/projects/%d/labels?search=%s", open, long), "", "", ""}, 400, tooLong},
+			{"search: group labels", call{"GET", fmt.Sprintf("/api/v4/groups/%d/labels?search=%s", pub, long), "", "", ""}, 400, tooLong},
+			{"search: project milestones", call{"GET", fmt.Sprintf("/api/v4/projects/%d/milestones?search=%s", open, long), "", "", ""}, 400, tooLong},
+			{"search: group milestones", call{"GET", fmt.Sprintf("/api/v4/groups/%d/milestones?search=%s", pub, long), "", "", ""}, 400, tooLong},
+			{"search: protected branches", call{"GET", fmt.Sprintf("/api/v4/projects/%d/protected_branches?search=%s", open, long), "root", "", ""}, 400, tooLong},
+			{"search: branches", call{"GET", fmt.Sprintf("/api/v4/projects/%d/repository/branches?search=%s", open, long), "root", "", ""}, 400, tooLong},
+			{"search: tags", call{"GET", fmt.Sprintf("/api/v4/projects/%d/repository/tags?search=%s", open, long), "root", "", ""}, 400, tooLong},
+			{"search: project members", call{"GET", fmt.Sprintf("/api/v4/projects/%d/members?query=%s", open, long), "", "", ""}, 400,
+				`{"error":"query is too long (maximum is 4096 characters)"}`},
+			{"search: inherited group members", call{"GET", fmt.Sprintf("/api/v4/groups/%d/members/all?query=%s", pub, long), "root", "", ""}, 400,
+				`{"error":"query is too long (maximum is 4096 characters)"}`},
+			{"search: characters, not bytes, are counted", call{"GET", "/api/v4/projects?search=" + strings.Repeat("%C3%A9", 4097), "", "", ""}, 400, tooLong},
+			{"search: 4096 characters is fine", call{"GET", "/api/v4/projects?search=" + strings.Repeat("%C3%A9", 4096), "", "", ""}, 200, ""},
+			{"search: too many terms, issues", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?search=%s", open, terms65), "", "", ""}, 400, tooManyTerms},
+			{"search: too many terms, merge requests", call{"GET", "/api/v4/merge_requests?scope=all&search=" + terms65, "root", "", ""}, 400, tooManyTerms},
+			{"search: 64 terms is fine", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?search=%s", open, repeat("ab", "+", 64)), "", "", ""}, 200, ""},
+
+			// 2. list filters: at most 100 items, whichever way they come.
+			{"labels: 1000 comma-separated", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?labels=%s", open, strings.Join(labels1000, ",")), "", "", ""}, 400,
+				`{"error":"labels must contain at most 100 items"}`},
+			{"labels: 101 repeated keys", call{"GET", "/api/v4/issues?scope=all&" + repeat("labels[]=bug", "&", 101), "root", "", ""}, 400,
+				`{"error":"labels must contain at most 100 items"}`},
+			{"labels: merge requests", call{"GET", fmt.Sprintf("/api/v4/projects/%d/merge_requests?labels=%s", open, strings.Join(labels1000, ",")), "", "", ""}, 400,
+				`{"error":"labels must contain at most 100 items"}`},
+			{"labels: 100 is fine", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?labels=%s", open, strings.Join(labels1000[:100], ",")), "", "", ""}, 200, ""},
+			{"iids: 101", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?%s", open, repeat("iids[]=1", "&", 101)), "", "", ""}, 400,
+				`{"error":"iids must contain at most 100 items"}`},
+			{"iids: merge requests", call{"GET", fmt.Sprintf("/api/v4/projects/%d/merge_requests?%s", open, repeat("iids[]=1", "&", 101)), "", "", ""}, 400,
+				`{"error":"iids must contain at most 100 items"}`},
+			{"iids: milestones", call{"GET", fmt.Sprintf("/api/v4/projects/%d/milestones?%s", open, repeat("iids[]=1", "&", 101)), "", "", ""}, 400,
+				`{"error":"iids must contain at most 100 items"}`},
+			{"iids: 100 is fine", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?%s", open, repeat("iids[]=1", "&", 100)), "", "", ""}, 200, ""},
+			{"user_ids: members", call{"GET", fmt.Sprintf("/api/v4/projects/%d/members?user_ids=%s", open, repeat("1", ",", 101)), "", "", ""}, 400,
+				`{"error":"user_ids must contain at most 100 items"}`},
+
 			// 3. a query or form that does not parse is refused, not half-read.
 			{"query: 10001 parameters", call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?state=closed&%s", open, repeat("x=1", "&", 10000)), "", "", ""}, 400,
 				`{"error":"too many parameters in query string (10001, maximum is 4096)"}`},

@@ -3,21 +3,62 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ferry-import/ferry"
 )
 
 // Bounds on what one request may ask for. Each is GitLab's (or Rack's, under
-// GitLab) where GitLab has one.
+// GitLab) where GitLab has one; without them a long search or a long list
+// reaches the database as an expression it refuses (a 500) or a statement it
+// takes long to plan.
 const (
+	// maxSearchChars and maxSearchTerms are Gitlab::Search::Params's
+	// SEARCH_CHAR_LIMIT and SEARCH_TERM_LIMIT.
+	maxSearchChars = 4096
+	maxSearchTerms = 64
+	// maxListItems bounds a list filter (labels, iids, user_ids): every
+	// item becomes a term of the SQL statement. GitLab's Limit validator
+	// wording, GitLab's page size as the number.
+	maxListItems = 100
 	// maxQueryParams is Rack's params_limit (Rack 2.2.14 / 3.1.14, which
 	// GitLab runs on): a query string or form body with more parameters is
 	// refused, not truncated.
 	maxQueryParams = 4096
 )
+
+// search reads a free-text search parameter, refusing what GitLab's search
+// refuses: more than 4096 characters, or more than 64 space-separated
+// terms. Every list endpoint reads its search (members: query) through it.
+func (p *params) search(name string) (string, bool) {
+	s, ok := p.str(name)
+	if !ok {
+		return "", false
+	}
+	trimmed := strings.TrimSpace(s)
+	switch {
+	case utf8.RuneCountInString(trimmed) > maxSearchChars:
+		p.fail(name, fmt.Sprintf("is too long (maximum is %d characters)", maxSearchChars))
+	case len(strings.Fields(trimmed)) > maxSearchTerms:
+		p.fail(name, fmt.Sprintf("has too many search terms (maximum is %d)", maxSearchTerms))
+	}
+	return s, true
+}
+
+// filterList reads a list parameter that becomes a filter, at most
+// maxListItems long.
+func (p *params) filterList(name string) ([]string, bool) {
+	l, ok := p.list(name)
+	if ok && len(l) > maxListItems {
+		p.fail(name, fmt.Sprintf("must contain at most %d items", maxListItems))
+		return nil, false
+	}
+	return l, ok
+}
 
 // requestQuery is the request's query, parsed once and checked by
 // checkQuery.
