@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -202,6 +203,75 @@ func TestBadInputLimits(t *testing.T) {
 		status, body, _ := do(t, in.URL, tokens, call{"GET", fmt.Sprintf("/api/v4/projects/%d/issues?state=closed&%s", open, repeat("x=1", "&", 4000)), "", "", ""})
 		if status != 200 || strings.Count(body, `"iid":`) != 1 || !strings.Contains(body, `"iid":3`) {
 			t.Errorf("state=closed among 4001 parameters: %d %.300s", status, body)
+		}
+	})
+}
+
+// TestPaginationLinks: Link carries what the endpoint read, not the raw
+// query: no ignored parameter, no credential, and no header larger than a
+// few kilobytes.
+func TestPaginationLinks(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
+		tokens, ids := limitsFixture(t, in)
+		issues := fmt.Sprintf("/api/v4/projects/%d/issues", ids["open"])
+		junk := strings.Repeat("j", 60000)
+		tests := []struct {
+			name, token, query string
+			want, wantNot      []string // substrings of the next link
+			noLink             bool
+		}{
+			{"read filters kept, ignored ones dropped", "", "state=opened&labels[]=bug&per_page=1&junk=" + junk,
+				[]string{"labels%5B%5D=bug", "state=opened", "page=2", "per_page=1"}, []string{"junk"}, false},
+			{"credentials never echoed", "", "per_page=1&state=opened&private_token=" + tokens["alice"],
+				[]string{"state=opened"}, []string{"private_token", tokens["alice"]}, false},
+			{"a read parameter too long for a link: no Link", "", "per_page=1&state=opened&search=" + strings.Repeat("o", 3000),
+				nil, nil, true},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				status, body, h := do(t, in.URL, tokens, call{"GET", issues + "?" + tc.query, tc.token, "", ""})
+				if status != 200 {
+					t.Fatalf("%d %.300s", status, body)
+				}
+				if h.Get("X-Next-Page") != "2" || h.Get("X-Total") != "2" {
+					t.Errorf("X-Next-Page %q X-Total %q, want 2 and 2", h.Get("X-Next-Page"), h.Get("X-Total"))
+				}
+				link := h.Get("Link")
+				if tc.noLink {
+					if link != "" {
+						t.Errorf("Link of %d bytes, want none", len(link))
+					}
+					return
+				}
+				if len(link) > 4*2048+1024 {
+					t.Errorf("Link is %d bytes", len(link))
+				}
+				var next string
+				for _, l := range strings.Split(link, ", ") {
+					if strings.HasSuffix(l, `rel="next"`) {
+						next = l
+					}
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(next, w) {
+						t.Errorf("next link %q lacks %q", next, w)
+					}
+				}
+				for _, w := range tc.wantNot {
+					if strings.Contains(link, w) {
+						t.Errorf("Link %.200q contains %.40q", link, w)
+					}
+				}
+				// Following it gives the second page of the same list.
+				u := strings.TrimSuffix(strings.TrimPrefix(next, "<"), `>; rel="next"`)
+				if _, err := url.Parse(u); err != nil {
+					t.Fatalf("next link %q: %v", u, err)
+				}
+				status, body, _ = do(t, "", tokens, call{"GET", u, tc.token, "", ""})
+				if status != 200 || strings.Count(body, `"iid":`) != 1 || !strings.Contains(body, `"iid":1`) {
+					t.Errorf("next page: %d %.300s", status, body)
+				}
+			})
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -25,6 +26,10 @@ const (
 	// item becomes a term of the SQL statement. GitLab's Limit validator
 	// wording, GitLab's page size as the number.
 	maxListItems = 100
+	// maxLinkQuery bounds the query string of each pagination link; a
+	// longer one is left out of the Link header (X-Next-Page and the other
+	// headers still tell the pages).
+	maxLinkQuery = 2048
 	// maxQueryParams is Rack's params_limit (Rack 2.2.14 / 3.1.14, which
 	// GitLab runs on): a query string or form body with more parameters is
 	// refused, not truncated.
@@ -60,10 +65,21 @@ func (p *params) filterList(name string) ([]string, bool) {
 	return l, ok
 }
 
+// get returns a parameter's value and records that the endpoint read it, so
+// pagination links carry it (and nothing the endpoint ignored).
+func (p *params) get(name string) (any, bool) {
+	if p.read != nil {
+		p.read[name] = true
+	}
+	v, ok := p.values[name]
+	return v, ok
+}
+
 // requestQuery is the request's query, parsed once and checked by
-// checkQuery.
+// checkQuery, with the names of the parameters the endpoint read.
 type requestQuery struct {
 	values url.Values
+	read   map[string]bool
 }
 
 // keyQuery holds the request's *requestQuery (server.go's keys count from 0).
@@ -85,7 +101,7 @@ func (s *Server) checkQuery(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		ctx := context.WithValue(r.Context(), keyQuery, &requestQuery{values: vals})
+		ctx := context.WithValue(r.Context(), keyQuery, &requestQuery{values: vals, read: map[string]bool{}})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -109,4 +125,41 @@ func parseForm(raw, where string) (url.Values, error) {
 		return nil, ferry.Errorf(ferry.EINVALID, "invalid semicolon separator in %s", where)
 	}
 	return nil, ferry.Errorf(ferry.EINVALID, "%s is invalid", where)
+}
+
+// linkQuery is the query of a pagination link: the parameters of the
+// request the endpoint read (never a credential), then page and per_page.
+// ok is false when that would be longer than maxLinkQuery.
+func linkQuery(r *http.Request, page, perPage int) (query string, ok bool) {
+	var b strings.Builder
+	if q := queryOf(r.Context()); q != nil {
+		keys := make([]string, 0, len(q.values))
+		for k := range q.values {
+			name := k
+			if i := strings.IndexByte(k, '['); i > 0 {
+				name = k[:i]
+			}
+			switch name {
+			case "private_token", "access_token", "page", "per_page":
+				continue
+			}
+			if q.read[name] {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range q.values[k] {
+				b.WriteString(url.QueryEscape(k))
+				b.WriteByte('=')
+				b.WriteString(url.QueryEscape(v))
+				b.WriteByte('&')
+				if b.Len() > maxLinkQuery {
+					return "", false
+				}
+			}
+		}
+	}
+	fmt.Fprintf(&b, "page=%d&per_page=%d", page, perPage)
+	return b.String(), true
 }
