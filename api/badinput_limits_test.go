@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -99,7 +101,7 @@ func repeat(item, sep string, n int) string {
 func TestBadInputLimits(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		tokens, ids := limitsFixture(t, in)
-		open, pub := ids["open"], ids["pub"]
+		open, pub, bg := ids["open"], ids["pub"], ids["bobgroup"]
 		long := strings.Repeat("x", 50000)
 		const tooLong = `{"error":"search is too long (maximum is 4096 characters)"}`
 		const tooManyTerms = `{"error":"search has too many search terms (maximum is 64)"}`
@@ -107,6 +109,10 @@ func TestBadInputLimits(t *testing.T) {
 		labels1000 := make([]string, 1000)
 		for i := range labels1000 {
 			labels1000[i] = fmt.Sprintf("label-%d", i)
+		}
+		sudoForbidden := `{"message":"403 Forbidden - Must be admin to use sudo"}`
+		insufficient := func(scope string) string {
+			return `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"` + scope + `"}`
 		}
 		form := "application/x-www-form-urlencoded"
 
@@ -182,6 +188,23 @@ func TestBadInputLimits(t *testing.T) {
 				`{"error":"too many parameters in request body (5003, maximum is 4096)"}`},
 			{"form: bad %-encoding", call{"POST", "/api/v4/groups", "root", form, "name=%zz&path=x"}, 400, `{"error":"invalid %-encoding in request body (%zz)"}`},
 			{"form: semicolon separator", call{"POST", "/api/v4/groups", "root", form, "name=x;path=x"}, 400, `{"error":"invalid semicolon separator in request body"}`},
+
+			// 7. Sudo: an administrator's token with the sudo scope only.
+			{"sudo: anonymous", call{"GET", "/api/v4/user?sudo=alice", "", "", ""}, 401, `{"message":"401 Unauthorized"}`},
+			{"sudo: non-admin", call{"GET", "/api/v4/user?sudo=bob", "alice", "", ""}, 403, sudoForbidden},
+			{"sudo: non-admin with the sudo scope", call{"GET", "/api/v4/user?sudo=bob", "alice_sudo", "", ""}, 403, sudoForbidden},
+			{"sudo: admin without the sudo scope", call{"GET", "/api/v4/user?sudo=alice", "root", "", ""}, 403, insufficient("sudo")},
+			{"sudo: sudo scope without api, writing", call{"POST", "/api/v4/groups?sudo=alice", "boss_ro_sudo", jsonCT, `{"name":"x","path":"x"}`}, 403, insufficient("api")},
+			{"sudo: unknown username", call{"GET", "/api/v4/user?sudo=nobody", "boss_sudo", "", ""}, 404, `{"message":"404 User with ID or username 'nobody' Not Found"}`},
+			{"sudo: unknown id", call{"GET", "/api/v4/user?sudo=99999", "boss_sudo", "", ""}, 404, `{"message":"404 User with ID or username '99999' Not Found"}`},
+			{"sudo: blocked user", call{"GET", "/api/v4/user?sudo=frozen", "boss_sudo", "", ""}, 403,
+				`{"message":"403 Forbidden - You cannot impersonate a user who cannot log in"}`},
+			{"sudo: acts with the user's rights, reading", call{"GET", "/api/v4/projects/bobgroup%2Fsecret?sudo=alice", "boss_sudo", "", ""}, 404,
+				`{"message":"404 Project Not Found"}`},
+			{"sudo: acts with the user's rights, writing", call{"POST", "/api/v4/groups?sudo=alice", "boss_sudo", jsonCT,
+				fmt.Sprintf(`{"name":"x","path":"x","parent_id":%d}`, bg)}, 404, `{"message":"404 Group Not Found"}`},
+			{"sudo: scope only for administrators", call{"POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", ids["alice"]), "root", jsonCT,
+				`{"name":"t","scopes":["api","sudo"]}`}, 400, `{"error":"scopes does not have a valid value"}`},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -224,6 +247,8 @@ func TestPaginationLinks(t *testing.T) {
 				[]string{"labels%5B%5D=bug", "state=opened", "page=2", "per_page=1"}, []string{"junk"}, false},
 			{"credentials never echoed", "", "per_page=1&state=opened&private_token=" + tokens["alice"],
 				[]string{"state=opened"}, []string{"private_token", tokens["alice"]}, false},
+			{"sudo kept, so the next page acts as the same user", "boss_sudo", "per_page=1&state=opened&sudo=alice",
+				[]string{"sudo=alice"}, nil, false},
 			{"a read parameter too long for a link: no Link", "", "per_page=1&state=opened&search=" + strings.Repeat("o", 3000),
 				nil, nil, true},
 		}
@@ -272,6 +297,68 @@ func TestPaginationLinks(t *testing.T) {
 					t.Errorf("next page: %d %.300s", status, body)
 				}
 			})
+		}
+	})
+}
+
+// TestSudo: an administrator's token with the sudo scope acts as the user
+// named by the Sudo header or the sudo parameter, by username or id.
+func TestSudo(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
+		tokens, ids := limitsFixture(t, in)
+		get := func(path string, hdr map[string]string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("GET", in.URL+path, nil)
+			req.Header.Set("PRIVATE-TOKEN", tokens["boss_sudo"])
+			for k, v := range hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		for _, tc := range []struct {
+			name, path string
+			hdr        map[string]string
+			want       string
+		}{
+			{"header, username", "/api/v4/user", map[string]string{"Sudo": "alice"}, `"username":"alice"`},
+			{"header, username in another case", "/api/v4/user", map[string]string{"Sudo": "ALICE"}, `"username":"alice"`},
+			{"header, id", "/api/v4/user", map[string]string{"Sudo": fmt.Sprint(ids["bob"])}, `"username":"bob"`},
+			{"parameter", "/api/v4/user?sudo=bob", nil, `"username":"bob"`},
+			{"parameter wins over header", "/api/v4/user?sudo=bob", map[string]string{"Sudo": "alice"}, `"username":"bob"`},
+			{"no sudo: the administrator", "/api/v4/user", nil, `"username":"boss"`},
+			{"as bob, bob's private project", "/api/v4/projects/bobgroup%2Fsecret", map[string]string{"Sudo": "bob"}, `"path_with_namespace":"bobgroup/secret"`},
+			{"the token is still the administrator's", "/api/v4/personal_access_tokens/self", map[string]string{"Sudo": "alice"},
+				fmt.Sprintf(`"user_id":%d`, ids["boss"])},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				status, body := get(tc.path, tc.hdr)
+				if status != 200 || !strings.Contains(body, tc.want) {
+					t.Fatalf("%d %.300s, want 200 with %s", status, body, tc.want)
+				}
+			})
+		}
+
+		// Writing as alice: the group is hers.
+		status, body, _ := do(t, in.URL, tokens, call{"POST", "/api/v4/groups?sudo=alice", "boss_sudo", jsonCT, `{"name":"Alices","path":"alices"}`})
+		if status != 201 {
+			t.Fatalf("create group as alice: %d %s", status, body)
+		}
+		status, body, _ = do(t, in.URL, tokens, call{"GET", "/api/v4/groups/alices/members", "alice", "", ""})
+		if status != 200 || !strings.Contains(body, `"username":"alice"`) || !strings.Contains(body, `"access_level":50`) {
+			t.Fatalf("members of the group created as alice: %d %s", status, body)
+		}
+
+		// An administrator may be given a sudo token through the API.
+		status, body, _ = do(t, in.URL, tokens, call{"POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", ids["boss"]), "root", jsonCT,
+			`{"name":"sudo","scopes":["api","sudo"]}`})
+		if status != 201 || !strings.Contains(body, `"scopes":["api","sudo"]`) {
+			t.Fatalf("sudo token for an administrator: %d %s", status, body)
 		}
 	})
 }

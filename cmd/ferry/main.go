@@ -216,7 +216,7 @@ func newAdminToken() *cobra.Command {
 			t := &ferry.PersonalAccessToken{Name: name}
 			for _, sc := range strings.Split(scopes, ",") {
 				if sc = strings.TrimSpace(sc); !ferry.ValidScope(sc) {
-					return fmt.Errorf("--scopes: unknown scope %q (api, read_api, read_user)", sc)
+					return fmt.Errorf("--scopes: unknown scope %q (api, read_api, read_user, sudo)", sc)
 				}
 				t.Scopes = append(t.Scopes, strings.TrimSpace(sc))
 			}
@@ -251,7 +251,7 @@ func newAdminToken() *cobra.Command {
 	s.storageFlags(create)
 	create.Flags().StringVar(&username, "username", "root", "user the token belongs to")
 	create.Flags().StringVar(&name, "name", "ferry-admin", "token name")
-	create.Flags().StringVar(&scopes, "scopes", "api", "comma-separated scopes: api, read_api, read_user")
+	create.Flags().StringVar(&scopes, "scopes", "api", "comma-separated scopes: api, read_api, read_user, sudo (administrators only)")
 	create.Flags().StringVar(&expires, "expires-at", "", "expiry date YYYY-MM-DD (default: none)")
 	tok.AddCommand(create)
 	return tok
