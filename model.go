@@ -85,11 +85,14 @@ const (
 	ScopeAPI      = "api"
 	ScopeReadAPI  = "read_api"
 	ScopeReadUser = "read_user"
+	// ScopeSudo lets an administrator's token act as another user (the
+	// Sudo header or sudo parameter). Only administrators' tokens carry it.
+	ScopeSudo = "sudo"
 )
 
 // ValidScope reports whether s is a scope ferry understands.
 func ValidScope(s string) bool {
-	return s == ScopeAPI || s == ScopeReadAPI || s == ScopeReadUser
+	return s == ScopeAPI || s == ScopeReadAPI || s == ScopeReadUser || s == ScopeSudo
 }
 
 // PersonalAccessToken is a stored token. The secret itself exists only at

@@ -249,8 +249,8 @@ var (
 
 // ValidateNewToken is the one rule for creating a personal access token,
 // shared by the API and `ferry admin token create`: a name of at most 255
-// characters, known scopes, an owner who can sign in (no placeholder), and
-// an expiry, if any, after today (now).
+// characters, known scopes (sudo only for an administrator), an owner who
+// can sign in (no placeholder), and an expiry, if any, after today (now).
 func ValidateNewToken(t *PersonalAccessToken, owner *User, now time.Time) error {
 	if length(t.Name) > MaxNameLength {
 		return Errorf(EUNPROCESSABLE, "Name %s", TooLong(MaxNameLength))
@@ -259,6 +259,10 @@ func ValidateNewToken(t *PersonalAccessToken, owner *User, now time.Time) error 
 		if !ValidScope(s) {
 			return Errorf(EINVALID, "scopes does not have a valid value")
 		}
+	}
+	if t.HasScope(ScopeSudo) && !owner.IsAdmin {
+		// GitLab offers sudo to administrators only; it acts for nobody else.
+		return Errorf(EINVALID, "scopes does not have a valid value")
 	}
 	if owner.Placeholder {
 		return ErrTokenForPlaceholder

@@ -2,14 +2,17 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/store"
 )
 
-// principal is the authenticated caller.
+// principal is the authenticated caller. With Sudo, user is the user acted
+// as and token the administrator's.
 type principal struct {
 	user  *ferry.User
 	token *ferry.PersonalAccessToken
@@ -87,6 +90,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret := tokenFrom(r)
 		if secret == "" {
+			if sudoIdentifier(r) != "" {
+				// GitLab: sudo needs an authenticated administrator.
+				s.writeError(w, r, errUnauthorized)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -104,9 +112,64 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, errInsufficientScope(ferry.ScopeAPI))
 			return
 		}
-		ctx := context.WithValue(r.Context(), keyPrincipal, &principal{user: u, token: t})
+		p := &principal{user: u, token: t}
+		if id := sudoIdentifier(r); id != "" {
+			if p, err = s.sudo(r, p, id); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		ctx := context.WithValue(r.Context(), keyPrincipal, p)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// sudoIdentifier is the user a request asks to act as: the sudo parameter,
+// else the Sudo header (GitLab reads them in that order); "" for none.
+func sudoIdentifier(r *http.Request) string {
+	if q := queryOf(r.Context()); q != nil {
+		if v := q.values.Get("sudo"); v != "" {
+			q.read["sudo"] = true // the next page acts as the same user
+			return v
+		}
+	}
+	return strings.TrimSpace(r.Header.Get("Sudo"))
+}
+
+// sudo makes an administrator's request act as the user id names (a user id
+// or a username), as GitLab's API does: the caller must be an administrator,
+// the token must carry the sudo scope, and the user must exist. The token
+// stays the administrator's (GET /personal_access_tokens/self shows it).
+func (s *Server) sudo(r *http.Request, p *principal, id string) (*principal, error) {
+	if !p.user.IsAdmin {
+		return nil, ferry.Errorf(ferry.EFORBIDDEN, "403 Forbidden - Must be admin to use sudo")
+	}
+	if !p.token.HasScope(ferry.ScopeSudo) {
+		return nil, errInsufficientScope(ferry.ScopeSudo)
+	}
+	var u *ferry.User
+	err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		if n, perr := strconv.ParseInt(id, 10, 64); perr == nil {
+			u, err = tx.UserByID(r.Context(), n)
+		} else {
+			u, err = tx.UserByUsername(r.Context(), id)
+		}
+		return err
+	})
+	var fe *ferry.Error
+	if errors.As(err, &fe) && fe.Code == ferry.ENOTFOUND {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 User with ID or username '%s' Not Found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.CanSignIn() {
+		// Blocked users and import placeholders cannot sign in; nobody
+		// acts as them (GitLab's impersonation refuses them likewise).
+		return nil, ferry.Errorf(ferry.EFORBIDDEN, "403 Forbidden - You cannot impersonate a user who cannot log in")
+	}
+	s.log.InfoContext(r.Context(), "sudo", "correlation_id", requestID(r.Context()), "admin", p.user.Username, "as", u.Username)
+	return &principal{user: u, token: p.token}, nil
 }
 
 func isUserRoute(path string) bool {

@@ -58,7 +58,7 @@ func (k *issuableAPI) filter(r *http.Request, p *params) store.IssuableFilter {
 		states = append(states, "locked", "merged")
 	}
 	f.State, _ = p.enum("state", states...)
-	f.Labels, _ = p.list("labels")
+	f.Labels, _ = p.filterList("labels")
 	f.Milestone, _ = p.str("milestone")
 	if id, ok := p.optInt("author_id"); ok {
 		f.AuthorID = id
@@ -70,8 +70,8 @@ func (k *issuableAPI) filter(r *http.Request, p *params) store.IssuableFilter {
 		f.SourceBranch, _ = p.str("source_branch")
 		f.TargetBranch, _ = p.str("target_branch")
 	}
-	f.Search, _ = p.str("search")
-	if iids, ok := p.list("iids"); ok {
+	f.Search, _ = p.search("search")
+	if iids, ok := p.filterList("iids"); ok {
 		for _, s := range iids {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {

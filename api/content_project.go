@@ -34,7 +34,7 @@ func (s *Server) listLabels(group bool) handler {
 			return err
 		}
 		pg := page(p)
-		search, _ := p.str("search")
+		search, _ := p.search("search")
 		if err := p.err(); err != nil {
 			return err
 		}
@@ -65,10 +65,10 @@ func (s *Server) listMilestones(group bool) handler {
 		}
 		pg := page(p)
 		var f store.ContentFilter
-		f.Search, _ = p.str("search")
+		f.Search, _ = p.search("search")
 		f.Title, _ = p.str("title")
 		f.State, _ = p.enum("state", "active", "closed")
-		if iids, ok := p.list("iids"); ok {
+		if iids, ok := p.filterList("iids"); ok {
 			for _, v := range iids {
 				n, err := parseID(v)
 				if err != nil {
@@ -159,7 +159,7 @@ func (s *Server) listProtectedBranches(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	pg := page(p)
-	search, _ := p.str("search")
+	search, _ := p.search("search")
 	if err := p.err(); err != nil {
 		return err
 	}

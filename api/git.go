@@ -39,7 +39,7 @@ func (s *Server) GitHandler(opts gitstore.HandlerOptions) (http.Handler, error) 
 		return nil, fmt.Errorf("git handler: %w", err)
 	}
 	r := chi.NewRouter()
-	r.Use(s.correlate, s.recoverer)
+	r.Use(s.correlate, s.recoverer, s.checkQuery)
 	r.Handle("/*", h)
 	return r, nil
 }

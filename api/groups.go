@@ -80,7 +80,7 @@ func (s *Server) role(r *http.Request, what string, lookup func(ctx context.Cont
 func groupListFilter(r *http.Request, p *params) store.NamespaceFilter {
 	v := viewer(r)
 	f := store.NamespaceFilter{Viewer: v, Kind: ferry.KindGroup}
-	f.Search, _ = p.str("search")
+	f.Search, _ = p.search("search")
 	if owned, _ := p.optBool("owned"); owned {
 		f.MemberOnly, f.MinAccessLevel = true, ferry.OwnerAccess
 	}
@@ -357,7 +357,7 @@ func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := store.NamespaceFilter{Viewer: viewer(r), OrderBy: "id", Sort: "asc"}
-	f.Search, _ = p.str("search")
+	f.Search, _ = p.search("search")
 	if owned, _ := p.optBool("owned_only"); owned || !u.IsAdmin {
 		f.MemberOnly, f.MinAccessLevel = true, ferry.MinimalAccess
 		if owned {

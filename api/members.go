@@ -40,8 +40,8 @@ func (s *Server) listMembers(kind string, all bool) handler {
 			return err
 		}
 		f := store.MemberFilter{All: all}
-		f.Query, _ = p.str("query")
-		if ids, ok := p.list("user_ids"); ok {
+		f.Query, _ = p.search("query")
+		if ids, ok := p.filterList("user_ids"); ok {
 			for _, v := range ids {
 				n, err := parseID(v)
 				if err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -43,14 +42,14 @@ func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request, pg store
 	h.Set("X-Total-Pages", strconv.Itoa(pages))
 	h.Set("X-Next-Page", "")
 	h.Set("X-Prev-Page", "")
+	// Links carry the parameters the endpoint read, not the raw query: an
+	// ignored or oversized parameter must not be echoed four times.
+	base := s.baseURL(r) + r.URL.EscapedPath()
+	fits := true
 	link := func(n int, rel string) string {
-		q := r.URL.Query()
-		q.Del("private_token") // never echo a credential
-		q.Del("access_token")
-		q.Set("page", strconv.Itoa(n))
-		q.Set("per_page", strconv.Itoa(pg.PerPage))
-		u := url.URL{RawQuery: q.Encode()}
-		return fmt.Sprintf(`<%s%s%s>; rel="%s"`, s.baseURL(r), r.URL.EscapedPath(), u.String(), rel)
+		q, ok := linkQuery(r, n, pg.PerPage)
+		fits = fits && ok
+		return fmt.Sprintf(`<%s?%s>; rel="%s"`, base, q, rel)
 	}
 	var links []string
 	if pg.Page > 1 {
@@ -63,7 +62,9 @@ func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request, pg store
 		links = append(links, link(pg.Page+1, "next"))
 	}
 	links = append(links, link(1, "first"), link(pages, "last"))
-	h.Set("Link", strings.Join(links, ", "))
+	if fits {
+		h.Set("Link", strings.Join(links, ", "))
+	}
 }
 
 // writePage renders one page of a list with its headers.

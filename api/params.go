@@ -23,6 +23,7 @@ import (
 type params struct {
 	values map[string]any
 	errs   []string
+	read   map[string]bool // names the endpoint asked for (see get)
 }
 
 var (
@@ -34,8 +35,18 @@ var (
 // in an unsupported content type is 415 in Grape, reported as EINVALID with
 // Grape's text by the caller's status mapping (see unsupportedType).
 func readParams(r *http.Request, limit int64) (*params, error) {
-	p := &params{values: map[string]any{}}
-	mergeForm(p.values, r.URL.Query())
+	p := &params{values: map[string]any{}, read: map[string]bool{}}
+	if q := queryOf(r.Context()); q != nil {
+		// checkQuery parsed it; reads are recorded for the Link header.
+		p.read = q.read
+		mergeForm(p.values, q.values)
+	} else {
+		vals, err := parseForm(r.URL.RawQuery, "query string")
+		if err != nil {
+			return nil, err
+		}
+		mergeForm(p.values, vals)
+	}
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil
 	}
@@ -67,9 +78,9 @@ func readParams(r *http.Request, limit int64) (*params, error) {
 			p.values[k] = v
 		}
 	case "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
+		vals, err := parseForm(string(body), "request body")
 		if err != nil {
-			return nil, errBodyFormat
+			return nil, err
 		}
 		mergeForm(p.values, vals)
 	case "multipart/form-data":
@@ -132,7 +143,7 @@ func (p *params) err() error {
 }
 
 // has reports whether a parameter was given at all (even null or blank).
-func (p *params) has(name string) bool { _, ok := p.values[name]; return ok }
+func (p *params) has(name string) bool { _, ok := p.get(name); return ok }
 
 // scalar renders a scalar parameter as a string.
 func scalar(v any) (string, bool) {
@@ -151,7 +162,7 @@ func scalar(v any) (string, bool) {
 
 // str returns an optional string; a non-scalar value is invalid.
 func (p *params) str(name string) (string, bool) {
-	v, ok := p.values[name]
+	v, ok := p.get(name)
 	if !ok || v == nil {
 		return "", false
 	}
@@ -222,7 +233,7 @@ func (p *params) optBool(name string) (bool, bool) {
 // list returns an array parameter: a JSON array, repeated "a[]" keys or a
 // comma-separated string.
 func (p *params) list(name string) ([]string, bool) {
-	v, ok := p.values[name]
+	v, ok := p.get(name)
 	if !ok || v == nil {
 		return nil, false
 	}
@@ -254,7 +265,7 @@ func (p *params) list(name string) ([]string, bool) {
 
 // object returns a hash parameter (JSON object or Rack "a[b]" keys).
 func (p *params) object(name string) (map[string]any, bool) {
-	v, ok := p.values[name]
+	v, ok := p.get(name)
 	if !ok || v == nil {
 		return nil, false
 	}

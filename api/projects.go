@@ -57,7 +57,7 @@ func projectListFilter(r *http.Request, p *params) store.ProjectFilter {
 		}
 		f.MinAccessLevel = ferry.AccessLevel(l)
 	}
-	f.Search, _ = p.str("search")
+	f.Search, _ = p.search("search")
 	if v, ok := p.visibility("visibility"); ok {
 		f.Visibility = v
 	}

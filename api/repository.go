@@ -249,7 +249,7 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := page(p)
-	search, _ := p.str("search")
+	search, _ := p.search("search")
 	match := nameFilter(search)
 	if re, ok := p.str("regex"); ok && re != "" {
 		rx, err := regexp.Compile(re)
@@ -316,7 +316,7 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := page(p)
-	search, _ := p.str("search")
+	search, _ := p.search("search")
 	orderBy := p.orderBy("updated", "name", "version")
 	dir := p.sortDir()
 	if err := p.err(); err != nil {

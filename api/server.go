@@ -122,7 +122,7 @@ func (s *Server) wrap(h handler) http.HandlerFunc {
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.correlate, s.recoverer)
+	r.Use(s.correlate, s.recoverer, s.checkQuery)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 	})

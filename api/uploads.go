@@ -42,7 +42,7 @@ func (s *Server) UploadsHandler(files *uploads.Store) (http.Handler, error) {
 		return nil, errors.New("api: uploads handler needs the upload files")
 	}
 	r := chi.NewRouter()
-	r.Use(s.correlate, s.recoverer, middleware.GetHead)
+	r.Use(s.correlate, s.recoverer, s.checkQuery, middleware.GetHead)
 	r.Get("/*", s.wrap(func(w http.ResponseWriter, r *http.Request) error { return s.serveUpload(w, r, files) }))
 	return r, nil
 }

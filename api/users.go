@@ -65,7 +65,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := store.UserFilter{}
-	f.Search, _ = p.str("search")
+	f.Search, _ = p.search("search")
 	f.Username, _ = p.str("username")
 	f.Active, _ = p.optBool("active")
 	f.Blocked, _ = p.optBool("blocked")

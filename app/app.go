@@ -24,7 +24,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
 	"github.com/ferry-import/ferry"
@@ -78,6 +77,14 @@ type Config struct {
 	QueueOverrides func(*queue.Config)
 	// EngineOverrides adjusts import engine settings (tests, benchmarks).
 	EngineOverrides func(*importer.Config)
+
+	// MetricsListen serves /metrics on this address (host:port) alone, and
+	// the main listener stops serving it; it works with NoHTTP too.
+	// MetricsToken, when set, is required as "Authorization: Bearer
+	// <token>" on /metrics wherever it is served. With neither, the main
+	// listener serves /metrics to loopback clients only (see metrics.go).
+	MetricsListen string
+	MetricsToken  string
 }
 
 // App is an assembled ferry.
@@ -98,6 +105,9 @@ type App struct {
 	listener net.Listener
 	srv      *http.Server
 	workerID string
+	// The separate metrics listener (Config.MetricsListen), if any.
+	metricsListener net.Listener
+	metricsSrv      *http.Server
 }
 
 // New opens the store (migrating it), bootstraps root on first start and
@@ -234,8 +244,16 @@ func (a *App) bootstrap(ctx context.Context) error {
 	return nil
 }
 
-// Listen binds the HTTP listener so URL is known before Run.
+// Listen binds the HTTP listener, and the metrics listener if configured, so
+// URL and MetricsURL are known before Run.
 func (a *App) Listen() error {
+	if a.cfg.MetricsListen != "" && a.metricsListener == nil {
+		l, err := net.Listen("tcp", a.cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", a.cfg.MetricsListen, err)
+		}
+		a.metricsListener = l
+	}
 	if a.cfg.NoHTTP || a.listener != nil {
 		return nil
 	}
@@ -249,6 +267,15 @@ func (a *App) Listen() error {
 	}
 	a.listener = l
 	return nil
+}
+
+// MetricsURL is the base URL of the separate metrics listener, "" without
+// one.
+func (a *App) MetricsURL() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return "http://" + a.metricsListener.Addr().String()
 }
 
 // URL is the base URL the server listens on.
@@ -285,7 +312,9 @@ func (a *App) Handler() http.Handler {
 		}
 		_, _ = io.WriteString(w, `{"status":"ok","db_check":[{"status":"ok"}]}`)
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if a.cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", a.metricsHandler(true))
+	}
 	apiHandler := a.API.Handler()
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if gitstore.IsGitPath(r.URL.Path) {
@@ -312,15 +341,23 @@ func (a *App) Run(ctx context.Context) error {
 		a.watchJobs(ctx)
 		a.log.Info("working jobs", slog.String("worker_id", a.workerID), slog.Int("workers", a.cfg.Workers))
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if err := a.Listen(); err != nil {
+		return err
+	}
 	if !a.cfg.NoHTTP {
-		if err := a.Listen(); err != nil {
-			return err
-		}
 		a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 		a.log.Info("listening", slog.String("url", a.URL()))
 		go func() { errc <- a.srv.Serve(a.listener) }()
+	}
+	if a.metricsListener != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.metricsHandler(false))
+		a.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		a.log.Info("serving metrics", slog.String("url", a.MetricsURL()+"/metrics"))
+		go func() { errc <- a.metricsSrv.Serve(a.metricsListener) }()
 	}
 	select {
 	case <-ctx.Done():
@@ -339,6 +376,11 @@ func (a *App) shutdown() error {
 	if a.srv != nil {
 		if err := a.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if a.metricsSrv != nil {
+		if err := a.metricsSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("metrics shutdown: %w", err))
 		}
 	}
 	if a.Queue != nil {

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -311,14 +312,82 @@ func (h *Handler) uploadPack(w http.ResponseWriter, r *http.Request, rr repoRequ
 	}
 	// Partial clone (--filter) spares big imported repositories.
 	cfg := []kv{{"uploadpack.allowFilter", "true"}}
-	_, err := h.store.run(r.Context(), gitCmd{Args: args, Env: env, Config: cfg, Stdin: body, Stdout: out})
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "gitstore: upload-pack", "path", rr.fullPath, "wiki", rr.wiki, "err", err)
+	in := &readTracker{r: body}
+	_, err := h.store.run(r.Context(), gitCmd{Args: args, Env: env, Config: cfg, Stdin: in, Stdout: out})
+	if err == nil {
+		return
+	}
+	// A request git cannot parse is the client's fault: 400, with a fixed
+	// text (git's own names the repository's path on disk).
+	if in.err() != nil || clientPackError(stderrOf(err)) {
+		h.log.InfoContext(r.Context(), "gitstore: upload-pack refused the request", "path", rr.fullPath, "wiki", rr.wiki, "err", err)
 		if !out.wrote {
 			hdr.Del("Content-Type")
-			fail(http.StatusInternalServerError, "internal error")
+			fail(http.StatusBadRequest, "invalid git-upload-pack request")
+		}
+		return
+	}
+	h.log.ErrorContext(r.Context(), "gitstore: upload-pack", "path", rr.fullPath, "wiki", rr.wiki, "err", err)
+	if !out.wrote {
+		hdr.Del("Content-Type")
+		fail(http.StatusInternalServerError, "internal error")
+	}
+}
+
+// clientPackErrors are what git upload-pack (LANG=C) dies with when the
+// request is malformed or asks for what the protocol forbids, as opposed to
+// a failure of the server (a broken repository, pack-objects dying).
+var clientPackErrors = []string{
+	"protocol error",     // pkt-line framing, want/have lines
+	"not our ref",        // a want the repository does not advertise
+	"unknown capability", // v2
+	"invalid command",
+	"expected flush",
+	"unexpected line",
+	"expected SHA1",
+	"invalid shallow",
+	"Invalid deepen",
+	"ambiguous deepen-not",
+	"cannot be used together",
+	"invalid filter-spec",
+	"filtering capability not negotiated",
+	"the remote end hung up unexpectedly", // a truncated body
+}
+
+func clientPackError(stderr string) bool {
+	for _, s := range clientPackErrors {
+		if strings.Contains(stderr, s) {
+			return true
 		}
 	}
+	return false
+}
+
+// readTracker remembers a failed read of the request body (a corrupt gzip
+// stream, a dropped connection): git then fails because of the client. It
+// is read by exec's copying goroutine, which may outlive git (WaitDelay).
+type readTracker struct {
+	r      io.Reader
+	mu     sync.Mutex
+	failed error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.mu.Lock()
+		if t.failed == nil {
+			t.failed = err
+		}
+		t.mu.Unlock()
+	}
+	return n, err
+}
+
+func (t *readTracker) err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed
 }
 
 func pktLine(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }

@@ -318,3 +318,56 @@ func TestIsGitPath(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadPackBadRequest: a request body git cannot parse is the client's
+// error, 400 with a fixed text that says nothing of the server's paths.
+func TestUploadPackBadRequest(t *testing.T) {
+	s, base, _, _ := servedFixture(t)
+	gz := func(b string) string {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(b))
+		zw.Close()
+		raw := buf.Bytes()
+		// Keep the gzip header, corrupt the deflate stream behind it.
+		for i := 10; i < len(raw); i++ {
+			raw[i] = 0xff
+		}
+		return string(raw)
+	}
+	tests := []struct {
+		name, protocol, encoding, body string
+	}{
+		{"garbage", "", "", "garbage that is no pkt-line"},
+		{"garbage, v2", "version=2", "", "garbage that is no pkt-line"},
+		{"bad length digits", "", "", "zzzz"},
+		{"empty want line", "", "", "0004"},
+		{"unknown v2 command", "version=2", "", pktLine("command=frobnicate\n") + "0000"},
+		{"truncated packet", "", "", "00ffwant"},
+		{"corrupt gzip stream", "", "gzip", gz(pktLine("command=ls-refs\n") + "0000")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hr, _ := http.NewRequest("POST", base+"/group/public.git/git-upload-pack", strings.NewReader(tc.body))
+			hr.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+			if tc.protocol != "" {
+				hr.Header.Set("Git-Protocol", tc.protocol)
+			}
+			if tc.encoding != "" {
+				hr.Header.Set("Content-Encoding", tc.encoding)
+			}
+			resp, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || string(out) != "invalid git-upload-pack request\n" {
+				t.Fatalf("got %d %q, want 400 invalid git-upload-pack request", resp.StatusCode, out)
+			}
+			if strings.Contains(string(out), s.Path(1)) {
+				t.Fatalf("the answer names the repository's path: %q", out)
+			}
+		})
+	}
+}

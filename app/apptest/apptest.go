@@ -45,6 +45,8 @@ type Options struct {
 	// every other spelling and hop stays refused as in production.
 	AllowEndpoints  []netip.AddrPort
 	EngineOverrides func(*importer.Config)
+	// MetricsListen and MetricsToken are app.Config's.
+	MetricsListen, MetricsToken string
 }
 
 // Start runs ferry on e until the test ends.
@@ -70,6 +72,7 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers, AllowLocalNetwork: opt.AllowLocalNetwork,
 		EngineOverrides: engineOverrides,
 		Log:             slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
+		MetricsListen: opt.MetricsListen, MetricsToken: opt.MetricsToken,
 		QueueOverrides: func(c *queue.Config) {
 			c.FetchPollInterval = 50 * time.Millisecond
 			if opt.QueueOverrides != nil {

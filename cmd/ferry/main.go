@@ -34,6 +34,7 @@ type settings struct {
 	listen, dataDir, databaseURL, externalURL string
 	allowLocal                                bool
 	workers                                   int
+	metricsListen                             string
 }
 
 func envOr(name, def string) string {
@@ -67,6 +68,7 @@ func (s *settings) serverFlags(cmd *cobra.Command) {
 	f.StringVar(&s.externalURL, "external-url", envOr("FERRY_EXTERNAL_URL", ""), "public base URL, e.g. https://ferry.example.com (FERRY_EXTERNAL_URL)")
 	f.BoolVar(&s.allowLocal, "allow-local-network", envBool("FERRY_ALLOW_LOCAL_NETWORK"), "let imports reach loopback and private addresses (FERRY_ALLOW_LOCAL_NETWORK)")
 	f.IntVar(&s.workers, "workers", envInt("FERRY_WORKERS", 4), "jobs run at once by this process (FERRY_WORKERS)")
+	f.StringVar(&s.metricsListen, "metrics-listen", envOr("FERRY_METRICS_LISTEN", ""), "serve /metrics on this address only, e.g. 127.0.0.1:9090 (FERRY_METRICS_LISTEN)")
 }
 
 func envDuration(name string) time.Duration {
@@ -84,6 +86,8 @@ func (s *settings) appConfig() app.Config {
 		Listen:             s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
 		AllowLocalNetwork: s.allowLocal, Workers: s.workers,
 		RootToken: os.Getenv("FERRY_ROOT_TOKEN"), SecretKey: os.Getenv("FERRY_SECRET_KEY"),
+		// The metrics token is a secret: environment only (ps shows flags).
+		MetricsListen: s.metricsListen, MetricsToken: os.Getenv("FERRY_METRICS_TOKEN"),
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}
 }
@@ -212,7 +216,7 @@ func newAdminToken() *cobra.Command {
 			t := &ferry.PersonalAccessToken{Name: name}
 			for _, sc := range strings.Split(scopes, ",") {
 				if sc = strings.TrimSpace(sc); !ferry.ValidScope(sc) {
-					return fmt.Errorf("--scopes: unknown scope %q (api, read_api, read_user)", sc)
+					return fmt.Errorf("--scopes: unknown scope %q (api, read_api, read_user, sudo)", sc)
 				}
 				t.Scopes = append(t.Scopes, strings.TrimSpace(sc))
 			}
@@ -247,7 +251,7 @@ func newAdminToken() *cobra.Command {
 	s.storageFlags(create)
 	create.Flags().StringVar(&username, "username", "root", "user the token belongs to")
 	create.Flags().StringVar(&name, "name", "ferry-admin", "token name")
-	create.Flags().StringVar(&scopes, "scopes", "api", "comma-separated scopes: api, read_api, read_user")
+	create.Flags().StringVar(&scopes, "scopes", "api", "comma-separated scopes: api, read_api, read_user, sudo (administrators only)")
 	create.Flags().StringVar(&expires, "expires-at", "", "expiry date YYYY-MM-DD (default: none)")
 	tok.AddCommand(create)
 	return tok
