@@ -61,12 +61,18 @@ func counts(im *sourcetest.Result) scenario.Counts {
 			declines++
 		}
 	}
+	approvals := 0
+	for _, r := range sourcetest.Of[forge.Review](im, forge.KindReview) {
+		if r.State == forge.ReviewApproved {
+			approvals++
+		}
+	}
 	users := map[string]bool{}
 	for _, u := range sourcetest.Of[forge.SourceUser](im, forge.KindSourceUser) {
 		users[u.ID] = true
 	}
 	return scenario.Counts{"pull_requests": len(im.Kind(forge.KindMergeRequest)), "activities": im.Items[relActivities],
-		"comments": comments, "inline_comments": inline, "approvals": len(im.Kind(forge.KindApproval)),
+		"comments": comments, "inline_comments": inline, "approvals": approvals,
 		"merge_events": merges, "decline_events": declines, "users": len(users)}
 }
 

@@ -122,10 +122,9 @@ func (b *builder) activity(iid int64, a activity) {
 		}
 		b.thread(on, *a.Comment, nil)
 	case "APPROVED":
-		approver := b.user(a.User)
-		b.Add(forge.Approval{SourceID: b.r.sid("approval/" + id), MergeRequestIID: iid, User: approver, ApprovedAt: ts(a.CreatedDate)},
-			forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved, Author: approver,
-				SubmittedAt: ts(a.CreatedDate)})
+		// An approving review is the approval (and the reviewer's state).
+		b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved,
+			Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
 		system("approved this merge request")
 	case "UNAPPROVED":
 		system("unapproved this merge request")

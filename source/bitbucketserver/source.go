@@ -96,9 +96,10 @@ func (*Source) ObjectType(_ string, o forge.Object) string {
 			return "system_note"
 		}
 		return "note"
-	case forge.Approval:
-		return "approval"
 	case forge.Review:
+		if x.State == forge.ReviewApproved {
+			return "approval"
+		}
 		return "review"
 	case forge.Closure:
 		if x.Merged {
