@@ -62,28 +62,7 @@ func (s *Scenario) Expected(source string) (Counts, error) {
 			"branches": s.BranchCount(), "protected_branches": c.ProtectedBranches, "users": c.Users,
 		}, nil
 	case BitbucketServer:
-		var acts, comments, inline, approvals, merges, declines int
-		for j := 1; j <= c.PullRequests; j++ {
-			for _, a := range s.BBSActivities(j) {
-				acts++
-				switch a.Action {
-				case "COMMENTED":
-					comments += 1 + len(a.Replies)
-					if a.Inline {
-						inline += 1 + len(a.Replies)
-					}
-				case "APPROVED":
-					approvals++
-				case "MERGED":
-					merges++
-				case "DECLINED":
-					declines++
-				}
-			}
-		}
-		return Counts{"pull_requests": c.PullRequests, "activities": acts, "comments": comments,
-			"inline_comments": inline, "approvals": approvals, "merge_events": merges,
-			"decline_events": declines, "users": c.Users}, nil
+		return s.bbsExpected(), nil
 	case GitLab:
 		np := len(s.Projects())
 		return Counts{"groups": len(s.groups), "projects": np,
@@ -130,8 +109,9 @@ func pages(n, perPage int) int { return max(1, (n+perPage-1)/perPage) }
 // item that has reactions (the issue list carries reactions.total_count) its
 // reactions, and per user users/:login (for the e-mail).
 //
-// Bitbucket Server: repository, pull requests, project user permissions;
-// then per pull request its activities.
+// Bitbucket Server: repository, pull requests (state=ALL), project user
+// permissions; then per pull request its activities, at most
+// BBSPageMaxActivities a page.
 //
 // GitLab: version, token self-check, top-level group, descendant groups,
 // projects with include_subgroups; per project: project, labels, milestones,
@@ -157,9 +137,11 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 		n += c.Users
 		return n, nil
 	case BitbucketServer:
-		n := 1 + p(c.PullRequests) + p(c.Users)
+		// Bitbucket caps every page at its page.max.* setting.
+		list := func(n, most int) int { return pages(n, min(perPage, most)) }
+		n := 1 + list(c.PullRequests, BBSPageMax) + list(c.Users, BBSPageMax)
 		for j := 1; j <= c.PullRequests; j++ {
-			n += p(len(s.BBSActivities(j)))
+			n += list(len(s.BBSActivities(j)), BBSPageMaxActivities)
 		}
 		return n, nil
 	case GitLab:
