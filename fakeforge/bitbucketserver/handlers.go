@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,9 +52,25 @@ func (s *Server) repoNamed(p project, slug string, id int) Repository {
 			Self:  []link{{Href: s.base + "/projects/" + p.key + "/repos/" + slug + "/browse"}}}}
 }
 
-// text turns the scenario's attachment links into Bitbucket's
-// attachment:<repository id>/<attachment id>%2F<file name> form.
+// mention is an @-mention of a scenario login.
+var mention = regexp.MustCompile(`@user([0-9]+)\b`)
+
+// text turns the scenario's @-mentions of logins into mentions of
+// Bitbucket names (@root, @"user6@corp") and its attachment links into
+// Bitbucket's attachment:<repository id>/<attachment id>%2F<file name>
+// form.
 func (s *Server) text(t string, p project) string {
+	t = mention.ReplaceAllStringFunc(t, func(m string) string {
+		u, ok := s.sc.UserByLogin(m[1:])
+		if !ok {
+			return m
+		}
+		name := s.sc.BBSUserOf(u).Name
+		if strings.ContainsAny(name, "@ ") {
+			name = `"` + name + `"`
+		}
+		return "@" + name
+	})
 	prefix := scenario.AttachmentPrefix + "/"
 	var b strings.Builder
 	for {

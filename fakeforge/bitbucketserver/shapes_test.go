@@ -424,8 +424,12 @@ func checkPullRequest(t *testing.T, f *forge, pr pullRequest, acts []activity, s
 				if c.Severity == "BLOCKER" {
 					seen["task "+c.State] = true
 				}
-				if strings.Contains(c.Text, "attachment:") {
-					seen["attachment link"] = true
+				for _, s := range []string{"attachment link|attachment:", "mention of root|@root\n", `mention of a name with an @|@"user6@corp"`} {
+					what, text, _ := strings.Cut(s, "|")
+					seen[what] = seen[what] || strings.Contains(c.Text, text)
+				}
+				if m := loginMention.FindString(c.Text); m != "" {
+					t.Errorf("%s: comment %d mentions %s by login, not by Bitbucket name", where, c.ID, m)
 				}
 				for _, r := range c.Comments {
 					walk(r, depth+1)
@@ -505,6 +509,9 @@ func checkAnchor(t *testing.T, f *forge, where string, a activity, seen map[stri
 	checkDiff(t, f, fmt.Sprintf("%s comment %d", where, a.Comment.ID), an.FromHash, an.ToHash, *a.Diff, false)
 }
 
+// loginMention mentions root or user6@corp by login instead of name.
+var loginMention = regexp.MustCompile(`@user(2|6)\b`)
+
 var hunkHeader = regexp.MustCompile(`(?m)^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@`)
 
 // checkDiff checks a Bitbucket file diff against git: the hunk header is
@@ -569,7 +576,7 @@ func TestEveryShapeOccurs(t *testing.T) {
 		"general reply depth 1", "general reply depth 2", "general reply depth 3", "inline reply depth 2",
 		"anchor ADDED on TO", "anchor REMOVED on FROM", "anchor CONTEXT on FROM", "anchor CONTEXT on TO",
 		"diffType EFFECTIVE", "diffType COMMIT", "diffType RANGE", "diff endpoint line comments",
-		"edited comment", "task OPEN", "task RESOLVED", "attachment link",
+		"edited comment", "task OPEN", "task RESOLVED", "attachment link", "mention of root", "mention of a name with an @",
 		"user root", "user without e-mail", "user deactivated", "user whose slug is not their name",
 	} {
 		t.Run(want, func(t *testing.T) {
