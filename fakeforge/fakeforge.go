@@ -177,10 +177,10 @@ func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) er
 	// Both projects serve the one repository, and so do their forks.
 	routes, clones := map[string]string{}, []string{}
 	for _, key := range []string{bitbucketserver.ProjectKey, bitbucketserver.PublicProjectKey} {
-		clone := "/scm/" + strings.ToLower(key) + "/" + bitbucketserver.RepoSlug + ".git"
-		routes[clone] = "bitbucket/widgets.git"
-		routes["/scm/"+strings.ToLower(key)+"/"+bitbucketserver.ForkSlug+".git"] = "bitbucket/widgets.git"
-		clones = append(clones, base+clone)
+		scm := "/scm/" + strings.ToLower(key) + "/"
+		routes[scm+bitbucketserver.RepoSlug+".git"] = "bitbucket/widgets.git"
+		routes[scm+bitbucketserver.ForkSlug+".git"] = "bitbucket/widgets.git"
+		clones = append(clones, base+scm+bitbucketserver.RepoSlug+".git")
 	}
 	gitSrv, err := gitrepo.NewServer(sc, dir, base, routes,
 		func(u, pw string) bool { return u == BitbucketUser && pw == BitbucketToken })

@@ -630,23 +630,7 @@ func DiffNoteKind(lineType, fileType string) string {
 	return "diff_notes_" + strings.ToLower(lineType) + "_" + strings.ToLower(fileType)
 }
 
-// bbsExpected counts what a complete Bitbucket Server import lands:
-//
-//   - merge_requests, and merge_requests_<GitLab state> and
-//     merge_requests_draft;
-//   - notes (every comment of a thread without an anchor, replies
-//     included: GitLab flattens them into notes) and note_replies of them;
-//     diff_notes (every comment of an anchored thread; replies share the
-//     thread's position) and diff_note_replies, and per anchor kind
-//     DiffNoteKind(lineType, fileType);
-//   - edited_notes (version > 0), tasks (severity BLOCKER) and
-//     tasks_resolved, counted among the notes above;
-//   - one system note per activity, by BBSSystemNotes kind;
-//   - approvals (reviewers whose final status is APPROVED: a withdrawn
-//     approval is no approval) and reviewers;
-//   - users (the project's user permissions) and placeholder_users (the
-//     distinct people a complete import attributes something to: authors,
-//     reviewers, comment authors and the users of activities).
+// bbsExpected is Expected(BitbucketServer).
 func (s *Scenario) bbsExpected() Counts {
 	n := Counts{"merge_requests": s.cfg.PullRequests, "users": s.cfg.Users}
 	people := map[int]bool{}

@@ -48,6 +48,29 @@ func (c Counts) Diff(want Counts) string {
 }
 
 // Expected returns what a complete import from source finds.
+//
+// For BitbucketServer the kinds are what an import lands, so an importer's
+// tests can compare their counts exactly:
+//
+//   - merge_requests; merge_requests_opened, _merged and _closed (GitLab's
+//     states, BBSMergeRequestState) and merge_requests_draft;
+//   - notes: every comment of a thread without an anchor, replies included
+//     (GitLab flattens nested replies into notes), and note_replies of them;
+//   - diff_notes: every comment of an anchored thread (replies share the
+//     thread's position), diff_note_replies of them, and per anchor
+//     DiffNoteKind(lineType, fileType): diff_notes_added_to,
+//     diff_notes_removed_from, diff_notes_context_from, diff_notes_context_to;
+//   - edited_notes (version > 0), tasks (severity BLOCKER) and
+//     tasks_resolved, counted among the notes and diff notes above;
+//   - one system note per activity by its BBSSystemNotes kind
+//     (system_notes_approved, _unapproved, _requested_changes, _closed,
+//     _reopened, _merged, _added_commits), whose Text is GitLab's wording
+//     and GitLab says whether GitLab's own importer writes it;
+//   - approvals (reviewers whose final status is APPROVED: an approval
+//     withdrawn by an UNAPPROVED is none) and reviewers;
+//   - users (the project's user permissions) and placeholder_users (the
+//     distinct people a complete import attributes something to: pull
+//     request authors, reviewers, comment authors and activity users).
 func (s *Scenario) Expected(source string) (Counts, error) {
 	c := s.cfg
 	switch source {
