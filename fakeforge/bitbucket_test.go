@@ -1,12 +1,10 @@
 package fakeforge_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -129,7 +127,7 @@ func TestBitbucketServerErrorsAndPaging(t *testing.T) {
 // TestBitbucketServerClone mirrors the repository as an importer does:
 // refs/pull-requests/<id>/from and /merge for open pull requests only, the
 // rework branches, merge commits fetched by SHA, the public project's
-// clone URL, LFS objects.
+// clone URL. TestLFSBatchAPI fetches its LFS objects.
 func TestBitbucketServerClone(t *testing.T) {
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(5), Sources: []string{scenario.BitbucketServer}})
 	bb, sc, repo := f.BitbucketServer, f.Scenario, f.BitbucketServer.Git
@@ -170,43 +168,6 @@ func TestBitbucketServerClone(t *testing.T) {
 	}
 	if public := gitCmd(t, dir, bb.Username, bb.Token, "ls-remote", bb.Repos[1]); !strings.Contains(public, repo.BranchSHA(0)+"\trefs/heads/main\n") {
 		t.Errorf("public project's clone URL %s serves another repository:\n%s", bb.Repos[1], public)
-	}
-
-	o := sc.LFSObject(1)
-	body := fmt.Sprintf(`{"operation":"download","transfers":["basic"],"objects":[{"oid":%q,"size":%d}]}`, o.OID, len(o.Content))
-	req, _ := http.NewRequest(http.MethodPost, bb.Repos[0]+"/info/lfs/objects/batch", strings.NewReader(body))
-	req.Header.Set("Accept", "application/vnd.git-lfs+json")
-	req.Header.Set("Content-Type", "application/vnd.git-lfs+json")
-	req.SetBasicAuth(bb.Username, bb.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var batch struct {
-		Objects []struct {
-			Actions map[string]struct {
-				Href   string            `json:"href"`
-				Header map[string]string `json:"header"`
-			} `json:"actions"`
-		} `json:"objects"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&batch); err != nil || len(batch.Objects) != 1 {
-		t.Fatalf("LFS batch: %d %v %+v", resp.StatusCode, err, batch)
-	}
-	dl := batch.Objects[0].Actions["download"]
-	req, _ = http.NewRequest(http.MethodGet, dl.Href, nil)
-	for h, v := range dl.Header {
-		req.Header.Set(h, v)
-	}
-	resp2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp2.Body.Close()
-	got, _ := io.ReadAll(resp2.Body)
-	if !bytes.Equal(got, o.Content) {
-		t.Errorf("LFS object %s: %d bytes differ", o.OID, len(got))
 	}
 }
 
