@@ -69,8 +69,13 @@ type Endpoint struct {
 	// Username (Bitbucket Server only) and Token authenticate.
 	Username string
 	Token    string
-	// Repos are the clone URLs of the forge's repositories.
+	// Repos are the clone URLs of the forge's repositories (Bitbucket
+	// Server: ACME/widgets, then the public OSS/widgets, one repository).
 	Repos []string
+	// Git is the repository this forge serves. Main, the feature branches
+	// and the tags are the same in every forge's; Bitbucket Server's has
+	// more (gitrepo.BuildBitbucket: ReworkSHA, MergeSHA).
+	Git *gitrepo.Repo
 
 	traffic *traffic.Middleware
 	server  *http.Server
@@ -91,7 +96,8 @@ type Forge struct {
 	// content and git repository.
 	GitLab *Endpoint
 	// Git is the first repository generated; every forge's repository is
-	// built from the same stream, so all share its SHAs.
+	// built from the same stream, so all share its SHAs of main, the
+	// feature branches and the tags. Each Endpoint's Git is its own.
 	Git *gitrepo.Repo
 
 	tempDir string
@@ -155,7 +161,8 @@ func port(opts Options, n int) int {
 
 func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) error {
 	sc := f.Scenario
-	repo, err := gitrepo.Build(ctx, sc, filepath.Join(dir, "bitbucket", "widgets.git"), gitrepo.BitbucketPullRef, func(j int) int { return j })
+	repo, err := gitrepo.BuildBitbucket(ctx, sc, filepath.Join(dir, "bitbucket", "widgets.git"),
+		bitbucketserver.ProjectKey+"/"+bitbucketserver.RepoSlug)
 	if err != nil {
 		return fmt.Errorf("build Bitbucket Server repository: %w", err)
 	}
@@ -167,8 +174,15 @@ func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) er
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	clone := "/scm/" + strings.ToLower(bitbucketserver.ProjectKey) + "/" + bitbucketserver.RepoSlug + ".git"
-	gitSrv, err := gitrepo.NewServer(sc, dir, base, map[string]string{clone: "bitbucket/widgets.git"},
+	// Both projects serve the one repository, and so do their forks.
+	routes, clones := map[string]string{}, []string{}
+	for _, key := range []string{bitbucketserver.ProjectKey, bitbucketserver.PublicProjectKey} {
+		scm := "/scm/" + strings.ToLower(key) + "/"
+		routes[scm+bitbucketserver.RepoSlug+".git"] = "bitbucket/widgets.git"
+		routes[scm+bitbucketserver.ForkSlug+".git"] = "bitbucket/widgets.git"
+		clones = append(clones, base+scm+bitbucketserver.RepoSlug+".git")
+	}
+	gitSrv, err := gitrepo.NewServer(sc, dir, base, routes,
 		func(u, pw string) bool { return u == BitbucketUser && pw == BitbucketToken })
 	if err != nil {
 		ln.Close()
@@ -179,7 +193,7 @@ func (f *Forge) startBitbucket(ctx context.Context, opts Options, dir string) er
 	f.BitbucketServer = serve(ln, bs, bs.Profile(), opts)
 	f.BitbucketServer.URL, f.BitbucketServer.APIURL = base, base+"/rest/api/1.0"
 	f.BitbucketServer.Username, f.BitbucketServer.Token = BitbucketUser, BitbucketToken
-	f.BitbucketServer.Repos = []string{base + clone}
+	f.BitbucketServer.Repos, f.BitbucketServer.Git = clones, repo
 	return nil
 }
 
@@ -217,7 +231,7 @@ func (f *Forge) startGitLab(ctx context.Context, opts Options, dir string) error
 	gs := gitlab.New(gitlab.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitLabToken}, Git: repo, GitHandler: gitSrv})
 	f.GitLab = serve(ln, gs, gs.Profile(), opts)
 	f.GitLab.URL, f.GitLab.APIURL, f.GitLab.Token = base, base+"/api/v4", GitLabToken
-	f.GitLab.Repos = repos
+	f.GitLab.Repos, f.GitLab.Git = repos, repo
 	return nil
 }
 
@@ -249,7 +263,7 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 	gs := github.New(github.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitHubToken}, Git: repo, GitHandler: gitSrv})
 	f.GitHub = serve(ln, gs, gs.Profile(), opts)
 	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = base, base, GitHubToken
-	f.GitHub.Repos = []string{base + "/acme/widgets.git", base + "/acme/widgets.wiki.git"}
+	f.GitHub.Repos, f.GitHub.Git = []string{base + "/acme/widgets.git", base + "/acme/widgets.wiki.git"}, repo
 	return nil
 }
 

@@ -83,7 +83,8 @@ func TestGitHubCloneOverSmartHTTP(t *testing.T) {
 }
 
 // TestLFSBatchAPI fetches every LFS object through the batch API directly,
-// as an importer does, whether or not git-lfs is installed.
+// as an importer does, whether or not git-lfs is installed, from GitHub's
+// repository and from Bitbucket Server's.
 func TestLFSBatchAPI(t *testing.T) {
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(3)})
 	sc := f.Scenario
@@ -98,46 +99,53 @@ func TestLFSBatchAPI(t *testing.T) {
 	}
 	objs = append(objs, obj{strings.Repeat("0", 64), 1})
 	body, _ := json.Marshal(map[string]any{"operation": "download", "transfers": []string{"basic"}, "objects": objs})
-	req, _ := http.NewRequest(http.MethodPost, f.GitHub.URL+"/acme/widgets.git/info/lfs/objects/batch", bytes.NewReader(body))
-	req.Header.Set("Accept", "application/vnd.git-lfs+json")
-	req.Header.Set("Content-Type", "application/vnd.git-lfs+json")
-	req.SetBasicAuth("x-access-token", f.GitHub.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var batch struct {
-		Objects []struct {
-			OID     string `json:"oid"`
-			Actions map[string]struct {
-				Href   string            `json:"href"`
-				Header map[string]string `json:"header"`
-			} `json:"actions"`
-			Error *struct{ Code int } `json:"error"`
-		} `json:"objects"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&batch); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("batch: %d %v", resp.StatusCode, err)
-	}
-	if len(batch.Objects) != len(objs) || batch.Objects[len(objs)-1].Error == nil || batch.Objects[len(objs)-1].Error.Code != 404 {
-		t.Fatalf("batch answer %+v: want every object, the unknown one with a 404 error", batch.Objects)
-	}
-	for k, o := range batch.Objects[:len(objs)-1] {
-		dl := o.Actions["download"]
-		req, _ := http.NewRequest(http.MethodGet, dl.Href, nil)
-		for h, v := range dl.Header {
-			req.Header.Set(h, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !bytes.Equal(got, sc.LFSObject(k+1).Content) {
-			t.Errorf("object %d: %d bytes differ from the scenario's", k+1, len(got))
-		}
+	for _, tt := range []struct{ name, repo, user, password string }{
+		{"github", f.GitHub.URL + "/acme/widgets.git", "x-access-token", f.GitHub.Token},
+		{"bitbucket server", f.BitbucketServer.Repos[0], f.BitbucketServer.Username, f.BitbucketServer.Token},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, tt.repo+"/info/lfs/objects/batch", bytes.NewReader(body))
+			req.Header.Set("Accept", "application/vnd.git-lfs+json")
+			req.Header.Set("Content-Type", "application/vnd.git-lfs+json")
+			req.SetBasicAuth(tt.user, tt.password)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var batch struct {
+				Objects []struct {
+					OID     string `json:"oid"`
+					Actions map[string]struct {
+						Href   string            `json:"href"`
+						Header map[string]string `json:"header"`
+					} `json:"actions"`
+					Error *struct{ Code int } `json:"error"`
+				} `json:"objects"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&batch); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("batch: %d %v", resp.StatusCode, err)
+			}
+			if len(batch.Objects) != len(objs) || batch.Objects[len(objs)-1].Error == nil || batch.Objects[len(objs)-1].Error.Code != 404 {
+				t.Fatalf("batch answer %+v: want every object, the unknown one with a 404 error", batch.Objects)
+			}
+			for k, o := range batch.Objects[:len(objs)-1] {
+				dl := o.Actions["download"]
+				req, _ := http.NewRequest(http.MethodGet, dl.Href, nil)
+				for h, v := range dl.Header {
+					req.Header.Set(h, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Equal(got, sc.LFSObject(k+1).Content) {
+					t.Errorf("object %d: %d bytes differ from the scenario's", k+1, len(got))
+				}
+			}
+		})
 	}
 }
 

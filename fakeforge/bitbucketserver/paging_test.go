@@ -3,6 +3,8 @@ package bitbucketserver
 import (
 	"net/url"
 	"testing"
+
+	"github.com/ferry-import/ferry/fakeforge/scenario"
 )
 
 // FuzzSpanOf feeds arbitrary start and limit values to Bitbucket Server's
@@ -17,8 +19,8 @@ func FuzzSpanOf(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, start, limit string, n32 uint32) {
 		n := int(n32 % 1_000_000)
-		sp := spanOf(url.Values{"start": {start}, "limit": {limit}}, n)
-		if sp.start < 0 || sp.limit < 1 || sp.limit > 1000 || sp.end < sp.start || sp.end-sp.start > sp.limit {
+		sp := spanOf(url.Values{"start": {start}, "limit": {limit}}, n, scenario.BBSPageMax)
+		if sp.start < 0 || sp.limit < 1 || sp.limit > scenario.BBSPageMax || sp.end < sp.start || sp.end-sp.start > sp.limit {
 			t.Fatalf("span %+v out of range", sp)
 		}
 		if !sp.last && (sp.end <= sp.start || sp.end >= n) {

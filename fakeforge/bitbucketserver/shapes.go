@@ -1,15 +1,8 @@
 package bitbucketserver
 
-import (
-	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
-
-	"github.com/ferry-import/ferry/fakeforge/scenario"
-)
-
-// The shapes below follow Bitbucket Server's REST 1.0 documentation.
+// The shapes below follow Bitbucket Data Center 8.x REST 1.0: the fields
+// of the recorded 5.x–7.x answers in testdata/, plus what 7.x and 8.x
+// added (draft, ref type, archived, comment severity and state).
 
 type link struct {
 	Href string `json:"href"`
@@ -17,14 +10,15 @@ type link struct {
 }
 
 type links struct {
-	Self  []link `json:"self,omitempty"`
 	Clone []link `json:"clone,omitempty"`
+	Self  []link `json:"self,omitempty"`
 }
 
-// User is a Bitbucket Server user.
+// User is a Bitbucket Server user. EmailAddress is absent for people
+// without one.
 type User struct {
 	Name         string `json:"name"`
-	EmailAddress string `json:"emailAddress"`
+	EmailAddress string `json:"emailAddress,omitempty"`
 	ID           int64  `json:"id"`
 	DisplayName  string `json:"displayName"`
 	Active       bool   `json:"active"`
@@ -33,12 +27,18 @@ type User struct {
 	Links        links  `json:"links"`
 }
 
+// GitPerson is a commit author or committer who is no Bitbucket user.
+type GitPerson struct {
+	Name         string `json:"name"`
+	EmailAddress string `json:"emailAddress"`
+}
+
 // Project is a Bitbucket Server project.
 type Project struct {
 	Key         string `json:"key"`
 	ID          int    `json:"id"`
 	Name        string `json:"name"`
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 	Public      bool   `json:"public"`
 	Type        string `json:"type"`
 	Links       links  `json:"links"`
@@ -46,18 +46,21 @@ type Project struct {
 
 // Repository is a Bitbucket Server repository.
 type Repository struct {
-	Slug          string  `json:"slug"`
-	ID            int     `json:"id"`
-	Name          string  `json:"name"`
-	Description   string  `json:"description"`
-	HierarchyID   string  `json:"hierarchyId"`
-	ScmID         string  `json:"scmId"`
-	State         string  `json:"state"`
-	StatusMessage string  `json:"statusMessage"`
-	Forkable      bool    `json:"forkable"`
-	Project       Project `json:"project"`
-	Public        bool    `json:"public"`
-	Links         links   `json:"links"`
+	Slug          string `json:"slug"`
+	ID            int    `json:"id"`
+	Name          string `json:"name"`
+	Description   string `json:"description,omitempty"`
+	HierarchyID   string `json:"hierarchyId"`
+	ScmID         string `json:"scmId"`
+	State         string `json:"state"`
+	StatusMessage string `json:"statusMessage"`
+	Forkable      bool   `json:"forkable"`
+	// Origin is the repository a fork was forked from.
+	Origin   *Repository `json:"origin,omitempty"`
+	Project  Project     `json:"project"`
+	Public   bool        `json:"public"`
+	Archived bool        `json:"archived"`
+	Links    links       `json:"links"`
 }
 
 // Ref is one side of a pull request.
@@ -65,55 +68,121 @@ type Ref struct {
 	ID           string     `json:"id"`
 	DisplayID    string     `json:"displayId"`
 	LatestCommit string     `json:"latestCommit"`
+	Type         string     `json:"type"`
 	Repository   Repository `json:"repository"`
+}
+
+// Branch is an entry of the branches list, and the default branch.
+type Branch struct {
+	ID              string `json:"id"`
+	DisplayID       string `json:"displayId"`
+	Type            string `json:"type"`
+	LatestCommit    string `json:"latestCommit"`
+	LatestChangeset string `json:"latestChangeset"`
+	IsDefault       bool   `json:"isDefault"`
+}
+
+// Tag is an entry of the tags list; Hash is the tag object of an
+// annotated tag, null for a lightweight one.
+type Tag struct {
+	ID              string  `json:"id"`
+	DisplayID       string  `json:"displayId"`
+	Type            string  `json:"type"`
+	LatestCommit    string  `json:"latestCommit"`
+	LatestChangeset string  `json:"latestChangeset"`
+	Hash            *string `json:"hash"`
 }
 
 // Participant is an author, reviewer or participant of a pull request.
 type Participant struct {
-	User     User   `json:"user"`
-	Role     string `json:"role"`
-	Approved bool   `json:"approved"`
-	Status   string `json:"status"`
+	User               User   `json:"user"`
+	LastReviewedCommit string `json:"lastReviewedCommit,omitempty"`
+	Role               string `json:"role"`
+	Approved           bool   `json:"approved"`
+	Status             string `json:"status"`
+}
+
+// MergeResult tells whether an open pull request merges cleanly.
+type MergeResult struct {
+	Outcome string `json:"outcome"`
+	Current bool   `json:"current"`
+}
+
+// CommitRef names a commit.
+type CommitRef struct {
+	ID        string `json:"id"`
+	DisplayID string `json:"displayId"`
+}
+
+// PullRequestProperties are a pull request's computed properties.
+type PullRequestProperties struct {
+	MergeResult       *MergeResult `json:"mergeResult,omitempty"`
+	MergeCommit       *CommitRef   `json:"mergeCommit,omitempty"`
+	ResolvedTaskCount int          `json:"resolvedTaskCount"`
+	CommentCount      int          `json:"commentCount,omitempty"`
+	OpenTaskCount     int          `json:"openTaskCount"`
 }
 
 // PullRequest is a Bitbucket Server pull request.
 type PullRequest struct {
-	ID           int            `json:"id"`
-	Version      int            `json:"version"`
-	Title        string         `json:"title"`
-	Description  string         `json:"description"`
-	State        string         `json:"state"`
-	Open         bool           `json:"open"`
-	Closed       bool           `json:"closed"`
-	CreatedDate  int64          `json:"createdDate"`
-	UpdatedDate  int64          `json:"updatedDate"`
-	ClosedDate   int64          `json:"closedDate,omitempty"`
-	FromRef      Ref            `json:"fromRef"`
-	ToRef        Ref            `json:"toRef"`
-	Locked       bool           `json:"locked"`
-	Author       Participant    `json:"author"`
-	Reviewers    []Participant  `json:"reviewers"`
-	Participants []Participant  `json:"participants"`
-	Properties   map[string]int `json:"properties"`
-	Links        links          `json:"links"`
+	ID           int                   `json:"id"`
+	Version      int                   `json:"version"`
+	Title        string                `json:"title"`
+	Description  string                `json:"description"`
+	State        string                `json:"state"`
+	Open         bool                  `json:"open"`
+	Closed       bool                  `json:"closed"`
+	Draft        bool                  `json:"draft"`
+	CreatedDate  int64                 `json:"createdDate"`
+	UpdatedDate  int64                 `json:"updatedDate"`
+	ClosedDate   int64                 `json:"closedDate,omitempty"`
+	FromRef      Ref                   `json:"fromRef"`
+	ToRef        Ref                   `json:"toRef"`
+	Locked       bool                  `json:"locked"`
+	Author       Participant           `json:"author"`
+	Reviewers    []Participant         `json:"reviewers"`
+	Participants []Participant         `json:"participants"`
+	Properties   PullRequestProperties `json:"properties"`
+	Links        links                 `json:"links"`
 }
 
-// Comment is a pull-request comment with its nested replies.
+// PermittedOperations says what the calling user may do to a comment.
+type PermittedOperations struct {
+	Editable       bool `json:"editable"`
+	Transitionable bool `json:"transitionable,omitempty"`
+	Deletable      bool `json:"deletable"`
+}
+
+// CommentProperties are a comment's properties.
+type CommentProperties struct {
+	RepositoryID int `json:"repositoryId"`
+}
+
+// Comment is a pull-request comment with its nested replies. A task is a
+// comment of severity BLOCKER; state RESOLVED comes with its resolver.
 type Comment struct {
-	Properties  map[string]int `json:"properties"`
-	ID          int64          `json:"id"`
-	Version     int            `json:"version"`
-	Text        string         `json:"text"`
-	Author      User           `json:"author"`
-	CreatedDate int64          `json:"createdDate"`
-	UpdatedDate int64          `json:"updatedDate"`
-	Comments    []Comment      `json:"comments"`
-	Tasks       []any          `json:"tasks"`
-	Severity    string         `json:"severity"`
-	State       string         `json:"state"`
+	Properties          CommentProperties   `json:"properties"`
+	ID                  int64               `json:"id"`
+	Version             int                 `json:"version"`
+	Text                string              `json:"text"`
+	Author              User                `json:"author"`
+	CreatedDate         int64               `json:"createdDate"`
+	UpdatedDate         int64               `json:"updatedDate"`
+	Comments            []Comment           `json:"comments"`
+	Tasks               []any               `json:"tasks"`
+	Severity            string              `json:"severity"`
+	State               string              `json:"state"`
+	ResolvedDate        int64               `json:"resolvedDate,omitempty"`
+	Resolver            *User               `json:"resolver,omitempty"`
+	ThreadResolved      bool                `json:"threadResolved"`
+	PermittedOperations PermittedOperations `json:"permittedOperations"`
 }
 
-// CommentAnchor places an inline comment.
+// CommentAnchor places an inline comment: Line is on FileType's side
+// (FROM: the source file, TO: the destination file) of the diff from
+// FromHash to ToHash of DiffType (EFFECTIVE: the pull request's, COMMIT:
+// one commit's, RANGE: between two of its commits). SrcPath is absent for
+// an added file.
 type CommentAnchor struct {
 	FromHash string `json:"fromHash"`
 	ToHash   string `json:"toHash"`
@@ -121,6 +190,7 @@ type CommentAnchor struct {
 	LineType string `json:"lineType"`
 	FileType string `json:"fileType"`
 	Path     string `json:"path"`
+	SrcPath  string `json:"srcPath,omitempty"`
 	DiffType string `json:"diffType"`
 	Orphaned bool   `json:"orphaned"`
 }
@@ -160,35 +230,54 @@ type Path struct {
 	ToString   string   `json:"toString"`
 }
 
-// Diff is the file diff attached to an inline comment's activity.
+// DiffProperties name the commits a comment's diff runs between.
+type DiffProperties struct {
+	Current  bool   `json:"current"`
+	FromHash string `json:"fromHash"`
+	ToHash   string `json:"toHash"`
+}
+
+// Diff is the diff of one file: in a pull request's diff, or attached to
+// an inline comment's activity (which names no source, as real servers
+// answer).
 type Diff struct {
-	Source      *Path             `json:"source"`
-	Destination Path              `json:"destination"`
-	Hunks       []DiffHunk        `json:"hunks"`
-	Truncated   bool              `json:"truncated"`
-	Properties  map[string]string `json:"properties"`
+	Source       *Path           `json:"source"`
+	Destination  *Path           `json:"destination"`
+	Hunks        []DiffHunk      `json:"hunks"`
+	Truncated    bool            `json:"truncated"`
+	Properties   *DiffProperties `json:"properties,omitempty"`
+	LineComments []Comment       `json:"lineComments,omitempty"`
 }
 
-// Person is a commit author or committer.
-type Person struct {
-	Name         string `json:"name"`
-	EmailAddress string `json:"emailAddress"`
-	DisplayName  string `json:"displayName,omitempty"`
-	Slug         string `json:"slug,omitempty"`
+// Diffs is the answer of a pull request's diff endpoints.
+type Diffs struct {
+	FromHash     string `json:"fromHash"`
+	ToHash       string `json:"toHash"`
+	ContextLines int    `json:"contextLines"`
+	Whitespace   string `json:"whitespace"`
+	Diffs        []Diff `json:"diffs"`
+	Truncated    bool   `json:"truncated"`
 }
 
-// Commit is the merge commit of a MERGED activity.
+// Commit is a commit an activity names: the merge commit of a MERGED, the
+// commits a RESCOPED added. Author and Committer are a User when the
+// commit's identity is a Bitbucket user, else a GitPerson. A parent is a
+// Commit too, and the parents of a parent only name themselves.
 type Commit struct {
-	ID                 string `json:"id"`
-	DisplayID          string `json:"displayId"`
-	Author             Person `json:"author"`
-	AuthorTimestamp    int64  `json:"authorTimestamp"`
-	Committer          Person `json:"committer"`
-	CommitterTimestamp int64  `json:"committerTimestamp"`
-	Message            string `json:"message"`
-	Parents            []struct {
-		ID string `json:"id"`
-	} `json:"parents"`
+	ID                 string   `json:"id"`
+	DisplayID          string   `json:"displayId"`
+	Author             any      `json:"author,omitempty"`
+	AuthorTimestamp    int64    `json:"authorTimestamp,omitempty"`
+	Committer          any      `json:"committer,omitempty"`
+	CommitterTimestamp int64    `json:"committerTimestamp,omitempty"`
+	Message            string   `json:"message,omitempty"`
+	Parents            []Commit `json:"parents,omitempty"`
+}
+
+// Commits is the added or removed commits of a RESCOPED activity.
+type Commits struct {
+	Commits []Commit `json:"commits"`
+	Total   int      `json:"total"`
 }
 
 // Activity is one entry of a pull request's activity stream.
@@ -204,8 +293,16 @@ type Activity struct {
 	Commit           *Commit        `json:"commit,omitempty"`
 	FromHash         string         `json:"fromHash,omitempty"`
 	PreviousFromHash string         `json:"previousFromHash,omitempty"`
-	ToHash           string         `json:"toHash,omitempty"`
 	PreviousToHash   string         `json:"previousToHash,omitempty"`
+	ToHash           string         `json:"toHash,omitempty"`
+	Added            *Commits       `json:"added,omitempty"`
+	Removed          *Commits       `json:"removed,omitempty"`
+}
+
+// Permission is an entry of a project's user permissions.
+type Permission struct {
+	User       User   `json:"user"`
+	Permission string `json:"permission"`
 }
 
 // Page is Bitbucket's paged envelope, as clients decode it.
@@ -216,185 +313,4 @@ type Page[T any] struct {
 	IsLastPage    bool `json:"isLastPage"`
 	NextPageStart int  `json:"nextPageStart"`
 	Values        []T  `json:"values"`
-}
-
-func (s *Server) userObj(u scenario.User) User {
-	return User{Name: u.Login, EmailAddress: u.Email, ID: u.ID, DisplayName: u.Name, Active: true, Slug: u.Login,
-		Type: "NORMAL", Links: links{Self: []link{{Href: s.base + "/users/" + u.Login}}}}
-}
-
-func (s *Server) projectObj() Project {
-	return Project{Key: ProjectKey, ID: 1, Name: "Acme", Description: "Simulated project", Type: "NORMAL",
-		Links: links{Self: []link{{Href: s.base + "/projects/" + ProjectKey}}}}
-}
-
-func (s *Server) repoObj() Repository {
-	return Repository{Slug: RepoSlug, ID: repoID, Name: RepoSlug, Description: "Simulated repository",
-		HierarchyID: "e3c939f9ef4a7fae272e", ScmID: "git", State: "AVAILABLE", StatusMessage: "Available", Forkable: true,
-		Project: s.projectObj(), Links: links{
-			Clone: []link{{Href: s.base + "/scm/" + strings.ToLower(ProjectKey) + "/" + RepoSlug + ".git", Name: "http"},
-				{Href: "ssh://git@fakeforge:7999/" + strings.ToLower(ProjectKey) + "/" + RepoSlug + ".git", Name: "ssh"}},
-			Self: []link{{Href: s.base + "/projects/" + ProjectKey + "/repos/" + RepoSlug + "/browse"}}}}
-}
-
-func (s *Server) repository(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.repoObj())
-}
-
-func (s *Server) repos(w http.ResponseWriter, r *http.Request) {
-	n := 1
-	if name := r.URL.Query().Get("name"); name != "" && !strings.Contains(RepoSlug, strings.ToLower(name)) {
-		n = 0
-	}
-	page(w, r, n, func(int) any { return s.repoObj() })
-}
-
-func (s *Server) prObj(j int) PullRequest {
-	sc := s.sc
-	it := sc.Item(sc.PRNumber(j))
-	b := sc.PRBranch(j)
-	pr := PullRequest{ID: j, Version: 1, Title: it.Title, Description: s.text(it.Body), State: "OPEN", Open: it.Open,
-		Closed: !it.Open, CreatedDate: ms(it.Created), UpdatedDate: ms(it.Updated), Locked: false,
-		FromRef: Ref{ID: "refs/heads/" + sc.Branch(b).Name, DisplayID: sc.Branch(b).Name, LatestCommit: s.opts.Git.BranchSHA(b), Repository: s.repoObj()},
-		ToRef:   Ref{ID: "refs/heads/main", DisplayID: "main", LatestCommit: s.opts.Git.BranchSHA(0), Repository: s.repoObj()},
-		Author:  Participant{User: s.userObj(it.Author), Role: "AUTHOR", Status: "UNAPPROVED"}, Reviewers: []Participant{},
-		Participants: []Participant{}, Properties: map[string]int{"commentCount": it.Comments + sc.Config().ReviewCommentsPerPR, "openTaskCount": 0},
-		Links: links{Self: []link{{Href: fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", s.base, ProjectKey, RepoSlug, j)}}}}
-	switch {
-	case it.Merged:
-		pr.State, pr.ClosedDate = "MERGED", ms(it.Closed)
-	case !it.Open:
-		pr.State, pr.ClosedDate = "DECLINED", ms(it.Closed)
-	}
-	for _, u := range sc.RequestedReviewers(j) {
-		pr.Reviewers = append(pr.Reviewers, Participant{User: s.userObj(u), Role: "REVIEWER", Status: "UNAPPROVED"})
-	}
-	return pr
-}
-
-func (s *Server) text(t string) string {
-	return strings.ReplaceAll(t, scenario.AttachmentPrefix, s.base+"/attachments")
-}
-
-// pullRequests lists pull requests; state=ALL lists every one, otherwise
-// Bitbucket's default is OPEN only.
-func (s *Server) pullRequests(w http.ResponseWriter, r *http.Request) {
-	idx := make([]int, 0)
-	all := strings.EqualFold(r.URL.Query().Get("state"), "ALL")
-	n := s.sc.Config().PullRequests
-	if all {
-		page(w, r, n, func(i int) any { return s.prObj(n - i) }) // newest first
-		return
-	}
-	want := strings.ToUpper(r.URL.Query().Get("state"))
-	if want == "" {
-		want = "OPEN"
-	}
-	for j := n; j >= 1; j-- {
-		if s.prObj(j).State == want {
-			idx = append(idx, j)
-		}
-	}
-	page(w, r, len(idx), func(i int) any { return s.prObj(idx[i]) })
-}
-
-func (s *Server) prFromPath(w http.ResponseWriter, r *http.Request) (int, bool) {
-	j, err := strconv.Atoi(r.PathValue("id"))
-	if err != nil || j < 1 || j > s.sc.Config().PullRequests {
-		writeError(w, http.StatusNotFound, "com.atlassian.bitbucket.pull.NoSuchPullRequestException",
-			fmt.Sprintf("Pull request %s does not exist in %s/%s.", r.PathValue("id"), ProjectKey, RepoSlug))
-		return 0, false
-	}
-	return j, true
-}
-
-func (s *Server) pullRequest(w http.ResponseWriter, r *http.Request) {
-	if j, ok := s.prFromPath(w, r); ok {
-		writeJSON(w, http.StatusOK, s.prObj(j))
-	}
-}
-
-func (s *Server) activities(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.prFromPath(w, r)
-	if !ok {
-		return
-	}
-	acts := s.sc.BBSActivities(j)
-	page(w, r, len(acts), func(i int) any { return s.activityObj(j, acts[i]) })
-}
-
-func (s *Server) commentObj(n scenario.Note, replies []scenario.Note) *Comment {
-	c := &Comment{Properties: map[string]int{"repositoryId": repoID}, ID: n.ID, Version: 0, Text: s.text(n.Text),
-		Author: s.userObj(n.Author), CreatedDate: ms(n.Created), UpdatedDate: ms(n.Created), Comments: []Comment{},
-		Tasks: []any{}, Severity: "NORMAL", State: "OPEN"}
-	// Replies nest: each one answers the one before it.
-	if len(replies) > 0 {
-		c.Comments = append(c.Comments, *s.commentObj(replies[0], replies[1:]))
-	}
-	return c
-}
-
-func (s *Server) activityObj(j int, a scenario.Activity) Activity {
-	out := Activity{ID: a.ID, CreatedDate: ms(a.Created), User: s.userObj(a.User), Action: a.Action}
-	b := s.sc.PRBranch(j)
-	from, to := s.opts.Git.BranchSHA(b), s.opts.Git.BranchSHA(0)
-	switch a.Action {
-	case "COMMENTED":
-		out.CommentAction = "ADDED"
-		out.Comment = s.commentObj(*a.Comment, a.Replies)
-		if a.Inline {
-			out.CommentAnchor = &CommentAnchor{FromHash: to, ToHash: from, Line: a.Line, LineType: "ADDED", FileType: "TO",
-				Path: a.Path, DiffType: "EFFECTIVE"}
-			out.Diff = s.diff(b, a.Path, a.Line, a.Comment.ID, from, to)
-		}
-	case "MERGED":
-		it := s.sc.Item(s.sc.PRNumber(j))
-		p := Person{Name: a.User.Login, EmailAddress: a.User.Email, DisplayName: a.User.Name, Slug: a.User.Login}
-		out.Commit = &Commit{ID: from, DisplayID: from[:11], Author: p, AuthorTimestamp: ms(it.Closed), Committer: p,
-			CommitterTimestamp: ms(it.Closed), Message: fmt.Sprintf("Merge pull request #%d", j)}
-	case "RESCOPED":
-		out.FromHash, out.PreviousFromHash, out.ToHash, out.PreviousToHash = from, to, to, to
-	}
-	return out
-}
-
-// diff is the new file's single hunk, with the commented line marked.
-func (s *Server) diff(b int, path string, line int, commentID int64, from, to string) *Diff {
-	lines := make([]DiffLine, scenario.FeatureFileLines)
-	for l := range lines {
-		lines[l] = DiffLine{Destination: l + 1, Source: 0, Line: scenario.FeatureFileLine(b, l+1)}
-	}
-	lines[line-1].CommentIDs = []int64{commentID}
-	dir, name, _ := strings.Cut(path, "/")
-	return &Diff{Destination: Path{Components: strings.Split(path, "/"), Parent: dir, Name: name, Extension: "txt", ToString: path},
-		Hunks: []DiffHunk{{SourceLine: 0, SourceSpan: 0, DestinationLine: 1, DestinationSpan: scenario.FeatureFileLines,
-			Segments: []DiffSegment{{Type: "ADDED", Lines: lines}}}},
-		Properties: map[string]string{"fromHash": to, "toHash": from, "current": "true"}}
-}
-
-// permissions lists the project's users with roles.
-func (s *Server) permissions(w http.ResponseWriter, r *http.Request) {
-	if !strings.EqualFold(r.PathValue("key"), ProjectKey) {
-		writeError(w, http.StatusNotFound, "com.atlassian.bitbucket.project.NoSuchProjectException",
-			fmt.Sprintf("Project %s does not exist.", r.PathValue("key")))
-		return
-	}
-	roles := [...]string{"PROJECT_ADMIN", "PROJECT_WRITE", "PROJECT_READ"}
-	page(w, r, s.sc.Config().Users, func(i int) any {
-		return map[string]any{"user": s.userObj(s.sc.User(i + 1)), "permission": roles[i%len(roles)]}
-	})
-}
-
-func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	page(w, r, s.sc.Config().Users, func(i int) any { return s.userObj(s.sc.User(i + 1)) })
-}
-
-func (s *Server) user(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.sc.UserByLogin(r.PathValue("slug"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "com.atlassian.bitbucket.user.NoSuchUserException",
-			fmt.Sprintf("User %s does not exist.", r.PathValue("slug")))
-		return
-	}
-	writeJSON(w, http.StatusOK, s.userObj(u))
 }

@@ -32,6 +32,26 @@ type Repo struct {
 	Path   string
 	main   []string // SHAs of main commits, oldest first
 	branch []string // SHAs of feature branch heads, index 1…Branches
+	// Bitbucket Server only (BuildBitbucket).
+	rework []string // heads of the rework branches, index 1…Branches
+	merge  []string // merge commits of pull requests, by id
+	// commits are the commits written, by SHA.
+	commits map[string]Commit
+}
+
+// Commit is a commit the repository was built with.
+type Commit struct {
+	SHA         string
+	Message     string
+	Name, Email string // author and committer
+	When        time.Time
+	Parents     []string
+}
+
+// Commit returns a commit of the repository by SHA.
+func (r *Repo) Commit(sha string) (Commit, bool) {
+	c, ok := r.commits[sha]
+	return c, ok
 }
 
 // MainSHA is the SHA of main commit i (0-based).
@@ -45,17 +65,17 @@ func (r *Repo) BranchSHA(b int) string {
 	return r.branch[b]
 }
 
-// PullRef names the ref each forge keeps a pull request's head under, as a
-// format with the pull request's number or id: GitHub "refs/pull/%d/head",
-// GitLab "refs/merge-requests/%d/head", Bitbucket Server
-// "refs/pull-requests/%d/from".
+// PullRef names the ref a forge keeps every pull request's head under, as
+// a format with the pull request's number: GitHub "refs/pull/%d/head",
+// GitLab "refs/merge-requests/%d/head". Bitbucket Server keeps
+// refs/pull-requests/%d/from for open pull requests only: BuildBitbucket
+// writes them.
 type PullRef string
 
-// Ref formats of the three forges.
+// Ref formats of GitHub and GitLab.
 const (
-	GitHubPullRef    PullRef = "refs/pull/%d/head"
-	GitLabPullRef    PullRef = "refs/merge-requests/%d/head"
-	BitbucketPullRef PullRef = "refs/pull-requests/%d/from"
+	GitHubPullRef PullRef = "refs/pull/%d/head"
+	GitLabPullRef PullRef = "refs/merge-requests/%d/head"
 )
 
 // Build writes a bare repository at path with the scenario's history:
@@ -65,16 +85,68 @@ func Build(ctx context.Context, sc *scenario.Scenario, path string, ref PullRef,
 	if err := initBare(ctx, path); err != nil {
 		return nil, err
 	}
-	c := sc.Config()
 	var s bytes.Buffer
-	mark := 0
-	next := func() int { mark++; return mark }
-	mainMarks := make([]int, c.Commits)
+	h := writeShared(&s, sc)
+	for j := 1; j <= sc.Config().PullRequests; j++ {
+		fmt.Fprintf(&s, "reset "+string(ref)+"\nfrom :%d\n\n", number(j), h.branch[sc.PRBranch(j)])
+	}
+	marks, err := fastImport(ctx, path, &s)
+	if err != nil {
+		return nil, err
+	}
+	return h.repo(path, marks), nil
+}
+
+// history holds the fast-import marks of the history every forge shares,
+// and what each commit it wrote is.
+type history struct {
+	mark    int
+	main    []int // main's commits, oldest first
+	branch  []int // feature branch heads, 1…Branches
+	commits map[int]Commit
+	parents map[int][]int
+}
+
+func (h *history) next() int { h.mark++; return h.mark }
+
+// commit writes a commit by who ("Name <e-mail>") on ref with parents (the
+// first one's tree changed by files) and returns its mark.
+func (h *history) commit(s *bytes.Buffer, ref string, parents []int, who string, when time.Time, msg string, files map[string]string) int {
+	m := h.next()
+	writeCommitBy(s, ref, m, parents, who, when, msg, files)
+	name, email, _ := strings.Cut(strings.TrimSuffix(who, ">"), " <")
+	h.commits[m], h.parents[m] = Commit{Message: msg, Name: name, Email: email, When: when}, parents
+	return m
+}
+
+func (h *history) repo(path string, marks map[int]string) *Repo {
+	r := &Repo{Path: path, main: make([]string, len(h.main)), branch: make([]string, len(h.branch)),
+		commits: make(map[string]Commit, len(h.commits))}
+	for i, m := range h.main {
+		r.main[i] = marks[m]
+	}
+	for b := 1; b < len(h.branch); b++ {
+		r.branch[b] = marks[h.branch[b]]
+	}
+	for m, c := range h.commits {
+		c.SHA = marks[m]
+		for _, p := range h.parents[m] {
+			c.Parents = append(c.Parents, marks[p])
+		}
+		r.commits[c.SHA] = c
+	}
+	return r
+}
+
+// writeShared writes main, the feature branches and the release tags:
+// the same stream, so the same SHAs, for every forge.
+func writeShared(s *bytes.Buffer, sc *scenario.Scenario) *history {
+	c := sc.Config()
+	h := &history{main: make([]int, c.Commits), branch: make([]int, c.Branches+1), commits: map[int]Commit{}, parents: map[int][]int{}}
 	for i := range c.Commits {
-		mainMarks[i] = next()
 		files := map[string]string{fmt.Sprintf("docs/change-%03d.md", i): fmt.Sprintf("# Change %d\n\nSeed %d.\n", i, c.Seed)}
 		if i == 0 {
-			files["README.md"] = "# widgets\n\nA repository simulated by fakeforge.\n"
+			files[scenario.ReadmePath] = scenario.Readme
 			if c.LFSObjects > 0 {
 				files[".gitattributes"] = "assets/*.bin filter=lfs diff=lfs merge=lfs -text\n"
 			}
@@ -83,41 +155,29 @@ func Build(ctx context.Context, sc *scenario.Scenario, path string, ref PullRef,
 				files[o.Path] = Pointer(o.OID, len(o.Content))
 			}
 		}
-		from := 0
+		var parents []int
 		if i > 0 {
-			from = mainMarks[i-1]
+			parents = []int{h.main[i-1]}
 		}
-		writeCommit(&s, "refs/heads/main", mainMarks[i], from, commitTime(i), fmt.Sprintf("Change %d", i), files)
+		h.main[i] = h.commit(s, "refs/heads/main", parents, Identity, commitTime(i), fmt.Sprintf("Change %d", i), files)
 	}
-	tip := mainMarks[c.Commits-1]
-	branchMarks := make([]int, c.Branches+1)
+	tip := h.main[c.Commits-1]
 	for b := 1; b <= c.Branches; b++ {
-		branchMarks[b] = next()
-		var body strings.Builder
-		for l := 1; l <= scenario.FeatureFileLines; l++ {
-			body.WriteString(scenario.FeatureFileLine(b, l) + "\n")
-		}
-		writeCommit(&s, "refs/heads/"+sc.Branch(b).Name, branchMarks[b], tip, commitTime(c.Commits+b),
-			fmt.Sprintf("Add feature %d", b), map[string]string{scenario.FeatureFilePath(b): body.String()})
+		h.branch[b] = h.commit(s, "refs/heads/"+sc.Branch(b).Name, []int{tip}, Identity, commitTime(c.Commits+b),
+			fmt.Sprintf("Add feature %d", b), map[string]string{scenario.FeatureFilePath(b): featureFile(b)})
 	}
 	for i := 1; i <= c.Releases; i++ {
-		fmt.Fprintf(&s, "reset refs/tags/%s\nfrom :%d\n\n", scenario.ReleaseTag(i), mainMarks[sc.Release(i).Commit])
+		fmt.Fprintf(s, "reset refs/tags/%s\nfrom :%d\n\n", scenario.ReleaseTag(i), h.main[sc.Release(i).Commit])
 	}
-	for j := 1; j <= c.PullRequests; j++ {
-		fmt.Fprintf(&s, "reset "+string(ref)+"\nfrom :%d\n\n", number(j), branchMarks[sc.PRBranch(j)])
+	return h
+}
+
+func featureFile(b int) string {
+	var body strings.Builder
+	for l := 1; l <= scenario.FeatureFileLines; l++ {
+		body.WriteString(scenario.FeatureFileLine(b, l) + "\n")
 	}
-	marks, err := fastImport(ctx, path, &s)
-	if err != nil {
-		return nil, err
-	}
-	r := &Repo{Path: path, main: make([]string, c.Commits), branch: make([]string, c.Branches+1)}
-	for i, m := range mainMarks {
-		r.main[i] = marks[m]
-	}
-	for b := 1; b <= c.Branches; b++ {
-		r.branch[b] = marks[branchMarks[b]]
-	}
-	return r, nil
+	return body.String()
 }
 
 // BuildWiki writes a bare wiki repository with a few pages.
@@ -141,13 +201,24 @@ func Pointer(oid string, size int) string {
 
 func commitTime(i int) time.Time { return scenario.Epoch().Add(time.Duration(i) * time.Hour) }
 
-// writeCommit appends one fast-import commit; files are written in sorted
-// order so the stream, and so the SHAs, never depend on map order.
+// writeCommit appends one fast-import commit by Identity; files are
+// written in sorted order so the stream, and so the SHAs, never depend on
+// map order.
 func writeCommit(s *bytes.Buffer, ref string, mark, from int, when time.Time, msg string, files map[string]string) {
-	stamp := fmt.Sprintf("%s %d +0000", Identity, when.Unix())
-	fmt.Fprintf(s, "commit %s\nmark :%d\nauthor %s\ncommitter %s\ndata %d\n%s\n", ref, mark, stamp, stamp, len(msg), msg)
+	var parents []int
 	if from != 0 {
-		fmt.Fprintf(s, "from :%d\n", from)
+		parents = []int{from}
+	}
+	writeCommitBy(s, ref, mark, parents, Identity, when, msg, files)
+}
+
+// writeCommitBy appends a commit by who ("Name <e-mail>") with parents,
+// the first one's tree changed by files.
+func writeCommitBy(s *bytes.Buffer, ref string, mark int, parents []int, who string, when time.Time, msg string, files map[string]string) {
+	stamp := fmt.Sprintf("%s %d +0000", who, when.Unix())
+	fmt.Fprintf(s, "commit %s\nmark :%d\nauthor %s\ncommitter %s\ndata %d\n%s\n", ref, mark, stamp, stamp, len(msg), msg)
+	for k, p := range parents {
+		fmt.Fprintf(s, "%s :%d\n", map[bool]string{true: "from", false: "merge"}[k == 0], p)
 	}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		fmt.Fprintf(s, "M 100644 inline %s\ndata %d\n%s\n", name, len(files[name]), files[name])

@@ -48,6 +48,29 @@ func (c Counts) Diff(want Counts) string {
 }
 
 // Expected returns what a complete import from source finds.
+//
+// For BitbucketServer the kinds are what an import lands, so an importer's
+// tests can compare their counts exactly:
+//
+//   - merge_requests; merge_requests_opened, _merged and _closed (GitLab's
+//     states, BBSMergeRequestState) and merge_requests_draft;
+//   - notes: every comment of a thread without an anchor, replies included
+//     (GitLab flattens nested replies into notes), and note_replies of them;
+//   - diff_notes: every comment of an anchored thread (replies share the
+//     thread's position), diff_note_replies of them, and per anchor
+//     DiffNoteKind(lineType, fileType): diff_notes_added_to,
+//     diff_notes_removed_from, diff_notes_context_from, diff_notes_context_to;
+//   - edited_notes (version > 0), tasks (severity BLOCKER) and
+//     tasks_resolved, counted among the notes and diff notes above;
+//   - one system note per activity by its BBSSystemNotes kind
+//     (system_notes_approved, _unapproved, _requested_changes, _closed,
+//     _reopened, _merged, _added_commits), whose Text is GitLab's wording
+//     and GitLab says whether GitLab's own importer writes it;
+//   - approvals (reviewers whose final status is APPROVED: an approval
+//     withdrawn by an UNAPPROVED is none) and reviewers;
+//   - users (the project's user permissions) and placeholder_users (the
+//     distinct people a complete import attributes something to: pull
+//     request authors, reviewers, comment authors and activity users).
 func (s *Scenario) Expected(source string) (Counts, error) {
 	c := s.cfg
 	switch source {
@@ -62,28 +85,7 @@ func (s *Scenario) Expected(source string) (Counts, error) {
 			"branches": s.BranchCount(), "protected_branches": c.ProtectedBranches, "users": c.Users,
 		}, nil
 	case BitbucketServer:
-		var acts, comments, inline, approvals, merges, declines int
-		for j := 1; j <= c.PullRequests; j++ {
-			for _, a := range s.BBSActivities(j) {
-				acts++
-				switch a.Action {
-				case "COMMENTED":
-					comments += 1 + len(a.Replies)
-					if a.Inline {
-						inline += 1 + len(a.Replies)
-					}
-				case "APPROVED":
-					approvals++
-				case "MERGED":
-					merges++
-				case "DECLINED":
-					declines++
-				}
-			}
-		}
-		return Counts{"pull_requests": c.PullRequests, "activities": acts, "comments": comments,
-			"inline_comments": inline, "approvals": approvals, "merge_events": merges,
-			"decline_events": declines, "users": c.Users}, nil
+		return s.bbsExpected(), nil
 	case GitLab:
 		np := len(s.Projects())
 		return Counts{"groups": len(s.groups), "projects": np,
@@ -130,8 +132,9 @@ func pages(n, perPage int) int { return max(1, (n+perPage-1)/perPage) }
 // item that has reactions (the issue list carries reactions.total_count) its
 // reactions, and per user users/:login (for the e-mail).
 //
-// Bitbucket Server: repository, pull requests, project user permissions;
-// then per pull request its activities.
+// Bitbucket Server: repository, pull requests (state=ALL), project user
+// permissions; then per pull request its activities, at most
+// BBSPageMaxActivities a page.
 //
 // GitLab: version, token self-check, top-level group, descendant groups,
 // projects with include_subgroups; per project: project, labels, milestones,
@@ -157,9 +160,11 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 		n += c.Users
 		return n, nil
 	case BitbucketServer:
-		n := 1 + p(c.PullRequests) + p(c.Users)
+		// Bitbucket caps every page at its page.max.* setting.
+		list := func(n, most int) int { return pages(n, min(perPage, most)) }
+		n := 1 + list(c.PullRequests, BBSPageMax) + list(c.Users, BBSPageMax)
 		for j := 1; j <= c.PullRequests; j++ {
-			n += p(len(s.BBSActivities(j)))
+			n += list(len(s.BBSActivities(j)), BBSPageMaxActivities)
 		}
 		return n, nil
 	case GitLab:

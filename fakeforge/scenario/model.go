@@ -23,6 +23,8 @@ const (
 	kindAsset
 	kindLFS
 	kindGroup
+	kindBBSComment
+	kindBBSActivity
 )
 
 // ID bases keep identifiers of different kinds apart and recognisable.

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+
+	"github.com/ferry-import/ferry/fakeforge/scenario"
 )
 
 // BitbucketTarget is a Bitbucket Server repository to walk.
@@ -33,21 +36,29 @@ type bbsUser struct {
 
 type bbsComment struct {
 	ID       int64        `json:"id"`
+	Version  int          `json:"version"`
 	Author   bbsUser      `json:"author"`
+	Severity string       `json:"severity"`
+	State    string       `json:"state"`
 	Comments []bbsComment `json:"comments"`
 }
 
 type bbsActivity struct {
 	Action        string      `json:"action"`
+	User          bbsUser     `json:"user"`
 	Comment       *bbsComment `json:"comment"`
 	CommentAnchor *struct {
-		Path string `json:"path"`
-		Line int    `json:"line"`
+		Path     string `json:"path"`
+		Line     int    `json:"line"`
+		LineType string `json:"lineType"`
+		FileType string `json:"fileType"`
 	} `json:"commentAnchor"`
 	Diff *struct {
 		Hunks []struct {
 			Segments []struct {
+				Type  string `json:"type"`
 				Lines []struct {
+					Source      int     `json:"source"`
 					Destination int     `json:"destination"`
 					CommentIDs  []int64 `json:"commentIds"`
 				} `json:"lines"`
@@ -56,10 +67,26 @@ type bbsActivity struct {
 	} `json:"diff"`
 	Commit *struct {
 		Committer struct {
-			EmailAddress string `json:"emailAddress"`
+			Slug string `json:"slug"`
 		} `json:"committer"`
 		CommitterTimestamp int64 `json:"committerTimestamp"`
 	} `json:"commit"`
+}
+
+type bbsPullRequest struct {
+	ID      int    `json:"id"`
+	State   string `json:"state"`
+	Draft   bool   `json:"draft"`
+	FromRef struct {
+		LatestCommit string `json:"latestCommit"`
+	} `json:"fromRef"`
+	Author struct {
+		User bbsUser `json:"user"`
+	} `json:"author"`
+	Reviewers []struct {
+		User   bbsUser `json:"user"`
+		Status string  `json:"status"`
+	} `json:"reviewers"`
 }
 
 type bbsClient struct {
@@ -133,7 +160,9 @@ func cloneValues(q url.Values) url.Values {
 
 // BitbucketServer walks a repository as GitLab's Bitbucket Server importer
 // does: repository, pull requests (state=ALL), each pull request's
-// activities, and the project's users.
+// activities, and the project's users. It counts what an import lands,
+// with the kinds of scenario.Expected, and checks that every inline
+// comment sits on a diff line of its anchor's type and side.
 func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 	if t.PerPage == 0 {
 		t.PerPage = 100
@@ -144,6 +173,7 @@ func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 	}
 	c := &bbsClient{t: t, hc: hc}
 	n := Counts{}
+	people := map[string]bool{}
 	repoPath := fmt.Sprintf("/projects/%s/repos/%s", url.PathEscape(t.Project), url.PathEscape(t.Repo))
 	var repo struct {
 		ScmID string `json:"scmId"`
@@ -159,12 +189,7 @@ func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 	}
 	var ids []int
 	err := c.each(ctx, repoPath+"/pull-requests", url.Values{"state": {"ALL"}}, func(v json.RawMessage) error {
-		var pr struct {
-			ID      int `json:"id"`
-			FromRef struct {
-				LatestCommit string `json:"latestCommit"`
-			} `json:"fromRef"`
-		}
+		var pr bbsPullRequest
 		if err := json.Unmarshal(v, &pr); err != nil {
 			return fmt.Errorf("decode pull request: %w", err)
 		}
@@ -172,7 +197,19 @@ func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 			return fmt.Errorf("pull request %d has no source commit", pr.ID)
 		}
 		ids = append(ids, pr.ID)
-		n["pull_requests"]++
+		n["merge_requests"]++
+		n["merge_requests_"+scenario.BBSMergeRequestState(pr.State)]++
+		if pr.Draft {
+			n["merge_requests_draft"]++
+		}
+		people[pr.Author.User.Slug] = true
+		for _, r := range pr.Reviewers {
+			people[r.User.Slug] = true
+			n["reviewers"]++
+			if r.Status == "APPROVED" {
+				n["approvals"]++
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -184,8 +221,8 @@ func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 			if err := json.Unmarshal(v, &a); err != nil {
 				return fmt.Errorf("decode activity: %w", err)
 			}
-			n["activities"]++
-			return countActivity(n, a)
+			people[a.User.Slug] = true
+			return countActivity(n, people, a)
 		})
 		if err != nil {
 			return n, fmt.Errorf("pull request %d: %w", id, err)
@@ -202,58 +239,87 @@ func BitbucketServer(ctx context.Context, t BitbucketTarget) (Counts, error) {
 		n["users"]++
 		return nil
 	})
+	n["placeholder_users"] = len(people)
 	return n, err
 }
 
-func countActivity(n Counts, a bbsActivity) error {
+func countActivity(n Counts, people map[string]bool, a bbsActivity) error {
+	if sn, ok := scenario.BBSSystemNotes[a.Action]; ok {
+		n[sn.Kind]++
+	}
 	switch a.Action {
 	case "COMMENTED":
 		if a.Comment == nil {
 			return fmt.Errorf("COMMENTED activity without a comment")
 		}
-		k := countComments(*a.Comment)
-		n["comments"] += k
-		if a.CommentAnchor != nil {
-			if !diffMentions(a, a.Comment.ID) {
-				return fmt.Errorf("inline comment %d is not on any diff line", a.Comment.ID)
+		kind, replies := "notes", "note_replies"
+		if an := a.CommentAnchor; an != nil {
+			kind, replies = "diff_notes", "diff_note_replies"
+			if err := checkAnchor(a); err != nil {
+				return err
 			}
-			n["inline_comments"] += k
+			n[scenario.DiffNoteKind(an.LineType, an.FileType)] += countComments(n, people, *a.Comment, kind, replies, 0)
+			return nil
 		}
-	case "APPROVED":
-		n["approvals"]++
+		countComments(n, people, *a.Comment, kind, replies, 0)
 	case "MERGED":
-		if a.Commit == nil || a.Commit.Committer.EmailAddress == "" || a.Commit.CommitterTimestamp == 0 {
+		if a.Commit == nil || a.Commit.Committer.Slug == "" || a.Commit.CommitterTimestamp == 0 {
 			return fmt.Errorf("MERGED activity without its committer")
 		}
-		n["merge_events"]++
-	case "DECLINED":
-		n["decline_events"]++
 	}
 	return nil
 }
 
-func countComments(c bbsComment) int {
+// countComments counts a comment and its nested replies as kind (replies
+// also as replies), with their edits and tasks, and returns how many.
+func countComments(n Counts, people map[string]bool, c bbsComment, kind, replies string, depth int) int {
 	k := 1
+	people[c.Author.Slug] = true
+	n[kind]++
+	if depth > 0 {
+		n[replies]++
+	}
+	if c.Version > 0 {
+		n["edited_notes"]++
+	}
+	if c.Severity == "BLOCKER" {
+		n["tasks"]++
+		if c.State == "RESOLVED" {
+			n["tasks_resolved"]++
+		}
+	}
 	for _, r := range c.Comments {
-		k += countComments(r)
+		k += countComments(n, people, r, kind, replies, depth+1)
 	}
 	return k
 }
 
-func diffMentions(a bbsActivity, id int64) bool {
+// checkAnchor finds the diff line that carries an inline comment's id and
+// checks it against the anchor: its type is the anchor's line type, and
+// its number on the anchor's side (FROM: source, TO: destination) is the
+// anchor's line. That line is what GitLab positions the diff note on.
+func checkAnchor(a bbsActivity) error {
+	an, id := a.CommentAnchor, a.Comment.ID
 	if a.Diff == nil {
-		return false
+		return fmt.Errorf("inline comment %d comes without its diff", id)
 	}
 	for _, h := range a.Diff.Hunks {
 		for _, s := range h.Segments {
 			for _, l := range s.Lines {
-				for _, c := range l.CommentIDs {
-					if c == id {
-						return true
-					}
+				if !slices.Contains(l.CommentIDs, id) {
+					continue
 				}
+				side := l.Destination
+				if an.FileType == "FROM" {
+					side = l.Source
+				}
+				if s.Type != an.LineType || side != an.Line {
+					return fmt.Errorf("inline comment %d anchored on %s line %d (%s) sits on a %s line %d→%d",
+						id, an.LineType, an.Line, an.FileType, s.Type, l.Source, l.Destination)
+				}
+				return nil
 			}
 		}
 	}
-	return false
+	return fmt.Errorf("inline comment %d is not on any diff line", id)
 }
