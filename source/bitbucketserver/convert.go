@@ -1,7 +1,9 @@
 package bitbucketserver
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,8 +105,36 @@ func (b *builder) mergeRequest(pr pullRequest) forge.MergeRequest {
 	return mr
 }
 
-// activity converts one entry of a pull request's activity stream.
-func (b *builder) activity(iid int64, a activity) {
+// standingApprovals are the APPROVED activities not withdrawn later by
+// the same person (UNAPPROVED, or REVIEWED: "needs work"): GitLab's
+// approvals are who approves now.
+func standingApprovals(acts []activity) map[int64]bool {
+	sorted := slices.Clone(acts)
+	slices.SortStableFunc(sorted, func(x, y activity) int {
+		if c := cmp.Compare(x.CreatedDate, y.CreatedDate); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	last := map[string]activity{}
+	for _, a := range sorted {
+		switch a.Action {
+		case "APPROVED", "UNAPPROVED", "REVIEWED":
+			last[firstNonEmpty(a.User.Slug, a.User.Name)] = a
+		}
+	}
+	out := map[int64]bool{}
+	for _, a := range last {
+		if a.Action == "APPROVED" {
+			out[a.ID] = true
+		}
+	}
+	return out
+}
+
+// activity converts one entry of a pull request's activity stream;
+// standing says an APPROVED activity was not withdrawn later.
+func (b *builder) activity(iid int64, a activity, standing bool) {
 	on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
 	id := strconv.FormatInt(a.ID, 10)
 	system := func(body string) {
@@ -122,9 +152,12 @@ func (b *builder) activity(iid int64, a activity) {
 		}
 		b.thread(on, *a.Comment, nil)
 	case "APPROVED":
-		// An approving review is the approval (and the reviewer's state).
-		b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved,
-			Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
+		// An approving review is the approval (and the reviewer's state),
+		// while it stands.
+		if standing {
+			b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved,
+				Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
+		}
 		system("approved this merge request")
 	case "UNAPPROVED":
 		system("unapproved this merge request")

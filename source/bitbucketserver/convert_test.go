@@ -110,7 +110,7 @@ func TestInlinePositions(t *testing.T) {
 		{"CONTEXT", "TO", 4, 6, 4, 6},
 	} {
 		b := r.builder()
-		b.activity(3, inlineActivity(c.lineType, c.fileType, c.src, c.dst))
+		b.activity(3, inlineActivity(c.lineType, c.fileType, c.src, c.dst), false)
 		ns := notes(b)
 		if len(ns) != 2 {
 			t.Fatalf("%s/%s: %d notes, want the comment and its reply", c.lineType, c.fileType, len(ns))
@@ -129,7 +129,7 @@ func TestInlinePositions(t *testing.T) {
 	a := inlineActivity("ADDED", "TO", 0, 12)
 	a.Diff = nil
 	b := r.builder()
-	b.activity(3, a)
+	b.activity(3, a, false)
 	ns := notes(b)
 	if len(ns) != 2 || ns[0].Position != nil || !strings.HasPrefix(ns[0].Body, "*Comment on src/a.go:12*\n\nwhy?") {
 		t.Errorf("orphaned comment: %+v", ns)
@@ -147,7 +147,7 @@ func TestThreads(t *testing.T) {
 			Comments: []comment{{ID: 3, Text: "deep", Author: user{Slug: "bob"}}}},
 			{ID: 4, Text: "second", Author: user{Slug: "root", EmailAddress: "root@bbs.example.com"}}}}}
 	b := r.builder()
-	b.activity(5, a)
+	b.activity(5, a, false)
 	ns := notes(b)
 	want := []struct{ id, body string }{
 		{"comment/1", "root"}, {"comment/2", long}, {"comment/3", "> " + strings.Repeat("x", 80) + " ...\n\ndeep"}, {"comment/4", "second"},
@@ -203,7 +203,7 @@ func TestEvents(t *testing.T) {
 			"added 2 commits\n\n<ul><li>01234567 - Fix it</li><li>fedcba98 - Test it</li></ul>", nil},
 	} {
 		b := r.builder()
-		b.activity(9, c.a)
+		b.activity(9, c.a, true)
 		var sys []string
 		for _, n := range notes(b) {
 			if n.System {

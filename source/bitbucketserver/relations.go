@@ -77,8 +77,9 @@ func (r *run) activities() importer.Relation {
 				return fmt.Errorf("activities of pull request %d: %w", id, err)
 			}
 			b := &builder{Builder: pb, r: r}
+			standing := standingApprovals(acts)
 			for _, a := range acts {
-				b.activity(id, a)
+				b.activity(id, a, standing[a.ID])
 			}
 			b.CountItems(len(acts))
 			return nil
