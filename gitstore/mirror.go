@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -198,7 +201,10 @@ func (s *Store) fetch(ctx context.Context, id int64, wiki bool, r remote, refspe
 	return err
 }
 
-func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) (err error) {
+// withRemote runs fn with a git command set up to reach r from dir: its
+// credential, the allowed protocols and, for network remotes, the dial
+// proxy that keeps git on addresses the guard allows.
+func (s *Store) withRemote(ctx context.Context, dir string, r remote, fn func(c gitCmd) error) (err error) {
 	c := gitCmd{
 		Dir: dir,
 		// A transfer that stalls for 10 minutes ends the mirror: its job's
@@ -224,27 +230,118 @@ func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []
 			}
 		}()
 	}
-	// Ask for HEAD first: it tells the source's default branch and fails
-	// fast on a wrong URL or credential.
-	c.Args = []string{"ls-remote", "--symref", "--end-of-options", r.url, "HEAD"}
-	out, err := s.run(ctx, c)
-	if err != nil {
-		return err
+	return fn(c)
+}
+
+func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) error {
+	return s.withRemote(ctx, dir, r, func(c gitCmd) error {
+		// Ask for HEAD first: it tells the source's default branch and fails
+		// fast on a wrong URL or credential.
+		c.Args = []string{"ls-remote", "--symref", "--end-of-options", r.url, "HEAD"}
+		out, err := s.run(ctx, c)
+		if err != nil {
+			return err
+		}
+		head := ""
+		headSHA := ""
+		for _, l := range lines(out) {
+			if target, ok := strings.CutPrefix(l, "ref: "); ok {
+				head, _, _ = strings.Cut(target, "\t")
+			} else if sha, name, ok := strings.Cut(l, "\t"); ok && name == "HEAD" {
+				headSHA = sha
+			}
+		}
+		c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", "--quiet", "--end-of-options", r.url}, refspecs...)
+		if _, err := s.run(ctx, c); err != nil {
+			return err
+		}
+		return s.fixHead(ctx, dir, head, headSHA)
+	})
+}
+
+var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
+// FetchCommits fetches commits by id from sourceURL into the existing
+// repository of project id, each into the ref want names for it (such as
+// refs/merge-requests/3/head or refs/keep-around/<sha>). Sources drop the
+// refs of closed pull requests but keep their commits, which a mirror
+// then lacks. Commits already here only get their ref. A commit the
+// source will not give is skipped and listed in missing, as GitLab's
+// importer skips an "unadvertised object".
+func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cred Credential, want map[string]string) (missing []string, err error) {
+	u, err := url.Parse(sourceURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("fetch commits %d: source URL: %w", id, ErrInvalid)
 	}
-	head := ""
-	headSHA := ""
-	for _, l := range lines(out) {
-		if target, ok := strings.CutPrefix(l, "ref: "); ok {
-			head, _, _ = strings.Cut(target, "\t")
-		} else if sha, name, ok := strings.Cut(l, "\t"); ok && name == "HEAD" {
-			headSHA = sha
+	if err := s.vetURL(ctx, u); err != nil {
+		return nil, err
+	}
+	shas := slices.Sorted(maps.Keys(want))
+	for _, sha := range shas {
+		ref := want[sha]
+		if !shaPattern.MatchString(sha) || !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " ~^:?*[\\") || strings.Contains(ref, "..") {
+			return nil, fmt.Errorf("fetch commits %d: %s → %s: %w", id, sha, ref, ErrInvalid)
 		}
 	}
-	c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", "--quiet", "--end-of-options", r.url}, refspecs...)
-	if _, err := s.run(ctx, c); err != nil {
-		return err
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	return s.fixHead(ctx, dir, head, headSHA)
+	defer unlock()
+	dir := s.repoPath(id, false)
+	if !isRepo(dir) {
+		return nil, fmt.Errorf("fetch commits %d: %w", id, ErrNotFound)
+	}
+	var fetch []string
+	for _, sha := range shas {
+		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"cat-file", "-e", sha + "^{commit}"}}); err == nil {
+			if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"update-ref", want[sha], sha}}); err != nil {
+				return nil, fmt.Errorf("fetch commits %d: %w", id, err)
+			}
+			continue
+		}
+		fetch = append(fetch, sha)
+	}
+	if len(fetch) == 0 {
+		return nil, nil
+	}
+	r := remote{url: u.String(), protocols: "http:https", cred: cred}
+	err = s.withRemote(ctx, dir, r, func(c gitCmd) error {
+		get := func(shas []string) error {
+			c.Args = []string{"fetch", "--no-write-fetch-head", "--quiet", "--no-tags", "--end-of-options", r.url}
+			for _, sha := range shas {
+				c.Args = append(c.Args, "+"+sha+":"+want[sha])
+			}
+			_, err := s.run(ctx, c)
+			return err
+		}
+		if err := get(fetch); err == nil || !isUnavailableObject(err) {
+			return err
+		}
+		// One of them is not to be had: take the others one by one.
+		for _, sha := range fetch {
+			if err := get([]string{sha}); err != nil {
+				if !isUnavailableObject(err) {
+					return err
+				}
+				missing = append(missing, sha)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch commits %d: %w", id, err)
+	}
+	return missing, nil
+}
+
+// isUnavailableObject reports a source refusing a commit it does not
+// have or will not give.
+func isUnavailableObject(err error) bool {
+	msg := strings.ToLower(stderrOf(err))
+	return strings.Contains(msg, "not our ref") || strings.Contains(msg, "unadvertised object") ||
+		strings.Contains(msg, "couldn't find remote ref") || strings.Contains(msg, "no such remote ref") ||
+		strings.Contains(msg, "upload-pack: not our ref")
 }
 
 // fixHead points HEAD at the source's default branch if we have it; else

@@ -309,3 +309,44 @@ func TestRunScrubsStderr(t *testing.T) {
 		assertNoSecret(t, err.Error(), srcSecret)
 	}
 }
+
+// A closed pull request's ref is gone at the source but its commits are
+// not: FetchCommits brings them by id into the refs asked for, sets refs
+// of commits already here without a fetch, and lists (does not fail on)
+// a commit the source will not give.
+func TestFetchCommits(t *testing.T) {
+	ctx := context.Background()
+	up, srcURL, _ := upstream(t)
+	cred := Credential{Username: srcUser, Password: srcSecret}
+	src := up.Path(1)
+	pr3 := strings.TrimSpace(testGit(t, src, "rev-parse", "refs/pull/3/head"))
+	master := strings.TrimSpace(testGit(t, src, "rev-parse", "refs/heads/master"))
+	s := newStore(t)
+	if err := s.Mirror(ctx, 7, srcURL, cred, "+refs/heads/*:refs/heads/*"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := testGitRun(t, s.Path(7), nil, "cat-file", "-e", pr3+"^{commit}"); err == nil {
+		t.Fatal("the mirror already has the pull request's commit: nothing to show")
+	}
+	absent := strings.Repeat("ab", 20)
+	missing, err := s.FetchCommits(ctx, 7, srcURL, cred, map[string]string{
+		pr3:    "refs/merge-requests/3/head",
+		master: "refs/keep-around/" + master,
+		absent: "refs/keep-around/" + absent,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 1 || missing[0] != absent {
+		t.Errorf("missing %v, want [%s]", missing, absent)
+	}
+	want := master + " refs/keep-around/" + master + "\n" + pr3 + " refs/merge-requests/3/head\n"
+	if got := refsOf(t, s.Path(7), "refs/keep-around/", "refs/merge-requests/"); got != want {
+		t.Errorf("refs\n%s\nwant\n%s", got, want)
+	}
+	for _, bad := range []map[string]string{{"HEAD": "refs/x"}, {pr3: "refs/../x"}, {pr3: "heads/x"}} {
+		if _, err := s.FetchCommits(ctx, 7, srcURL, cred, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: %v, want ErrInvalid", bad, err)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	// skips the comparison.
 	Expected scenario.Counts
 	Count    func(*Result) scenario.Counts
+	// GitDir holds the run's repositories; empty is a temporary directory
+	// of the test that calls Run.
+	GitDir string
 	// AllowRepeats reports a URL that may be requested more than once (a
 	// lookup each job repeats by design); nil allows none.
 	AllowRepeats func(url string) bool
@@ -97,6 +100,9 @@ func (r *Result) Repeats() []string {
 // adapter's own, field-level checks.
 func Exercise(t *testing.T, cfg Config) *Result {
 	t.Helper()
+	if cfg.GitDir == "" {
+		cfg.GitDir = t.TempDir() // outlives the subtests: the result's Git
+	}
 	t.Run("stages are a plan", func(t *testing.T) { checkPlan(t, cfg) })
 	var res *Result
 	t.Run("import", func(t *testing.T) {
@@ -175,7 +181,11 @@ func checkPlan(t *testing.T, cfg Config) {
 func Run(t *testing.T, cfg Config) *Result {
 	t.Helper()
 	ctx := context.Background()
-	git, err := gitstore.New(t.TempDir(), gitstore.Options{})
+	dir := cfg.GitDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	git, err := gitstore.New(dir, gitstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package bitbucketserver
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -136,7 +138,27 @@ func TestConformance(t *testing.T) {
 			cfg := suite(t, f, o)
 			cfg.Expected, cfg.Count = want, counts
 			im := sourcetest.Exercise(t, cfg)
-			t.Logf("counts %v, calls %d", counts(im), len(im.Calls))
+			// Every merge request's head is in the mirror, closed ones too
+			// (their refs are gone at the source: fetched by commit).
+			closed := 0
+			for _, mr := range sourcetest.Of[forge.MergeRequest](im, forge.KindMergeRequest) {
+				ref := fmt.Sprintf("refs/merge-requests/%d/head", mr.IID)
+				c, err := im.Git.Commit(context.Background(), 7, ref)
+				if err != nil || c.ID != mr.SourceSHA {
+					t.Errorf("%s (%s): %+v, %v; want %s", ref, mr.State, c.ID, err, mr.SourceSHA)
+				}
+				if mr.State != forge.StateOpened {
+					closed++
+				}
+				if mr.MergeCommitSHA != "" {
+					if _, err := im.Git.Commit(context.Background(), 7, "refs/keep-around/"+mr.MergeCommitSHA); err != nil {
+						t.Errorf("merge commit of %d not kept: %v", mr.IID, err)
+					}
+				}
+			}
+			if closed == 0 {
+				t.Error("no closed merge request in the scenario")
+			}
 		})
 	}
 }

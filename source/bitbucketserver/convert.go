@@ -92,9 +92,7 @@ func (b *builder) mergeRequest(pr pullRequest) forge.MergeRequest {
 	case "MERGED":
 		mr.State = forge.StateMerged
 		mr.MergedAt = optTS(pr.ClosedDate)
-		if mc := pr.Properties.MergeCommit; mc != nil {
-			mr.MergeCommitSHA = mc.ID
-		}
+		mr.MergeCommitSHA = mergeCommit(pr)
 	case "DECLINED":
 		mr.State = forge.StateClosed
 		mr.ClosedAt = optTS(pr.ClosedDate)
@@ -130,6 +128,15 @@ func standingApprovals(acts []activity) map[int64]bool {
 		}
 	}
 	return out
+}
+
+// mergeCommit is a merged pull request's merge commit, when the server
+// says (Bitbucket 7+: properties.mergeCommit).
+func mergeCommit(pr pullRequest) string {
+	if mc := pr.Properties.MergeCommit; mc != nil {
+		return mc.ID
+	}
+	return ""
 }
 
 // activity converts one entry of a pull request's activity stream;

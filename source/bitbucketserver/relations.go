@@ -48,7 +48,7 @@ func (r *run) pullRequests() importer.Relation {
 		Fetch: func(ctx context.Context, start string) (paging.Fetched[pullRequest], error) {
 			return getPage[pullRequest](ctx, r, path, url.Values{"state": {"ALL"}, "order": {"OLDEST"}}, start)
 		},
-		Convert: func(_ context.Context, prs []pullRequest) (*paging.Builder, error) {
+		Convert: func(ctx context.Context, prs []pullRequest) (*paging.Builder, error) {
 			b := r.builder()
 			for _, pr := range prs {
 				if pr.ID <= 0 {
@@ -57,9 +57,57 @@ func (r *run) pullRequests() importer.Relation {
 				b.Add(b.mergeRequest(pr))
 				b.Follow(relActivities, strconv.FormatInt(pr.ID, 10))
 			}
+			if err := r.fetchClosedCommits(ctx, b, prs); err != nil {
+				return nil, err
+			}
 			return b.Builder, nil
 		},
 	})
+}
+
+// fetchClosedCommits brings the commits of merged and declined pull
+// requests into the mirror, as GitLab's importer does: Bitbucket drops
+// their refs/pull-requests refs but keeps the commits. The source head
+// becomes refs/merge-requests/<iid>/head, the target head and the merge
+// commit refs/keep-around/<sha>. A commit the server will not give is a
+// failed item, not silence.
+func (r *run) fetchClosedCommits(ctx context.Context, b *builder, prs []pullRequest) error {
+	want := map[string]string{}
+	prOf := map[string]int64{}
+	clone := ""
+	for _, pr := range prs {
+		if pr.State == "OPEN" {
+			continue
+		}
+		if clone == "" {
+			c, err := r.cloneURL(pr.ToRef.Repository)
+			if err != nil {
+				return err
+			}
+			clone = c
+		}
+		if sha := pr.FromRef.LatestCommit; sha != "" {
+			want[sha], prOf[sha] = fmt.Sprintf("refs/merge-requests/%d/head", pr.ID), pr.ID
+		}
+		for _, sha := range []string{pr.ToRef.LatestCommit, mergeCommit(pr)} {
+			if _, ok := want[sha]; sha != "" && !ok {
+				want[sha], prOf[sha] = "refs/keep-around/"+sha, pr.ID
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	missing, err := r.env.Git.FetchCommits(ctx, r.env.ProjectID, clone, r.credential(), want)
+	if err != nil {
+		return fmt.Errorf("fetch commits of closed pull requests: %w", err)
+	}
+	for _, sha := range missing {
+		b.Fail(importer.ItemFailure{SourceURL: r.server.String() + r.repoPath() + "/pull-requests/" + strconv.FormatInt(prOf[sha], 10),
+			Title: fmt.Sprintf("commit %s of pull request %d", sha, prOf[sha]),
+			Err:   &importer.Permanent{Err: fmt.Errorf("the server does not give commit %s", sha)}})
+	}
+	return nil
 }
 
 // activities reads one pull request's activity stream (all its pages) into

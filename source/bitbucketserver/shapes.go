@@ -53,9 +53,10 @@ type participant struct {
 }
 
 type ref struct {
-	ID           string `json:"id"`
-	DisplayID    string `json:"displayId"`
-	LatestCommit string `json:"latestCommit"`
+	ID           string     `json:"id"`
+	DisplayID    string     `json:"displayId"`
+	LatestCommit string     `json:"latestCommit"`
+	Repository   repository `json:"repository"`
 }
 
 type pullRequest struct {
