@@ -12,6 +12,18 @@ const (
 	ImportCanceled  = "canceled"
 )
 
+// Timeout strategies, as GitLab's timeout_strategy: what happens to an
+// import whose stage makes no progress for too long.
+const (
+	// TimeoutPessimistic fails the import (GitLab's default).
+	TimeoutPessimistic = "pessimistic"
+	// TimeoutOptimistic gives the stalled stage up and goes on.
+	TimeoutOptimistic = "optimistic"
+)
+
+// ValidTimeoutStrategy reports whether s is one of the timeout strategies.
+func ValidTimeoutStrategy(s string) bool { return s == TimeoutPessimistic || s == TimeoutOptimistic }
+
 // ImportDone reports whether an import status is final.
 func ImportDone(status string) bool {
 	return status == ImportFinished || status == ImportFailed || status == ImportCanceled
@@ -26,6 +38,9 @@ type Import struct {
 	SourceURL  string // API base URL
 	SourceRef  string // repository id or path at the source
 	Options    string // JSON of source-specific options
+	// TimeoutStrategy is TimeoutPessimistic or TimeoutOptimistic; empty
+	// is stored as TimeoutPessimistic.
+	TimeoutStrategy string
 	// SealedCredential is the source credential encrypted at rest; empty
 	// once the import has ended.
 	SealedCredential string

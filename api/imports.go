@@ -86,13 +86,12 @@ func (s *Server) importRoutes(r chi.Router) {
 }
 
 // githubOptions is what a GitHub import keeps of its request, handed to
-// the source adapter (and the engine's timeout strategy) as JSON.
+// the source adapter as JSON.
 type githubOptions struct {
-	SingleEndpointNotesImport bool   `json:"single_endpoint_notes_import"`
-	AttachmentsImport         bool   `json:"attachments_import"`
-	CollaboratorsImport       bool   `json:"collaborators_import"`
-	PaginationLimit           int    `json:"pagination_limit"`
-	TimeoutStrategy           string `json:"timeout_strategy"`
+	SingleEndpointNotesImport bool `json:"single_endpoint_notes_import"`
+	AttachmentsImport         bool `json:"attachments_import"`
+	CollaboratorsImport       bool `json:"collaborators_import"`
+	PaginationLimit           int  `json:"pagination_limit"`
 	// FullName spares every relation a repository lookup.
 	FullName string `json:"full_name,omitempty"`
 }
@@ -115,7 +114,8 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 	target := p.requireStr("target_namespace")
 	newName, _ := p.str("new_name")
 	hostname, _ := p.str("github_hostname")
-	opts := githubOptions{PaginationLimit: 100, TimeoutStrategy: "pessimistic"}
+	opts := githubOptions{PaginationLimit: 100}
+	timeout := ferry.TimeoutPessimistic
 	if stages, ok := p.object("optional_stages"); ok {
 		for k, v := range stages {
 			on, _ := scalar(v)
@@ -131,10 +131,10 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if v, ok := p.str("timeout_strategy"); ok {
-		if v != "optimistic" && v != "pessimistic" {
+		if !ferry.ValidTimeoutStrategy(v) {
 			p.fail("timeout_strategy", "does not have a valid value")
 		}
-		opts.TimeoutStrategy = v
+		timeout = v
 	}
 	if n, ok := p.optInt("pagination_limit"); ok {
 		if n < 1 || n > 100 {
@@ -206,7 +206,7 @@ func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
 	opts.FullName = repo.FullName
 	optJSON, _ := json.Marshal(opts)
 	im := &ferry.Import{UserID: me.ID, SourceType: "github", SourceURL: apiBase, SourceRef: strconv.FormatInt(repoID, 10), Options: string(optJSON),
-		CorrelationID: requestID(ctx)}
+		TimeoutStrategy: timeout, CorrelationID: requestID(ctx)}
 	err = s.store.Write(ctx, func(tx *store.Tx) error {
 		if err := s.CreateProjectIn(r, tx, ns, pr, ferry.MaintainerAccess); err != nil {
 			return err

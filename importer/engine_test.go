@@ -281,8 +281,15 @@ func (h *harness) start(t *testing.T) *ferry.Import { return h.startWith(t, `{}`
 // startWith schedules an import with the given options JSON.
 func (h *harness) startWith(t *testing.T, options string) *ferry.Import {
 	t.Helper()
+	return h.schedule(t, &ferry.Import{Options: options})
+}
+
+// schedule creates a project and schedules im (source, project and user
+// filled in) for it.
+func (h *harness) schedule(t *testing.T, im *ferry.Import) *ferry.Import {
+	t.Helper()
 	ctx := context.Background()
-	im := &ferry.Import{SourceType: "fake", SourceURL: h.url, SourceRef: "r", Options: options}
+	im.SourceType, im.SourceURL, im.SourceRef = "fake", h.url, "r"
 	err := h.s.Write(ctx, func(tx *store.Tx) error {
 		u := &ferry.User{Username: "importer", Name: "Importer"}
 		if err := tx.CreateUser(ctx, u); err != nil {
@@ -520,7 +527,7 @@ func TestStalledStageTimeoutStrategies(t *testing.T) {
 				c.StallTimeout = 1500 * time.Millisecond
 				c.JobTimeout = 3 * time.Second // the hung fetch gives up, and its retry finds the verdict
 			})
-			im := h.startWith(t, `{"hang":true,"timeout_strategy":"`+strategy+`"}`)
+			im := h.schedule(t, &ferry.Import{Options: `{"hang":true}`, TimeoutStrategy: strategy})
 			im = h.wait(t, im.ID)
 			switch strategy {
 			case "pessimistic":

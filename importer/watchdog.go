@@ -2,19 +2,12 @@ package importer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/riverqueue/river"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/store"
-)
-
-// Timeout strategies, as GitLab's timeout_strategy.
-const (
-	Optimistic  = "optimistic"
-	Pessimistic = "pessimistic"
 )
 
 // PessimisticTimeoutMessage is GitLab's import_error for a stalled stage.
@@ -39,7 +32,7 @@ func (w *watchdogWorker) Work(ctx context.Context, job *river.Job[watchdogArgs])
 		return err
 	}
 	for _, im := range stalled {
-		if timeoutStrategy(im.Options) != Optimistic {
+		if im.TimeoutStrategy != ferry.TimeoutOptimistic {
 			if err := e.fail(ctx, im, fmt.Errorf("%s", PessimisticTimeoutMessage)); err != nil {
 				return err
 			}
@@ -69,16 +62,4 @@ func (w *watchdogWorker) Work(ctx context.Context, job *river.Job[watchdogArgs])
 		e.cfg.Log.WarnContext(ctx, "stage timed out; going on", "import_id", im.ID, "stage", im.Stage)
 	}
 	return nil
-}
-
-// timeoutStrategy reads timeout_strategy from an import's options.
-func timeoutStrategy(options string) string {
-	var o struct {
-		TimeoutStrategy string `json:"timeout_strategy"`
-	}
-	_ = json.Unmarshal([]byte(options), &o)
-	if o.TimeoutStrategy == Optimistic {
-		return Optimistic
-	}
-	return Pessimistic
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/ferry-import/ferry"
 )
 
-const importCols = `id, project_id, user_id, source_type, source_url, source_ref, options, sealed_credential, status, stage, stage_index,
+const importCols = `id, project_id, user_id, source_type, source_url, source_ref, options, timeout_strategy, sealed_credential, status, stage, stage_index,
  error, correlation_id, pending_relations, rate_limit_until, last_progress_at, created_at, started_at, finished_at, updated_at`
 
 func scanImport(row interface{ Scan(...any) error }) (*ferry.Import, error) {
 	var im ferry.Import
 	var rl, started, finished sql.NullTime
-	if err := row.Scan(&im.ID, &im.ProjectID, &im.UserID, &im.SourceType, &im.SourceURL, &im.SourceRef, &im.Options, &im.SealedCredential,
+	if err := row.Scan(&im.ID, &im.ProjectID, &im.UserID, &im.SourceType, &im.SourceURL, &im.SourceRef, &im.Options, &im.TimeoutStrategy, &im.SealedCredential,
 		&im.Status, &im.Stage, &im.StageIndex, &im.Error, &im.CorrelationID, &im.PendingRelations, &rl, &im.LastProgressAt,
 		&im.CreatedAt, &started, &finished, &im.UpdatedAt); err != nil {
 		return nil, err
@@ -32,9 +32,14 @@ func (tx *Tx) CreateImport(ctx context.Context, im *ferry.Import) error {
 	if im.Status == "" {
 		im.Status = ferry.ImportScheduled
 	}
-	err := tx.q.QueryRowContext(ctx, `INSERT INTO imports (project_id, user_id, source_type, source_url, source_ref, options, sealed_credential,
-		status, correlation_id, last_progress_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id`,
-		im.ProjectID, im.UserID, im.SourceType, im.SourceURL, im.SourceRef, im.Options, im.SealedCredential, im.Status, im.CorrelationID, now).Scan(&im.ID)
+	if im.TimeoutStrategy == "" {
+		im.TimeoutStrategy = ferry.TimeoutPessimistic
+	}
+	err := tx.q.QueryRowContext(ctx, `INSERT INTO imports (project_id, user_id, source_type, source_url, source_ref, options, timeout_strategy,
+		sealed_credential, status, correlation_id, last_progress_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id`,
+		im.ProjectID, im.UserID, im.SourceType, im.SourceURL, im.SourceRef, im.Options, im.TimeoutStrategy, im.SealedCredential, im.Status,
+		im.CorrelationID, now).Scan(&im.ID)
 	if isUnique(err) {
 		return ferry.Errorf(ferry.ECONFLICT, "an import already exists for this project")
 	} else if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +246,38 @@ func TestFirstFinalImportStatusWins(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+// TestImportTimeoutStrategyIsStored: the strategy is a column of the
+// import, pessimistic unless said otherwise.
+func TestImportTimeoutStrategyIsStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := &ferry.User{Username: "u", Name: "U"}
+		mustWrite(t, s, func(tx *store.Tx) error { return tx.CreateUser(ctx, u) })
+		for i, given := range []string{"", ferry.TimeoutOptimistic} {
+			p := &ferry.Project{Name: "p" + strconv.Itoa(i), Path: "p" + strconv.Itoa(i), Visibility: ferry.Private, NamespaceID: u.NamespaceID, CreatorID: u.ID}
+			im := &ferry.Import{UserID: u.ID, SourceType: "github", SourceURL: "https://api.github.com/", SourceRef: "1", Options: "{}",
+				CorrelationID: "c", TimeoutStrategy: given}
+			mustWrite(t, s, func(tx *store.Tx) error {
+				if err := tx.CreateProject(ctx, p); err != nil {
+					return err
+				}
+				im.ProjectID = p.ID
+				return tx.CreateImport(ctx, im)
+			})
+			want := given
+			if want == "" {
+				want = ferry.TimeoutPessimistic
+			}
+			_ = s.Read(ctx, func(tx *store.Tx) error {
+				if got, err := tx.ImportByID(ctx, im.ID); err != nil || got.TimeoutStrategy != want {
+					t.Fatalf("given %q: read back %+v %v, want %q", given, got, err, want)
+				}
+				return nil
+			})
+		}
 	})
 }
 
