@@ -163,8 +163,34 @@ func (e *Engine) Source(typ string) (Source, bool) {
 	return s, ok
 }
 
-// Governors exposes the per-token rate-limit governors (API pre-checks).
-func (e *Engine) Governors() *sourcehttp.Registry { return e.governors }
+// HasSource reports whether the engine runs imports of a source type.
+func (e *Engine) HasSource(typ string) bool {
+	_, ok := e.sources[typ]
+	return ok
+}
+
+// governor is the rate-limit budget of credential at apiBase's host,
+// shared by every import and check using both.
+func (e *Engine) governor(apiBase, credential string) (*sourcehttp.Governor, string, error) {
+	u, err := url.Parse(apiBase)
+	if err != nil || u.Host == "" {
+		return nil, "", ferry.Errorf(ferry.EINVALID, "invalid source URL")
+	}
+	sum := sha256.Sum256([]byte(credential))
+	return e.governors.Get(u.Host + "#" + hex.EncodeToString(sum[:8])), u.Host, nil
+}
+
+// RateLimitedUntil tells until when the rate-limit budget of credential at
+// apiBase's host is known to be spent or nearly spent
+// (sourcehttp.Governor.SpentUntil), as this process's imports and checks
+// have seen it; the zero time when it is not, or nothing is known.
+func (e *Engine) RateLimitedUntil(apiBase, credential string) time.Time {
+	gov, _, err := e.governor(apiBase, credential)
+	if err != nil {
+		return time.Time{}
+	}
+	return gov.SpentUntil()
+}
 
 // Guard is the outbound address policy.
 func (e *Engine) Guard() *netguard.Guard { return e.cfg.Guard }
@@ -202,15 +228,13 @@ func (e *Engine) Cancel(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 // only the source's host, retries, a governor shared by every import using
 // the same host and credential, call accounting.
 func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func()) (*http.Client, *sourcehttp.Governor, error) {
-	u, err := url.Parse(apiBase)
-	if err != nil || u.Host == "" {
-		return nil, nil, ferry.Errorf(ferry.EINVALID, "invalid source URL")
+	gov, host, err := e.governor(apiBase, credential)
+	if err != nil {
+		return nil, nil, err
 	}
-	sum := sha256.Sum256([]byte(credential))
-	gov := e.governors.Get(u.Host + "#" + hex.EncodeToString(sum[:8]))
 	calls := e.calls.WithLabelValues(sourceType)
 	t := &sourcehttp.Transport{Base: e.transport, Governor: gov, Clock: e.cfg.Clock, MaxWait: e.cfg.MaxRateLimitWait,
-		Hosts: []string{u.Host}, OnCall: func(*http.Request) {
+		Hosts: []string{host}, OnCall: func(*http.Request) {
 			calls.Inc()
 			if onCall != nil {
 				onCall()

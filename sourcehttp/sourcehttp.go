@@ -126,6 +126,32 @@ func (g *Governor) Budget() (remaining, limit int) {
 	return g.remaining, g.limit
 }
 
+// NearlySpent is the rule for refusing to start an import on a budget:
+// at most 1% of the window (and at least one request) is left, so the
+// import would stall at once. A limit of 0 or less (none said) is never
+// spent.
+func NearlySpent(remaining, limit int) bool {
+	return limit > 0 && remaining >= 0 && remaining <= max(1, limit/100)
+}
+
+// SpentUntil tells until when the budget is known to be spent or nearly
+// spent (NearlySpent): a source refused for a rate limit, or its last
+// answers left next to nothing in a window that has not reset yet. It is
+// the zero time when the budget is unknown or not spent.
+func (g *Governor) SpentUntil() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.clock.Now()
+	var until time.Time
+	if now.Before(g.blockedUntil) {
+		until = g.blockedUntil
+	}
+	if NearlySpent(g.remaining, g.limit) && now.Before(g.reset) && g.reset.After(until) {
+		until = g.reset
+	}
+	return until
+}
+
 // Waits is how many times requests had to wait for the budget.
 func (g *Governor) Waits() int64 { return g.waits.Load() }
 

@@ -234,6 +234,47 @@ func TestObserveKeepsTheLowestCountOfAWindow(t *testing.T) {
 	}
 }
 
+// TestSpentUntil: the budget counts as spent while the window it was seen
+// in lasts, or while a refusal's Retry-After runs; unknown is not spent.
+func TestSpentUntil(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	g := NewGovernor(clock)
+	observe := func(status int, h map[string]string) {
+		hh := http.Header{}
+		for k, v := range h {
+			hh.Set(k, v)
+		}
+		g.Observe(&http.Response{StatusCode: status, Header: hh}, status == 429)
+	}
+	if u := g.SpentUntil(); !u.IsZero() {
+		t.Fatalf("unknown budget spent until %v", u)
+	}
+	observe(200, map[string]string{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "51", "X-RateLimit-Reset": "1700000100"})
+	if u := g.SpentUntil(); !u.IsZero() {
+		t.Fatalf("51 of 5000 left counts as spent until %v", u)
+	}
+	observe(200, map[string]string{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "50", "X-RateLimit-Reset": "1700000100"})
+	if u := g.SpentUntil(); !u.Equal(time.Unix(1_700_000_101, 0)) {
+		t.Fatalf("50 of 5000 left: spent until %v, want the rounded reset", u)
+	}
+	clock.Sleep(context.Background(), 2*time.Minute)
+	if u := g.SpentUntil(); !u.IsZero() {
+		t.Fatalf("after the reset: spent until %v", u)
+	}
+	observe(429, map[string]string{"Retry-After": "30"})
+	if u := g.SpentUntil(); !u.Equal(clock.Now().Add(30 * time.Second)) {
+		t.Fatalf("refused with Retry-After 30: spent until %v", u)
+	}
+	for _, c := range []struct {
+		remaining, limit int
+		spent            bool
+	}{{0, 1, true}, {1, 1, true}, {1, 60, true}, {2, 60, false}, {0, 0, false}, {-1, 60, false}} {
+		if got := NearlySpent(c.remaining, c.limit); got != c.spent {
+			t.Errorf("NearlySpent(%d, %d) = %v", c.remaining, c.limit, got)
+		}
+	}
+}
+
 func TestRetry(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	transient := errors.New("cut short")
