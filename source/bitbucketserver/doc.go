@@ -18,6 +18,11 @@
 // REST shapes, so they are decoded here (shapes.go); paging, per-item
 // fan-out and error classification are the shared source/internal/paging.
 //
+// Lookup is the same repository read for the import endpoint, before an
+// import exists: POST /import/bitbucket_server checks every request with
+// it, through the same error boundary (get), and answers 501 after every
+// check until this source is listed in app/sources.go.
+//
 // It knows Bitbucket Server's REST API and the forge model; it must not
 // know ferry's storage, jobs or HTTP API.
 package bitbucketserver
