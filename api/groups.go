@@ -209,6 +209,14 @@ func visibilityError(v, parent ferry.Visibility, what string) error {
 		"visibility_level": {string(v) + " is not allowed since " + what + " has a " + string(parent) + " visibility."}}}
 }
 
+// createOwnedGroup creates g with me as its owner.
+func createOwnedGroup(ctx context.Context, tx *store.Tx, g *ferry.Namespace, me *ferry.User) error {
+	if err := tx.CreateNamespace(ctx, g); err != nil {
+		return err
+	}
+	return tx.AddMember(ctx, &ferry.Member{SourceKind: store.MemberOfNamespace, SourceID: g.ID, UserID: me.ID, AccessLevel: ferry.OwnerAccess, CreatedByID: &me.ID})
+}
+
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	me, err := requireUser(r)
 	if err != nil {
@@ -253,10 +261,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 			}
 			g.ParentID = &parent.ID
 		}
-		if err := tx.CreateNamespace(r.Context(), g); err != nil {
-			return err
-		}
-		return tx.AddMember(r.Context(), &ferry.Member{SourceKind: store.MemberOfNamespace, SourceID: g.ID, UserID: me.ID, AccessLevel: ferry.OwnerAccess, CreatedByID: &me.ID})
+		return createOwnedGroup(r.Context(), tx, g, me)
 	})
 	if err != nil {
 		return err

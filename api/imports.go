@@ -2,19 +2,15 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ferry-import/ferry"
-	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -24,243 +20,25 @@ type Imports interface {
 	Schedule(ctx context.Context, tx *store.Tx, im *ferry.Import, credential string) error
 	// Cancel ends im as canceled in tx.
 	Cancel(ctx context.Context, tx *store.Tx, im *ferry.Import) error
-}
-
-// GitHubSource checks a GitHub import request against GitHub.
-type GitHubSource interface {
-	// APIBase turns github_hostname ("" for github.com) into the API base
-	// URL; EINVALID when it is not a usable URL.
-	APIBase(hostname string) (string, error)
-	// CheckURL refuses a base URL on a disallowed network (SSRF).
-	CheckURL(ctx context.Context, apiBase string) error
-	// Lookup and CheckCollaborators report a connection the address guard
-	// refused (DNS that changed its answer since CheckURL) as an error
-	// wrapping ErrSourceBlocked.
-	// Lookup reads the repository with the token.
-	Lookup(ctx context.Context, apiBase, token string, repoID int64) (*SourceRepo, error)
-	// CheckCollaborators tells whether the token may list collaborators.
-	// CheckCollaborators tells whether the token may list the collaborators
-	// of the repository fullName (owner/name, as Lookup gave it).
-	CheckCollaborators(ctx context.Context, apiBase, token, fullName string) error
-}
-
-// SourceRepo is what an import needs to know of a source repository.
-type SourceRepo struct {
-	FullName    string // owner/name
-	Name        string
-	Description string
-	Private     bool
-	HTMLURL     string
-	// RateRemaining and RateLimit are the token's budget after the lookup
-	// (-1 when the source did not say).
-	RateRemaining, RateLimit int
-}
-
-// Errors a GitHubSource reports.
-var (
-	ErrSourceUnauthorized = errors.New("source rejected the credential")
-	ErrSourceForbidden    = errors.New("source denied access")
-	ErrSourceRateLimited  = errors.New("source rate limit spent")
-	// ErrSourceBlocked: the source's address is one imports may not reach.
-	ErrSourceBlocked = errors.New("source address not allowed")
-)
-
-// SourceAPIError is another error status from the source.
-type SourceAPIError struct {
-	Status int
-	Body   string
-}
-
-func (e *SourceAPIError) Error() string { return fmt.Sprintf("source answered %d", e.Status) }
-
-// serviceError is Import::*Service's error body: {"errors": message}.
-func serviceError(status int, msg string) error {
-	return &httpError{status: status, body: map[string]any{"errors": msg}}
+	// HasSource reports whether the engine runs imports of a source type.
+	HasSource(sourceType string) bool
+	// CheckURL refuses a source URL imports may not reach (SSRF).
+	CheckURL(ctx context.Context, rawURL string) error
+	// RateLimitedUntil tells until when the rate-limit budget of
+	// credential at apiBase's host is known to be spent; the zero time
+	// when it is not.
+	RateLimitedUntil(apiBase, credential string) time.Time
 }
 
 func (s *Server) importRoutes(r chi.Router) {
-	r.Post("/import/github", s.wrap(s.importGitHub))
-	r.Post("/import/github/cancel", s.wrap(s.cancelGitHubImport))
+	r.Post("/import/github", s.wrap(s.importHandler(githubImport)))
+	r.Post("/import/github/cancel", s.wrap(s.cancelImport(githubImport)))
 	r.Post("/import/github/gists", s.wrap(s.importGitHubGists))
 	r.Get("/projects/{id}/import", s.wrap(s.getImportStatus))
 }
 
-// githubOptions is what a GitHub import keeps of its request, handed to
-// the source adapter as JSON.
-type githubOptions struct {
-	SingleEndpointNotesImport bool `json:"single_endpoint_notes_import"`
-	AttachmentsImport         bool `json:"attachments_import"`
-	CollaboratorsImport       bool `json:"collaborators_import"`
-	PaginationLimit           int  `json:"pagination_limit"`
-	// FullName spares every relation a repository lookup.
-	FullName string `json:"full_name,omitempty"`
-}
-
-// importGitHub is POST /import/github, validated in GitLab's order.
-func (s *Server) importGitHub(w http.ResponseWriter, r *http.Request) error {
-	me, err := requireUser(r)
-	if err != nil {
-		return err
-	}
-	if s.cfg.Imports == nil || s.cfg.GitHub == nil {
-		return ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 GitHub import is not enabled")
-	}
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	token := p.requireStr("personal_access_token")
-	repoID := p.requireInt("repo_id")
-	target := p.requireStr("target_namespace")
-	newName, _ := p.str("new_name")
-	hostname, _ := p.str("github_hostname")
-	opts := githubOptions{PaginationLimit: 100}
-	timeout := ferry.TimeoutPessimistic
-	if stages, ok := p.object("optional_stages"); ok {
-		for k, v := range stages {
-			on, _ := scalar(v)
-			b, _ := strconv.ParseBool(on)
-			switch k {
-			case "single_endpoint_notes_import":
-				opts.SingleEndpointNotesImport = b
-			case "attachments_import":
-				opts.AttachmentsImport = b
-			case "collaborators_import":
-				opts.CollaboratorsImport = b
-			}
-		}
-	}
-	if v, ok := p.str("timeout_strategy"); ok {
-		if !ferry.ValidTimeoutStrategy(v) {
-			p.fail("timeout_strategy", "does not have a valid value")
-		}
-		timeout = v
-	}
-	if n, ok := p.optInt("pagination_limit"); ok {
-		if n < 1 || n > 100 {
-			p.fail("pagination_limit", "does not have a valid value")
-		}
-		opts.PaginationLimit = int(n)
-	}
-	if err := p.err(); err != nil {
-		return err
-	}
-	if newName != "" && (!ferry.ValidName(newName) || !ferry.ValidPath(newName)) {
-		return serviceError(http.StatusUnprocessableEntity, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
-	}
-	ctx := r.Context()
-	apiBase, err := s.cfg.GitHub.APIBase(hostname)
-	if err != nil {
-		return serviceError(http.StatusBadRequest, "Invalid URL: "+hostname)
-	}
-	if err := s.cfg.GitHub.CheckURL(ctx, apiBase); err != nil {
-		return s.invalidSourceURL(r, hostname, err)
-	}
-	var ns *ferry.Namespace
-	err = s.store.Read(ctx, func(tx *store.Tx) error {
-		n, err := tx.NamespaceByPath(ctx, strings.Trim(target, "/"))
-		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
-			return serviceError(http.StatusUnprocessableEntity, "Namespace or group to import repository into does not exist.")
-		} else if err != nil {
-			return err
-		}
-		if ok, err := tx.CanSeeNamespace(ctx, viewer(r), n.ID); err != nil {
-			return err
-		} else if !ok {
-			return serviceError(http.StatusUnprocessableEntity, "Namespace or group to import repository into does not exist.")
-		}
-		if s.namespaceRole(r, tx, n) < ferry.MaintainerAccess {
-			return serviceError(http.StatusUnprocessableEntity, "You are not allowed to import projects in this namespace.")
-		}
-		ns = n
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	repo, err := s.cfg.GitHub.Lookup(ctx, apiBase, token, repoID)
-	if errors.Is(err, ErrSourceBlocked) {
-		return s.invalidSourceURL(r, hostname, err)
-	} else if err != nil {
-		return githubError(err, "repository")
-	}
-	if repo.RateLimit > 0 && repo.RateRemaining >= 0 && repo.RateRemaining <= max(1, repo.RateLimit/100) {
-		return &httpError{status: http.StatusTooManyRequests, body: map[string]string{"error": "Too Many Requests"}}
-	}
-	if opts.CollaboratorsImport {
-		if err := s.cfg.GitHub.CheckCollaborators(ctx, apiBase, token, repo.FullName); errors.Is(err, ErrSourceBlocked) {
-			return s.invalidSourceURL(r, hostname, err)
-		} else if err != nil {
-			return githubError(err, "collaborators")
-		}
-	}
-	name := newName
-	if name == "" {
-		name = repo.Name
-	}
-	pr := &ferry.Project{Name: name, Path: name, Description: repo.Description, Visibility: ns.Visibility,
-		ImportType: "github", ImportSource: repo.FullName, ImportStatus: ferry.ImportScheduled}
-	if repo.Private {
-		pr.Visibility = ferry.Private
-	}
-	opts.FullName = repo.FullName
-	optJSON, _ := json.Marshal(opts)
-	im := &ferry.Import{UserID: me.ID, SourceType: "github", SourceURL: apiBase, SourceRef: strconv.FormatInt(repoID, 10), Options: string(optJSON),
-		TimeoutStrategy: timeout, CorrelationID: requestID(ctx)}
-	err = s.store.Write(ctx, func(tx *store.Tx) error {
-		if err := s.CreateProjectIn(r, tx, ns, pr, ferry.MaintainerAccess); err != nil {
-			return err
-		}
-		im.ProjectID = pr.ID
-		return s.cfg.Imports.Schedule(ctx, tx, im, token)
-	})
-	if err != nil {
-		return projectSaveError(err)
-	}
-	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.HTMLURL))
-	return nil
-}
-
-// invalidSourceURL is GitLab's answer to a source URL it will not reach:
-// 400 "Invalid URL: <as given>", nothing created, nothing retried. For an
-// address local network imports would allow, the answer says so (the
-// user gave that address; the hint names the administrator's switch).
-// Why goes to the log; err names the host only, never the token.
-func (s *Server) invalidSourceURL(r *http.Request, given string, err error) error {
-	s.log.InfoContext(r.Context(), "import refused: source URL not allowed", "correlation_id", requestID(r.Context()), "error", err.Error())
-	msg := "Invalid URL: " + given
-	var blocked *netguard.BlockedError
-	if errors.As(err, &blocked) && blocked.Local {
-		msg += " (" + netguard.LocalHint + ")"
-	}
-	return serviceError(http.StatusBadRequest, msg)
-}
-
-// githubError maps a failed GitHub check to GitLab's answers.
-func githubError(err error, what string) error {
-	var apiErr *SourceAPIError
-	switch {
-	case errors.Is(err, ErrSourceRateLimited):
-		return &httpError{status: http.StatusTooManyRequests, body: map[string]string{"error": "Too Many Requests"}}
-	case errors.Is(err, ErrSourceUnauthorized) && what == "repository":
-		return &httpError{status: http.StatusUnauthorized, body: map[string]string{"error": "Access denied to your GitHub account."}}
-	case errors.Is(err, ErrSourceUnauthorized), errors.Is(err, ErrSourceForbidden):
-		if what == "collaborators" {
-			return serviceError(http.StatusUnprocessableEntity, "Your GitHub personal access token does not have read access to collaborators. Please use a classic GitHub personal access token with the `read:org` scope. Fine-grained tokens are not supported.")
-		}
-		return serviceError(http.StatusUnprocessableEntity, "Your GitHub personal access token does not have read access to the repository. Please use a classic GitHub personal access token with the `repo` scope. Fine-grained tokens are not supported.")
-	case errors.As(err, &apiErr):
-		body := apiErr.Body
-		if len(body) > 500 {
-			body = body[:500]
-		}
-		return serviceError(http.StatusUnprocessableEntity, fmt.Sprintf("Import failed because of a GitHub error: %s (HTTP %d)", strings.TrimSpace(body), apiErr.Status))
-	}
-	return serviceError(http.StatusUnprocessableEntity, "Import failed because of a GitHub error: "+err.Error())
-}
-
 // projectSaveError renders a failed project creation as the import
-// services do: 422 with the messages joined.
+// services do: 422 with the messages joined; other errors pass.
 func projectSaveError(err error) error {
 	var fe *ferry.Error
 	if !errors.As(err, &fe) || len(fe.Fields) == 0 {
@@ -278,7 +56,7 @@ func projectSaveError(err error) error {
 			msgs = append(msgs, field+" "+m)
 		}
 	}
-	return serviceError(http.StatusUnprocessableEntity, strings.Join(msgs, ", "))
+	return ferry.Errorf(ferry.EUNPROCESSABLE, "%s", strings.Join(msgs, ", "))
 }
 
 // importEntity is GitLab's ProjectImportEntity.
@@ -302,55 +80,58 @@ func (s *Server) renderImportEntity(r *http.Request, p *ferry.Project, providerL
 		ImportSource: p.ImportSource, ImportStatus: p.ImportStatus, HumanImportStatusName: p.ImportStatus, ProviderLink: providerLink}
 }
 
-// cancelGitHubImport is POST /import/github/cancel.
-func (s *Server) cancelGitHubImport(w http.ResponseWriter, r *http.Request) error {
-	if _, err := requireUser(r); err != nil {
-		return err
-	}
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	id := p.requireInt("project_id")
-	if err := p.err(); err != nil {
-		return err
-	}
-	if s.cfg.Imports == nil {
-		return ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 GitHub import is not enabled")
-	}
-	var pr *ferry.Project
-	err = s.store.Write(r.Context(), func(tx *store.Tx) error {
-		var err error
-		pr, err = tx.ProjectByID(r.Context(), id)
-		if err != nil || pr.ImportType != "github" {
-			return ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
-		}
-		if ok, err := tx.CanSeeProject(r.Context(), viewer(r), pr); err != nil {
+// cancelImport is POST /import/<source>/cancel, as GitLab's
+// Import::Github::CancelProjectImportService for every source.
+func (s *Server) cancelImport(ep *importEndpoint) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := requireUser(r); err != nil {
 			return err
-		} else if !ok {
-			return ferry.Errorf(ferry.ENOTFOUND, "Not Found")
 		}
-		if s.projectRole(r, tx, pr) < ferry.OwnerAccess {
-			return ferry.Errorf(ferry.EFORBIDDEN, "Unauthorized access")
-		}
-		im, err := tx.ImportByProject(r.Context(), pr.ID)
+		p, err := s.params(r)
 		if err != nil {
 			return err
 		}
-		if ferry.ImportDone(im.Status) {
-			return ferry.Errorf(ferry.EBADREQUEST, "The import cannot be canceled because it is %s", im.Status)
-		}
-		if err := s.cfg.Imports.Cancel(r.Context(), tx, im); err != nil {
+		id := p.requireInt("project_id")
+		if err := p.err(); err != nil {
 			return err
 		}
-		pr.ImportStatus = ferry.ImportCanceled
+		if s.cfg.Imports == nil {
+			return ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 %s import is not enabled", ep.title)
+		}
+		var pr *ferry.Project
+		err = s.store.Write(r.Context(), func(tx *store.Tx) error {
+			var err error
+			pr, err = tx.ProjectByID(r.Context(), id)
+			if err != nil || pr.ImportType != ep.sourceType {
+				return ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
+			}
+			if ok, err := tx.CanSeeProject(r.Context(), viewer(r), pr); err != nil {
+				return err
+			} else if !ok {
+				return ferry.Errorf(ferry.ENOTFOUND, "Not Found")
+			}
+			if s.projectRole(r, tx, pr) < ferry.OwnerAccess {
+				return ferry.Errorf(ferry.EFORBIDDEN, "Unauthorized access")
+			}
+			im, err := tx.ImportByProject(r.Context(), pr.ID)
+			if err != nil {
+				return err
+			}
+			if ferry.ImportDone(im.Status) {
+				return ferry.Errorf(ferry.EBADREQUEST, "The import cannot be canceled because it is %s", im.Status)
+			}
+			if err := s.cfg.Imports.Cancel(r.Context(), tx, im); err != nil {
+				return err
+			}
+			pr.ImportStatus = ferry.ImportCanceled
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, s.renderImportEntity(r, pr, ""))
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderImportEntity(r, pr, ""))
-	return nil
 }
 
 // importGitHubGists is POST /import/github/gists: snippets are not

@@ -174,13 +174,19 @@ func (p *params) str(name string) (string, bool) {
 	return s, true
 }
 
-// requireStr returns a required, non-blank string.
-func (p *params) requireStr(name string) string {
+// require returns a required string that may be blank (Grape's requires
+// without allow_blank: false); ok is false when it is missing or invalid.
+func (p *params) require(name string) (string, bool) {
 	if !p.has(name) || p.values[name] == nil {
 		p.fail(name, "is missing")
-		return ""
+		return "", false
 	}
-	s, ok := p.str(name)
+	return p.str(name)
+}
+
+// requireStr returns a required, non-blank string.
+func (p *params) requireStr(name string) string {
+	s, ok := p.require(name)
 	if ok && strings.TrimSpace(s) == "" {
 		p.fail(name, "is empty")
 	}

@@ -43,7 +43,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // errorBody is GitLab's envelope for an error: Grape's parameter errors use
-// "error", everything raised by the application uses "message".
+// "error", everything raised by the application uses "message", and the
+// import services answer in their endpoint's own envelope.
 func errorBody(err error) (int, any) {
 	var he *httpError
 	if errors.As(err, &he) {
@@ -54,6 +55,12 @@ func errorBody(err error) (int, any) {
 		return http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}
 	}
 	status, known := errorStatus[e.Code]
+	var se *serviceError
+	if errors.As(err, &se) && known && len(e.Fields) == 0 {
+		if render, ok := se.envelope[e.Code]; ok {
+			return status, render(e.Message)
+		}
+	}
 	switch {
 	case !known:
 		return http.StatusInternalServerError, map[string]any{"message": "500 Internal Server Error"}
@@ -81,6 +88,38 @@ var errorStatus = map[string]int{
 	ferry.ERATELIMIT:      http.StatusTooManyRequests,
 	ferry.ENOTIMPLEMENTED: http.StatusNotImplemented,
 }
+
+// envelope is how an import endpoint renders its service's errors, by
+// code; a code it does not list renders as anywhere else in the API.
+type envelope map[string]func(msg string) any
+
+// serviceError is an error an import service raised, for errorBody to
+// render with the endpoint's envelope.
+type serviceError struct {
+	envelope envelope
+	err      error
+}
+
+func (e *serviceError) Error() string { return e.err.Error() }
+func (e *serviceError) Unwrap() error { return e.err }
+
+// The shapes of GitLab's import answers.
+var (
+	// grapeError is Grape's error!(msg, status).
+	grapeError = func(msg string) any { return map[string]any{"error": msg} }
+	// serviceErrors is an Import::*Service error through the GitHub
+	// endpoint: {errors: message}.
+	serviceErrors = func(msg string) any { return map[string]any{"errors": msg} }
+)
+
+// The import endpoints' envelopes.
+var (
+	// githubEnvelope: the service's errors as {"errors": …}; the
+	// endpoint's own rescues (Octokit::Unauthorized, RateLimitError)
+	// through Grape's error!.
+	githubEnvelope = envelope{ferry.EBADREQUEST: serviceErrors, ferry.EUNPROCESSABLE: serviceErrors,
+		ferry.EUNAUTHORIZED: grapeError, ferry.ERATELIMIT: grapeError}
+)
 
 // writeError renders err; internal errors are logged with the request's
 // correlation id and never shown.

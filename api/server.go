@@ -56,10 +56,10 @@ type Config struct {
 	// Git holds the projects' repositories, for the repository API and
 	// GitHandler; nil serves every project as an empty repository.
 	Git *gitstore.Store
-	// Imports runs imports; GitHub checks GitHub import requests. Without
-	// them the import endpoints answer 501.
+	// Imports runs imports; Sources check import requests, one per source
+	// type. An import endpoint without both answers 501.
 	Imports Imports
-	GitHub  GitHubSource
+	Sources []ImportSource
 }
 
 // Server serves the API.
@@ -67,6 +67,7 @@ type Server struct {
 	cfg      Config
 	store    *store.Store
 	log      *slog.Logger
+	sources  map[string]ImportSource
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -82,7 +83,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = "17.5.0"
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, sources: map[string]ImportSource{}}
+	for _, src := range cfg.Sources {
+		s.sources[src.Type()] = src
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_http_requests_total", Help: "API requests by route, method and status."},
 		[]string{"route", "method", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ferry_http_request_duration_seconds", Help: "API request latency by route.",

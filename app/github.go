@@ -2,79 +2,84 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/api"
 	"github.com/ferry-import/ferry/importer"
-	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/source/github"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
 
-// githubChecks is api.GitHubSource: the import endpoint's checks against
-// GitHub, made through the engine's guarded, governed client so they obey
-// the same address policy and share the token's rate-limit budget.
-type githubChecks struct{ e *importer.Engine }
+// githubSource is GitHub's part of the import pipeline (api.ImportSource):
+// the repository lookup and, with collaborators_import, the collaborators
+// check, made through the engine's guarded, governed client so they obey
+// the address policy and share the token's rate-limit budget.
+type githubSource struct{ e *importer.Engine }
 
-func (g githubChecks) APIBase(hostname string) (string, error) { return github.APIBase(hostname) }
+func (githubSource) Type() string { return github.Type }
 
-func (g githubChecks) CheckURL(ctx context.Context, apiBase string) error {
-	u, err := url.Parse(apiBase)
-	if err != nil {
-		return ferry.Errorf(ferry.EINVALID, "invalid URL")
+func (githubSource) APIBase(hostname string) (string, error) { return github.APIBase(hostname) }
+
+func (g githubSource) Check(ctx context.Context, req *api.SourceRequest) (*api.SourceRepo, error) {
+	var opts struct {
+		CollaboratorsImport bool `json:"collaborators_import"`
 	}
-	return g.e.Guard().CheckURL(ctx, u)
-}
-
-func (g githubChecks) Lookup(ctx context.Context, apiBase, token string, repoID int64) (*api.SourceRepo, error) {
-	client, _, err := g.e.HTTPClient(github.Type, apiBase, token, nil)
+	if err := json.Unmarshal(req.Options, &opts); err != nil {
+		return nil, fmt.Errorf("github options: %w", err)
+	}
+	repoID, err := strconv.ParseInt(req.Ref, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("github repository id %q: %w", req.Ref, err)
+	}
+	client, _, err := g.e.HTTPClient(github.Type, req.APIBase, req.Credential, nil)
 	if err != nil {
 		return nil, err
 	}
-	info, err := github.Lookup(ctx, client, apiBase, token, repoID)
+	info, err := github.Lookup(ctx, client, req.APIBase, req.Credential, repoID)
 	if err != nil {
-		return nil, sourceError(err)
+		return nil, checkError(err, githubError(false))
 	}
-	rem, lim := -1, -1
-	if info.Rate.Limit > 0 {
-		rem, lim = info.Rate.Remaining, info.Rate.Limit
+	// GitLab's GitHub client raises RateLimitError when a window has next
+	// to nothing left, rather than start an import that stalls at once.
+	if sourcehttp.NearlySpent(info.Rate.Remaining, info.Rate.Limit) {
+		return nil, api.ErrSourceRateLimited
+	}
+	if opts.CollaboratorsImport {
+		if err := github.CheckCollaborators(ctx, client, req.APIBase, req.Credential, info.FullName); err != nil {
+			return nil, checkError(err, githubError(true))
+		}
 	}
 	return &api.SourceRepo{FullName: info.FullName, Name: info.Name, Description: info.Description, Private: info.Private,
-		HTMLURL: info.HTMLURL, RateRemaining: rem, RateLimit: lim}, nil
+		WebURL: info.HTMLURL, CloneURL: info.CloneURL}, nil
 }
 
-func (g githubChecks) CheckCollaborators(ctx context.Context, apiBase, token, fullName string) error {
-	client, _, err := g.e.HTTPClient(github.Type, apiBase, token, nil)
-	if err != nil {
-		return err
+// githubError is GitLab's answer to a failed GitHub check (the endpoint's
+// rescues and Import::GithubService's messages), for the lookup or, with
+// collaborators, for the collaborators check.
+func githubError(collaborators bool) func(error) error {
+	return func(err error) error {
+		var apiErr *github.APIError
+		switch {
+		case errors.Is(err, github.ErrRateLimited):
+			return api.ErrSourceRateLimited
+		case errors.Is(err, github.ErrUnauthorized) && !collaborators:
+			return ferry.Errorf(ferry.EUNAUTHORIZED, "Access denied to your GitHub account.")
+		case (errors.Is(err, github.ErrUnauthorized) || errors.Is(err, github.ErrForbidden)) && collaborators:
+			return ferry.Errorf(ferry.EUNPROCESSABLE, "Your GitHub personal access token does not have read access to collaborators. Please use a classic GitHub personal access token with the `read:org` scope. Fine-grained tokens are not supported.")
+		case errors.Is(err, github.ErrForbidden):
+			return ferry.Errorf(ferry.EUNPROCESSABLE, "Your GitHub personal access token does not have read access to the repository. Please use a classic GitHub personal access token with the `repo` scope. Fine-grained tokens are not supported.")
+		case errors.As(err, &apiErr):
+			body := apiErr.Body
+			if len(body) > 500 {
+				body = body[:500]
+			}
+			return ferry.Errorf(ferry.EUNPROCESSABLE, "Import failed because of a GitHub error: %s (HTTP %d)", strings.TrimSpace(body), apiErr.Status)
+		}
+		return ferry.Errorf(ferry.EUNPROCESSABLE, "Import failed because of a GitHub error: github: %s", err.Error())
 	}
-	return sourceError(github.CheckCollaborators(ctx, client, apiBase, token, fullName))
-}
-
-// sourceError maps the GitHub adapter's errors onto the API's.
-func sourceError(err error) error {
-	var apiErr *github.APIError
-	var wait *sourcehttp.WaitError
-	var blocked *netguard.BlockedError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &blocked):
-		// The address itself is refused (DNS answering otherwise than
-		// CheckURL saw): the API answers Invalid URL. Only the refusal
-		// travels, not the request it stopped.
-		return fmt.Errorf("%w: %w", api.ErrSourceBlocked, blocked)
-	case errors.Is(err, github.ErrUnauthorized):
-		return api.ErrSourceUnauthorized
-	case errors.Is(err, github.ErrForbidden):
-		return api.ErrSourceForbidden
-	case errors.Is(err, github.ErrRateLimited), errors.As(err, &wait):
-		return api.ErrSourceRateLimited
-	case errors.As(err, &apiErr):
-		return &api.SourceAPIError{Status: apiErr.Status, Body: apiErr.Body}
-	}
-	return fmt.Errorf("github: %w", err)
 }

@@ -192,8 +192,15 @@ func (e *Engine) RateLimitedUntil(apiBase, credential string) time.Time {
 	return gov.SpentUntil()
 }
 
-// Guard is the outbound address policy.
-func (e *Engine) Guard() *netguard.Guard { return e.cfg.Guard }
+// CheckURL refuses a source URL imports may not reach (the guard's):
+// the early, friendly check before an import is accepted.
+func (e *Engine) CheckURL(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("%w: not a URL", netguard.ErrBlocked)
+	}
+	return e.cfg.Guard.CheckURL(ctx, u)
+}
 
 // Schedule records a new import and enqueues its first stage in the
 // caller's transaction, so the import exists exactly when its job does.

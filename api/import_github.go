@@ -1,0 +1,83 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/ferry-import/ferry"
+)
+
+// githubImport is POST /import/github (lib/api/import_github.rb,
+// Import::GithubService): the namespace must exist, and the answers are
+// {"errors": …} but for a refused token and a rate limit.
+var githubImport = &importEndpoint{
+	sourceType:    "github",
+	title:         "GitHub",
+	envelope:      githubEnvelope,
+	parse:         parseGitHubImport,
+	target:        (*Server).existingNamespace,
+	errNotAllowed: ferry.Errorf(ferry.EUNPROCESSABLE, "You are not allowed to import projects in this namespace."),
+}
+
+// githubOptions is what a GitHub import keeps of its request, handed to
+// the source adapter as JSON.
+type githubOptions struct {
+	SingleEndpointNotesImport bool `json:"single_endpoint_notes_import"`
+	AttachmentsImport         bool `json:"attachments_import"`
+	CollaboratorsImport       bool `json:"collaborators_import"`
+	PaginationLimit           int  `json:"pagination_limit"`
+	// FullName spares every relation a repository lookup.
+	FullName string `json:"full_name,omitempty"`
+}
+
+func (o *githubOptions) checked(repo *SourceRepo) { o.FullName = repo.FullName }
+
+func parseGitHubImport(p *params) (*importRequest, error) {
+	token := p.requireStr("personal_access_token")
+	repoID := p.requireInt("repo_id")
+	target := p.requireStr("target_namespace")
+	newName, _ := p.str("new_name")
+	hostname, _ := p.str("github_hostname")
+	opts := &githubOptions{PaginationLimit: 100}
+	if stages, ok := p.object("optional_stages"); ok {
+		for k, v := range stages {
+			on, _ := scalar(v)
+			b, _ := strconv.ParseBool(on)
+			switch k {
+			case "single_endpoint_notes_import":
+				opts.SingleEndpointNotesImport = b
+			case "attachments_import":
+				opts.AttachmentsImport = b
+			case "collaborators_import":
+				opts.CollaboratorsImport = b
+			}
+		}
+	}
+	timeout := timeoutStrategy(p)
+	if n, ok := p.optInt("pagination_limit"); ok {
+		if n < 1 || n > 100 {
+			p.fail("pagination_limit", "does not have a valid value")
+		}
+		opts.PaginationLimit = int(n)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	if newName != "" && (!ferry.ValidName(newName) || !ferry.ValidPath(newName)) {
+		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
+	}
+	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: token, namespace: target, newName: newName,
+		timeout: timeout, options: opts}, nil
+}
+
+// timeoutStrategy reads timeout_strategy (Grape: values optimistic,
+// pessimistic), pessimistic when not given.
+func timeoutStrategy(p *params) string {
+	v, ok := p.str("timeout_strategy")
+	if !ok {
+		return ferry.TimeoutPessimistic
+	}
+	if !ferry.ValidTimeoutStrategy(v) {
+		p.fail("timeout_strategy", "does not have a valid value")
+	}
+	return v
+}
