@@ -265,6 +265,68 @@ func (s *Server) existingNamespace(r *http.Request, tx *store.Tx, path string) (
 	return &importTarget{ns: n}, nil
 }
 
+// findOrCreateNamespace is the Bitbucket Server import's rule
+// (Import::BaseService#find_or_create_namespace): the caller's own
+// namespace for a blank path or their own; else the group at path, with
+// the groups missing along it to be created by makeTarget when the caller
+// may create them; failing that, as GitLab does without a word, the
+// caller's own namespace (ferry logs why).
+func (s *Server) findOrCreateNamespace(r *http.Request, tx *store.Tx, path string) (*importTarget, error) {
+	ctx := r.Context()
+	own, err := tx.NamespaceByID(ctx, currentUser(r).NamespaceID)
+	if err != nil {
+		return nil, err
+	}
+	personal := func(why string) (*importTarget, error) {
+		s.log.InfoContext(ctx, "import goes to the personal namespace", "correlation_id", requestID(ctx), "namespace", path, "reason", why)
+		return &importTarget{ns: own}, nil
+	}
+	path = strings.Trim(path, "/")
+	if path == "" || path == own.FullPath {
+		return &importTarget{ns: own}, nil
+	}
+	segments := strings.Split(path, "/")
+	var parent *ferry.Namespace
+	for i := range segments {
+		n, err := tx.NamespaceByPath(ctx, strings.Join(segments[:i+1], "/"))
+		switch {
+		case ferry.ErrorCode(err) == ferry.ENOTFOUND:
+			why, err := s.cannotCreateGroups(r, tx, parent, segments[i:])
+			if err != nil {
+				return nil, err
+			} else if why != "" {
+				return personal(why)
+			}
+			return &importTarget{ns: parent, create: segments[i:]}, nil
+		case err != nil:
+			return nil, err
+		case n.Kind != ferry.KindGroup:
+			return personal(n.FullPath + " is a user's namespace, not a group")
+		}
+		parent = n
+	}
+	return &importTarget{ns: parent}, nil
+}
+
+// cannotCreateGroups tells why the caller may not create groups paths
+// (outermost first) under parent (nil: at the top level), "" when they may:
+// as POST /groups, a Maintainer of a visible parent, and valid paths.
+func (s *Server) cannotCreateGroups(r *http.Request, tx *store.Tx, parent *ferry.Namespace, paths []string) (string, error) {
+	if parent != nil {
+		if ok, err := tx.CanSeeNamespace(r.Context(), viewer(r), parent.ID); err != nil {
+			return "", err
+		} else if !ok || s.namespaceRole(r, tx, parent) < ferry.MaintainerAccess {
+			return "may not create groups in " + parent.FullPath, nil
+		}
+	}
+	for _, p := range paths {
+		if err := ferry.ValidateGroup(&ferry.Namespace{Kind: ferry.KindGroup, Name: p, Path: p, Visibility: ferry.Private}, nil); err != nil {
+			return "cannot create group " + p + ": " + err.Error(), nil
+		}
+	}
+	return "", nil
+}
+
 // makeTarget creates the groups t still needs, private and owned by the
 // caller, and returns the namespace to import into.
 func (s *Server) makeTarget(r *http.Request, tx *store.Tx, t *importTarget) (*ferry.Namespace, error) {

@@ -34,6 +34,8 @@ func (s *Server) importRoutes(r chi.Router) {
 	r.Post("/import/github", s.wrap(s.importHandler(githubImport)))
 	r.Post("/import/github/cancel", s.wrap(s.cancelImport(githubImport)))
 	r.Post("/import/github/gists", s.wrap(s.importGitHubGists))
+	r.Post("/import/bitbucket_server", s.wrap(s.importHandler(bitbucketServerImport)))
+	r.Post("/import/bitbucket_server/cancel", s.wrap(s.cancelImport(bitbucketServerImport)))
 	r.Get("/projects/{id}/import", s.wrap(s.getImportStatus))
 }
 

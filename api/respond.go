@@ -110,6 +110,8 @@ var (
 	// serviceErrors is an Import::*Service error through the GitHub
 	// endpoint: {errors: message}.
 	serviceErrors = func(msg string) any { return map[string]any{"errors": msg} }
+	// apiErrorHash is render_api_error!({error: message}, status).
+	apiErrorHash = func(msg string) any { return map[string]any{"message": map[string]any{"error": msg}} }
 )
 
 // The import endpoints' envelopes.
@@ -119,6 +121,10 @@ var (
 	// through Grape's error!.
 	githubEnvelope = envelope{ferry.EBADREQUEST: serviceErrors, ferry.EUNPROCESSABLE: serviceErrors,
 		ferry.EUNAUTHORIZED: grapeError, ferry.ERATELIMIT: grapeError}
+	// bitbucketServerEnvelope: render_api_error!({error: message}) for
+	// every failure of the service.
+	bitbucketServerEnvelope = envelope{ferry.EBADREQUEST: apiErrorHash, ferry.EUNPROCESSABLE: apiErrorHash,
+		ferry.EUNAUTHORIZED: apiErrorHash, ferry.EFORBIDDEN: apiErrorHash, ferry.ERATELIMIT: apiErrorHash}
 )
 
 // writeError renders err; internal errors are logged with the request's

@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Engine.SetQueue(a.Queue)
 	a.Registry.MustRegister(importsCollector{a: a, desc: prometheus.NewDesc("ferry_imports", "Imports by source and status.", []string{"source", "status"}, nil)})
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
-		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git, Imports: a.Engine, Sources: importSources(a.Engine)})
+		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git, Imports: a.Engine, Sources: importSources(a.Engine, cfg.Log)})
 	if err != nil {
 		s.Close()
 		return nil, err

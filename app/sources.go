@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"log/slog"
 
 	"github.com/ferry-import/ferry/api"
 	"github.com/ferry-import/ferry/importer"
@@ -19,8 +20,8 @@ func sources() []importer.Source {
 // takes import requests for. A source may be checked before its importer
 // is in sources(): its endpoint then checks everything and refuses at the
 // very end (501) until it is.
-func importSources(e *importer.Engine) []api.ImportSource {
-	return []api.ImportSource{githubSource{e}}
+func importSources(e *importer.Engine, log *slog.Logger) []api.ImportSource {
+	return []api.ImportSource{githubSource{e}, bitbucketServerSource{e: e, log: log}}
 }
 
 // checkError is the part of a failed check's translation every source
