@@ -188,17 +188,31 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importE
 	} else if err != nil {
 		return err
 	}
+	pr, err := s.createImport(r, ep, req, apiBase, target, repo)
+	if err != nil {
+		return projectSaveError(err)
+	}
+	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.WebURL))
+	return nil
+}
+
+// createImport is the pipeline's last step: in one transaction, the groups
+// target still needs, the project, and the import scheduled.
+func (s *Server) createImport(r *http.Request, ep *importEndpoint, req *importRequest, apiBase string, target *importTarget,
+	repo *SourceRepo) (*ferry.Project, error) {
 	req.options.checked(repo)
-	if options, err = json.Marshal(req.options); err != nil {
-		return err
+	options, err := json.Marshal(req.options)
+	if err != nil {
+		return nil, err
 	}
 	name := req.newName
 	if name == "" {
 		name = repo.Name
 	}
 	if err := ferry.ValidateProject(&ferry.Project{Name: name, Path: name}, nil); err != nil {
-		return projectSaveError(err)
+		return nil, err
 	}
+	ctx := r.Context()
 	pr := &ferry.Project{Name: name, Path: name, Description: repo.Description, ImportType: ep.sourceType, ImportSource: repo.FullName,
 		ImportStatus: ferry.ImportScheduled}
 	im := &ferry.Import{UserID: currentUser(r).ID, SourceType: ep.sourceType, SourceURL: apiBase, SourceRef: req.ref, Options: string(options),
@@ -224,11 +238,7 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importE
 		im.ProjectID = pr.ID
 		return s.cfg.Imports.Schedule(ctx, tx, im, req.credential)
 	})
-	if err != nil {
-		return projectSaveError(err)
-	}
-	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.WebURL))
-	return nil
+	return pr, err
 }
 
 // invalidSourceURL is GitLab's answer to a source URL it will not reach:
