@@ -262,13 +262,13 @@ func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []
 var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // FetchCommits fetches commits by id from sourceURL into the existing
-// repository of project id, each into the ref want names for it (such as
-// refs/merge-requests/3/head or refs/keep-around/<sha>). Sources drop the
-// refs of closed pull requests but keep their commits, which a mirror
-// then lacks. Commits already here only get their ref. A commit the
-// source will not give is skipped and listed in missing, as GitLab's
-// importer skips an "unadvertised object".
-func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cred Credential, want map[string]string) (missing []string, err error) {
+// repository of project id: refs maps each ref to set (such as
+// refs/merge-requests/3/head or refs/keep-around/<sha>) to its commit.
+// Sources drop the refs of closed pull requests but keep their commits,
+// which a mirror then lacks. Commits already here only get their refs. A
+// commit the source will not give is skipped and listed in missing, as
+// GitLab's importer skips an "unadvertised object".
+func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cred Credential, refs map[string]string) (missing []string, err error) {
 	u, err := url.Parse(sourceURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return nil, fmt.Errorf("fetch commits %d: source URL: %w", id, ErrInvalid)
@@ -276,12 +276,14 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 	if err := s.vetURL(ctx, u); err != nil {
 		return nil, err
 	}
-	shas := slices.Sorted(maps.Keys(want))
-	for _, sha := range shas {
-		ref := want[sha]
+	names := slices.Sorted(maps.Keys(refs))
+	bySHA := map[string][]string{}
+	for _, ref := range names {
+		sha := refs[ref]
 		if !shaPattern.MatchString(sha) || !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " ~^:?*[\\") || strings.Contains(ref, "..") {
-			return nil, fmt.Errorf("fetch commits %d: %s → %s: %w", id, sha, ref, ErrInvalid)
+			return nil, fmt.Errorf("fetch commits %d: %s → %s: %w", id, ref, sha, ErrInvalid)
 		}
+		bySHA[sha] = append(bySHA[sha], ref)
 	}
 	unlock, err := s.lock(ctx, id)
 	if err != nil {
@@ -292,45 +294,48 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 	if !isRepo(dir) {
 		return nil, fmt.Errorf("fetch commits %d: %w", id, ErrNotFound)
 	}
-	var fetch []string
-	for _, sha := range shas {
-		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"cat-file", "-e", sha + "^{commit}"}}); err == nil {
-			if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"update-ref", want[sha], sha}}); err != nil {
-				return nil, fmt.Errorf("fetch commits %d: %w", id, err)
+	var fetch []string // commits not here yet
+	for _, sha := range slices.Sorted(maps.Keys(bySHA)) {
+		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"cat-file", "-e", sha + "^{commit}"}}); err != nil {
+			fetch = append(fetch, sha)
+		}
+	}
+	if len(fetch) > 0 {
+		r := remote{url: u.String(), protocols: "http:https", cred: cred}
+		err = s.withRemote(ctx, dir, r, func(c gitCmd) error {
+			get := func(shas []string) error {
+				c.Args = []string{"fetch", "--no-write-fetch-head", "--quiet", "--no-tags", "--end-of-options", r.url}
+				for _, sha := range shas {
+					c.Args = append(c.Args, "+"+sha+":"+bySHA[sha][0])
+				}
+				_, err := s.run(ctx, c)
+				return err
 			}
+			if err := get(fetch); err == nil || !isUnavailableObject(err) {
+				return err
+			}
+			// One of them is not to be had: take the others one by one.
+			for _, sha := range fetch {
+				if err := get([]string{sha}); err != nil {
+					if !isUnavailableObject(err) {
+						return err
+					}
+					missing = append(missing, sha)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fetch commits %d: %w", id, err)
+		}
+	}
+	for _, ref := range names {
+		if slices.Contains(missing, refs[ref]) {
 			continue
 		}
-		fetch = append(fetch, sha)
-	}
-	if len(fetch) == 0 {
-		return nil, nil
-	}
-	r := remote{url: u.String(), protocols: "http:https", cred: cred}
-	err = s.withRemote(ctx, dir, r, func(c gitCmd) error {
-		get := func(shas []string) error {
-			c.Args = []string{"fetch", "--no-write-fetch-head", "--quiet", "--no-tags", "--end-of-options", r.url}
-			for _, sha := range shas {
-				c.Args = append(c.Args, "+"+sha+":"+want[sha])
-			}
-			_, err := s.run(ctx, c)
-			return err
+		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"update-ref", ref, refs[ref]}}); err != nil {
+			return nil, fmt.Errorf("fetch commits %d: %w", id, err)
 		}
-		if err := get(fetch); err == nil || !isUnavailableObject(err) {
-			return err
-		}
-		// One of them is not to be had: take the others one by one.
-		for _, sha := range fetch {
-			if err := get([]string{sha}); err != nil {
-				if !isUnavailableObject(err) {
-					return err
-				}
-				missing = append(missing, sha)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fetch commits %d: %w", id, err)
 	}
 	return missing, nil
 }

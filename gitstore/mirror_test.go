@@ -330,9 +330,10 @@ func TestFetchCommits(t *testing.T) {
 	}
 	absent := strings.Repeat("ab", 20)
 	missing, err := s.FetchCommits(ctx, 7, srcURL, cred, map[string]string{
-		pr3:    "refs/merge-requests/3/head",
-		master: "refs/keep-around/" + master,
-		absent: "refs/keep-around/" + absent,
+		"refs/merge-requests/3/head":  pr3,
+		"refs/merge-requests/30/head": pr3, // two pull requests, one commit
+		"refs/keep-around/" + master:  master,
+		"refs/keep-around/" + absent:  absent,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -340,11 +341,11 @@ func TestFetchCommits(t *testing.T) {
 	if len(missing) != 1 || missing[0] != absent {
 		t.Errorf("missing %v, want [%s]", missing, absent)
 	}
-	want := master + " refs/keep-around/" + master + "\n" + pr3 + " refs/merge-requests/3/head\n"
+	want := master + " refs/keep-around/" + master + "\n" + pr3 + " refs/merge-requests/3/head\n" + pr3 + " refs/merge-requests/30/head\n"
 	if got := refsOf(t, s.Path(7), "refs/keep-around/", "refs/merge-requests/"); got != want {
 		t.Errorf("refs\n%s\nwant\n%s", got, want)
 	}
-	for _, bad := range []map[string]string{{"HEAD": "refs/x"}, {pr3: "refs/../x"}, {pr3: "heads/x"}} {
+	for _, bad := range []map[string]string{{"refs/x": "HEAD"}, {"refs/../x": pr3}, {"heads/x": pr3}} {
 		if _, err := s.FetchCommits(ctx, 7, srcURL, cred, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%v: %v, want ErrInvalid", bad, err)
 		}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/ferry-import/ferry/app"
 	"github.com/ferry-import/ferry/fakeforge"
+	ffbbs "github.com/ferry-import/ferry/fakeforge/bitbucketserver"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -24,8 +26,9 @@ import (
 // GET /projects/:id/import until it ends — and checks what landed against
 // the scenario. It returns the objects imported (the status's stats).
 func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error) {
-	if cfg.source != "github" {
-		return 0, fmt.Errorf("import mode supports -source github; %s has no importer yet", cfg.source)
+	imp, ok := importers[cfg.source]
+	if !ok {
+		return 0, fmt.Errorf("import mode supports -source github and bitbucket_server; %s has no importer yet", cfg.source)
 	}
 	dir, err := os.MkdirTemp("", "ferrybench-")
 	if err != nil {
@@ -65,10 +68,7 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if _, err := c.do("POST", "/groups", map[string]any{"name": "bench", "path": "bench"}, http.StatusCreated); err != nil {
 		return 0, err
 	}
-	res, err := c.do("POST", "/import/github", map[string]any{
-		"personal_access_token": f.GitHub.Token, "repo_id": ffgithub.RepoID, "target_namespace": "bench",
-		"github_hostname": f.GitHub.URL, "pagination_limit": perPage,
-	}, http.StatusCreated)
+	res, err := imp.post(c, f)
 	if err != nil {
 		return 0, err
 	}
@@ -98,8 +98,7 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if err != nil {
 		return 0, err
 	}
-	for path, kind := range map[string]string{"/issues?state=all": "issues", "/merge_requests?state=all": "pull_requests", "/labels": "labels",
-		"/milestones": "milestones", "/releases": "releases"} {
+	for path, kind := range imp.totals {
 		n, err := c.total("/projects/" + strconv.FormatInt(id, 10) + path)
 		if err != nil {
 			return 0, err
@@ -121,6 +120,36 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 		}
 	}
 	return objects, nil
+}
+
+// sourceImport starts an import of one source through ferry's API and
+// names the list endpoints whose X-Total must equal the scenario's counts.
+type sourceImport struct {
+	post   func(c *apiClient, f *fakeforge.Forge) (map[string]any, error)
+	totals map[string]string // project list path → scenario.Expected kind
+}
+
+var importers = map[string]sourceImport{
+	scenario.GitHub: {
+		post: func(c *apiClient, f *fakeforge.Forge) (map[string]any, error) {
+			return c.do("POST", "/import/github", map[string]any{
+				"personal_access_token": f.GitHub.Token, "repo_id": ffgithub.RepoID, "target_namespace": "bench",
+				"github_hostname": f.GitHub.URL, "pagination_limit": pageSize(scenario.GitHub),
+			}, http.StatusCreated)
+		},
+		totals: map[string]string{"/issues?state=all": "issues", "/merge_requests?state=all": "pull_requests", "/labels": "labels",
+			"/milestones": "milestones", "/releases": "releases"},
+	},
+	scenario.BitbucketServer: {
+		post: func(c *apiClient, f *fakeforge.Forge) (map[string]any, error) {
+			bb := f.BitbucketServer
+			return c.do("POST", "/import/bitbucket_server", map[string]any{
+				"bitbucket_server_url": bb.URL, "bitbucket_server_username": bb.Username, "personal_access_token": bb.Token,
+				"bitbucket_server_project": ffbbs.ProjectKey, "bitbucket_server_repo": ffbbs.RepoSlug, "new_namespace": "bench",
+			}, http.StatusCreated)
+		},
+		totals: map[string]string{"/merge_requests?state=all": "merge_requests"},
+	},
 }
 
 // apiClient is a bare HTTP client for ferry's API, as curl would use it.

@@ -28,8 +28,14 @@ import (
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 )
 
-// perPage is what an efficient importer asks for, and what the lower bound assumes.
-const perPage = 100
+// pageSize is what an efficient importer asks of each source (its
+// largest page), and what the lower bound assumes.
+func pageSize(source string) int {
+	if source == scenario.BitbucketServer {
+		return 1000
+	}
+	return 100
+}
 
 type config struct {
 	source, scenario, mode, databaseURL string
@@ -58,7 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.source, "source", scenario.GitHub, "github, bitbucket_server or gitlab")
 	fs.StringVar(&cfg.scenario, "scenario", "small", "small, medium or large")
 	fs.Int64Var(&cfg.seed, "seed", 1, "scenario seed")
-	fs.StringVar(&cfg.mode, "mode", "", "import (ferry imports through its API; default for github) or source-only (walk the source API)")
+	fs.StringVar(&cfg.mode, "mode", "", "import (ferry imports through its API; default for github and bitbucket_server) or source-only (walk the source API)")
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a PostgreSQL database for ferry in import mode, used in a scratch schema dropped afterwards (default: embedded SQLite in a temporary directory)")
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
@@ -68,7 +74,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if cfg.mode == "" {
 		cfg.mode = "source-only"
-		if cfg.source == scenario.GitHub {
+		if _, ok := importers[cfg.source]; ok {
 			cfg.mode = "import"
 		}
 	}
@@ -91,7 +97,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer f.Close()
 	ep := f.Endpoint(cfg.source)
-	lower, err := f.Scenario.LowerBoundCalls(cfg.source, perPage)
+	lower, err := f.Scenario.LowerBoundCalls(cfg.source, pageSize(cfg.source))
 	if err != nil {
 		return err
 	}

@@ -17,14 +17,14 @@ func sourceOnly(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	switch cfg.source {
 	case scenario.GitHub:
 		got, err = walk.GitHub(ctx, walk.GitHubTarget{APIURL: f.GitHub.APIURL, Token: f.GitHub.Token,
-			Owner: "acme", Repo: "widgets", PerPage: perPage})
+			Owner: "acme", Repo: "widgets", PerPage: pageSize(cfg.source)})
 	case scenario.BitbucketServer:
 		bb := f.BitbucketServer
 		got, err = walk.BitbucketServer(ctx, walk.BitbucketTarget{URL: bb.URL, Username: bb.Username, Token: bb.Token,
-			Project: "ACME", Repo: "widgets", PerPage: perPage})
+			Project: "ACME", Repo: "widgets", PerPage: pageSize(cfg.source)})
 	case scenario.GitLab:
 		got, err = walk.GitLab(ctx, walk.GitLabTarget{URL: f.GitLab.URL, Token: f.GitLab.Token,
-			Group: f.Scenario.Groups()[0].FullPath, PerPage: perPage})
+			Group: f.Scenario.Groups()[0].FullPath, PerPage: int64(pageSize(cfg.source))})
 	default:
 		return 0, fmt.Errorf("source-only mode does not walk %q", cfg.source)
 	}

@@ -72,8 +72,8 @@ func (r *run) pullRequests() importer.Relation {
 // commit refs/keep-around/<sha>. A commit the server will not give is a
 // failed item, not silence.
 func (r *run) fetchClosedCommits(ctx context.Context, b *builder, prs []pullRequest) error {
-	want := map[string]string{}
-	prOf := map[string]int64{}
+	want := map[string]string{} // ref → commit
+	prOf := map[string]int64{}  // commit → a pull request it belongs to
 	clone := ""
 	for _, pr := range prs {
 		if pr.State == "OPEN" {
@@ -87,11 +87,14 @@ func (r *run) fetchClosedCommits(ctx context.Context, b *builder, prs []pullRequ
 			clone = c
 		}
 		if sha := pr.FromRef.LatestCommit; sha != "" {
-			want[sha], prOf[sha] = fmt.Sprintf("refs/merge-requests/%d/head", pr.ID), pr.ID
+			want[fmt.Sprintf("refs/merge-requests/%d/head", pr.ID)], prOf[sha] = sha, pr.ID
 		}
 		for _, sha := range []string{pr.ToRef.LatestCommit, mergeCommit(pr)} {
-			if _, ok := want[sha]; sha != "" && !ok {
-				want[sha], prOf[sha] = "refs/keep-around/"+sha, pr.ID
+			if sha != "" {
+				want["refs/keep-around/"+sha] = sha
+				if _, ok := prOf[sha]; !ok {
+					prOf[sha] = pr.ID
+				}
 			}
 		}
 	}
