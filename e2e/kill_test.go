@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/store/storetest"
@@ -169,106 +170,141 @@ func relationFetched(st map[string]any, name string) (float64, bool) {
 	return 0, false
 }
 
-func TestGitHubImportSurvivesSIGKILL(t *testing.T) {
+// killSources are the imports the SIGKILL test runs: how to start one,
+// the relation whose progress triggers the kill, and what must be stored.
+type killSource struct {
+	name     string // import_type: POST /import/<name>
+	relation string
+	endpoint func(f *fakeforge.Forge) *fakeforge.Endpoint
+	body     func(f *fakeforge.Forge) map[string]any
+	check    func(t *testing.T, s *store.Store, f *fakeforge.Forge, id, nsID int64)
+}
+
+var killSources = []killSource{
+	{"github", "issues", func(f *fakeforge.Forge) *fakeforge.Endpoint { return f.GitHub },
+		func(f *fakeforge.Forge) map[string]any {
+			return map[string]any{"personal_access_token": f.GitHub.Token, "repo_id": strconv.Itoa(ffgithub.RepoID),
+				"target_namespace": "killed", "new_name": "widgets", "github_hostname": f.GitHub.URL}
+		}, checkImportedOnce},
+	{"bitbucket_server", "pull_request_activities", func(f *fakeforge.Forge) *fakeforge.Endpoint { return f.BitbucketServer },
+		func(f *fakeforge.Forge) map[string]any {
+			b := bbsImportBody(f, "new_namespace", "killed")
+			b["new_name"] = "widgets"
+			return b
+		},
+		func(t *testing.T, s *store.Store, f *fakeforge.Forge, id, _ int64) {
+			want, _ := f.Scenario.Expected(scenario.BitbucketServer)
+			checkBBSCounts(t, s.DB(), want, id)
+		}},
+}
+
+func TestImportSurvivesSIGKILL(t *testing.T) {
 	bin := buildFerry(t)
-	for _, e := range storetest.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			f := forge(t, traffic.Faults{Latency: 50 * time.Millisecond}, nil)
-			// Default job settings: the dead worker's jobs come back when
-			// their leases expire, not after River's one-hour rescue.
-			env := []string{"FERRY_ALLOW_LOCAL_NETWORK=1", "FERRY_ROOT_TOKEN=" + killRootToken,
-				"FERRY_DATA_DIR=" + e.DataDir, "FERRY_DATABASE_URL=" + e.URL}
-			p := startFerry(t, bin, env)
-			code, grp := postForm(t, p.url+"/api/v4/groups", killRootToken, url.Values{"name": {"killed"}, "path": {"killed"}})
-			if code != 201 {
-				t.Fatalf("create group: %d %v", code, grp)
-			}
-			code, body := postJSON(t, p.url+"/api/v4/import/github", killRootToken, map[string]any{
-				"personal_access_token": f.GitHub.Token, "repo_id": strconv.Itoa(ffgithub.RepoID),
-				"target_namespace": "killed", "new_name": "widgets", "github_hostname": f.GitHub.URL})
-			if code != 201 {
-				t.Fatalf("POST /import/github: %d %v", code, body)
-			}
-			id := int64(body["id"].(float64))
-			started := time.Now()
-
-			// Kill it once the issues relation has made progress.
-			var before map[string]any
-			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				before = procStatus(t, p.url, id)
-				if n, _ := relationFetched(before, "issues"); n > 0 {
-					break
-				}
-				if before["import_status"] == "finished" || time.Now().After(deadline) {
-					t.Fatalf("no progress on issues seen before the import ended: %v", before)
-				}
-			}
-			p.kill(t)
-			killed := time.Now()
-			callsAtKill := f.GitHub.Stats().APIRequests
-			fetchedAtKill, _ := relationFetched(before, "issues")
-			t.Logf("SIGKILL after %v: stage %v, issues fetched %v, %d source calls so far",
-				killed.Sub(started).Round(time.Millisecond), before["import_stage"], fetchedAtKill, callsAtKill)
-
-			// The jobs the dead process left running: their leases expire.
-			s, err := store.Open(context.Background(), store.Config{URL: e.URL, DataDir: e.DataDir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			stuck := func() int {
-				var n int
-				if err := s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind IN ('import_stage', 'import_relation')
-					AND state = 'running' AND attempted_at < $1`, killed.UTC()).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
-			left := stuck()
-			if left == 0 {
-				t.Errorf("no import job was running at the kill: nothing to rescue")
-			}
-
-			// Again on the same data directory and database.
-			p = startFerry(t, bin, env)
-			restarted := time.Now()
-			var resumedAt, rescuedAt time.Time
-			var st map[string]any
-			for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-				st = procStatus(t, p.url, id)
-				if resumedAt.IsZero() && f.GitHub.Stats().APIRequests > callsAtKill {
-					resumedAt = time.Now()
-				}
-				if rescuedAt.IsZero() && stuck() == 0 {
-					rescuedAt = time.Now()
-				}
-				if s := st["import_status"]; s == "finished" || s == "failed" || s == "canceled" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("import did not end after the restart: %v", st)
-				}
-			}
-			done := time.Now()
-			if resumedAt.IsZero() {
-				resumedAt = done
-			}
-			t.Logf("restart: %d running jobs rescued %v after the restart, source calls resumed %v after the restart (%v after the kill); finished %v after the restart, %v in all, %d source calls",
-				left, rescuedAt.Sub(restarted).Round(time.Millisecond), resumedAt.Sub(restarted).Round(time.Millisecond), resumedAt.Sub(killed).Round(time.Millisecond),
-				done.Sub(restarted).Round(time.Millisecond), done.Sub(started).Round(time.Millisecond), f.GitHub.Stats().APIRequests)
-			if st["import_status"] != "finished" {
-				t.Fatalf("import ended %v after the restart: %v", st["import_status"], st["import_error"])
-			}
-			if fr, _ := st["failed_relations"].([]any); len(fr) != 0 {
-				t.Errorf("failed relations: %v", fr)
-			}
-			if n := leaseReclaims(t, s); n == 0 {
-				t.Errorf("no import job records a lease reclaim: something else brought the jobs back")
-			}
-
-			checkImportedOnce(t, s, f, id, int64(grp["id"].(float64)))
-		})
+	for _, src := range killSources {
+		for _, e := range storetest.Engines(t) {
+			t.Run(src.name+"/"+e.Name, func(t *testing.T) {
+				killOne(t, bin, e, src)
+			})
+		}
 	}
+}
+
+// killOne imports src with the real binary, SIGKILLs it mid-import,
+// restarts it on the same data and checks the import ends with everything.
+func killOne(t *testing.T, bin string, e storetest.Engine, src killSource) {
+	f := forge(t, traffic.Faults{Latency: 50 * time.Millisecond}, nil)
+	ep, relation := src.endpoint(f), src.relation
+	// Default job settings: the dead worker's jobs come back when
+	// their leases expire, not after River's one-hour rescue.
+	env := []string{"FERRY_ALLOW_LOCAL_NETWORK=1", "FERRY_ROOT_TOKEN=" + killRootToken,
+		"FERRY_DATA_DIR=" + e.DataDir, "FERRY_DATABASE_URL=" + e.URL}
+	p := startFerry(t, bin, env)
+	code, grp := postForm(t, p.url+"/api/v4/groups", killRootToken, url.Values{"name": {"killed"}, "path": {"killed"}})
+	if code != 201 {
+		t.Fatalf("create group: %d %v", code, grp)
+	}
+	code, res := postJSON(t, p.url+"/api/v4/import/"+src.name, killRootToken, src.body(f))
+	if code != 201 {
+		t.Fatalf("POST /import/%s: %d %v", src.name, code, res)
+	}
+	id := int64(res["id"].(float64))
+	started := time.Now()
+
+	// Kill it once the relation has made progress.
+	var before map[string]any
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		before = procStatus(t, p.url, id)
+		if n, _ := relationFetched(before, relation); n > 0 {
+			break
+		}
+		if before["import_status"] == "finished" || time.Now().After(deadline) {
+			t.Fatalf("no progress on %s seen before the import ended: %v", relation, before)
+		}
+	}
+	p.kill(t)
+	killed := time.Now()
+	callsAtKill := ep.Stats().APIRequests
+	fetchedAtKill, _ := relationFetched(before, relation)
+	t.Logf("SIGKILL after %v: stage %v, %s fetched %v, %d source calls so far",
+		killed.Sub(started).Round(time.Millisecond), before["import_stage"], relation, fetchedAtKill, callsAtKill)
+
+	// The jobs the dead process left running: their leases expire.
+	s, err := store.Open(context.Background(), store.Config{URL: e.URL, DataDir: e.DataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stuck := func() int {
+		var n int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind IN ('import_stage', 'import_relation')
+			AND state = 'running' AND attempted_at < $1`, killed.UTC()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	left := stuck()
+	if left == 0 {
+		t.Errorf("no import job was running at the kill: nothing to rescue")
+	}
+
+	// Again on the same data directory and database.
+	p = startFerry(t, bin, env)
+	restarted := time.Now()
+	var resumedAt, rescuedAt time.Time
+	var st map[string]any
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		st = procStatus(t, p.url, id)
+		if resumedAt.IsZero() && ep.Stats().APIRequests > callsAtKill {
+			resumedAt = time.Now()
+		}
+		if rescuedAt.IsZero() && stuck() == 0 {
+			rescuedAt = time.Now()
+		}
+		if s := st["import_status"]; s == "finished" || s == "failed" || s == "canceled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import did not end after the restart: %v", st)
+		}
+	}
+	done := time.Now()
+	if resumedAt.IsZero() {
+		resumedAt = done
+	}
+	t.Logf("restart: %d running jobs rescued %v after the restart, source calls resumed %v after the restart (%v after the kill); finished %v after the restart, %v in all, %d source calls",
+		left, rescuedAt.Sub(restarted).Round(time.Millisecond), resumedAt.Sub(restarted).Round(time.Millisecond), resumedAt.Sub(killed).Round(time.Millisecond),
+		done.Sub(restarted).Round(time.Millisecond), done.Sub(started).Round(time.Millisecond), ep.Stats().APIRequests)
+	if st["import_status"] != "finished" {
+		t.Fatalf("import ended %v after the restart: %v", st["import_status"], st["import_error"])
+	}
+	if fr, _ := st["failed_relations"].([]any); len(fr) != 0 {
+		t.Errorf("failed relations: %v", fr)
+	}
+	if n := leaseReclaims(t, s); n == 0 {
+		t.Errorf("no import job records a lease reclaim: something else brought the jobs back")
+	}
+
+	src.check(t, s, f, id, int64(grp["id"].(float64)))
 }
 
 // checkImportedOnce compares the database with the scenario: nothing
