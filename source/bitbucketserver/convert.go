@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/source/internal/diffpos"
 	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
@@ -37,7 +38,7 @@ func optTS(ms int64) *time.Time {
 // page once: Bitbucket sends both inline, so no users stage is needed.
 // The identity is the slug, as GitLab's importer keys it (mapping.md §2.4).
 func (b *builder) user(u user) forge.SourceUser {
-	slug := firstNonEmpty(u.Slug, u.Name, u.DisplayName)
+	slug := cmp.Or(u.Slug, u.Name, u.DisplayName)
 	if slug == "" {
 		return forge.SourceUser{Login: "ghost"}
 	}
@@ -61,15 +62,6 @@ func (b *builder) committer(p person, fallback user) forge.SourceUser {
 		return b.user(fallback)
 	}
 	return b.user(user{Slug: p.Slug, Name: p.Name, DisplayName: p.DisplayName, EmailAddress: p.EmailAddress})
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // branchName strips refs/heads/ (GitLab's Gitlab::Git.ref_name).
@@ -118,7 +110,7 @@ func standingApprovals(acts []activity) map[int64]bool {
 	for _, a := range sorted {
 		switch a.Action {
 		case "APPROVED", "UNAPPROVED", "REVIEWED":
-			last[firstNonEmpty(a.User.Slug, a.User.Name)] = a
+			last[cmp.Or(a.User.Slug, a.User.Name)] = a
 		}
 	}
 	out := map[int64]bool{}
@@ -307,36 +299,33 @@ func (b *builder) task(n *forge.Note, c comment) {
 // line the activity's diff marks with the comment's id; a comment whose
 // line is not in that diff (orphaned) becomes a plain thread saying where
 // it was, as GitLab's importer does.
+//
+// The line's sides follow the anchor's line type as GitLab's importer
+// reads them (an added line has no old line, a removed one no new line),
+// by diffpos's rule for either adapter. GitLab's note gets a line code only
+// from its own diff (DiffNote#set_line_code, not in the position or the
+// API) and no line range, so none is set here.
 func (b *builder) inline(on forge.Noteable, a activity) {
 	an, c := a.CommentAnchor, *a.Comment
 	newPath := an.Path
-	oldPath := firstNonEmpty(an.SrcPath, an.Path)
+	oldPath := cmp.Or(an.SrcPath, an.Path)
 	src, dst, found := locate(a.Diff, c.ID)
-	var oldLine, newLine int64
-	switch an.LineType {
-	case "ADDED":
-		newLine = dst
-	case "REMOVED":
-		oldLine = src
-	default:
-		oldLine, newLine = src, dst
-	}
-	if !found || an.Orphaned || (oldLine == 0 && newLine == 0) {
-		// Where the anchor said it was, each side only when known.
+	line := diffpos.Line{Kind: lineKind(an.LineType), Old: src, New: dst}
+	if !found || an.Orphaned || (line.OldLine() == 0 && line.NewLine() == 0) {
 		if !found && an.Line > 0 {
-			switch {
-			case an.LineType == "ADDED" || (an.LineType == "CONTEXT" && an.FileType == "TO"):
-				newLine = an.Line
-			default:
-				oldLine = an.Line
+			// Where the anchor said it was, on the side its file type names.
+			side := diffpos.Old
+			if an.LineType == "ADDED" || (an.LineType == "CONTEXT" && an.FileType == "TO") {
+				side = diffpos.New
 			}
+			line = diffpos.Only(side, an.Line)
 		}
 		var where []string
-		if oldLine > 0 {
-			where = append(where, fmt.Sprintf("%s:%d", oldPath, oldLine))
+		if n := line.OldLine(); n > 0 {
+			where = append(where, fmt.Sprintf("%s:%d", oldPath, n))
 		}
-		if newLine > 0 {
-			where = append(where, fmt.Sprintf("%s:%d", newPath, newLine))
+		if n := line.NewLine(); n > 0 {
+			where = append(where, fmt.Sprintf("%s:%d", newPath, n))
 		}
 		if len(where) == 0 {
 			where = append(where, newPath)
@@ -346,7 +335,18 @@ func (b *builder) inline(on forge.Noteable, a activity) {
 		return
 	}
 	// As GitLab's importer: the MR's diff refs, old and new line, no range.
-	b.thread(on, c, &forge.DiffPosition{OldPath: oldPath, NewPath: newPath, OldLine: oldLine, NewLine: newLine, Type: "text"})
+	b.thread(on, c, &forge.DiffPosition{OldPath: oldPath, NewPath: newPath, OldLine: line.OldLine(), NewLine: line.NewLine(), Type: "text"})
+}
+
+// lineKind reads Bitbucket's line type.
+func lineKind(t string) diffpos.Kind {
+	switch t {
+	case "ADDED":
+		return diffpos.Added
+	case "REMOVED":
+		return diffpos.Removed
+	}
+	return diffpos.Context
 }
 
 // locate finds the diff line marked with comment id: its line numbers on

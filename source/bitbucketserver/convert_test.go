@@ -136,6 +136,35 @@ func TestInlinePositions(t *testing.T) {
 	}
 }
 
+// An inline comment whose line the diff does not give is a plain thread
+// saying where it was, each side only when known (GitLab's fallback note).
+func TestInlineFallback(t *testing.T) {
+	r := testRun(t, "http://bbs.example.com")
+	for _, c := range []struct {
+		name string
+		edit func(*activity)
+		want string
+	}{
+		{"not in the diff, new side", func(a *activity) { a.Diff = nil; a.CommentAnchor.LineType = "CONTEXT"; a.CommentAnchor.Line = 40 },
+			"*Comment on src/a.go:40*"},
+		{"not in the diff, old side", func(a *activity) {
+			a.Diff = nil
+			a.CommentAnchor.LineType, a.CommentAnchor.FileType, a.CommentAnchor.Line = "REMOVED", "FROM", 41
+		}, "*Comment on src/old.go:41*"},
+		{"orphaned context line", func(a *activity) { a.CommentAnchor.Orphaned = true }, "*Comment on src/old.go:4 --> src/a.go:6*"},
+		{"nowhere", func(a *activity) { a.Diff = nil; a.CommentAnchor.Line = 0 }, "*Comment on src/a.go*"},
+	} {
+		a := inlineActivity("CONTEXT", "TO", 4, 6)
+		c.edit(&a)
+		b := r.builder()
+		b.activity(3, a, false)
+		ns := notes(b)
+		if len(ns) != 2 || ns[0].Position != nil || ns[0].Body != c.want+"\n\nwhy?" {
+			t.Errorf("%s: %+v, want a plain thread starting %q", c.name, ns, c.want)
+		}
+	}
+}
+
 // Nested replies form one discussion; a reply to a reply quotes what it
 // answers; a BLOCKER comment is a resolvable thread.
 func TestThreads(t *testing.T) {
