@@ -289,13 +289,17 @@ func (Member) Kind() string { return KindMember }
 // KindUpload is Upload's kind.
 const KindUpload = "upload"
 
+// MaxUploadURL bounds Upload.URL in bytes: the store keys uploads by it in
+// a unique index, so a source queues no longer link.
+const MaxUploadURL = 2048
+
 // Upload is a file that bodies link to (a Markdown attachment), whose bytes
 // the source already stored by digest (package uploads). Writing it records
 // it for the project and relinks every body that links to URL; bodies
 // written later are relinked as they are written.
 type Upload struct {
 	SourceID           // ID: the link as bodies carry it, like URL
-	URL         string // the link exactly as it appears in bodies
+	URL         string // the link exactly as it appears in bodies (mdlink), at most MaxUploadURL bytes
 	Filename    string // last segment of the served path, uploads.ValidFilename
 	ContentType string // sniffed from the content, not the source's word
 	Size        int64

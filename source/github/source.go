@@ -108,7 +108,7 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 	if r.opts.AttachmentsImport {
 		// Last: every body that links an attachment is stored by then, so
 		// writing an upload relinks them all (attachments.go).
-		stages = append(stages, importer.Stage{Name: "attachments", Relations: []importer.Relation{r.attachments()}})
+		stages = append(stages, importer.Stage{Name: "attachments", Relations: []importer.Relation{r.attachments().Relation()}})
 	}
 	return stages, nil
 }
