@@ -1,6 +1,10 @@
 package forge
 
-import "time"
+import (
+	"time"
+
+	"github.com/ferry-import/ferry"
+)
 
 // SourceUser is a person on the source forge. Inside another object, an
 // empty Type or Host means "the same as the object's".
@@ -257,20 +261,12 @@ type AwardEmoji struct {
 
 func (AwardEmoji) Kind() string { return KindAwardEmoji }
 
-// Access levels, as GitLab's numbers.
-const (
-	NoAccess         = 0
-	DeveloperAccess  = 30
-	MaintainerAccess = 40
-	AdminAccess      = 60
-)
-
 // ProtectedBranch is a branch name or wildcard pattern with its rules.
 type ProtectedBranch struct {
 	SourceID
 	Name                      string // "main" or "release/*"
-	PushAccessLevel           int
-	MergeAccessLevel          int
+	PushAccessLevel           ferry.AccessLevel
+	MergeAccessLevel          ferry.AccessLevel
 	AllowForcePush            bool
 	CodeOwnerApprovalRequired bool
 }
@@ -281,7 +277,7 @@ func (ProtectedBranch) Kind() string { return KindProtectedBranch }
 type Member struct {
 	SourceID
 	User        SourceUser
-	AccessLevel int
+	AccessLevel ferry.AccessLevel
 }
 
 func (Member) Kind() string { return KindMember }

@@ -9,6 +9,7 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 )
 
@@ -31,13 +32,6 @@ const (
 	relReactions          = "reactions"
 	relUsers              = "users"
 	relLFSObjects         = "lfs_objects"
-)
-
-// GitLab access levels the forge package does not name.
-const (
-	guestAccess    = 10
-	reporterAccess = 20
-	ownerAccess    = 50
 )
 
 // Notes come from three GitHub id spaces, so their source ids say which.
@@ -416,31 +410,31 @@ func (b *builder) release(rel *gh.RepositoryRelease) forge.Release {
 
 // accessLevel maps a collaborator's role as GitLab does; custom roles,
 // which GitLab refuses, fall back to the base permissions they extend.
-func accessLevel(u *gh.User) (int, bool) {
+func accessLevel(u *gh.User) (ferry.AccessLevel, bool) {
 	switch strings.ToLower(u.GetRoleName()) {
 	case "read":
-		return guestAccess, true
+		return ferry.GuestAccess, true
 	case "triage":
-		return reporterAccess, true
+		return ferry.ReporterAccess, true
 	case "write":
-		return forge.DeveloperAccess, true
+		return ferry.DeveloperAccess, true
 	case "maintain":
-		return forge.MaintainerAccess, true
+		return ferry.MaintainerAccess, true
 	case "admin":
-		return ownerAccess, true
+		return ferry.OwnerAccess, true
 	}
 	p := u.GetPermissions()
 	switch {
 	case p.GetAdmin():
-		return ownerAccess, true
+		return ferry.OwnerAccess, true
 	case p.GetMaintain():
-		return forge.MaintainerAccess, true
+		return ferry.MaintainerAccess, true
 	case p.GetPush():
-		return forge.DeveloperAccess, true
+		return ferry.DeveloperAccess, true
 	case p.GetTriage():
-		return reporterAccess, true
+		return ferry.ReporterAccess, true
 	case p.GetPull():
-		return guestAccess, true
+		return ferry.GuestAccess, true
 	}
 	return 0, false
 }
@@ -450,9 +444,9 @@ func accessLevel(u *gh.User) (int, bool) {
 // merging stays with maintainers (the stricter of both forges' defaults).
 func (b *builder) protectedBranch(name string, p *gh.Protection) forge.ProtectedBranch {
 	pb := forge.ProtectedBranch{SourceID: b.r.sid(name), Name: name,
-		PushAccessLevel: forge.MaintainerAccess, MergeAccessLevel: forge.MaintainerAccess}
+		PushAccessLevel: ferry.MaintainerAccess, MergeAccessLevel: ferry.MaintainerAccess}
 	if r := p.GetRequiredPullRequestReviews(); r != nil {
-		pb.PushAccessLevel = forge.NoAccess
+		pb.PushAccessLevel = ferry.NoAccess
 		pb.CodeOwnerApprovalRequired = r.RequireCodeOwnerReviews
 	}
 	if f := p.GetAllowForcePushes(); f != nil {

@@ -6,6 +6,7 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 )
@@ -41,7 +42,7 @@ func TestAccessLevel(t *testing.T) {
 	for _, tt := range []struct {
 		role  string
 		perms *gh.RepositoryPermissions
-		want  int
+		want  ferry.AccessLevel // GitLab's numbers, as mapping.md §1.14 gives them
 		ok    bool
 	}{
 		{"read", nil, 10, true}, {"triage", nil, 20, true}, {"write", nil, 30, true},
