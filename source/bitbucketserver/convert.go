@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/source/internal/diffpos"
 	"github.com/ferry-import/ferry/source/internal/paging"
+	"github.com/ferry-import/ferry/source/internal/sysnote"
 )
 
 // builder is a page under construction with Bitbucket's conversions.
@@ -157,33 +158,29 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 			b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved,
 				Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
 		}
-		system("approved this merge request")
+		system(sysnote.Approved())
 	case "UNAPPROVED":
-		system("unapproved this merge request")
+		system(sysnote.Unapproved())
 	case "REVIEWED":
 		// "Needs work" in Bitbucket: a review requesting changes.
 		b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewChangesRequested,
 			Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
-		system("requested changes")
+		system(sysnote.RequestedChanges())
 	case "MERGED":
-		by, at := b.user(a.User), ts(a.CreatedDate)
-		body := "merged"
+		by, at, sha := b.user(a.User), ts(a.CreatedDate), ""
 		if c := a.Commit; c != nil {
-			by = b.committer(c.Committer, a.User)
+			by, sha = b.committer(c.Committer, a.User), c.ID
 			if c.CommitterTimestamp > 0 {
 				at = ts(c.CommitterTimestamp)
 			}
-			if c.ID != "" {
-				body += " via commit " + c.ID
-			}
 		}
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, Merged: true, By: by, At: at})
-		system(body)
+		system(sysnote.Merged(sha))
 	case "DECLINED":
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, By: b.user(a.User), At: ts(a.CreatedDate)})
-		system("closed")
+		system(sysnote.Closed(""))
 	case "REOPENED":
-		system("reopened")
+		system(sysnote.Reopened())
 	case "RESCOPED":
 		if body := rescopeNote(a); body != "" {
 			system(body)
@@ -191,42 +188,24 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 	}
 }
 
-// rescopeNote words a rescope as GitLab's commit system notes do.
+// rescopeNote words a rescope as GitLab's commits note (sysnote), the
+// commits added and then those removed.
 func rescopeNote(a activity) string {
 	var parts []string
 	for _, c := range []struct {
-		verb string
+		word func(int, []sysnote.Commit) string
 		l    *commitList
-	}{{"added", a.Added}, {"removed", a.Removed}} {
-		if c.l == nil {
+	}{{sysnote.AddedCommits, a.Added}, {sysnote.RemovedCommits, a.Removed}} {
+		if c.l == nil || max(c.l.Total, len(c.l.Commits)) == 0 {
 			continue
 		}
-		n := max(c.l.Total, len(c.l.Commits))
-		if n == 0 {
-			continue
-		}
-		s := fmt.Sprintf("%s %d commit", c.verb, n)
-		if n > 1 {
-			s += "s"
-		}
-		var items []string
+		var listed []sysnote.Commit
 		for _, cm := range c.l.Commits {
-			title, _, _ := strings.Cut(cm.Message, "\n")
-			items = append(items, fmt.Sprintf("<li>%s - %s</li>", short(cm.ID), title))
+			listed = append(listed, sysnote.Commit{SHA: cm.ID, Message: cm.Message})
 		}
-		if len(items) > 0 {
-			s += "\n\n<ul>" + strings.Join(items, "") + "</ul>"
-		}
-		parts = append(parts, s)
+		parts = append(parts, c.word(c.l.Total, listed))
 	}
 	return strings.Join(parts, "\n\n")
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }
 
 // reply is one comment of a thread with what it answers.

@@ -208,7 +208,7 @@ func TestEvents(t *testing.T) {
 	}{
 		{activity{ID: 1, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000,
 			Commit: &commit{ID: "abc123", Committer: person{Slug: "carl", Name: "carl"}, CommitterTimestamp: 7000}},
-			"merged via commit abc123", func(t *testing.T, objs []forge.Object) {
+			"merged manually", func(t *testing.T, objs []forge.Object) { // GitLab's StateNote for a merge by a commit
 				for _, o := range objs {
 					if cl, ok := o.(forge.Closure); ok && (!cl.Merged || cl.By.Login != "carl" || cl.At.UnixMilli() != 7000) {
 						t.Errorf("closure %+v", cl)
@@ -216,6 +216,14 @@ func TestEvents(t *testing.T) {
 				}
 			}},
 		{activity{ID: 2, Action: "DECLINED", User: user{Slug: "amy"}, CreatedDate: 2000}, "closed", nil},
+		{activity{ID: 6, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000}, "merged", nil},
+		{activity{ID: 7, Action: "UNAPPROVED", User: user{Slug: "amy"}}, "unapproved this merge request", nil},
+		{activity{ID: 8, Action: "REVIEWED", User: user{Slug: "amy"}}, "requested changes", nil},
+		{activity{ID: 9, Action: "RESCOPED", User: user{Slug: "amy"}, Added: &commitList{}, Removed: &commitList{Total: 3, Commits: []struct {
+			ID      string `json:"id"`
+			Message string `json:"message"`
+		}{{ID: "0123456789ab", Message: "Use <b> & 'quotes'"}}}},
+			"removed 3 commits\n\n<ul><li>01234567 - Use &lt;b&gt; &amp; &#39;quotes&#39;</li></ul>", nil},
 		{activity{ID: 3, Action: "REOPENED", User: user{Slug: "amy"}}, "reopened", nil},
 		{activity{ID: 4, Action: "APPROVED", User: user{Slug: "amy"}, CreatedDate: 4000}, "approved this merge request",
 			func(t *testing.T, objs []forge.Object) {
