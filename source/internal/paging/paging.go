@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
@@ -121,6 +123,22 @@ func PageSize(n, max int, source, option string) (int, error) {
 		return 0, fmt.Errorf("%s options: %s %d is not within 1–%d", source, option, n, max)
 	}
 	return n, nil
+}
+
+// BaseURL checks and normalises a source's base URL: http(s), a host, no
+// credentials (they go separately), no query or fragment, and a trailing
+// slash so relative API paths resolve under it. what names it in the
+// error ("github: API base" → "github: API base URL must be …").
+func BaseURL(raw, what string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("%s URL must be http(s)://host[/path] without credentials", what)
+	}
+	u.RawQuery, u.Fragment = "", ""
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u, nil
 }
 
 // Critical is a one-page relation the import cannot do without (the
