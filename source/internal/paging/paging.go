@@ -2,9 +2,11 @@
 // adapter writes a relation loop of its own: the page Builder, the two
 // relation shapes (a List over a paged endpoint whose cursor is the next
 // page, and Items over the per-item followups earlier relations queued),
-// the RFC 8288 Link header, and the neutral error classification past
-// each adapter's one error boundary. An adapter supplies only "fetch one
-// page" and "convert it".
+// the RFC 8288 Link header, the neutral error classification past each
+// adapter's one error boundary, and the check of a source's base URL. An
+// adapter supplies only "fetch one page" and "convert it". Its siblings
+// hold the rest adapters share: diffpos (diff note positions), attach
+// (attachments) and sysnote (system-note wording).
 //
 // It knows the engine's relation contract (importer) and HTTP statuses; it
 // must not know any forge's API. It lives under source/internal so only
