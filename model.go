@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// AccessLevel is GitLab's numeric role.
+// AccessLevel is GitLab's numeric role (Gitlab::Access). These constants
+// are ferry's one definition of the numbers: members, protected branches,
+// the store's queries and every source adapter use them.
 type AccessLevel int
 
 const (
@@ -17,6 +19,9 @@ const (
 	DeveloperAccess  AccessLevel = 30
 	MaintainerAccess AccessLevel = 40
 	OwnerAccess      AccessLevel = 50
+	// AdminAccess is for protected branches only (GitLab's
+	// Gitlab::Access::ADMIN, "Admins"), never a member's role.
+	AdminAccess AccessLevel = 60
 )
 
 // ValidMemberAccess reports whether l may be given to a member.

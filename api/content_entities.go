@@ -484,12 +484,17 @@ type accessLevelEntity struct {
 	GroupID                *int64 `json:"group_id"`
 }
 
-func accessLevel(id int64, l int) []accessLevelEntity {
-	desc := map[int]string{0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}[l]
+// protectedRefAccess names protected-branch access levels as GitLab's
+// ProtectedRefAccess::HUMAN_ACCESS_LEVELS does.
+var protectedRefAccess = map[ferry.AccessLevel]string{ferry.NoAccess: "No one",
+	ferry.DeveloperAccess: "Developers + Maintainers", ferry.MaintainerAccess: "Maintainers", ferry.AdminAccess: "Admins"}
+
+func accessLevel(id int64, l ferry.AccessLevel) []accessLevelEntity {
+	desc := protectedRefAccess[l]
 	if desc == "" {
 		desc = fmt.Sprintf("Access level %d", l)
 	}
-	return []accessLevelEntity{{ID: id, AccessLevel: l, AccessLevelDescription: desc}}
+	return []accessLevelEntity{{ID: id, AccessLevel: int(l), AccessLevelDescription: desc}}
 }
 
 type protectedBranchEntity struct {

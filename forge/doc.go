@@ -9,7 +9,9 @@
 // destination id: mapping people onto ferry users is the store's job.
 //
 // It must not know any source forge's API (source/…), any storage (store/)
-// or HTTP: sources produce these types, the store consumes them.
+// or HTTP: sources produce these types, the store consumes them. Access
+// levels are ferry's (ferry.AccessLevel), the one definition of GitLab's
+// role numbers.
 package forge
 
 // SourceID identifies an object on its source forge. ID is a string because

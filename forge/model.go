@@ -1,6 +1,10 @@
 package forge
 
-import "time"
+import (
+	"time"
+
+	"github.com/ferry-import/ferry"
+)
 
 // SourceUser is a person on the source forge. Inside another object, an
 // empty Type or Host means "the same as the object's".
@@ -257,20 +261,12 @@ type AwardEmoji struct {
 
 func (AwardEmoji) Kind() string { return KindAwardEmoji }
 
-// Access levels, as GitLab's numbers.
-const (
-	NoAccess         = 0
-	DeveloperAccess  = 30
-	MaintainerAccess = 40
-	AdminAccess      = 60
-)
-
 // ProtectedBranch is a branch name or wildcard pattern with its rules.
 type ProtectedBranch struct {
 	SourceID
 	Name                      string // "main" or "release/*"
-	PushAccessLevel           int
-	MergeAccessLevel          int
+	PushAccessLevel           ferry.AccessLevel
+	MergeAccessLevel          ferry.AccessLevel
 	AllowForcePush            bool
 	CodeOwnerApprovalRequired bool
 }
@@ -281,7 +277,7 @@ func (ProtectedBranch) Kind() string { return KindProtectedBranch }
 type Member struct {
 	SourceID
 	User        SourceUser
-	AccessLevel int
+	AccessLevel ferry.AccessLevel
 }
 
 func (Member) Kind() string { return KindMember }
@@ -289,13 +285,17 @@ func (Member) Kind() string { return KindMember }
 // KindUpload is Upload's kind.
 const KindUpload = "upload"
 
+// MaxUploadURL bounds Upload.URL in bytes: the store keys uploads by it in
+// a unique index, so a source queues no longer link.
+const MaxUploadURL = 2048
+
 // Upload is a file that bodies link to (a Markdown attachment), whose bytes
 // the source already stored by digest (package uploads). Writing it records
 // it for the project and relinks every body that links to URL; bodies
 // written later are relinked as they are written.
 type Upload struct {
 	SourceID           // ID: the link as bodies carry it, like URL
-	URL         string // the link exactly as it appears in bodies
+	URL         string // the link exactly as it appears in bodies (mdlink), at most MaxUploadURL bytes
 	Filename    string // last segment of the served path, uploads.ValidFilename
 	ContentType string // sniffed from the content, not the source's word
 	Size        int64

@@ -227,8 +227,8 @@ func (tx *Tx) ReleaseByTag(ctx context.Context, projectID int64, tag string) (*R
 type ProtectedBranch struct {
 	ID                        int64
 	Name                      string
-	PushAccessLevel           int
-	MergeAccessLevel          int
+	PushAccessLevel           ferry.AccessLevel
+	MergeAccessLevel          ferry.AccessLevel
 	AllowForcePush            bool
 	CodeOwnerApprovalRequired bool
 }

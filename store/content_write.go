@@ -341,12 +341,12 @@ func (b *batch) object(o forge.Object) error {
 	case *forge.ProtectedBranch:
 		return b.object(*x)
 	case forge.ProtectedBranch:
-		b.add(protectedBranchSpec, p, x.Name, x.Type, x.Host, x.ID, x.PushAccessLevel, x.MergeAccessLevel, x.AllowForcePush,
+		b.add(protectedBranchSpec, p, x.Name, x.Type, x.Host, x.ID, int(x.PushAccessLevel), int(x.MergeAccessLevel), x.AllowForcePush,
 			x.CodeOwnerApprovalRequired)
 	case *forge.Member:
 		return b.object(*x)
 	case forge.Member:
-		b.add(memberSpec, p, b.user(x.SourceID, x.User), x.Type, x.Host, x.ID, x.AccessLevel)
+		b.add(memberSpec, p, b.user(x.SourceID, x.User), x.Type, x.Host, x.ID, int(x.AccessLevel))
 	case *forge.Upload:
 		return b.object(*x)
 	case forge.Upload:

@@ -98,7 +98,8 @@ func (tx *Tx) RemoveMember(ctx context.Context, kind string, sourceID, userID in
 // cannot be removed or demoted.
 func (tx *Tx) CountOwners(ctx context.Context, namespaceID int64) (int, error) {
 	var n int
-	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE source_kind = 'namespace' AND source_id = $1 AND access_level = 50`, namespaceID).Scan(&n)
+	err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE source_kind = 'namespace' AND source_id = $1 AND access_level = $2`,
+		namespaceID, int(ferry.OwnerAccess)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count owners of %d: %w", namespaceID, err)
 	}

@@ -171,7 +171,7 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 	} else {
 		if f.Owned {
 			a := access()
-			where = append(where, "(n.owner_id = "+u+" OR "+a+" >= 50)")
+			where = append(where, "(n.owner_id = "+u+" OR "+a+" >= "+arg(int(ferry.OwnerAccess))+")")
 		}
 		if f.Membership {
 			where = append(where, access()+" > 0")

@@ -7,11 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/forge/mdlink"
 	"github.com/ferry-import/ferry/uploads"
 )
 
@@ -38,27 +38,6 @@ func (u *Upload) Path() string { return UploadPath(u.Secret, u.Filename) }
 // UploadPath is GitLab's project-relative upload link.
 func UploadPath(secret, filename string) string { return "/uploads/" + secret + "/" + filename }
 
-// MaxUploadURL bounds a source URL (it is part of a unique index).
-const MaxUploadURL = 2048
-
-// linkDelims are what surrounds a link in Markdown and HTML: ](url),
-// ](url "title"), ](<url>), src="url", href='url'. A link is replaced only
-// between them, so a URL that merely starts with another upload's URL (or
-// one quoted in prose) is left alone.
-var linkDelims = [...][2]string{{"(", ")"}, {"(", " "}, {"<", ">"}, {`"`, `"`}, {"'", "'"}}
-
-// Relink replaces the link old with repl in body wherever it stands
-// between link delimiters; the SQL rewrite of stored bodies does the same.
-func Relink(body, old, repl string) string {
-	if old == "" || !strings.Contains(body, old) {
-		return body
-	}
-	for _, d := range linkDelims {
-		body = strings.ReplaceAll(body, d[0]+old+d[1], d[0]+repl+d[1])
-	}
-	return body
-}
-
 // bodyColumns are the project content columns that can link uploads.
 var bodyColumns = []struct {
 	spec  *upsertSpec
@@ -82,8 +61,8 @@ func newUploadSecret() string {
 // invalidUpload checks what the store needs of an upload to key and serve it.
 func invalidUpload(u forge.Upload) error {
 	switch {
-	case u.URL == "" || len(u.URL) > MaxUploadURL:
-		return ferry.Errorf(ferry.EINVALID, "upload: URL must have 1–%d bytes", MaxUploadURL)
+	case u.URL == "" || len(u.URL) > forge.MaxUploadURL:
+		return ferry.Errorf(ferry.EINVALID, "upload: URL must have 1–%d bytes", forge.MaxUploadURL)
 	case !uploads.ValidFilename(u.Filename):
 		return ferry.Errorf(ferry.EINVALID, "upload %.200s: invalid file name %q", u.URL, u.Filename)
 	case !uploads.ValidSHA256(u.SHA256):
@@ -119,19 +98,21 @@ func (tx *Tx) putUpload(ctx context.Context, projectID int64, u forge.Upload) er
 }
 
 // relinkStored rewrites old to repl in every stored body of a project, the
-// way Relink does, with the same statement on SQLite and PostgreSQL.
+// way mdlink.Relink does (between the same delimiters), with the same
+// statement on SQLite and PostgreSQL.
 func (tx *Tx) relinkStored(ctx context.Context, projectID int64, old, repl string) error {
 	contains := "instr(%s, $2) > 0"
 	if tx.Dialect() == Postgres {
 		contains = "strpos(%s, $2) > 0"
 	}
 	args := []any{projectID, old}
-	for _, d := range linkDelims {
-		args = append(args, d[0]+old+d[1], d[0]+repl+d[1])
+	delims := mdlink.Delims()
+	for _, d := range delims {
+		args = append(args, d.Open+old+d.Close, d.Open+repl+d.Close)
 	}
 	for _, bc := range bodyColumns {
 		expr := bc.col
-		for i := range linkDelims {
+		for i := range delims {
 			expr = fmt.Sprintf("REPLACE(%s, $%d, $%d)", expr, 3+2*i, 4+2*i)
 		}
 		q := fmt.Sprintf(`UPDATE %s SET %s = %s WHERE project_id = $1 AND `+contains, bc.table, bc.col, expr, bc.col)
@@ -193,7 +174,7 @@ func (tx *Tx) relinkRows(ctx context.Context, b *batch) error {
 				continue
 			}
 			for _, l := range links {
-				body = Relink(body, l.url, l.path)
+				body = mdlink.Relink(body, l.url, l.path)
 			}
 			row[col] = body
 		}

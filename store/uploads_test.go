@@ -13,25 +13,6 @@ import (
 	"github.com/ferry-import/ferry/store/storetest"
 )
 
-func TestRelink(t *testing.T) {
-	const old, repl = "https://gh.example/user-attachments/assets/a.png", "/uploads/s/a.png"
-	for _, c := range []struct{ name, in, want string }{
-		{"markdown image", "![x](" + old + ")", "![x](" + repl + ")"},
-		{"markdown link with title", `[x](` + old + ` "t")`, `[x](` + repl + ` "t")`},
-		{"angle brackets", "[x](<" + old + ">)", "[x](<" + repl + ">)"},
-		{"html double quotes", `<img src="` + old + `">`, `<img src="` + repl + `">`},
-		{"html single quotes", `<a href='` + old + `'>f</a>`, `<a href='` + repl + `'>f</a>`},
-		{"twice", "![a](" + old + ") ![b](" + old + ")", "![a](" + repl + ") ![b](" + repl + ")"},
-		{"longer URL untouched", "![x](" + old + "0.png)", "![x](" + old + "0.png)"},
-		{"query untouched", "![x](" + old + "?raw=true)", "![x](" + old + "?raw=true)"},
-		{"prose untouched", "see " + old + " here", "see " + old + " here"},
-	} {
-		if got := store.Relink(c.in, old, repl); got != c.want {
-			t.Errorf("%s: Relink = %q, want %q", c.name, got, c.want)
-		}
-	}
-}
-
 var uploadLink = regexp.MustCompile(`/uploads/([0-9a-f]{32})/([^)"'\s>]+)`)
 
 func TestUploadsRelinkAndServeLookup(t *testing.T) {
@@ -136,7 +117,7 @@ func TestUploadRefused(t *testing.T) {
 			{"empty name", func(x *forge.Upload) { x.Filename = "" }},
 			{"bad digest", func(x *forge.Upload) { x.SHA256 = "../objects" }},
 			{"no URL", func(x *forge.Upload) { x.URL = "" }},
-			{"long URL", func(x *forge.Upload) { x.URL = u + strings.Repeat("a", store.MaxUploadURL) }},
+			{"long URL", func(x *forge.Upload) { x.URL = u + strings.Repeat("a", forge.MaxUploadURL) }},
 		} {
 			x := ok
 			c.mod(&x)

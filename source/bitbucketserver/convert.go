@@ -10,7 +10,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/source/internal/diffpos"
 	"github.com/ferry-import/ferry/source/internal/paging"
+	"github.com/ferry-import/ferry/source/internal/sysnote"
 )
 
 // builder is a page under construction with Bitbucket's conversions.
@@ -37,7 +39,7 @@ func optTS(ms int64) *time.Time {
 // page once: Bitbucket sends both inline, so no users stage is needed.
 // The identity is the slug, as GitLab's importer keys it (mapping.md §2.4).
 func (b *builder) user(u user) forge.SourceUser {
-	slug := firstNonEmpty(u.Slug, u.Name, u.DisplayName)
+	slug := cmp.Or(u.Slug, u.Name, u.DisplayName)
 	if slug == "" {
 		return forge.SourceUser{Login: "ghost"}
 	}
@@ -61,15 +63,6 @@ func (b *builder) committer(p person, fallback user) forge.SourceUser {
 		return b.user(fallback)
 	}
 	return b.user(user{Slug: p.Slug, Name: p.Name, DisplayName: p.DisplayName, EmailAddress: p.EmailAddress})
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // branchName strips refs/heads/ (GitLab's Gitlab::Git.ref_name).
@@ -118,7 +111,7 @@ func standingApprovals(acts []activity) map[int64]bool {
 	for _, a := range sorted {
 		switch a.Action {
 		case "APPROVED", "UNAPPROVED", "REVIEWED":
-			last[firstNonEmpty(a.User.Slug, a.User.Name)] = a
+			last[cmp.Or(a.User.Slug, a.User.Name)] = a
 		}
 	}
 	out := map[int64]bool{}
@@ -165,33 +158,29 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 			b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewApproved,
 				Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
 		}
-		system("approved this merge request")
+		system(sysnote.Approved())
 	case "UNAPPROVED":
-		system("unapproved this merge request")
+		system(sysnote.Unapproved())
 	case "REVIEWED":
 		// "Needs work" in Bitbucket: a review requesting changes.
 		b.Add(forge.Review{SourceID: b.r.sid("review/" + id), MergeRequestIID: iid, State: forge.ReviewChangesRequested,
 			Author: b.user(a.User), SubmittedAt: ts(a.CreatedDate)})
-		system("requested changes")
+		system(sysnote.RequestedChanges())
 	case "MERGED":
-		by, at := b.user(a.User), ts(a.CreatedDate)
-		body := "merged"
+		by, at, sha := b.user(a.User), ts(a.CreatedDate), ""
 		if c := a.Commit; c != nil {
-			by = b.committer(c.Committer, a.User)
+			by, sha = b.committer(c.Committer, a.User), c.ID
 			if c.CommitterTimestamp > 0 {
 				at = ts(c.CommitterTimestamp)
 			}
-			if c.ID != "" {
-				body += " via commit " + c.ID
-			}
 		}
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, Merged: true, By: by, At: at})
-		system(body)
+		system(sysnote.Merged(sha))
 	case "DECLINED":
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, By: b.user(a.User), At: ts(a.CreatedDate)})
-		system("closed")
+		system(sysnote.Closed(""))
 	case "REOPENED":
-		system("reopened")
+		system(sysnote.Reopened())
 	case "RESCOPED":
 		if body := rescopeNote(a); body != "" {
 			system(body)
@@ -199,42 +188,24 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 	}
 }
 
-// rescopeNote words a rescope as GitLab's commit system notes do.
+// rescopeNote words a rescope as GitLab's commits note (sysnote), the
+// commits added and then those removed.
 func rescopeNote(a activity) string {
 	var parts []string
 	for _, c := range []struct {
-		verb string
+		word func(int, []sysnote.Commit) string
 		l    *commitList
-	}{{"added", a.Added}, {"removed", a.Removed}} {
-		if c.l == nil {
+	}{{sysnote.AddedCommits, a.Added}, {sysnote.RemovedCommits, a.Removed}} {
+		if c.l == nil || max(c.l.Total, len(c.l.Commits)) == 0 {
 			continue
 		}
-		n := max(c.l.Total, len(c.l.Commits))
-		if n == 0 {
-			continue
-		}
-		s := fmt.Sprintf("%s %d commit", c.verb, n)
-		if n > 1 {
-			s += "s"
-		}
-		var items []string
+		var listed []sysnote.Commit
 		for _, cm := range c.l.Commits {
-			title, _, _ := strings.Cut(cm.Message, "\n")
-			items = append(items, fmt.Sprintf("<li>%s - %s</li>", short(cm.ID), title))
+			listed = append(listed, sysnote.Commit{SHA: cm.ID, Message: cm.Message})
 		}
-		if len(items) > 0 {
-			s += "\n\n<ul>" + strings.Join(items, "") + "</ul>"
-		}
-		parts = append(parts, s)
+		parts = append(parts, c.word(c.l.Total, listed))
 	}
 	return strings.Join(parts, "\n\n")
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }
 
 // reply is one comment of a thread with what it answers.
@@ -307,36 +278,33 @@ func (b *builder) task(n *forge.Note, c comment) {
 // line the activity's diff marks with the comment's id; a comment whose
 // line is not in that diff (orphaned) becomes a plain thread saying where
 // it was, as GitLab's importer does.
+//
+// The line's sides follow the anchor's line type as GitLab's importer
+// reads them (an added line has no old line, a removed one no new line),
+// by diffpos's rule for either adapter. GitLab's note gets a line code only
+// from its own diff (DiffNote#set_line_code, not in the position or the
+// API) and no line range, so none is set here.
 func (b *builder) inline(on forge.Noteable, a activity) {
 	an, c := a.CommentAnchor, *a.Comment
 	newPath := an.Path
-	oldPath := firstNonEmpty(an.SrcPath, an.Path)
+	oldPath := cmp.Or(an.SrcPath, an.Path)
 	src, dst, found := locate(a.Diff, c.ID)
-	var oldLine, newLine int64
-	switch an.LineType {
-	case "ADDED":
-		newLine = dst
-	case "REMOVED":
-		oldLine = src
-	default:
-		oldLine, newLine = src, dst
-	}
-	if !found || an.Orphaned || (oldLine == 0 && newLine == 0) {
-		// Where the anchor said it was, each side only when known.
+	line := diffpos.Line{Kind: lineKind(an.LineType), Old: src, New: dst}
+	if !found || an.Orphaned || (line.OldLine() == 0 && line.NewLine() == 0) {
 		if !found && an.Line > 0 {
-			switch {
-			case an.LineType == "ADDED" || (an.LineType == "CONTEXT" && an.FileType == "TO"):
-				newLine = an.Line
-			default:
-				oldLine = an.Line
+			// Where the anchor said it was, on the side its file type names.
+			side := diffpos.Old
+			if an.LineType == "ADDED" || (an.LineType == "CONTEXT" && an.FileType == "TO") {
+				side = diffpos.New
 			}
+			line = diffpos.Only(side, an.Line)
 		}
 		var where []string
-		if oldLine > 0 {
-			where = append(where, fmt.Sprintf("%s:%d", oldPath, oldLine))
+		if n := line.OldLine(); n > 0 {
+			where = append(where, fmt.Sprintf("%s:%d", oldPath, n))
 		}
-		if newLine > 0 {
-			where = append(where, fmt.Sprintf("%s:%d", newPath, newLine))
+		if n := line.NewLine(); n > 0 {
+			where = append(where, fmt.Sprintf("%s:%d", newPath, n))
 		}
 		if len(where) == 0 {
 			where = append(where, newPath)
@@ -346,7 +314,18 @@ func (b *builder) inline(on forge.Noteable, a activity) {
 		return
 	}
 	// As GitLab's importer: the MR's diff refs, old and new line, no range.
-	b.thread(on, c, &forge.DiffPosition{OldPath: oldPath, NewPath: newPath, OldLine: oldLine, NewLine: newLine, Type: "text"})
+	b.thread(on, c, &forge.DiffPosition{OldPath: oldPath, NewPath: newPath, OldLine: line.OldLine(), NewLine: line.NewLine(), Type: "text"})
+}
+
+// lineKind reads Bitbucket's line type.
+func lineKind(t string) diffpos.Kind {
+	switch t {
+	case "ADDED":
+		return diffpos.Added
+	case "REMOVED":
+		return diffpos.Removed
+	}
+	return diffpos.Context
 }
 
 // locate finds the diff line marked with comment id: its line numbers on

@@ -136,6 +136,35 @@ func TestInlinePositions(t *testing.T) {
 	}
 }
 
+// An inline comment whose line the diff does not give is a plain thread
+// saying where it was, each side only when known (GitLab's fallback note).
+func TestInlineFallback(t *testing.T) {
+	r := testRun(t, "http://bbs.example.com")
+	for _, c := range []struct {
+		name string
+		edit func(*activity)
+		want string
+	}{
+		{"not in the diff, new side", func(a *activity) { a.Diff = nil; a.CommentAnchor.LineType = "CONTEXT"; a.CommentAnchor.Line = 40 },
+			"*Comment on src/a.go:40*"},
+		{"not in the diff, old side", func(a *activity) {
+			a.Diff = nil
+			a.CommentAnchor.LineType, a.CommentAnchor.FileType, a.CommentAnchor.Line = "REMOVED", "FROM", 41
+		}, "*Comment on src/old.go:41*"},
+		{"orphaned context line", func(a *activity) { a.CommentAnchor.Orphaned = true }, "*Comment on src/old.go:4 --> src/a.go:6*"},
+		{"nowhere", func(a *activity) { a.Diff = nil; a.CommentAnchor.Line = 0 }, "*Comment on src/a.go*"},
+	} {
+		a := inlineActivity("CONTEXT", "TO", 4, 6)
+		c.edit(&a)
+		b := r.builder()
+		b.activity(3, a, false)
+		ns := notes(b)
+		if len(ns) != 2 || ns[0].Position != nil || ns[0].Body != c.want+"\n\nwhy?" {
+			t.Errorf("%s: %+v, want a plain thread starting %q", c.name, ns, c.want)
+		}
+	}
+}
+
 // Nested replies form one discussion; a reply to a reply quotes what it
 // answers; a BLOCKER comment is a resolvable thread.
 func TestThreads(t *testing.T) {
@@ -179,7 +208,7 @@ func TestEvents(t *testing.T) {
 	}{
 		{activity{ID: 1, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000,
 			Commit: &commit{ID: "abc123", Committer: person{Slug: "carl", Name: "carl"}, CommitterTimestamp: 7000}},
-			"merged via commit abc123", func(t *testing.T, objs []forge.Object) {
+			"merged manually", func(t *testing.T, objs []forge.Object) { // GitLab's StateNote for a merge by a commit
 				for _, o := range objs {
 					if cl, ok := o.(forge.Closure); ok && (!cl.Merged || cl.By.Login != "carl" || cl.At.UnixMilli() != 7000) {
 						t.Errorf("closure %+v", cl)
@@ -187,6 +216,14 @@ func TestEvents(t *testing.T) {
 				}
 			}},
 		{activity{ID: 2, Action: "DECLINED", User: user{Slug: "amy"}, CreatedDate: 2000}, "closed", nil},
+		{activity{ID: 6, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000}, "merged", nil},
+		{activity{ID: 7, Action: "UNAPPROVED", User: user{Slug: "amy"}}, "unapproved this merge request", nil},
+		{activity{ID: 8, Action: "REVIEWED", User: user{Slug: "amy"}}, "requested changes", nil},
+		{activity{ID: 9, Action: "RESCOPED", User: user{Slug: "amy"}, Added: &commitList{}, Removed: &commitList{Total: 3, Commits: []struct {
+			ID      string `json:"id"`
+			Message string `json:"message"`
+		}{{ID: "0123456789ab", Message: "Use <b> & 'quotes'"}}}},
+			"removed 3 commits\n\n<ul><li>01234567 - Use &lt;b&gt; &amp; &#39;quotes&#39;</li></ul>", nil},
 		{activity{ID: 3, Action: "REOPENED", User: user{Slug: "amy"}}, "reopened", nil},
 		{activity{ID: 4, Action: "APPROVED", User: user{Slug: "amy"}, CreatedDate: 4000}, "approved this merge request",
 			func(t *testing.T, objs []forge.Object) {

@@ -138,7 +138,7 @@ func (r *run) activities() importer.Relation {
 		ItemURL: func(key string) string {
 			return r.server.String() + r.repoPath() + "/pull-requests/" + key
 		},
-		Log: r.log(),
+		Log: r.env.Log,
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -153,22 +152,7 @@ func newRun(env *importer.Env) (*run, error) {
 // ServerURL checks and normalises a Bitbucket Server base URL: http(s),
 // a host, no credentials, query or fragment; a trailing slash.
 func ServerURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, errors.New("bitbucket server: URL must be http(s)://host[/path] without credentials")
-	}
-	u.RawQuery, u.Fragment = "", ""
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
-	return u, nil
-}
-
-func (r *run) log() *slog.Logger {
-	if r.env.Log != nil {
-		return r.env.Log
-	}
-	return slog.New(slog.DiscardHandler)
+	return paging.BaseURL(strings.TrimSpace(raw), "bitbucket server:")
 }
 
 func (r *run) sid(id string) forge.SourceID { return forge.SourceID{Type: Type, Host: r.host, ID: id} }

@@ -15,8 +15,9 @@ import (
 	"testing"
 
 	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/forge/mdlink"
 	"github.com/ferry-import/ferry/importer"
-	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/source/internal/attach"
 	"github.com/ferry-import/ferry/uploads"
 )
 
@@ -62,10 +63,10 @@ func TestAttachmentLinks(t *testing.T) {
 		{"ghe other port", ghe, "![x](https://ghe.example/user-attachments/assets/k1-4.png)", nil},
 		{"ghe ignores github.com", ghe, "![x](" + asset + ")", nil},
 		{"ghe loopback trap", ghe, "![x](http://127.0.0.1:1/user-attachments/assets/x.png)", nil},
-		{"too long", dotcom, "![x](" + img + strings.Repeat("a", maxAttachmentURL) + ")", nil},
+		{"too long", dotcom, "![x](" + img + strings.Repeat("a", forge.MaxUploadURL) + ")", nil},
 	} {
-		if got := c.r.attachmentLinks(c.body); !slices.Equal(got, c.want) {
-			t.Errorf("%s: attachmentLinks = %q, want %q", c.name, got, c.want)
+		if got := c.r.attachments().Links(c.body); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Links = %q, want %q", c.name, got, c.want)
 		}
 	}
 }
@@ -79,7 +80,7 @@ func TestAttachmentFollowupsOnlyWhenImported(t *testing.T) {
 		b.attach(body)
 		got := 0
 		for _, o := range b.Objects() {
-			if f, ok := o.(importer.Followup); ok && f.Relation == relAttachments {
+			if f, ok := o.(importer.Followup); ok && f.Relation == attach.Relation {
 				got++
 			}
 		}
@@ -89,25 +90,19 @@ func TestAttachmentFollowupsOnlyWhenImported(t *testing.T) {
 	}
 }
 
-// TestDownloadAttachments downloads from a simulated GitHub Enterprise:
-// the token goes to the instance host only, the bytes land in the upload
-// store, and what cannot be had becomes a failed item.
+// TestDownloadAttachments downloads from a simulated GitHub Enterprise
+// (package attach tests downloading itself): an attachment on the
+// instance host is fetched with the token and stored as the source's
+// upload; a link that is not GitHub's attachment is never fetched.
 func TestDownloadAttachments(t *testing.T) {
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 600)...)
 	var authSeen atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		authSeen.Store(r.Header.Get("Authorization"))
-		switch r.URL.Path {
-		case "/user-attachments/assets/shot.png", "/user-attachments/assets/0d2f5a4c":
-			_, _ = w.Write(png)
-		case "/user-attachments/files/9/big.zip":
-			_, _ = w.Write(bytes.Repeat([]byte("z"), 2048))
-		default:
-			http.NotFound(w, r)
-		}
+		authSeen.Store(r.URL.Path + " " + r.Header.Get("Authorization"))
+		_, _ = w.Write(png)
 	}))
 	defer srv.Close()
-	files, err := uploads.New(t.TempDir(), uploads.Options{MaxSize: 1024})
+	files, err := uploads.New(t.TempDir(), uploads.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,55 +110,32 @@ func TestDownloadAttachments(t *testing.T) {
 	base, _ := url.Parse(srv.URL + "/api/v3/")
 	r := &run{base: base, host: strings.ToLower(base.Host), opts: Options{AttachmentsImport: true},
 		env: &importer.Env{Credential: "s3cr3t", Downloads: srv.Client(), Uploads: files}}
-	each := func(key string) importer.Page {
-		t.Helper()
-		b := r.builder()
-		if err := r.attachment(context.Background(), b, key); err != nil {
-			t.Fatalf("%s: %v", key, err)
-		}
-		return b.Page("")
-	}
+	a := r.attachments()
+	link := srv.URL + "/user-attachments/assets/0d2f5a4c"
+	up, err := a.Download(context.Background(), link)
 	sum := sha256.Sum256(png)
-	for _, c := range []struct{ key, name string }{
-		{srv.URL + "/user-attachments/assets/shot.png", "shot.png"},
-		{srv.URL + "/user-attachments/assets/0d2f5a4c", "0d2f5a4c.png"}, // no extension: from the content
-	} {
-		b := each(c.key)
-		if len(b.Objects) != 1 || len(b.Failures) != 0 {
-			t.Fatalf("%s: objects %v, failures %v", c.key, b.Objects, b.Failures)
-		}
-		up := b.Objects[0].(forge.Upload)
-		if up.URL != c.key || up.ID != c.key || up.Filename != c.name || up.ContentType != "image/png" ||
-			up.Size != int64(len(png)) || up.SHA256 != hex.EncodeToString(sum[:]) || !files.Has(up.SHA256) {
-			t.Errorf("%s: upload %+v", c.key, up)
-		}
-		if got := authSeen.Load(); got != "Bearer s3cr3t" {
-			t.Errorf("%s: Authorization %q", c.key, got)
+	if err != nil || up.SourceID != r.sid(link) || up.URL != link || up.Filename != "0d2f5a4c.png" ||
+		up.SHA256 != hex.EncodeToString(sum[:]) || !files.Has(up.SHA256) {
+		t.Fatalf("upload %+v, %v", up, err)
+	}
+	if got := authSeen.Load(); got != "/user-attachments/assets/0d2f5a4c Bearer s3cr3t" {
+		t.Errorf("request %q, want the token on the instance host", got)
+	}
+	for _, l := range []string{"http://127.0.0.1:1/user-attachments/assets/x.png", srv.URL + "/acme/widgets/blob/main/x.png"} {
+		var perm *importer.Permanent
+		if _, err := a.Download(context.Background(), l); !errors.As(err, &perm) {
+			t.Errorf("%s: %v, want a permanent refusal", l, err)
 		}
 	}
-	for _, c := range []struct {
-		key       string
-		permanent bool
-	}{
-		{srv.URL + "/user-attachments/assets/gone.png", true},
-		{srv.URL + "/user-attachments/files/9/big.zip", true},      // over the limit
-		{"http://127.0.0.1:1/user-attachments/assets/x.png", true}, // not this source: never fetched
-	} {
-		b := each(c.key)
-		if len(b.Objects) != 0 || len(b.Failures) != 1 || b.Items != 1 {
-			t.Fatalf("%s: objects %v, failures %v, items %d", c.key, b.Objects, b.Failures, b.Items)
-		}
-		var perm *importer.Permanent
-		if f := b.Failures[0]; f.SourceURL != c.key || errors.As(f.Err, &perm) != c.permanent ||
-			strings.Contains(f.Err.Error(), "s3cr3t") {
-			t.Errorf("%s: failure %+v", c.key, f)
-		}
+	if got := authSeen.Load(); got != "/user-attachments/assets/0d2f5a4c Bearer s3cr3t" {
+		t.Errorf("a link that is no attachment was fetched: %q", got)
 	}
 }
 
-// FuzzAttachmentLinks checks extraction against relinking: every link
-// queued is an attachment of the source, and the store's relinking finds
-// it in the body, so no queued attachment is left linked to the source.
+// FuzzAttachmentLinks checks what is queued against what the store
+// relinks: every link queued is an attachment of the source, and one of
+// the links of the grammar the store relinks by (mdlink), which finds it
+// in the body, so no queued attachment is left linked to the source.
 func FuzzAttachmentLinks(f *testing.F) {
 	for _, s := range []string{
 		"![shot](https://github.com/user-attachments/assets/abc)",
@@ -173,13 +145,14 @@ func FuzzAttachmentLinks(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	r := testRun()
+	a := testRun().attachments()
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, l := range r.attachmentLinks(body) {
-			if _, _, ok := r.attachmentURL(l); !ok {
+		links := mdlink.Links(body)
+		for _, l := range a.Links(body) {
+			if !a.Is(l) {
 				t.Fatalf("queued %q, which is no attachment", l)
 			}
-			if store.Relink(body, l, "/uploads/x/y") == body {
+			if !slices.Contains(links, l) || mdlink.Relink(body, l, "/uploads/x/y") == body {
 				t.Fatalf("queued %q, which relinking cannot find in %q", l, body)
 			}
 		}

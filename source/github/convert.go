@@ -9,7 +9,9 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/source/internal/sysnote"
 )
 
 // Relation names, as the engine records them and followups address them.
@@ -31,13 +33,6 @@ const (
 	relReactions          = "reactions"
 	relUsers              = "users"
 	relLFSObjects         = "lfs_objects"
-)
-
-// GitLab access levels the forge package does not name.
-const (
-	guestAccess    = 10
-	reporterAccess = 20
-	ownerAccess    = 50
 )
 
 // Notes come from three GitHub id spaces, so their source ids say which.
@@ -258,43 +253,44 @@ func (b *builder) eventNote(e *gh.IssueEvent) (forge.Note, bool) {
 		return forge.Note{}, false
 	}
 	on := forge.Noteable{Type: forge.OnIssue, IID: int64(iss.GetNumber())}
-	noun := "issue"
 	if iss.IsPullRequest() {
-		on.Type, noun = forge.OnMergeRequest, "merge request"
+		on.Type = forge.OnMergeRequest
 	}
 	var body string
 	switch e.GetEvent() {
-	case "closed", "reopened", "merged":
-		body = e.GetEvent()
-		if sha := e.GetCommitID(); sha != "" && e.GetEvent() != "reopened" {
-			body += " via commit " + sha
-		}
-	case "labeled", "unlabeled":
-		verb := map[string]string{"labeled": "added", "unlabeled": "removed"}[e.GetEvent()]
-		body = verb + " " + reference("~", e.GetLabel().Name) + " label"
+	case "closed":
+		body = sysnote.Closed(e.GetCommitID())
+	case "reopened":
+		body = sysnote.Reopened()
+	case "merged":
+		body = sysnote.Merged(e.GetCommitID())
+	case "labeled":
+		body = sysnote.AddedLabel(e.GetLabel().Name)
+	case "unlabeled":
+		body = sysnote.RemovedLabel(e.GetLabel().Name)
 	case "assigned":
-		body = "assigned to @" + e.GetAssignee().GetLogin()
+		body = sysnote.Assigned(e.GetAssignee().GetLogin())
 	case "unassigned":
-		body = "unassigned @" + e.GetAssignee().GetLogin()
+		body = sysnote.Unassigned(e.GetAssignee().GetLogin())
 	case "renamed":
-		body = fmt.Sprintf("changed title from **%s** to **%s**", e.GetRename().GetFrom(), e.GetRename().GetTo())
+		body = sysnote.ChangedTitle(e.GetRename().GetFrom(), e.GetRename().GetTo())
 	case "milestoned":
-		body = "changed milestone to " + reference("%", e.GetMilestone().GetTitle())
+		body = sysnote.ChangedMilestone(e.GetMilestone().GetTitle())
 	case "demilestoned":
-		body = "removed milestone " + reference("%", e.GetMilestone().GetTitle())
+		body = sysnote.RemovedMilestone(e.GetMilestone().GetTitle())
 	case "referenced":
 		if e.GetCommitID() == "" {
 			return forge.Note{}, false
 		}
-		body = "mentioned in commit " + e.GetCommitID()
+		body = sysnote.MentionedInCommit(e.GetCommitID())
 	case "review_requested":
-		body = "requested review from @" + e.GetRequestedReviewer().GetLogin()
+		body = sysnote.RequestedReview(e.GetRequestedReviewer().GetLogin())
 	case "review_request_removed":
-		body = "removed review request for @" + e.GetRequestedReviewer().GetLogin()
+		body = sysnote.RemovedReviewRequest(e.GetRequestedReviewer().GetLogin())
 	case "locked":
-		body = "locked the discussion in this " + noun
+		body = sysnote.Locked(on.Type)
 	case "unlocked":
-		body = "unlocked the discussion in this " + noun
+		body = sysnote.Unlocked(on.Type)
 	default:
 		return forge.Note{}, false
 	}
@@ -329,17 +325,6 @@ func (b *builder) closure(e *gh.IssueEvent) (forge.Closure, bool) {
 		return forge.Closure{SourceID: b.r.sid("closure/" + idString(e.ID)), On: on, By: b.user(e.Actor), At: ts(e.CreatedAt)}, true
 	}
 	return forge.Closure{}, false
-}
-
-var plainRef = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
-
-// reference writes a GitLab label (~) or milestone (%) reference, quoted
-// when the name has more than word characters.
-func reference(sigil, name string) string {
-	if plainRef.MatchString(name) {
-		return sigil + name
-	}
-	return sigil + `"` + name + `"`
 }
 
 // review converts a submitted review; pending ones are their author's
@@ -416,31 +401,31 @@ func (b *builder) release(rel *gh.RepositoryRelease) forge.Release {
 
 // accessLevel maps a collaborator's role as GitLab does; custom roles,
 // which GitLab refuses, fall back to the base permissions they extend.
-func accessLevel(u *gh.User) (int, bool) {
+func accessLevel(u *gh.User) (ferry.AccessLevel, bool) {
 	switch strings.ToLower(u.GetRoleName()) {
 	case "read":
-		return guestAccess, true
+		return ferry.GuestAccess, true
 	case "triage":
-		return reporterAccess, true
+		return ferry.ReporterAccess, true
 	case "write":
-		return forge.DeveloperAccess, true
+		return ferry.DeveloperAccess, true
 	case "maintain":
-		return forge.MaintainerAccess, true
+		return ferry.MaintainerAccess, true
 	case "admin":
-		return ownerAccess, true
+		return ferry.OwnerAccess, true
 	}
 	p := u.GetPermissions()
 	switch {
 	case p.GetAdmin():
-		return ownerAccess, true
+		return ferry.OwnerAccess, true
 	case p.GetMaintain():
-		return forge.MaintainerAccess, true
+		return ferry.MaintainerAccess, true
 	case p.GetPush():
-		return forge.DeveloperAccess, true
+		return ferry.DeveloperAccess, true
 	case p.GetTriage():
-		return reporterAccess, true
+		return ferry.ReporterAccess, true
 	case p.GetPull():
-		return guestAccess, true
+		return ferry.GuestAccess, true
 	}
 	return 0, false
 }
@@ -450,9 +435,9 @@ func accessLevel(u *gh.User) (int, bool) {
 // merging stays with maintainers (the stricter of both forges' defaults).
 func (b *builder) protectedBranch(name string, p *gh.Protection) forge.ProtectedBranch {
 	pb := forge.ProtectedBranch{SourceID: b.r.sid(name), Name: name,
-		PushAccessLevel: forge.MaintainerAccess, MergeAccessLevel: forge.MaintainerAccess}
+		PushAccessLevel: ferry.MaintainerAccess, MergeAccessLevel: ferry.MaintainerAccess}
 	if r := p.GetRequiredPullRequestReviews(); r != nil {
-		pb.PushAccessLevel = forge.NoAccess
+		pb.PushAccessLevel = ferry.NoAccess
 		pb.CodeOwnerApprovalRequired = r.RequireCodeOwnerReviews
 	}
 	if f := p.GetAllowForcePushes(); f != nil {

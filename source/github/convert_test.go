@@ -6,6 +6,7 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 )
@@ -41,7 +42,7 @@ func TestAccessLevel(t *testing.T) {
 	for _, tt := range []struct {
 		role  string
 		perms *gh.RepositoryPermissions
-		want  int
+		want  ferry.AccessLevel // GitLab's numbers, as mapping.md §1.14 gives them
 		ok    bool
 	}{
 		{"read", nil, 10, true}, {"triage", nil, 20, true}, {"write", nil, 30, true},
@@ -68,9 +69,10 @@ func TestEventNote(t *testing.T) {
 		body string // "" = not imported
 	}{
 		{gh.IssueEvent{Event: gh.Ptr("closed"), Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, "closed"},
-		{gh.IssueEvent{Event: gh.Ptr("closed"), CommitID: gh.Ptr("abc"), Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, "closed via commit abc"},
+		{gh.IssueEvent{Event: gh.Ptr("closed"), CommitID: gh.Ptr("abc"), Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, "closed with commit abc"},
 		{gh.IssueEvent{Event: gh.Ptr("reopened"), Issue: pull}, forge.Noteable{Type: forge.OnMergeRequest, IID: 4}, "reopened"},
-		{gh.IssueEvent{Event: gh.Ptr("merged"), CommitID: gh.Ptr("abc"), Issue: pull}, forge.Noteable{Type: forge.OnMergeRequest, IID: 4}, "merged via commit abc"},
+		{gh.IssueEvent{Event: gh.Ptr("merged"), CommitID: gh.Ptr("abc"), Issue: pull}, forge.Noteable{Type: forge.OnMergeRequest, IID: 4}, "merged manually"},
+		{gh.IssueEvent{Event: gh.Ptr("merged"), Issue: pull}, forge.Noteable{Type: forge.OnMergeRequest, IID: 4}, "merged"},
 		{gh.IssueEvent{Event: gh.Ptr("labeled"), Label: &gh.Label{Name: "bug"}, Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, "added ~bug label"},
 		{gh.IssueEvent{Event: gh.Ptr("unlabeled"), Label: &gh.Label{Name: "good first issue"}, Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, `removed ~"good first issue" label`},
 		{gh.IssueEvent{Event: gh.Ptr("assigned"), Assignee: octo, Issue: issue}, forge.Noteable{Type: forge.OnIssue, IID: 3}, "assigned to @octo"},

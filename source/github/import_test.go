@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
@@ -342,7 +343,8 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 	}
 
 	// Collaborators with GitLab's role map, protected branches.
-	levels := map[string]int{"read": 10, "triage": 20, "write": 30, "maintain": 40, "admin": 50}
+	levels := map[string]ferry.AccessLevel{"read": ferry.GuestAccess, "triage": ferry.ReporterAccess, "write": ferry.DeveloperAccess,
+		"maintain": ferry.MaintainerAccess, "admin": ferry.OwnerAccess}
 	for _, m := range byKind[forge.Member](im, forge.KindMember) {
 		u, ok := sc.UserByLogin(m.User.Login)
 		if !ok || m.AccessLevel != levels[sc.Permission(u.Index)] {
@@ -351,7 +353,7 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 	}
 	for _, pb := range byKind[forge.ProtectedBranch](im, forge.KindProtectedBranch) {
 		br, ok := sc.BranchByName(pb.Name)
-		if !ok || !br.Protected || pb.PushAccessLevel != forge.NoAccess || pb.MergeAccessLevel != forge.MaintainerAccess ||
+		if !ok || !br.Protected || pb.PushAccessLevel != ferry.NoAccess || pb.MergeAccessLevel != ferry.MaintainerAccess ||
 			pb.CodeOwnerApprovalRequired != (br.Index == 0) || pb.AllowForcePush {
 			t.Errorf("protected branch %+v", pb)
 		}

@@ -152,7 +152,7 @@ func itemRelation(name string, r *run, each func(ctx context.Context, b *builder
 			return each(ctx, &builder{Builder: pb, r: r}, key)
 		},
 		ItemURL: func(key string) string { return r.itemURL(name, key) },
-		Log:     r.log(),
+		Log:     r.env.Log,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/source/internal/diffpos"
 )
 
 // TestNextURL keeps pagination on the API base: a Link elsewhere would
@@ -45,7 +46,9 @@ func ip(n int) *int { return &n }
 func TestDiffPosition(t *testing.T) {
 	const path = "a/b.go"
 	hunk := "@@ -10,4 +10,5 @@ func f() {\n context10\n-old11\n+new11\n+new12\n context12"
-	code := func(o, n int64) string { return lineCode(path, o, n) }
+	// GitLab's line codes: a line on one side carries the other side's
+	// running number (diffpos).
+	code := func(o, n int64) string { return diffpos.LineCode(path, o, n) }
 	for _, tt := range []struct {
 		name string
 		c    gh.PullRequestComment
@@ -68,12 +71,12 @@ func TestDiffPosition(t *testing.T) {
 			CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
 			forge.DiffPosition{NewLine: 12, HeadSHA: "h1", LineRange: &forge.LineRange{
 				Start: forge.LinePosition{LineCode: code(10, 10), OldLine: 10, NewLine: 10},
-				End:   forge.LinePosition{LineCode: code(0, 12), Type: "new", NewLine: 12}}}},
+				End:   forge.LinePosition{LineCode: code(12, 12), Type: "new", NewLine: 12}}}},
 		{"multi-line from the old side", gh.PullRequestComment{StartLine: ip(11), Line: ip(11), StartSide: gh.Ptr("LEFT"), Side: gh.Ptr("RIGHT"),
 			CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
 			forge.DiffPosition{NewLine: 11, HeadSHA: "h1", LineRange: &forge.LineRange{
-				Start: forge.LinePosition{LineCode: code(11, 0), Type: "old", OldLine: 11},
-				End:   forge.LinePosition{LineCode: code(0, 11), Type: "new", NewLine: 11}}}},
+				Start: forge.LinePosition{LineCode: code(11, 11), Type: "old", OldLine: 11},
+				End:   forge.LinePosition{LineCode: code(12, 11), Type: "new", NewLine: 11}}}},
 		{"file comment", gh.PullRequestComment{SubjectType: gh.Ptr("file"), CommitID: gh.Ptr("h1"), DiffHunk: gh.Ptr(hunk)},
 			forge.DiffPosition{Type: "file", HeadSHA: "h1"}},
 	} {
@@ -103,29 +106,16 @@ func pretty(p *forge.DiffPosition) string {
 
 func fmtAny(v any) string { return fmt.Sprintf("%+v", v) }
 
-func TestParseHunk(t *testing.T) {
-	got := parseHunk("@@ -3,2 +3,3 @@\n a\n-b\n+c\n+d\n\\ No newline at end of file\n\n@@ -20 +21 @@\n x")
-	want := []hunkLine{{' ', 3, 3}, {'-', 4, 0}, {'+', 0, 4}, {'+', 0, 5}, {' ', 5, 6}, {' ', 20, 21}}
-	if fmtAny(got) != fmtAny(want) {
-		t.Errorf("parseHunk = %v, want %v", got, want)
-	}
-	for _, bad := range []string{"", "no header\n+x", "@@ -a +b @@\n+x", "@@ -1 +1\n+x"} {
-		if got := parseHunk(bad); len(got) != 0 {
-			t.Errorf("parseHunk(%q) = %v", bad, got)
-		}
-	}
-}
-
-func FuzzParseHunk(f *testing.F) {
+// FuzzDiffPosition feeds any hunk to diffPosition: it never panics and
+// never puts a line on a side its kind is not on.
+func FuzzDiffPosition(f *testing.F) {
 	f.Add("@@ -0,0 +1,3 @@\n+a\n+b\n+c")
 	f.Add("@@ -10,4 +10,5 @@ func\n x\n-y\n+z")
 	f.Fuzz(func(t *testing.T, h string) {
-		for _, l := range parseHunk(h) {
-			if (l.kind == '+' && l.old != 0) || (l.kind == '-' && l.new != 0) || l.old < 0 || l.new < 0 {
-				t.Fatalf("parseHunk(%q): line %+v", h, l)
-			}
-		}
 		line := 3
-		_ = diffPosition(&gh.PullRequestComment{Path: gh.Ptr("p"), DiffHunk: &h, Line: &line, StartLine: gh.Ptr(1)})
+		p := diffPosition(&gh.PullRequestComment{Path: gh.Ptr("p"), DiffHunk: &h, Line: &line, StartLine: gh.Ptr(1), Side: gh.Ptr("RIGHT")})
+		if r := p.LineRange; r != nil && ((r.End.Type == "new" && r.End.OldLine != 0) || (r.End.Type == "old" && r.End.NewLine != 0)) {
+			t.Fatalf("hunk %q: range end %+v", h, r.End)
+		}
 	})
 }

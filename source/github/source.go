@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -108,7 +107,7 @@ func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, e
 	if r.opts.AttachmentsImport {
 		// Last: every body that links an attachment is stored by then, so
 		// writing an upload relinks them all (attachments.go).
-		stages = append(stages, importer.Stage{Name: "attachments", Relations: []importer.Relation{r.attachments()}})
+		stages = append(stages, importer.Stage{Name: "attachments", Relations: []importer.Relation{r.attachments().Relation()}})
 	}
 	return stages, nil
 }
@@ -175,14 +174,10 @@ func newClient(hc *http.Client, apiBase, token string) (*gh.Client, *url.URL, er
 	if token == "" {
 		return nil, nil, errors.New("github: no access token")
 	}
-	base, err := url.Parse(apiBase)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.User != nil {
-		return nil, nil, errors.New("github: API base URL must be http(s)://host[/path] without credentials")
+	base, err := paging.BaseURL(apiBase, "github: API base")
+	if err != nil {
+		return nil, nil, err
 	}
-	if !strings.HasSuffix(base.Path, "/") {
-		base.Path += "/"
-	}
-	base.RawQuery, base.Fragment = "", ""
 	s := base.String()
 	// The base is complete (APIBase added /api/v3 where GitHub Enterprise
 	// needs it), so WithURLs rather than WithEnterpriseURLs, which would
@@ -200,13 +195,6 @@ func sourceHost(base *url.URL) string {
 		return "github.com"
 	}
 	return strings.ToLower(base.Host)
-}
-
-func (r *run) log() *slog.Logger {
-	if r.env.Log != nil {
-		return r.env.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 func (r *run) sid(id string) forge.SourceID { return forge.SourceID{Type: Type, Host: r.host, ID: id} }

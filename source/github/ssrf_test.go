@@ -27,7 +27,7 @@ func TestHopsToBlockedSpellingsRefused(t *testing.T) {
 		if next, err := r.nextURL(`<` + s.URL + `/api/v3/repos/acme/widgets/issues?page=2>; rel="next"`); !errors.As(err, &perm) || next != "" {
 			t.Errorf("pagination to %s: %q, %v, want a permanent refusal", s.URL, next, err)
 		}
-		if _, _, ok := r.attachmentURL(s.URL + "/user-attachments/assets/k1-4.png"); ok {
+		if r.attachments().Is(s.URL + "/user-attachments/assets/k1-4.png") {
 			t.Errorf("attachment on %s taken for the source's", s.URL)
 		}
 	}

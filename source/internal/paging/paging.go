@@ -2,9 +2,11 @@
 // adapter writes a relation loop of its own: the page Builder, the two
 // relation shapes (a List over a paged endpoint whose cursor is the next
 // page, and Items over the per-item followups earlier relations queued),
-// the RFC 8288 Link header, and the neutral error classification past
-// each adapter's one error boundary. An adapter supplies only "fetch one
-// page" and "convert it".
+// the RFC 8288 Link header, the neutral error classification past each
+// adapter's one error boundary, and the check of a source's base URL. An
+// adapter supplies only "fetch one page" and "convert it". Its siblings
+// hold the rest adapters share: diffpos (diff note positions), attach
+// (attachments) and sysnote (system-note wording).
 //
 // It knows the engine's relation contract (importer) and HTTP statuses; it
 // must not know any forge's API. It lives under source/internal so only
@@ -16,6 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
@@ -121,6 +125,22 @@ func PageSize(n, max int, source, option string) (int, error) {
 		return 0, fmt.Errorf("%s options: %s %d is not within 1–%d", source, option, n, max)
 	}
 	return n, nil
+}
+
+// BaseURL checks and normalises a source's base URL: http(s), a host, no
+// credentials (they go separately), no query or fragment, and a trailing
+// slash so relative API paths resolve under it. what names it in the
+// error ("github: API base" → "github: API base URL must be …").
+func BaseURL(raw, what string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("%s URL must be http(s)://host[/path] without credentials", what)
+	}
+	u.RawQuery, u.Fragment = "", ""
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u, nil
 }
 
 // Critical is a one-page relation the import cannot do without (the
