@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ type config struct {
 	faults                              traffic.Faults
 	workers                             int
 	verbose                             bool
+	cpuProfile                          string
 }
 
 // mode runs one benchmark against a started forge and returns how many
@@ -68,6 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a PostgreSQL database for ferry in import mode, used in a scratch schema dropped afterwards (default: embedded SQLite in a temporary directory)")
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +105,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	ep.ResetStats()
+	if cfg.cpuProfile != "" {
+		pf, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	began := time.Now()
 	objects, err := m(ctx, f, cfg)
 	if err != nil {
