@@ -294,9 +294,23 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 	if !isRepo(dir) {
 		return nil, fmt.Errorf("fetch commits %d: %w", id, ErrNotFound)
 	}
+	// One git each to ask which commits are here and to set the refs: a
+	// page of pull requests names hundreds.
+	shas := slices.Sorted(maps.Keys(bySHA))
+	out, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"cat-file", "--batch-check=%(objectname) %(objecttype)"},
+		Stdin: strings.NewReader(strings.Join(shas, "\n") + "\n")})
+	if err != nil {
+		return nil, fmt.Errorf("fetch commits %d: %w", id, err)
+	}
+	here := map[string]bool{}
+	for _, l := range lines(out) {
+		if sha, typ, ok := strings.Cut(l, " "); ok && typ == "commit" {
+			here[sha] = true
+		}
+	}
 	var fetch []string // commits not here yet
-	for _, sha := range slices.Sorted(maps.Keys(bySHA)) {
-		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"cat-file", "-e", sha + "^{commit}"}}); err != nil {
+	for _, sha := range shas {
+		if !here[sha] {
 			fetch = append(fetch, sha)
 		}
 	}
@@ -329,11 +343,14 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 			return nil, fmt.Errorf("fetch commits %d: %w", id, err)
 		}
 	}
+	var updates strings.Builder
 	for _, ref := range names {
-		if slices.Contains(missing, refs[ref]) {
-			continue
+		if !slices.Contains(missing, refs[ref]) {
+			fmt.Fprintf(&updates, "update %s %s\n", ref, refs[ref])
 		}
-		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"update-ref", ref, refs[ref]}}); err != nil {
+	}
+	if updates.Len() > 0 {
+		if _, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"update-ref", "--stdin"}, Stdin: strings.NewReader(updates.String())}); err != nil {
 			return nil, fmt.Errorf("fetch commits %d: %w", id, err)
 		}
 	}

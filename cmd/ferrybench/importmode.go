@@ -78,6 +78,10 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
 			return 0, err
 		}
+		if cfg.verbose {
+			rels, _ := json.Marshal(st["relations"])
+			fmt.Fprintf(os.Stderr, "ferrybench: %s stage %v relations %s\n", time.Now().Format("15:04:05.000"), st["import_stage"], rels)
+		}
 		if s := st["import_status"]; s == "finished" || s == "failed" || s == "canceled" {
 			break
 		}
