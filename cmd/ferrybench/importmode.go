@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -74,7 +76,13 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	}
 	id := int64(res["id"].(float64))
 	var st map[string]any
+	var heapHigh uint64
 	for {
+		if cfg.memProfile != "" {
+			if heapHigh, err = heapAtHigh(cfg.memProfile, heapHigh); err != nil {
+				return 0, err
+			}
+		}
 		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
 			return 0, err
 		}
@@ -205,4 +213,21 @@ func (c *apiClient) total(path string) (int, error) {
 		return 0, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 	}
 	return strconv.Atoi(resp.Header.Get("X-Total"))
+}
+
+// heapAtHigh writes the heap profile to path when the heap in use is above
+// high, and returns the new high: the profile left is the one nearest the
+// peak among the status polls.
+func heapAtHigh(path string, high uint64) (uint64, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapInuse <= high {
+		return high, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return high, err
+	}
+	defer f.Close()
+	return ms.HeapInuse, pprof.Lookup("heap").WriteTo(f, 0)
 }

@@ -44,7 +44,7 @@ type config struct {
 	faults                              traffic.Faults
 	workers                             int
 	verbose                             bool
-	cpuProfile                          string
+	cpuProfile, memProfile              string
 }
 
 // mode runs one benchmark against a started forge and returns how many
@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
