@@ -163,8 +163,12 @@ func TestServeAsANewUserWould(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(tokenFile)
 	token := strings.TrimSpace(string(raw))
-	if !strings.Contains(p.stdout.String(), token) {
-		t.Fatalf("token not printed on first start: %q", p.stdout.String())
+	// stdout is copied by exec's goroutine, which may still be behind the
+	// "listening" line on stderr: wait for what was printed before it.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stdout.String(), token); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("token not printed on first start: %q", p.stdout.String())
+		}
 	}
 	base := p.url + "/api/v4"
 	if code, u := api(t, "GET", base+"/user", token, ""); code != 200 || u["username"] != "root" {
