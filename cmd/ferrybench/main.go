@@ -3,9 +3,10 @@
 // "name value" line per figure — objects, source_calls, lower_bound_calls,
 // wall_seconds, objects_per_second, peak_rss_mb.
 //
-// Mode import (the default for GitHub) starts ferry in-process, imports
-// through its public API (POST /import/github, GET /projects/:id/import)
-// and checks what landed. Mode source-only (the default for sources
+// Mode import (the default for GitHub and Bitbucket Server) starts ferry
+// in-process, imports through its public API (POST /import/github or
+// /import/bitbucket_server, GET /projects/:id/import) and checks what
+// landed. Mode source-only (the default for sources
 // without an importer yet) walks the source API with the real client
 // libraries and checks the counts against the scenario.
 package main
