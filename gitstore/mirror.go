@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ferry-import/ferry"
 )
 
 // Credential authenticates to a source. It reaches git only through
@@ -280,7 +282,7 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 	bySHA := map[string][]string{}
 	for _, ref := range names {
 		sha := refs[ref]
-		if !shaPattern.MatchString(sha) || !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " ~^:?*[\\") || strings.Contains(ref, "..") {
+		if !shaPattern.MatchString(sha) || !strings.HasPrefix(ref, "refs/") || !ferry.ValidRefName(ref) {
 			return nil, fmt.Errorf("fetch commits %d: %s → %s: %w", id, ref, sha, ErrInvalid)
 		}
 		bySHA[sha] = append(bySHA[sha], ref)

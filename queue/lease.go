@@ -90,8 +90,8 @@ func (l *leases) Work(ctx context.Context, job *rivertype.JobRow, doInner func(c
 	err := doInner(ctx)
 	close(done)
 	<-stopped
-	if err == nil && context.Cause(ctx) != nil && errors.Is(context.Cause(ctx), ErrLeaseLost) {
-		err = context.Cause(ctx)
+	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrLeaseLost) {
+		err = cause
 	}
 	return err
 }

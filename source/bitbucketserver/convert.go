@@ -243,10 +243,9 @@ func quote(parent string) string {
 
 // note is one comment as a note of the discussion rooted at root.
 func (b *builder) note(on forge.Noteable, root int64, c comment, body string, pos *forge.DiffPosition) forge.Note {
-	n := forge.Note{SourceID: b.r.sid("comment/" + strconv.FormatInt(c.ID, 10)), On: on,
+	return forge.Note{SourceID: b.r.sid("comment/" + strconv.FormatInt(c.ID, 10)), On: on,
 		DiscussionID: "comment/" + strconv.FormatInt(root, 10), Body: body, Author: b.user(c.Author),
 		Position: pos, CreatedAt: ts(c.CreatedDate), UpdatedAt: ts(max(c.UpdatedDate, c.CreatedDate))}
-	return n
 }
 
 // thread adds a comment and its nested replies as one discussion. A
