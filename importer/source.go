@@ -104,8 +104,12 @@ type Critical interface {
 
 // Env is what a source is given for one import.
 type Env struct {
-	ImportID   int64
-	ProjectID  int64
+	ImportID  int64
+	ProjectID int64 // the project an import of a project writes to; 0 for a group
+	// NamespaceID is the group an import of a group (a GitLab migration's
+	// group entity) writes to; 0 for an import of a project. Exactly one
+	// of ProjectID and NamespaceID is set.
+	NamespaceID int64
 	SourceURL  string          // API base URL the import was started with
 	SourceRef  string          // repository reference at the source
 	Options    json.RawMessage // source-specific options (optional stages…)
