@@ -110,10 +110,10 @@ type Env struct {
 	// group entity) writes to; 0 for an import of a project. Exactly one
 	// of ProjectID and NamespaceID is set.
 	NamespaceID int64
-	SourceURL  string          // API base URL the import was started with
-	SourceRef  string          // repository reference at the source
-	Options    json.RawMessage // source-specific options (optional stages…)
-	Credential string          // opened source credential; never log it
+	SourceURL   string          // API base URL the import was started with
+	SourceRef   string          // repository reference at the source
+	Options     json.RawMessage // source-specific options (optional stages…)
+	Credential  string          // opened source credential; never log it
 	// HTTP is the client for source API calls: it dials only allowed
 	// addresses, retries transient failures, waits out rate limits and
 	// counts calls.
