@@ -31,13 +31,17 @@ func ImportDone(status string) bool {
 
 // Import is one project import: where from, how, and how far it got.
 type Import struct {
-	ID         int64
-	ProjectID  int64
-	UserID     int64  // who started it
-	SourceType string // github, bitbucket_server, gitlab
-	SourceURL  string // API base URL
-	SourceRef  string // repository id or path at the source
-	Options    string // JSON of source-specific options
+	ID int64
+	// ProjectID is the project an import of a project writes to, and
+	// NamespaceID the group an import of a group (a GitLab migration's
+	// group entity) writes to: exactly one is set, the other is 0.
+	ProjectID   int64
+	NamespaceID int64
+	UserID      int64  // who started it
+	SourceType  string // github, bitbucket_server, gitlab
+	SourceURL   string // API base URL
+	SourceRef   string // repository id or path at the source
+	Options     string // JSON of source-specific options
 	// TimeoutStrategy is TimeoutPessimistic or TimeoutOptimistic; empty
 	// is stored as TimeoutPessimistic.
 	TimeoutStrategy string

@@ -81,6 +81,9 @@ type Engine struct {
 
 	mu      sync.Mutex
 	hostSem map[string]chan struct{}
+	// ended is told, in the transaction that ends an import, that it ended
+	// (OnEnd).
+	ended func(ctx context.Context, tx *store.Tx, im *ferry.Import) error
 
 	calls    *prometheus.CounterVec
 	objects  *prometheus.CounterVec
@@ -152,6 +155,19 @@ func (e *Engine) PeriodicJobs() []*river.PeriodicJob {
 	every := min(time.Minute, max(e.cfg.StallTimeout/4, time.Second))
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
 		func() (river.JobArgs, *river.InsertOpts) { return watchdogArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+// OnEnd has fn told about every import that ends (finished, failed,
+// canceled), inside the transaction that ends it: a GitLab migration moves
+// on to its next entities from there. Call before the queue starts.
+func (e *Engine) OnEnd(fn func(ctx context.Context, tx *store.Tx, im *ferry.Import) error) { e.ended = fn }
+
+// end tells the OnEnd hook an import ended.
+func (e *Engine) end(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
+	if e.ended == nil {
+		return nil
+	}
+	return e.ended(ctx, tx, im)
 }
 
 // SetQueue gives the engine the queue it enqueues on.
@@ -228,7 +244,7 @@ func (e *Engine) Cancel(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 		return err
 	}
 	e.finished.WithLabelValues(im.SourceType, ferry.ImportCanceled).Inc()
-	return nil
+	return e.end(ctx, tx, im)
 }
 
 // HTTPClient builds the source client for one import: guarded dialing,
@@ -293,7 +309,7 @@ func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sour
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	env := &Env{ImportID: im.ID, ProjectID: im.ProjectID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
+	env := &Env{ImportID: im.ID, ProjectID: im.ProjectID, NamespaceID: im.NamespaceID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
 		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Git: e.cfg.Git,
 		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}
 	if e.cfg.Uploads != nil {
@@ -423,7 +439,7 @@ func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 		return err
 	}
 	e.finished.WithLabelValues(im.SourceType, ferry.ImportFinished).Inc()
-	return nil
+	return e.end(ctx, tx, im)
 }
 
 // fail ends an import as failed with the reason in import_error.
@@ -435,7 +451,10 @@ func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error, secret
 		if err != nil {
 			return err
 		}
-		return tx.SetImportStatus(ctx, cur, ferry.ImportFailed, msg)
+		if err := tx.SetImportStatus(ctx, cur, ferry.ImportFailed, msg); err != nil {
+			return err
+		}
+		return e.end(ctx, tx, cur)
 	})
 	if errors.Is(err, store.ErrImportEnded) {
 		return nil // it ended otherwise meanwhile (canceled): that status stands
@@ -617,6 +636,9 @@ func (r *relationRun) run(ctx context.Context) error {
 		if errors.Is(err, errProjectGone) {
 			// Deleted while this page was fetched: what the fetch put on
 			// disk (a mirror) goes too, or it would outlive the project.
+			if r.im.ProjectID == 0 {
+				return nil // a group: nothing on disk
+			}
 			if derr := e.cfg.Git.Delete(ctx, r.im.ProjectID); derr != nil {
 				e.cfg.Log.WarnContext(ctx, "remove data of a deleted project", "project_id", r.im.ProjectID, "error", derr)
 			}
@@ -778,7 +800,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	// already) and the checkpoint; written is what counts as imported.
 	write := func(tx *store.Tx, toWrite, written []forge.Object, failedItems int64) (bool, error) {
 		if len(toWrite) > 0 {
-			if _, err := tx.WriteContent(ctx, r.im.ProjectID, toWrite); err != nil {
+			if _, err := r.write(ctx, tx, toWrite); err != nil {
 				return false, err
 			}
 		}
@@ -865,7 +887,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 	var good []forge.Object
 	for _, o := range objs {
 		werr := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.WriteContent(ctx, r.im.ProjectID, []forge.Object{o})
+			_, err := r.write(ctx, tx, []forge.Object{o})
 			return err
 		})
 		if werr == nil {
@@ -885,12 +907,29 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 
 var (
 	errNotAdvanced = errors.New("relation checkpoint moved on")
-	errProjectGone = errors.New("the project was deleted during the import")
+	errProjectGone = errors.New("the import's project or group was deleted during the import")
 )
 
-// projectGone reports whether the import's project no longer exists.
+// write stores objects in the import's target: its project, or for an
+// import of a group, the group (which holds labels and milestones only).
+func (r *relationRun) write(ctx context.Context, tx *store.Tx, objs []forge.Object) (int, error) {
+	if r.im.NamespaceID != 0 {
+		return tx.WriteGroupContent(ctx, r.im.NamespaceID, objs)
+	}
+	return tx.WriteContent(ctx, r.im.ProjectID, objs)
+}
+
+// projectGone reports whether the import's project (or group) no longer
+// exists.
 func (r *relationRun) projectGone(ctx context.Context) bool {
-	err := r.e.cfg.Store.Read(ctx, func(tx *store.Tx) error { _, err := tx.ProjectByID(ctx, r.im.ProjectID); return err })
+	err := r.e.cfg.Store.Read(ctx, func(tx *store.Tx) error {
+		if r.im.NamespaceID != 0 {
+			_, err := tx.NamespaceByID(ctx, r.im.NamespaceID)
+			return err
+		}
+		_, err := tx.ProjectByID(ctx, r.im.ProjectID)
+		return err
+	})
 	return ferry.ErrorCode(err) == ferry.ENOTFOUND
 }
 

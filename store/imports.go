@@ -10,24 +10,31 @@ import (
 	"github.com/ferry-import/ferry"
 )
 
-const importCols = `id, project_id, user_id, source_type, source_url, source_ref, options, timeout_strategy, sealed_credential, status, stage, stage_index,
+const importCols = `id, project_id, namespace_id, user_id, source_type, source_url, source_ref, options, timeout_strategy, sealed_credential, status, stage, stage_index,
  error, correlation_id, pending_relations, rate_limit_until, last_progress_at, created_at, started_at, finished_at, updated_at`
 
 func scanImport(row interface{ Scan(...any) error }) (*ferry.Import, error) {
 	var im ferry.Import
 	var rl, started, finished sql.NullTime
-	if err := row.Scan(&im.ID, &im.ProjectID, &im.UserID, &im.SourceType, &im.SourceURL, &im.SourceRef, &im.Options, &im.TimeoutStrategy, &im.SealedCredential,
+	var project, namespace sql.NullInt64
+	if err := row.Scan(&im.ID, &project, &namespace, &im.UserID, &im.SourceType, &im.SourceURL, &im.SourceRef, &im.Options, &im.TimeoutStrategy, &im.SealedCredential,
 		&im.Status, &im.Stage, &im.StageIndex, &im.Error, &im.CorrelationID, &im.PendingRelations, &rl, &im.LastProgressAt,
 		&im.CreatedAt, &started, &finished, &im.UpdatedAt); err != nil {
 		return nil, err
 	}
+	im.ProjectID, im.NamespaceID = project.Int64, namespace.Int64
 	im.RateLimitUntil, im.StartedAt, im.FinishedAt = timePtr(rl), timePtr(started), timePtr(finished)
 	im.LastProgressAt, im.CreatedAt, im.UpdatedAt = im.LastProgressAt.UTC(), im.CreatedAt.UTC(), im.UpdatedAt.UTC()
 	return &im, nil
 }
 
 // CreateImport records a scheduled import and sets the project's status.
+// Its target is a project or a group: exactly one of ProjectID and
+// NamespaceID is set.
 func (tx *Tx) CreateImport(ctx context.Context, im *ferry.Import) error {
+	if (im.ProjectID == 0) == (im.NamespaceID == 0) {
+		return ferry.Errorf(ferry.EINVALID, "an import targets a project or a group")
+	}
 	now := tx.Now()
 	if im.Status == "" {
 		im.Status = ferry.ImportScheduled
@@ -35,21 +42,26 @@ func (tx *Tx) CreateImport(ctx context.Context, im *ferry.Import) error {
 	if im.TimeoutStrategy == "" {
 		im.TimeoutStrategy = ferry.TimeoutPessimistic
 	}
-	err := tx.q.QueryRowContext(ctx, `INSERT INTO imports (project_id, user_id, source_type, source_url, source_ref, options, timeout_strategy,
-		sealed_credential, status, correlation_id, last_progress_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id`,
-		im.ProjectID, im.UserID, im.SourceType, im.SourceURL, im.SourceRef, im.Options, im.TimeoutStrategy, im.SealedCredential, im.Status,
+	err := tx.q.QueryRowContext(ctx, `INSERT INTO imports (project_id, namespace_id, user_id, source_type, source_url, source_ref, options,
+		timeout_strategy, sealed_credential, status, correlation_id, last_progress_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) RETURNING id`,
+		nullID(im.ProjectID), nullID(im.NamespaceID), im.UserID, im.SourceType, im.SourceURL, im.SourceRef, im.Options, im.TimeoutStrategy, im.SealedCredential, im.Status,
 		im.CorrelationID, now).Scan(&im.ID)
 	if isUnique(err) {
-		return ferry.Errorf(ferry.ECONFLICT, "an import already exists for this project")
+		return ferry.Errorf(ferry.ECONFLICT, "an import already exists for this target")
 	} else if err != nil {
-		return fmt.Errorf("insert import for project %d: %w", im.ProjectID, err)
+		return fmt.Errorf("insert import for project %d / group %d: %w", im.ProjectID, im.NamespaceID, err)
 	}
 	im.CreatedAt, im.UpdatedAt, im.LastProgressAt, im.StageIndex = now, now, now, -1
 	return tx.setProjectImportStatus(ctx, im.ProjectID, im.Status)
 }
 
+// setProjectImportStatus mirrors an import's status on its project; an
+// import of a group (projectID 0) has none.
 func (tx *Tx) setProjectImportStatus(ctx context.Context, projectID int64, status string) error {
+	if projectID == 0 {
+		return nil
+	}
 	if _, err := tx.q.ExecContext(ctx, `UPDATE projects SET import_status = $1, updated_at = $2 WHERE id = $3`, status, tx.Now(), projectID); err != nil {
 		return fmt.Errorf("project %d import status: %w", projectID, err)
 	}
@@ -74,6 +86,17 @@ func (tx *Tx) ImportByProject(ctx context.Context, projectID int64) (*ferry.Impo
 		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
 	} else if err != nil {
 		return nil, fmt.Errorf("import of project %d: %w", projectID, err)
+	}
+	return im, nil
+}
+
+// ImportByNamespace returns the import of a group or ENOTFOUND.
+func (tx *Tx) ImportByNamespace(ctx context.Context, namespaceID int64) (*ferry.Import, error) {
+	im, err := scanImport(tx.q.QueryRowContext(ctx, `SELECT `+importCols+` FROM imports WHERE namespace_id = $1`, namespaceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ferry.Errorf(ferry.ENOTFOUND, "404 Not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("import of group %d: %w", namespaceID, err)
 	}
 	return im, nil
 }

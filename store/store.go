@@ -107,8 +107,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // OpenSQLite opens a SQLite file in WAL mode with a busy timeout and
 // immediate transactions, so concurrent writers queue instead of failing
 // with SQLITE_BUSY on lock upgrade.
-func OpenSQLite(path string, maxConns int) (*sql.DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+func OpenSQLite(path string, maxConns int) (*sql.DB, error) { return openSQLite(path, maxConns, true) }
+
+func openSQLite(path string, maxConns int, foreignKeys bool) (*sql.DB, error) {
+	fk := "1"
+	if !foreignKeys {
+		fk = "0"
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(" + fk + ")&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -170,13 +176,30 @@ func migrationsFS(dialect string) (fs.FS, error) {
 		return nil, err
 	}
 	for _, e := range entries {
+		name, ok := migrationFor(e.Name(), dialect)
+		if !ok {
+			continue
+		}
 		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name()] = &fstest.MapFile{Data: []byte(repl.Replace(string(b))), Mode: 0o444}
+		out[name] = &fstest.MapFile{Data: []byte(repl.Replace(string(b))), Mode: 0o444}
 	}
 	return out, nil
+}
+
+// migrationFor tells whether a migration file applies to dialect, and its
+// name for goose: "N_x.sql" is shared; "N_x.sqlite.sql" and
+// "N_x.postgres.sql" are one engine's version of migration N (a schema
+// change one engine cannot say in the other's SQL).
+func migrationFor(file, dialect string) (string, bool) {
+	for _, d := range []string{SQLite, Postgres} {
+		if base, ok := strings.CutSuffix(file, "."+d+".sql"); ok {
+			return base + ".sql", d == dialect
+		}
+	}
+	return file, true
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -188,14 +211,50 @@ func (s *Store) migrate(ctx context.Context) error {
 	if s.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, s.db, fsys)
+	db := s.db
+	if s.dialect == SQLite {
+		// One connection with foreign keys off, as SQLite's table-rebuild
+		// procedure requires (the pragma is ignored inside a transaction,
+		// and goose runs each migration in one); checked after.
+		mdb, err := openSQLite(s.sqlite, 1, false)
+		if err != nil {
+			return err
+		}
+		defer mdb.Close()
+		db = mdb
+	}
+	p, err := goose.NewProvider(d, db, fsys)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if s.dialect == SQLite {
+		return foreignKeyCheck(ctx, db)
+	}
 	return nil
+}
+
+// foreignKeyCheck fails when a SQLite migration left a row pointing at
+// nothing.
+func foreignKeyCheck(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		return fmt.Errorf("migrate: row %d of %s refers to a missing %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -332,4 +391,12 @@ func listPage[T any](ctx context.Context, tx *Tx, what, cols, from, order string
 		out = append(out, v)
 	}
 	return out, total, rows.Err()
+}
+
+// nullID stores an optional reference: 0 is NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
