@@ -160,7 +160,9 @@ func (e *Engine) PeriodicJobs() []*river.PeriodicJob {
 // OnEnd has fn told about every import that ends (finished, failed,
 // canceled), inside the transaction that ends it: a GitLab migration moves
 // on to its next entities from there. Call before the queue starts.
-func (e *Engine) OnEnd(fn func(ctx context.Context, tx *store.Tx, im *ferry.Import) error) { e.ended = fn }
+func (e *Engine) OnEnd(fn func(ctx context.Context, tx *store.Tx, im *ferry.Import) error) {
+	e.ended = fn
+}
 
 // end tells the OnEnd hook an import ended.
 func (e *Engine) end(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
