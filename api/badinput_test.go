@@ -241,6 +241,22 @@ func TestBadInput(t *testing.T) {
 		if status != 201 || !strings.Contains(body, `"full_path":"form-group"`) || !strings.Contains(body, `"visibility":"internal"`) {
 			t.Fatalf("form body: %d %s", status, body)
 		}
+		// curl --data '{…}' without a Content-Type, as GitLab's own
+		// examples do: a body that is one JSON object is read as JSON.
+		for _, tc := range []struct{ body, want string }{
+			{`{"name": "Curl Group", "path": "curl-group"}`, `"full_path":"curl-group"`},
+			{` {"name": "Curl Group 2", "path": "curl-group-2"} `, `"full_path":"curl-group-2"`},
+		} {
+			status, body, _ := do(t, in.URL, tokens, call{"POST", "/api/v4/groups", "root", "application/x-www-form-urlencoded", tc.body})
+			if status != 201 || !strings.Contains(body, tc.want) {
+				t.Errorf("JSON labelled as a form %s: %d %s", tc.body, status, body)
+			}
+		}
+		// Anything else stays a form: a form key that merely starts with "{".
+		status, body, _ = do(t, in.URL, tokens, call{"POST", "/api/v4/groups", "root", "application/x-www-form-urlencoded", `{"name":"x"}{"path":"y"}`})
+		if status != 400 {
+			t.Errorf("two JSON objects as a form: %d %s, want 400 (read as a form: name and path missing)", status, body)
+		}
 	})
 }
 
