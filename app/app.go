@@ -28,11 +28,13 @@ import (
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/api"
+	"github.com/ferry-import/ferry/bulk"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/queue"
 	"github.com/ferry-import/ferry/secret"
+	"github.com/ferry-import/ferry/source/gitlab"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/uploads"
 )
@@ -179,6 +181,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// Job workers are registered on a.Workers before the queue is built.
 	river.AddWorker(a.Workers, &deleteProjectDataWorker{git: a.Git})
 	a.Engine.Register(a.Workers)
+	// GitLab migrations run each entity as an engine import and move on
+	// when one ends (OnEnd, in the ending transaction).
+	migrations := bulk.New(bulk.Config{Store: s, Engine: a.Engine, Secrets: a.Secrets, Source: gitlabLookups{a.Engine},
+		SourceType: gitlab.Type, ProjectImportType: "gitlab_project", Log: cfg.Log})
+	migrations.Register(a.Workers)
+	a.Engine.OnEnd(migrations.Ended)
 	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(), ID: workerID(),
 		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue, Lease: cfg.JobLease,
 		// SQLite has no LISTEN/NOTIFY: workers poll, and an import moves
@@ -193,9 +201,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	a.Engine.SetQueue(a.Queue)
+	migrations.SetQueue(a.Queue)
 	a.Registry.MustRegister(importsCollector{a: a, desc: prometheus.NewDesc("ferry_imports", "Imports by source and status.", []string{"source", "status"}, nil)})
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
-		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git, Imports: a.Engine, Sources: importSources(a.Engine, cfg.Log)})
+		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git, Imports: a.Engine, Sources: importSources(a.Engine, cfg.Log),
+		BulkImports: gitlabMigrations{e: a.Engine, runner: migrations, log: cfg.Log}})
 	if err != nil {
 		s.Close()
 		return nil, err

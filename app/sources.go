@@ -9,12 +9,13 @@ import (
 	"github.com/ferry-import/ferry/netguard"
 	"github.com/ferry-import/ferry/source/bitbucketserver"
 	"github.com/ferry-import/ferry/source/github"
+	"github.com/ferry-import/ferry/source/gitlab"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
 
 // sources are the forges ferry imports from.
 func sources() []importer.Source {
-	return []importer.Source{github.New(), bitbucketserver.New()}
+	return []importer.Source{github.New(), bitbucketserver.New(), gitlab.New()}
 }
 
 // importSources are the import endpoints' checks, one per source the API

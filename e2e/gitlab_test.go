@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// smallTree is a group with two subgroups and a project in each of the
+// three groups, every project small enough to import in seconds and big
+// enough that every list pages.
+func smallTree(c *scenario.Config) {
+	c.Issues, c.PullRequests, c.Users = 12, 8, 6
+	c.Groups = scenario.GroupTree{Depth: 2, Breadth: 2, ProjectsPerGroup: 1}
+}
+
+// curlData is `curl --request POST --header "PRIVATE-TOKEN: …" URL --data
+// BODY` as curl sends it: the body as given, labelled a form.
+func curlData(t *testing.T, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("PRIVATE-TOKEN", token)
+	return send(t, req)
+}
+
+// getList is GET url answered with a JSON array.
+func getList(t *testing.T, url, token string) []map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("PRIVATE-TOKEN", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out []map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, raw)
+	}
+	return out
+}
+
+func getObject(t *testing.T, url, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("PRIVATE-TOKEN", token)
+	code, m := send(t, req)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %v", url, code, m)
+	}
+	return m
+}
+
+// waitBulkImport polls GET /bulk_imports/:id, as a user would, until the
+// migration is final.
+func waitBulkImport(t *testing.T, in *apptest.Instance, id int64) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(4 * time.Minute)
+	url := fmt.Sprintf("%s/api/v4/bulk_imports/%d", in.URL, id)
+	for {
+		b := getObject(t, url, in.RootToken)
+		switch b["status"] {
+		case "finished", "failed", "canceled", "timeout":
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("migration did not end: %v", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestGitLabMigrationEndToEnd migrates fakeforge's GitLab group tree with
+// the spec's curl example (its destination_name and destination_namespace
+// verbatim, pointed at fakeforge), lists and reads the migration with the
+// spec's other examples, and checks that every group and project arrived,
+// read back through the API and git clone, on both databases.
+func TestGitLabMigrationEndToEnd(t *testing.T) {
+	f := forge(t, traffic.Faults{}, smallTree)
+	sc := f.Scenario
+	want, err := sc.Expected(scenario.GitLab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := len(sc.Projects())
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			logs := &logBuffer{}
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
+			root := in.Client(t, in.RootToken)
+			// The example's destination namespace exists, as GitLab needs.
+			var parent *int64
+			for _, p := range []string{"destination", "namespace", "path"} {
+				g := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr(p), Path: gitlab.Ptr(p), ParentID: parent,
+					Visibility: gitlab.Ptr(gitlab.PublicVisibility)}))(t)
+				parent = &g.ID
+			}
+
+			body := strings.NewReplacer("http://gitlab.example/", f.GitLab.URL+"/", `"access_token": "access_token"`,
+				fmt.Sprintf(`"access_token": %q`, f.GitLab.Token), "source/full/path", "acme").Replace(
+				`{ "configuration": { "url": "http://gitlab.example/", "access_token": "access_token" }, "entities": [ { "source_full_path": "source/full/path", "source_type": "group_entity", "destination_name": "destination_name", "destination_namespace": "destination/namespace/path" } ] }`)
+			code, created := curlData(t, in.URL+"/api/v4/bulk_imports", in.RootToken, body)
+			if code != 201 || created["status"] != "created" || created["source_type"] != "gitlab" {
+				t.Fatalf("POST /bulk_imports: %d %v", code, created)
+			}
+			id := int64(created["id"].(float64))
+
+			listed := getList(t, in.URL+"/api/v4/bulk_imports?per_page=2&page=1", in.RootToken)
+			if len(listed) != 1 || int64(listed[0]["id"].(float64)) != id {
+				t.Errorf("GET /bulk_imports?per_page=2&page=1: %v", listed)
+			}
+			done := waitBulkImport(t, in, id)
+			if done["status"] != "finished" || done["has_failures"] != false {
+				t.Fatalf("migration ended %v (has_failures %v)", done["status"], done["has_failures"])
+			}
+
+			entities := getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken)
+			byPath := map[string]map[string]any{}
+			for _, en := range entities {
+				byPath[en["source_full_path"].(string)] = en
+				if en["status"] != "finished" {
+					t.Errorf("entity %v %v: %v, failures %v", en["entity_type"], en["source_full_path"], en["status"], en["failures"])
+				}
+			}
+			if len(entities) != len(sc.Groups())+np {
+				t.Errorf("%d entities, want %d groups and %d projects", len(entities), len(sc.Groups()), np)
+			}
+			const dest = "destination/namespace/path/destination_name"
+			for _, g := range sc.Groups() {
+				en := byPath[g.FullPath]
+				wantPath := dest + strings.TrimPrefix(g.FullPath, "acme")
+				if en == nil || en["entity_type"] != "group" || en["destination_full_path"] != wantPath {
+					t.Errorf("group %s: entity %v, want destination %s", g.FullPath, en, wantPath)
+				}
+			}
+			for _, p := range sc.Projects() {
+				en := byPath[p.FullPath]
+				wantPath := dest + strings.TrimPrefix(p.FullPath, "acme")
+				if en == nil || en["entity_type"] != "project" || en["destination_full_path"] != wantPath || en["project_id"] == nil {
+					t.Errorf("project %s: entity %v, want destination %s", p.FullPath, en, wantPath)
+					continue
+				}
+				pid := int64(en["project_id"].(float64))
+				st := status(t, in, pid)
+				if st["import_type"] != "gitlab_project" || st["import_status"] != "finished" {
+					t.Errorf("project %s: import %v %v", wantPath, st["import_type"], st["import_status"])
+				}
+				if stats, _ := en["stats"].(map[string]any); len(stats) == 0 {
+					t.Errorf("project %s: entity without stats", wantPath)
+				}
+				checkGitLabProject(t, in, root, pid, want, np)
+				if p.Index == 0 {
+					checkGitLabClone(t, in, sc, wantPath)
+				}
+			}
+			// The spec's entity listing across migrations.
+			if got := getList(t, in.URL+"/api/v4/bulk_imports/entities?per_page=2&page=1&status=finished", in.RootToken); len(got) != 2 {
+				t.Errorf("GET /bulk_imports/entities?per_page=2&page=1&status=finished: %d entities", len(got))
+			}
+			checkNoSecret(t, in, logs.String(), f.GitLab.Token)
+		})
+	}
+}
+
+// checkGitLabProject compares one migrated project's content with the
+// scenario's per-project counts.
+func checkGitLabProject(t *testing.T, in *apptest.Instance, c *gitlab.Client, pid int64, want scenario.Counts, np int) {
+	t.Helper()
+	db := in.App.Store.DB()
+	for _, k := range []struct{ kind, query string }{
+		{"labels", `SELECT COUNT(*) FROM labels WHERE project_id = $1`},
+		{"milestones", `SELECT COUNT(*) FROM milestones WHERE project_id = $1`},
+		{"issues", `SELECT COUNT(*) FROM issues WHERE project_id = $1`},
+		{"merge_requests", `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`},
+		{"releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`},
+		{"diff_notes", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`},
+	} {
+		var n int
+		if err := db.QueryRow(k.query, pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != want[k.kind]/np {
+			t.Errorf("project %d %s: %d imported, the source has %d", pid, k.kind, n, want[k.kind]/np)
+		}
+	}
+	// Read back through the API, as a client would.
+	issues := all(t, func(o gitlab.ListOptions) ([]*gitlab.Issue, *gitlab.Response, error) {
+		return c.Issues.ListProjectIssues(int(pid), &gitlab.ListProjectIssuesOptions{ListOptions: o})
+	})
+	if len(issues) != want["issues"]/np {
+		t.Errorf("project %d: API lists %d issues, want %d", pid, len(issues), want["issues"]/np)
+	}
+}
+
+// checkGitLabClone clones a migrated project and checks its branches and
+// merge request heads.
+func checkGitLabClone(t *testing.T, in *apptest.Instance, sc *scenario.Scenario, fullPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	u := strings.Replace(in.URL, "http://", "http://oauth2:"+in.RootToken+"@", 1) + "/" + fullPath + ".git"
+	git(t, dir, "clone", "--quiet", "--mirror", u, "clone.git")
+	refs := git(t, filepath.Join(dir, "clone.git"), "for-each-ref", "--format=%(refname)")
+	heads, mrs := 0, 0
+	for _, r := range strings.Fields(refs) {
+		switch {
+		case strings.HasPrefix(r, "refs/heads/"):
+			heads++
+		case strings.HasPrefix(r, "refs/merge-requests/") && strings.HasSuffix(r, "/head"):
+			mrs++
+		}
+	}
+	if heads != sc.BranchCount() || mrs != sc.Config().PullRequests {
+		t.Errorf("clone of %s: %d branches, %d merge request heads; want %d and %d", fullPath, heads, mrs, sc.BranchCount(),
+			sc.Config().PullRequests)
+	}
+}
