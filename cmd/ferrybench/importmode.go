@@ -30,7 +30,7 @@ import (
 func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error) {
 	imp, ok := importers[cfg.source]
 	if !ok {
-		return 0, fmt.Errorf("import mode supports -source github and bitbucket_server; %s has no importer yet", cfg.source)
+		return 0, fmt.Errorf("import mode supports -source github, bitbucket_server and gitlab, not %s", cfg.source)
 	}
 	dir, err := os.MkdirTemp("", "ferrybench-")
 	if err != nil {
@@ -70,55 +70,137 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if _, err := c.do("POST", "/groups", map[string]any{"name": "bench", "path": "bench"}, http.StatusCreated); err != nil {
 		return 0, err
 	}
+	cfg.heapHigh = new(uint64)
 	res, err := imp.post(c, f)
 	if err != nil {
 		return 0, err
 	}
 	id := int64(res["id"].(float64))
-	var st map[string]any
-	var heapHigh uint64
-	for {
-		if cfg.memProfile != "" {
-			if heapHigh, err = heapAtHigh(cfg.memProfile, heapHigh); err != nil {
-				return 0, err
-			}
-		}
-		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
+	projects := []int64{id}
+	if imp.migration {
+		if projects, err = waitMigration(ctx, c, id, cfg); err != nil {
 			return 0, err
 		}
-		if cfg.verbose {
-			rels, _ := json.Marshal(st["relations"])
-			fmt.Fprintf(os.Stderr, "ferrybench: %s stage %v relations %s\n", time.Now().Format("15:04:05.000"), st["import_stage"], rels)
-		}
-		if s := st["import_status"]; s == "finished" || s == "failed" || s == "canceled" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
-	if st["import_status"] != "finished" {
-		return 0, fmt.Errorf("import ended %v: %v", st["import_status"], st["import_error"])
-	}
-	if fr, _ := st["failed_relations"].([]any); len(fr) > 0 {
-		return 0, fmt.Errorf("import finished with %d failures: %v", len(fr), fr)
-	}
-	// What landed, against the scenario: the list endpoints' X-Total.
+	// What landed, against the scenario: the list endpoints' X-Total, the
+	// scenario's counts shared evenly by a migration's projects.
 	want, err := f.Scenario.Expected(cfg.source)
 	if err != nil {
 		return 0, err
 	}
-	for path, kind := range imp.totals {
-		n, err := c.total("/projects/" + strconv.FormatInt(id, 10) + path)
+	objects := 0
+	for _, pid := range projects {
+		st, err := waitProject(ctx, c, pid, cfg)
 		if err != nil {
 			return 0, err
 		}
-		if n != want[kind] {
-			return 0, fmt.Errorf("%s: %d imported, scenario has %d", kind, n, want[kind])
+		for path, kind := range imp.totals {
+			n, err := c.total("/projects/" + strconv.FormatInt(pid, 10) + path)
+			if err != nil {
+				return 0, err
+			}
+			if n != want[kind]/len(projects) {
+				return 0, fmt.Errorf("project %d %s: %d imported, scenario has %d", pid, kind, n, want[kind]/len(projects))
+			}
+		}
+		objects += importedObjects(st)
+	}
+	return objects, nil
+}
+
+// poll calls check every 100 ms until it reports done, writing the heap
+// profile when the heap is above its high-water mark across every poll of
+// the run (cfg.heapHigh).
+func poll(ctx context.Context, cfg config, check func() (bool, error)) error {
+	for {
+		if cfg.memProfile != "" {
+			var err error
+			if *cfg.heapHigh, err = heapAtHigh(cfg.memProfile, *cfg.heapHigh); err != nil {
+				return err
+			}
+		}
+		done, err := check()
+		if done || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// waitProject follows GET /projects/:id/import until the import ends and
+// returns its final status; anything but a clean finish is an error.
+func waitProject(ctx context.Context, c *apiClient, id int64, cfg config) (map[string]any, error) {
+	var st map[string]any
+	err := poll(ctx, cfg, func() (bool, error) {
+		var err error
+		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
+			return false, err
+		}
+		if cfg.verbose {
+			rels, _ := json.Marshal(st["relations"])
+			fmt.Fprintf(os.Stderr, "ferrybench: %s project %d stage %v relations %s\n", time.Now().Format("15:04:05.000"), id,
+				st["import_stage"], rels)
+		}
+		s := st["import_status"]
+		return s == "finished" || s == "failed" || s == "canceled", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st["import_status"] != "finished" {
+		return nil, fmt.Errorf("import of project %d ended %v: %v", id, st["import_status"], st["import_error"])
+	}
+	if fr, _ := st["failed_relations"].([]any); len(fr) > 0 {
+		return nil, fmt.Errorf("import of project %d finished with %d failures: %v", id, len(fr), fr)
+	}
+	return st, nil
+}
+
+// waitMigration follows GET /bulk_imports/:id until the migration ends and
+// returns the projects it created; anything but a clean finish is an error.
+func waitMigration(ctx context.Context, c *apiClient, id int64, cfg config) ([]int64, error) {
+	path := "/bulk_imports/" + strconv.FormatInt(id, 10)
+	var b map[string]any
+	err := poll(ctx, cfg, func() (bool, error) {
+		var err error
+		if b, err = c.do("GET", path, nil, http.StatusOK); err != nil {
+			return false, err
+		}
+		if cfg.verbose {
+			fmt.Fprintf(os.Stderr, "ferrybench: %s migration %v\n", time.Now().Format("15:04:05.000"), b["status"])
+		}
+		s := b["status"]
+		return s == "finished" || s == "failed" || s == "canceled" || s == "timeout", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if b["status"] != "finished" || b["has_failures"] == true {
+		return nil, fmt.Errorf("migration ended %v (has_failures %v)", b["status"], b["has_failures"])
+	}
+	var projects []int64
+	for page := 1; ; page++ {
+		entities, err := c.list(fmt.Sprintf("%s/entities?per_page=100&page=%d", path, page))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entities {
+			if pid, ok := e["project_id"].(float64); ok {
+				projects = append(projects, int64(pid))
+			}
+		}
+		if len(entities) < 100 {
+			return projects, nil
+		}
+	}
+}
+
+// importedObjects sums an import status's imported stats.
+func importedObjects(st map[string]any) int {
 	objects := 0
 	if stats, ok := st["stats"].(map[string]any); ok {
 		if imported, ok := stats["imported"].(map[string]any); ok {
@@ -131,14 +213,17 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 			}
 		}
 	}
-	return objects, nil
+	return objects
 }
 
 // sourceImport starts an import of one source through ferry's API and
 // names the list endpoints whose X-Total must equal the scenario's counts.
 type sourceImport struct {
-	post   func(c *apiClient, f *fakeforge.Forge) (map[string]any, error)
-	totals map[string]string // project list path → scenario.Expected kind
+	post func(c *apiClient, f *fakeforge.Forge) (map[string]any, error)
+	// migration: post starts a GitLab migration (a bulk import) rather
+	// than a project import.
+	migration bool
+	totals    map[string]string // project list path → scenario.Expected kind
 }
 
 var importers = map[string]sourceImport{
@@ -161,6 +246,18 @@ var importers = map[string]sourceImport{
 			}, http.StatusCreated)
 		},
 		totals: map[string]string{"/merge_requests?state=all": "merge_requests"},
+	},
+	scenario.GitLab: {
+		post: func(c *apiClient, f *fakeforge.Forge) (map[string]any, error) {
+			return c.do("POST", "/bulk_imports", map[string]any{
+				"configuration": map[string]any{"url": f.GitLab.URL, "access_token": f.GitLab.Token},
+				"entities": []map[string]any{{"source_type": "group_entity", "source_full_path": "acme", "destination_slug": "acme",
+					"destination_namespace": "bench"}},
+			}, http.StatusCreated)
+		},
+		migration: true,
+		totals: map[string]string{"/issues?state=all": "issues", "/merge_requests?state=all": "merge_requests", "/labels": "labels",
+			"/milestones": "milestones", "/releases": "releases"},
 	},
 }
 
@@ -197,6 +294,23 @@ func (c *apiClient) do(method, path string, body any, want int) (map[string]any,
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return m, nil
+}
+
+func (c *apiClient) list(path string) ([]map[string]any, error) {
+	resp, err := c.req("GET", path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, raw)
+	}
+	var out []map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return out, nil
 }
 
 func (c *apiClient) total(path string) (int, error) {

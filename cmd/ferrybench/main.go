@@ -46,6 +46,7 @@ type config struct {
 	workers                             int
 	verbose                             bool
 	cpuProfile, memProfile              string
+	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
 
 // mode runs one benchmark against a started forge and returns how many
