@@ -267,7 +267,7 @@ func getPage[T any](ctx context.Context, r *run, cursor string) (paging.Fetched[
 	}
 	at := func(p int) string {
 		q.Set("page", strconv.Itoa(p))
-		return u.Path + "?" + q.Encode()
+		return u.EscapedPath() + "?" + q.Encode()
 	}
 	out.Next = at(next)
 	if last, err := strconv.Atoi(h.Get("X-Total-Pages")); err == nil {
