@@ -101,6 +101,11 @@ func TestConformance(t *testing.T) {
 	sc := f.Scenario
 	cfg := suite(t, f, "acme/widgets", Options{Entity: KindProject, MigrateMemberships: true, PageSize: pageSize}, false)
 	cfg.Expected, cfg.Count = expected(t, sc), counts
+	for _, k := range cfg.Expected.Kinds() {
+		if cfg.Expected[k] == 0 {
+			t.Errorf("the scenario has no %s: the comparison would prove nothing", k)
+		}
+	}
 	im := sourcetest.Exercise(t, cfg)
 	ctx := context.Background()
 
