@@ -520,8 +520,13 @@ func TestGitLabDirectTransferSource(t *testing.T) {
 		}
 	}
 
-	if resp, b := do(http.MethodGet, proj+"/export_relations/status?"+q, nil); resp.StatusCode != 404 || !strings.Contains(string(b), "404 Export Not Found") {
+	// Before an export the list is empty (the setting is on) and one
+	// relation's status is not found, as GitLab answers.
+	if resp, b := do(http.MethodGet, proj+"/export_relations/status?"+q, nil); resp.StatusCode != 200 || string(b) != "[]" {
 		t.Errorf("status before an export: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(http.MethodGet, proj+"/export_relations/status?relation=issues&"+q, nil); resp.StatusCode != 404 || !strings.Contains(string(b), "404 Export Not Found") {
+		t.Errorf("relation status before an export: %d %s", resp.StatusCode, b)
 	}
 	if resp, b := do(http.MethodPost, proj+"/export_relations?batched=true&"+q, nil); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("start export: %d %s", resp.StatusCode, b)
@@ -591,7 +596,7 @@ func TestGitLabDirectTransferSource(t *testing.T) {
 		}
 	}
 	// Exports belong to the token that asked: another project has none.
-	if resp, _ := do(http.MethodGet, f.GitLab.APIURL+"/projects/1000/export_relations/status?"+q, nil); resp.StatusCode != 404 {
+	if resp, _ := do(http.MethodGet, f.GitLab.APIURL+"/projects/1000/export_relations/status?relation=issues&"+q, nil); resp.StatusCode != 404 {
 		t.Errorf("another project's export status: %d", resp.StatusCode)
 	}
 }

@@ -35,6 +35,9 @@ type exportKey struct {
 // exportStart answers POST export_relations: the export is ready at once,
 // since every record is generated on download.
 func (s *Server) exportStart(w http.ResponseWriter, r *http.Request, p proj) {
+	if s.exportOff(w) {
+		return
+	}
 	s.mu.Lock()
 	s.exports[exportKey{token(r), p.ID}] = true
 	s.mu.Unlock()
@@ -64,20 +67,39 @@ func (s *Server) relationCount(rel string) int {
 		"merge_requests": c.PullRequests, "releases": c.Releases}[rel]
 }
 
+// exportOff answers 404 for every export_relations endpoint when direct
+// transfer is off on the instance (the API's before filter).
+func (s *Server) exportOff(w http.ResponseWriter) bool {
+	if s.opts.ExportDisabled {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not Found"})
+		return true
+	}
+	return false
+}
+
+// exportStatus lists the user's exports of the project: none (an empty
+// list) before one was started; with relation, that relation's export or
+// 404 Export Not Found, as lib/api/project_export.rb answers.
 func (s *Server) exportStatus(w http.ResponseWriter, r *http.Request, p proj) {
-	if !s.exported(r, p) {
-		notFound(w, "Export")
+	if s.exportOff(w) {
 		return
 	}
 	status := func(rel string) exportStatus {
 		return exportStatus{Relation: rel, Status: exportFinished, UpdatedAt: scenario.Epoch(), TotalObjectsCount: s.relationCount(rel)}
 	}
 	if rel := r.URL.Query().Get("relation"); rel != "" {
-		if !knownRelation(rel) {
+		switch {
+		case !knownRelation(rel):
 			badRequest(w, "relation does not have a valid value")
-			return
+		case !s.exported(r, p):
+			notFound(w, "Export")
+		default:
+			writeJSON(w, http.StatusOK, status(rel))
 		}
-		writeJSON(w, http.StatusOK, status(rel))
+		return
+	}
+	if !s.exported(r, p) {
+		writeJSON(w, http.StatusOK, []exportStatus{})
 		return
 	}
 	out := make([]exportStatus, 0, len(exportRelations))
@@ -92,6 +114,9 @@ func knownRelation(rel string) bool { return slices.Contains(exportRelations, re
 // exportDownload serves a relation as GitLab's importer fetches it: gzip,
 // with Content-Length and a Content-Disposition file name (HEAD too).
 func (s *Server) exportDownload(w http.ResponseWriter, r *http.Request, p proj) {
+	if s.exportOff(w) {
+		return
+	}
 	q := r.URL.Query()
 	rel := q.Get("relation")
 	switch {
@@ -389,4 +414,18 @@ func (s *Server) writeNDJSON(buf *bytes.Buffer, p proj, rel string) error {
 		}
 	}
 	return nil
+}
+
+// groupExportStatus answers a group's export status: fakeforge exports no
+// group relations, so the list is empty, and 404 when direct transfer is
+// off; direct transfer reads it to tell whether migration is enabled.
+func (s *Server) groupExportStatus(w http.ResponseWriter, r *http.Request, _ scenario.Group) {
+	if s.exportOff(w) {
+		return
+	}
+	if r.URL.Query().Get("relation") != "" {
+		notFound(w, "Export")
+		return
+	}
+	writeJSON(w, http.StatusOK, []exportStatus{})
 }

@@ -38,18 +38,35 @@ func body(p proj, text string) string {
 	return strings.ReplaceAll(text, scenario.AttachmentPrefix, "/uploads/"+uploadSecret(p))
 }
 
+// versionString is the version the instance reports (Options.Version).
+func (s *Server) versionString() string {
+	if s.opts.Version != "" {
+		return s.opts.Version
+	}
+	return Version
+}
+
 func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, &gl.Version{Version: Version, Revision: "fakeforge"})
+	if s.opts.NoVersionEndpoint {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, &gl.Version{Version: s.versionString(), Revision: "fakeforge"})
 }
 
 func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, &gl.Metadata{Version: Version, Revision: "fakeforge", Enterprise: false,
+	v := s.versionString()
+	writeJSON(w, http.StatusOK, &gl.Metadata{Version: v, Revision: "fakeforge", Enterprise: strings.HasSuffix(v, "-ee"),
 		KAS: gl.MetadataKAS{Enabled: false}})
 }
 
 func (s *Server) tokenSelf(w http.ResponseWriter, _ *http.Request) {
+	scopes := s.opts.Scopes
+	if scopes == nil {
+		scopes = []string{"api", "read_api", "read_repository"}
+	}
 	writeJSON(w, http.StatusOK, &gl.PersonalAccessToken{ID: 1, Name: "fakeforge", Active: true, UserID: tokenUserID,
-		Scopes: []string{"api", "read_api", "read_repository"}, CreatedAt: tp(scenario.Epoch()),
+		Scopes: scopes, CreatedAt: tp(scenario.Epoch()),
 		ExpiresAt: gl.Ptr(gl.ISOTime(scenario.Epoch().AddDate(10, 0, 0)))})
 }
 

@@ -59,6 +59,18 @@ type Options struct {
 	Git Git
 	// GitHandler serves paths containing ".git/" (clones, LFS); nil answers 404.
 	GitHandler http.Handler
+	// Version is what /version and /metadata report; empty is Version.
+	Version string
+	// NoVersionEndpoint answers /version with 404, as instances that only
+	// serve /metadata do, so a client falls back to /metadata.
+	NoVersionEndpoint bool
+	// Scopes are the accepted tokens' scopes as personal_access_tokens/self
+	// reports them; nil is api, read_api and read_repository.
+	Scopes []string
+	// ExportDisabled turns off direct transfer on the instance: every
+	// export_relations endpoint answers 404, as GitLab does when the
+	// bulk_import setting is off.
+	ExportDisabled bool
 }
 
 // Server is the simulated GitLab.
@@ -99,12 +111,16 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET "+api+path, s.authed(h))
 	}
 	for path, h := range map[string]groupHandler{
-		"":                   s.group,
-		"/subgroups":         s.subgroups,
-		"/descendant_groups": s.descendantGroups,
-		"/projects":          s.groupProjects,
-		"/members":           s.groupMembers,
-		"/members/all":       s.groupMembers,
+		"":                         s.group,
+		"/subgroups":               s.subgroups,
+		"/descendant_groups":       s.descendantGroups,
+		"/projects":                s.groupProjects,
+		"/members":                 s.groupMembers,
+		"/members/all":             s.groupMembers,
+		"/labels":                  s.groupLabels,
+		"/milestones":              s.groupMilestones,
+		"/badges":                  s.groupBadges,
+		"/export_relations/status": s.groupExportStatus,
 	} {
 		s.mux.HandleFunc("GET "+api+"/groups/{gid}"+path, s.authed(s.inGroup(h)))
 	}
@@ -130,6 +146,7 @@ func (s *Server) routes() {
 		"/releases/{tag}/downloads/{name}": s.assetDownload,
 		"/members":                         s.projectMembers,
 		"/members/all":                     s.projectMembers,
+		"/protected_branches":              s.protectedBranches,
 		"/export_relations/status":         s.exportStatus,
 		"/export_relations/download":       s.exportDownload,
 	} {

@@ -1,0 +1,204 @@
+package gitlab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/importer/sourcetest"
+)
+
+// tiny keeps every list several pages long at pageSize, in a group tree
+// of one project (the scenario's counts are then one project's).
+func tiny() scenario.Config {
+	c, err := scenario.Preset("small", 11)
+	if err != nil {
+		panic(err)
+	}
+	c.Issues, c.PullRequests, c.Users, c.Labels, c.Milestones = 10, 8, 7, 5, 4
+	c.CommentsPerItem, c.ReviewCommentsPerPR, c.ReviewsPerPR = 4, 3, 2
+	c.ReactionsPerItem, c.ReactionsEvery = 4, 3
+	c.Releases, c.ProtectedBranches = 4, 3
+	c.Groups = scenario.GroupTree{Depth: 1, Breadth: 0, ProjectsPerGroup: 1}
+	return c
+}
+
+const pageSize = 3
+
+func startForge(t *testing.T, c scenario.Config) *fakeforge.Forge {
+	return sourcetest.StartForge(t, c, scenario.GitLab)
+}
+
+func suite(t *testing.T, f *fakeforge.Forge, ref string, o Options, group bool) sourcetest.Config {
+	t.Helper()
+	opts, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sourcetest.Config{Source: New(), Env: func() importer.Env {
+		e := importer.Env{SourceURL: f.GitLab.URL, SourceRef: ref, Options: opts, Credential: f.GitLab.Token}
+		if group {
+			e.NamespaceID = 3
+		}
+		return e
+	}}
+}
+
+// counts is what a project run produced, as scenario.Expected names it.
+func counts(im *sourcetest.Result) scenario.Counts {
+	n := scenario.Counts{}
+	for _, k := range []string{forge.KindLabel, forge.KindMilestone, forge.KindIssue, forge.KindRelease, forge.KindMember, forge.KindApproval, forge.KindAwardEmoji} {
+		if c := len(im.Kind(k)); c > 0 {
+			n[map[string]string{forge.KindLabel: "labels", forge.KindMilestone: "milestones", forge.KindIssue: "issues",
+				forge.KindRelease: "releases", forge.KindMember: "members", forge.KindApproval: "approvals",
+				forge.KindAwardEmoji: "award_emoji"}[k]] = c
+		}
+	}
+	iids := map[int64]bool{}
+	for _, mr := range sourcetest.Of[forge.MergeRequest](im, forge.KindMergeRequest) {
+		iids[mr.IID] = true
+	}
+	n["merge_requests"] = len(iids)
+	for _, note := range sourcetest.Of[forge.Note](im, forge.KindNote) {
+		if note.System {
+			continue
+		}
+		n["notes"]++
+		if note.Position != nil {
+			n["diff_notes"]++
+		}
+	}
+	return n
+}
+
+// expected is the scenario's counts for one project: no groups or
+// projects (the import is of one project), the rest as they are.
+func expected(t *testing.T, sc *scenario.Scenario) scenario.Counts {
+	t.Helper()
+	want, err := sc.Expected(scenario.GitLab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want["projects"] != 1 {
+		t.Fatalf("scenario has %d projects, want 1", want["projects"])
+	}
+	delete(want, "groups")
+	delete(want, "projects")
+	return want
+}
+
+// TestConformance runs the suite every source adapter passes against
+// fakeforge's GitLab, a project import with memberships, three objects a
+// page so that every list pages.
+func TestConformance(t *testing.T) {
+	f := startForge(t, tiny())
+	sc := f.Scenario
+	cfg := suite(t, f, "acme/widgets", Options{Entity: KindProject, MigrateMemberships: true, PageSize: pageSize}, false)
+	cfg.Expected, cfg.Count = expected(t, sc), counts
+	for _, k := range cfg.Expected.Kinds() {
+		if cfg.Expected[k] == 0 {
+			t.Errorf("the scenario has no %s: the comparison would prove nothing", k)
+		}
+	}
+	im := sourcetest.Exercise(t, cfg)
+	ctx := context.Background()
+
+	repos := sourcetest.Of[forge.Repository](im, forge.KindRepository)
+	if len(repos) != 1 || repos[0].DefaultBranch != "main" || repos[0].Visibility != "private" || repos[0].Description == "" {
+		t.Errorf("repository: %+v", repos)
+	}
+	if got := len(im.Kind(forge.KindProtectedBranch)); got != sc.Config().ProtectedBranches {
+		t.Errorf("%d protected branches, want %d", got, sc.Config().ProtectedBranches)
+	}
+	for _, pb := range sourcetest.Of[forge.ProtectedBranch](im, forge.KindProtectedBranch) {
+		if pb.PushAccessLevel != 40 || (pb.Name == "main") != (pb.MergeAccessLevel == 30) || pb.AllowForcePush == (pb.Name == "main") {
+			t.Errorf("protected branch %+v", pb)
+		}
+	}
+	// Every merge request's head is in the mirror under GitLab's own ref,
+	// and its SHAs come from diff_refs.
+	for _, mr := range sourcetest.Of[forge.MergeRequest](im, forge.KindMergeRequest) {
+		ref := fmt.Sprintf("refs/merge-requests/%d/head", mr.IID)
+		c, err := im.Git.Commit(ctx, 7, ref)
+		if err != nil || c.ID != mr.SourceSHA {
+			t.Errorf("%s: %+v, %v; want %s", ref, c.ID, err, mr.SourceSHA)
+		}
+		if mr.BaseSHA == "" || mr.TargetSHA == "" || mr.Author.ID == "" {
+			t.Errorf("merge request %d: base %q target %q author %+v", mr.IID, mr.BaseSHA, mr.TargetSHA, mr.Author)
+		}
+		if mr.State == forge.StateMerged && (mr.MergedBy == nil || mr.MergedAt == nil || mr.MergeCommitSHA == "") {
+			t.Errorf("merged merge request %d: %+v", mr.IID, mr)
+		}
+	}
+	threads := map[string]int{}
+	for _, n := range sourcetest.Of[forge.Note](im, forge.KindNote) {
+		if p := n.Position; p != nil {
+			if p.HeadSHA == "" || p.BaseSHA == "" || p.NewPath == "" || p.NewLine == 0 || n.On.Type != forge.OnMergeRequest || n.DiscussionID == "" {
+				t.Errorf("diff note %s: %+v on %+v in %q", n.ID, p, n.On, n.DiscussionID)
+			}
+			threads[n.DiscussionID]++
+		}
+	}
+	replies := 0
+	for _, c := range threads {
+		replies += c - 1
+	}
+	if want := sc.Config().PullRequests * (sc.Config().ReviewCommentsPerPR / 2); replies != want {
+		t.Errorf("%d diff note replies in threads, want %d", replies, want)
+	}
+	for _, is := range sourcetest.Of[forge.Issue](im, forge.KindIssue) {
+		if is.State == forge.StateClosed && (is.ClosedAt == nil || is.ClosedBy == nil) {
+			t.Errorf("closed issue %d: %+v", is.IID, is)
+		}
+	}
+	for _, rel := range sourcetest.Of[forge.Release](im, forge.KindRelease) {
+		if len(rel.Links) != sc.Config().AssetsPerRelease || rel.CommitSHA == "" {
+			t.Errorf("release %s: %d links, commit %q", rel.TagName, len(rel.Links), rel.CommitSHA)
+		}
+	}
+	if im.Items[relLFSObjects] != sc.Config().LFSObjects {
+		t.Errorf("%d LFS objects, want %d", im.Items[relLFSObjects], sc.Config().LFSObjects)
+	}
+	// No token in any URL: it goes in the PRIVATE-TOKEN header.
+	for u := range im.Calls {
+		if strings.Contains(u, f.GitLab.Token) {
+			t.Errorf("token in URL %s", u)
+		}
+	}
+}
+
+// TestConformanceGroup imports a group: its labels and milestones, with
+// its badges and members listed as failed items, never dropped.
+func TestConformanceGroup(t *testing.T) {
+	f := startForge(t, tiny())
+	sc := f.Scenario
+	cfg := suite(t, f, "acme", Options{Entity: KindGroup, MigrateMemberships: true, PageSize: pageSize}, true)
+	cfg.AllowFailures = func(rel string) bool { return rel == relBadges || rel == relMembers }
+	cfg.Count = func(im *sourcetest.Result) scenario.Counts {
+		n := scenario.Counts{}
+		for k, objs := range im.Objects {
+			n[k] = len(objs)
+		}
+		n["failed_badges"], n["failed_members"] = len(im.Failures[relBadges]), len(im.Failures[relMembers])
+		return n
+	}
+	cfg.Expected = scenario.Counts{forge.KindLabel: sc.Config().Labels, forge.KindMilestone: sc.Config().Milestones,
+		"failed_badges": 1, "failed_members": sc.Config().Users}
+	im := sourcetest.Exercise(t, cfg)
+	for _, fl := range append(im.Failures[relBadges], im.Failures[relMembers]...) {
+		if !strings.Contains(fl.Err.Error(), "ferry stores no") || fl.SourceURL == "" || fl.Title == "" {
+			t.Errorf("failure %+v: %v", fl, fl.Err)
+		}
+	}
+	for _, m := range sourcetest.Of[forge.Milestone](im, forge.KindMilestone) {
+		if m.IID == 0 || m.DueDate == nil || !strings.HasPrefix(m.Title, "Group ") {
+			t.Errorf("group milestone %+v", m)
+		}
+	}
+}
