@@ -2,7 +2,8 @@
 // error envelopes and pagination headers, the entities and the routes for
 // users, tokens, groups, namespaces, projects and members, imported content
 // (issues, merge requests, notes…), the repository API, the import
-// endpoints, and the resolver that lets git clone over HTTP with the same
+// endpoints and GitLab migrations (/bulk_imports), and the resolver that
+// lets git clone over HTTP with the same
 // tokens.
 //
 // It knows the domain (package ferry) and the store, and translates between
