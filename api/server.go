@@ -3,8 +3,7 @@
 // users, tokens, groups, namespaces, projects and members, imported content
 // (issues, merge requests, notes…), the repository API, the import
 // endpoints and GitLab migrations (/bulk_imports), and the resolver that
-// lets git clone over HTTP with the same
-// tokens.
+// lets git clone over HTTP with the same tokens.
 //
 // It knows the domain (package ferry) and the store, and translates between
 // them and HTTP. It must not know how imports run or how sources are talked
