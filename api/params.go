@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,13 +40,11 @@ func readParams(r *http.Request, limit int64) (*params, error) {
 	if q := queryOf(r.Context()); q != nil {
 		// checkQuery parsed it; reads are recorded for the Link header.
 		p.read = q.read
-		mergeForm(p.values, q.values)
-	} else {
-		vals, err := parseForm(r.URL.RawQuery, "query string")
-		if err != nil {
-			return nil, err
-		}
-		mergeForm(p.values, vals)
+	} else if _, err := parseForm(r.URL.RawQuery, "query string"); err != nil {
+		return nil, err
+	}
+	if err := mergeForm(p.values, r.URL.RawQuery); err != nil {
+		return nil, err
 	}
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil
@@ -85,11 +84,12 @@ func readParams(r *http.Request, limit int64) (*params, error) {
 			p.values[k] = v
 		}
 	case "application/x-www-form-urlencoded":
-		vals, err := parseForm(string(body), "request body")
-		if err != nil {
+		if _, err := parseForm(string(body), "request body"); err != nil {
 			return nil, err
 		}
-		mergeForm(p.values, vals)
+		if err := mergeForm(p.values, string(body)); err != nil {
+			return nil, err
+		}
 	case "multipart/form-data":
 		r2 := *r
 		r2.Body = io.NopCloser(bytes.NewReader(body))
@@ -98,7 +98,9 @@ func readParams(r *http.Request, limit int64) (*params, error) {
 		if err := r2.ParseMultipartForm(limit); err != nil {
 			return nil, errBodyFormat
 		}
-		mergeForm(p.values, r2.MultipartForm.Value)
+		if err := mergeValues(p.values, r2.MultipartForm.Value); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, &unsupportedType{ct: ct}
 	}
@@ -127,31 +129,130 @@ func (e *unsupportedType) Error() string {
 	return fmt.Sprintf("The provided content-type '%s' is not supported.", e.ct)
 }
 
-// mergeForm folds url.Values into m with Rack nesting: "a[]" is a list,
-// "a[b]" a map entry, anything else the last value given.
-func mergeForm(m map[string]any, vals url.Values) {
-	for k, vs := range vals {
-		if len(vs) == 0 {
+// maxParamDepth bounds the nesting of a form key, as Rack's
+// param_depth_limit does.
+const maxParamDepth = 32
+
+// mergeForm folds an urlencoded string (already checked by parseForm)
+// into m, pair by pair in order, with Rack's nesting (see normalizeParam).
+func mergeForm(m map[string]any, raw string) error {
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
 			continue
 		}
-		switch i := strings.IndexByte(k, '['); {
-		case strings.HasSuffix(k, "[]") && i == len(k)-2:
-			list, _ := m[k[:i]].([]any)
-			for _, v := range vs {
-				list = append(list, v)
-			}
-			m[k[:i]] = list
-		case i > 0 && strings.HasSuffix(k, "]"):
-			sub, _ := m[k[:i]].(map[string]any)
-			if sub == nil {
-				sub = map[string]any{}
-			}
-			sub[k[i+1:len(k)-1]] = vs[len(vs)-1]
-			m[k[:i]] = sub
-		default:
-			m[k] = vs[len(vs)-1]
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return ferry.Errorf(ferry.EINVALID, "invalid %%-encoding in parameter name")
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return ferry.Errorf(ferry.EINVALID, "invalid %%-encoding in parameter %s", strings.ToValidUTF8(key, "?"))
+		}
+		if err := normalizeParam(m, key, val, maxParamDepth); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// mergeValues folds url.Values (a multipart form: its order across names
+// is lost, so names are taken sorted) into m with Rack's nesting.
+func mergeValues(m map[string]any, vals url.Values) error {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range vals[k] {
+			if err := normalizeParam(m, k, v, maxParamDepth); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// normalizeParam is Rack's QueryParser#normalize_params: "a" is the last
+// value given, "a[]" a list, "a[b]" (to any depth) a hash entry, and
+// "a[][b]" a list of hashes, a new hash starting whenever the last one
+// already has b (so entities[][x]=1&entities[][y]=2&entities[][x]=3 is two
+// entities). A name whose nesting contradicts an earlier one replaces it.
+func normalizeParam(m map[string]any, name string, v any, depth int) error {
+	if depth <= 0 {
+		return ferry.Errorf(ferry.EINVALID, "parameter %s is nested too deeply", strings.ToValidUTF8(name, "?"))
+	}
+	// Rack's \A[\[\]]*([^\[\]]+)\]* : k is the first name, after is
+	// what follows it and the closing brackets right after it.
+	rest := strings.TrimLeft(name, "[]")
+	i := strings.IndexAny(rest, "[]")
+	if i < 0 {
+		i = len(rest)
+	}
+	k, after := rest[:i], strings.TrimLeft(rest[i:], "]")
+	if k == "" {
+		return nil
+	}
+	switch {
+	case after == "":
+		m[k] = v
+	case after == "[":
+		m[name] = v
+	case after == "[]":
+		list, _ := m[k].([]any)
+		m[k] = append(list, v)
+	case strings.HasPrefix(after, "[]"):
+		child := after[2:]
+		if strings.HasPrefix(child, "[") && strings.HasSuffix(child, "]") && !strings.ContainsAny(child[1:len(child)-1], "[]") {
+			child = child[1 : len(child)-1]
+		}
+		list, _ := m[k].([]any)
+		if len(list) > 0 {
+			if last, ok := list[len(list)-1].(map[string]any); ok && !hasRackKey(last, child) {
+				if err := normalizeParam(last, child, v, depth-1); err != nil {
+					return err
+				}
+				m[k] = list
+				return nil
+			}
+		}
+		h := map[string]any{}
+		if err := normalizeParam(h, child, v, depth-1); err != nil {
+			return err
+		}
+		m[k] = append(list, any(h))
+	default:
+		sub, ok := m[k].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+		}
+		if err := normalizeParam(sub, after, v, depth-1); err != nil {
+			return err
+		}
+		m[k] = sub
+	}
+	return nil
+}
+
+// hasRackKey is Rack's params_hash_has_key?: whether the nested key (as
+// "a" or "a[b][c]") is already set in h.
+func hasRackKey(h map[string]any, key string) bool {
+	if strings.Contains(key, "[]") {
+		return false
+	}
+	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '[' || r == ']' })
+	var cur any = h
+	for _, p := range parts {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = m[p]; !ok {
+			return false
+		}
+	}
+	return len(parts) > 0
 }
 
 func (p *params) fail(name, msg string) { p.errs = append(p.errs, name+" "+msg) }

@@ -2,8 +2,8 @@
 // error envelopes and pagination headers, the entities and the routes for
 // users, tokens, groups, namespaces, projects and members, imported content
 // (issues, merge requests, notes…), the repository API, the import
-// endpoints, and the resolver that lets git clone over HTTP with the same
-// tokens.
+// endpoints and GitLab migrations (/bulk_imports), and the resolver that
+// lets git clone over HTTP with the same tokens.
 //
 // It knows the domain (package ferry) and the store, and translates between
 // them and HTTP. It must not know how imports run or how sources are talked
@@ -60,6 +60,11 @@ type Config struct {
 	// type. An import endpoint without both answers 501.
 	Imports Imports
 	Sources []ImportSource
+	// BulkImports runs GitLab migrations (direct transfer); nil answers
+	// every /bulk_imports endpoint 404, as GitLab with the setting off.
+	BulkImports BulkImporter
+	// Now is the clock of the API's rate limits; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server serves the API.
@@ -70,6 +75,8 @@ type Server struct {
 	sources  map[string]ImportSource
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// bulkLimit is POST /bulk_imports' per-user rate limit.
+	bulkLimit *rateLimiter
 }
 
 // New builds a Server and registers its metrics.
@@ -83,7 +90,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = "17.5.0"
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, sources: map[string]ImportSource{}}
+	s.bulkLimit = newRateLimiter(bulkRateLimit, bulkRateWindow, cfg.Now)
 	for _, src := range cfg.Sources {
 		s.sources[src.Type()] = src
 	}
@@ -200,6 +211,7 @@ func (s *Server) routes(r chi.Router) {
 	}
 	s.repositoryRoutes(r)
 	s.importRoutes(r)
+	s.bulkImportRoutes(r)
 	s.contentRoutes(r)
 }
 
