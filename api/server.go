@@ -27,6 +27,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ferry-import/ferry/gitlabexport"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
@@ -60,6 +61,10 @@ type Config struct {
 	// type. An import endpoint without both answers 501.
 	Imports Imports
 	Sources []ImportSource
+	// Exports serves direct transfer's export_relations and GraphQL
+	// lookups (ferry as a migration source); nil answers 404, as GitLab
+	// with bulk import disabled.
+	Exports *gitlabexport.Service
 }
 
 // Server serves the API.
@@ -147,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 			m(r, s)
 		}
 	})
+	r.With(s.limitBody, s.authenticate).Post("/api/graphql", s.wrap(s.graphQL))
 	for _, m := range s.cfg.MountRoot {
 		m(r, s)
 	}
@@ -201,6 +207,7 @@ func (s *Server) routes(r chi.Router) {
 	s.repositoryRoutes(r)
 	s.importRoutes(r)
 	s.contentRoutes(r)
+	s.exportRoutes(r)
 }
 
 type ctxKey int
