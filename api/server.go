@@ -27,6 +27,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ferry-import/ferry/gitlabexport"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
@@ -65,6 +66,10 @@ type Config struct {
 	BulkImports BulkImporter
 	// Now is the clock of the API's rate limits; nil is time.Now.
 	Now func() time.Time
+	// Exports serves direct transfer's export_relations and GraphQL
+	// lookups (ferry as a migration source); nil answers 404, as GitLab
+	// with bulk import disabled.
+	Exports *gitlabexport.Service
 }
 
 // Server serves the API.
@@ -158,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 			m(r, s)
 		}
 	})
+	r.With(s.limitBody, s.authenticate).Post("/api/graphql", s.wrap(s.graphQL))
 	for _, m := range s.cfg.MountRoot {
 		m(r, s)
 	}
@@ -213,6 +219,7 @@ func (s *Server) routes(r chi.Router) {
 	s.importRoutes(r)
 	s.bulkImportRoutes(r)
 	s.contentRoutes(r)
+	s.exportRoutes(r)
 }
 
 type ctxKey int
