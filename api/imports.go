@@ -245,7 +245,13 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	out.ImportStatus, out.ImportType, out.CorrelationID = im.Status, &im.SourceType, &im.CorrelationID
+	// import_type is the project's (GitLab's column): a migrated project
+	// says gitlab_project while its import runs the gitlab source.
+	itype := im.SourceType
+	if pr.ImportType != "" {
+		itype = pr.ImportType
+	}
+	out.ImportStatus, out.ImportType, out.CorrelationID = im.Status, &itype, &im.CorrelationID
 	// Errors and failures name source URLs and messages: GitLab shows them
 	// to maintainers; others learn only that there is something to see.
 	maintainer := currentUser(r) != nil && role >= ferry.MaintainerAccess

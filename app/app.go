@@ -29,6 +29,7 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/api"
 	"github.com/ferry-import/ferry/bulk"
+	"github.com/ferry-import/ferry/gitlabexport"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/netguard"
@@ -98,6 +99,7 @@ type App struct {
 	Git      *gitstore.Store
 	Uploads  *uploads.Store // project upload files (attachments), under <data-dir>/uploads
 	Engine   *importer.Engine
+	Exports  *gitlabexport.Service // export_relations (ferry as a migration source)
 	API      *api.Server
 	gitHTTP  http.Handler
 	upHTTP   http.Handler
@@ -203,9 +205,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Engine.SetQueue(a.Queue)
 	migrations.SetQueue(a.Queue)
 	a.Registry.MustRegister(importsCollector{a: a, desc: prometheus.NewDesc("ferry_imports", "Imports by source and status.", []string{"source", "status"}, nil)})
+	// ferry as a direct-transfer source: export_relations files under
+	// the data directory.
+	if a.Exports, err = gitlabexport.New(gitlabexport.Config{Store: s, Dir: filepath.Join(cfg.DataDir, "exports"), Log: cfg.Log}); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("exports: %w", err)
+	}
 	a.API, err = api.New(api.Config{Store: s, Log: cfg.Log, Registry: a.Registry, ExternalURL: cfg.ExternalURL, Revision: Version,
 		ProjectsDeleted: a.enqueueDataDeletion, Git: a.Git, Imports: a.Engine, Sources: importSources(a.Engine, cfg.Log),
-		BulkImports: gitlabMigrations{e: a.Engine, runner: migrations, log: cfg.Log}})
+		BulkImports: gitlabMigrations{e: a.Engine, runner: migrations, log: cfg.Log}, Exports: a.Exports})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -397,6 +405,9 @@ func (a *App) shutdown() error {
 		if err := a.Queue.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop workers: %w", err))
 		}
+	}
+	if err := a.Exports.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("stop exports: %w", err))
 	}
 	if err := a.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))

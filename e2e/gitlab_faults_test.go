@@ -55,11 +55,12 @@ func TestGitLabMigrationFaults(t *testing.T) {
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			id := startMigration(t, in, f, "faulty")
 			done := waitBulkImport(t, in, id)
-			if done["status"] != "finished" || done["has_failures"] != false {
-				for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken) {
-					t.Logf("entity %v %v: %v %v", en["entity_type"], en["source_full_path"], en["status"], en["failures"])
-				}
+			if done["status"] != "finished" {
+				logEntities(t, in, id)
 				t.Fatalf("migration ended %v (has_failures %v)", done["status"], done["has_failures"])
+			}
+			for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken) {
+				checkEntityFailures(t, en)
 			}
 			want, _ := f.Scenario.Expected(scenario.GitLab)
 			projects := migratedProjects(t, in, id)
