@@ -66,7 +66,11 @@ type BulkEntity struct {
 	// NamespaceID and ProjectID are the group or project created, ImportID
 	// the engine import running it; 0 = none.
 	NamespaceID, ProjectID, ImportID int64
-	CreatedAt, UpdatedAt             time.Time
+	// Error is why an entity failed before it had an import (the source
+	// refused its path, its destination could not be made); its failures
+	// list shows it.
+	Error                string
+	CreatedAt, UpdatedAt time.Time
 }
 
 // BulkStat is one relation's counts of an entity (GitLab's checksums):

@@ -413,12 +413,16 @@ func (r *Runner) createDestination(ctx context.Context, tx *store.Tx, user *ferr
 	return p.ID, nil
 }
 
-// failEntity ends an entity that could not start. Its reason goes to the
-// log (the entity has no import to list it under).
+// failEntity ends an entity that could not start, its reason kept for
+// its failures list (it has no import to list it under).
 func (r *Runner) failEntity(ctx context.Context, tx *store.Tx, e *ferry.BulkEntity, cause error) error {
+	msg := cause.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
 	r.cfg.Log.WarnContext(ctx, "bulk import entity failed", "bulk_import_id", e.BulkImportID, "entity_id", e.ID,
-		"source_full_path", e.SourceFullPath, "error", cause.Error())
-	e.Status = ferry.BulkFailed
+		"source_full_path", e.SourceFullPath, "error", msg)
+	e.Status, e.Error = ferry.BulkFailed, msg
 	return tx.UpdateBulkEntity(ctx, e)
 }
 
@@ -446,8 +450,12 @@ func (r *Runner) roll(ctx context.Context, tx *store.Tx, b *ferry.BulkImport, e 
 		children, ok := obs.children[e.ID]
 		if !ok {
 			if err, failed := obs.failed[e.ID]; failed {
-				r.cfg.Log.WarnContext(ctx, "bulk import could not list a group's children", "bulk_import_id", b.ID, "entity_id", e.ID,
-					"error", err.Error())
+				// Listed on the group's import, beside its other failures.
+				if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: im.ID, Relation: "subgroups_and_projects",
+					SourceURL: b.SourceURL + "/" + e.SourceFullPath, SourceTitle: e.SourceFullPath, ExceptionClass: "BulkImports::NetworkError",
+					ExceptionMessage: err.Error(), CorrelationID: im.CorrelationID}); err != nil {
+					return false, err
+				}
 				e.Status = ferry.BulkFailed
 				return false, tx.UpdateBulkEntity(ctx, e)
 			}

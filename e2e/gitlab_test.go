@@ -265,3 +265,58 @@ func checkGitLabClone(t *testing.T, in *apptest.Instance, sc *scenario.Scenario,
 			sc.Config().PullRequests)
 	}
 }
+
+// TestGitLabMigrationProjectEntities migrates projects on their own
+// (project_entity): one that exists arrives whole; one the source does not
+// have (only the first entity is checked before the migration is accepted,
+// as GitLab does) fails on its own with the reason in its failures, and the
+// migration still finishes, saying it has failures.
+func TestGitLabMigrationProjectEntities(t *testing.T) {
+	f := forge(t, traffic.Faults{}, smallTree)
+	want, _ := f.Scenario.Expected(scenario.GitLab)
+	np := len(f.Scenario.Projects())
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+			if code, res := postJSON(t, in.URL+"/api/v4/groups", in.RootToken, map[string]any{"name": "solo", "path": "solo"}); code != 201 {
+				t.Fatalf("create group: %d %v", code, res)
+			}
+			code, res := postJSON(t, in.URL+"/api/v4/bulk_imports", in.RootToken, map[string]any{
+				"configuration": map[string]any{"url": f.GitLab.URL, "access_token": f.GitLab.Token},
+				"entities": []map[string]any{
+					{"source_type": "project_entity", "source_full_path": "acme/widgets", "destination_slug": "widgets", "destination_namespace": "solo"},
+					{"source_type": "project_entity", "source_full_path": "acme/nope", "destination_slug": "nope", "destination_namespace": "solo"},
+				},
+			})
+			if code != 201 {
+				t.Fatalf("POST /bulk_imports: %d %v", code, res)
+			}
+			id := int64(res["id"].(float64))
+			done := waitBulkImport(t, in, id)
+			if done["status"] != "finished" || done["has_failures"] != true {
+				logEntities(t, in, id)
+				t.Fatalf("migration ended %v (has_failures %v), want finished with failures", done["status"], done["has_failures"])
+			}
+			for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities", in.URL, id), in.RootToken) {
+				switch en["source_full_path"] {
+				case "acme/widgets":
+					if en["status"] != "finished" || en["destination_full_path"] != "solo/widgets" {
+						t.Errorf("acme/widgets: %v into %v", en["status"], en["destination_full_path"])
+					}
+					checkGitLabProject(t, in, in.Client(t, in.RootToken), int64(en["project_id"].(float64)), want, np)
+				case "acme/nope":
+					fs := getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities/%v/failures", in.URL, id, en["id"]), in.RootToken)
+					if en["status"] != "failed" || en["project_id"] != nil || len(fs) != 1 || fs[0]["relation"] != "entity" ||
+						!strings.Contains(fs[0]["exception_message"].(string), "acme/nope") {
+						t.Errorf("acme/nope: %v, project %v, failures %v", en["status"], en["project_id"], fs)
+					}
+				default:
+					t.Errorf("unexpected entity %v", en["source_full_path"])
+				}
+			}
+			if n := count(t, in, `SELECT COUNT(*) FROM projects WHERE path = 'nope'`); n != 0 {
+				t.Errorf("a project was made for a source path that does not exist")
+			}
+		})
+	}
+}

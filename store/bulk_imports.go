@@ -30,13 +30,13 @@ func scanBulkImport(row rowScanner) (*ferry.BulkImport, error) {
 }
 
 const entityCols = `e.id, e.bulk_import_id, e.parent_id, e.source_type, e.source_full_path, e.source_id, e.destination_slug,
- e.destination_namespace, e.migrate_projects, e.migrate_memberships, e.status, e.namespace_id, e.project_id, e.import_id, e.created_at, e.updated_at`
+ e.destination_namespace, e.migrate_projects, e.migrate_memberships, e.status, e.namespace_id, e.project_id, e.import_id, e.error, e.created_at, e.updated_at`
 
 func scanBulkEntity(row rowScanner) (*ferry.BulkEntity, error) {
 	var e ferry.BulkEntity
 	var parent, ns, project, im sql.NullInt64
 	if err := row.Scan(&e.ID, &e.BulkImportID, &parent, &e.SourceType, &e.SourceFullPath, &e.SourceID, &e.DestinationSlug,
-		&e.DestinationNamespace, &e.MigrateProjects, &e.MigrateMemberships, &e.Status, &ns, &project, &im, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		&e.DestinationNamespace, &e.MigrateProjects, &e.MigrateMemberships, &e.Status, &ns, &project, &im, &e.Error, &e.CreatedAt, &e.UpdatedAt); err != nil {
 		return nil, err
 	}
 	e.ParentID, e.NamespaceID, e.ProjectID, e.ImportID = parent.Int64, ns.Int64, project.Int64, im.Int64
@@ -263,7 +263,8 @@ func (tx *Tx) BulkEntityByImport(ctx context.Context, importID int64) (*ferry.Bu
 func (tx *Tx) UpdateBulkEntity(ctx context.Context, e *ferry.BulkEntity) error {
 	now := tx.bulkNow()
 	res, err := tx.q.ExecContext(ctx, `UPDATE bulk_import_entities SET status = $1, source_id = $2, namespace_id = $3, project_id = $4,
-		import_id = $5, updated_at = $6 WHERE id = $7`, e.Status, e.SourceID, nullID(e.NamespaceID), nullID(e.ProjectID), nullID(e.ImportID), now, e.ID)
+		import_id = $5, updated_at = $6, error = $7 WHERE id = $8`, e.Status, e.SourceID, nullID(e.NamespaceID), nullID(e.ProjectID), nullID(e.ImportID),
+		now, e.Error, e.ID)
 	if err != nil {
 		return fmt.Errorf("update entity %d: %w", e.ID, err)
 	}
@@ -325,10 +326,15 @@ func (tx *Tx) CancelBulkImport(ctx context.Context, id int64) (*ferry.BulkImport
 }
 
 // BulkEntityFailures lists the failures of an entity's engine import,
-// oldest first; none before it has an import.
+// oldest first; before it has an import, the reason it failed to start
+// (relation "entity"), if any.
 func (tx *Tx) BulkEntityFailures(ctx context.Context, e *ferry.BulkEntity, p Page) ([]*ferry.ImportFailure, int, error) {
 	if e.ImportID == 0 {
-		return nil, 0, nil
+		if e.Error == "" || p.Offset() > 0 {
+			return nil, min(len(e.Error), 1), nil
+		}
+		return []*ferry.ImportFailure{{Relation: "entity", SourceTitle: e.SourceFullPath, ExceptionClass: "BulkImports::Error",
+			ExceptionMessage: e.Error, CreatedAt: e.UpdatedAt}}, 1, nil
 	}
 	return listPage(ctx, tx, "entity failures", `id, import_id, relation, source_url, source_title, exception_class, exception_message, correlation_id, created_at`,
 		`FROM import_failures WHERE import_id = $1`, "id", []any{e.ImportID}, p, func(row rowScanner) (*ferry.ImportFailure, error) {

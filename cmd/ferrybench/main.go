@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.source, "source", scenario.GitHub, "github, bitbucket_server or gitlab")
 	fs.StringVar(&cfg.scenario, "scenario", "small", "small, medium or large")
 	fs.Int64Var(&cfg.seed, "seed", 1, "scenario seed")
-	fs.StringVar(&cfg.mode, "mode", "", "import (ferry imports through its API; default for github and bitbucket_server) or source-only (walk the source API)")
+	fs.StringVar(&cfg.mode, "mode", "", "import (ferry imports through its API; the default, for every source ferry imports from) or source-only (walk the source API)")
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a PostgreSQL database for ferry in import mode, used in a scratch schema dropped afterwards (default: embedded SQLite in a temporary directory)")
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
