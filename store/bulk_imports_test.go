@@ -171,6 +171,28 @@ func TestBulkEntityImportFailuresAndStats(t *testing.T) {
 			if err != nil || total != 0 || len(fails) != 0 {
 				t.Fatalf("failures without import: %v %d %v", fails, total, err)
 			}
+			return nil
+		})
+		// An entity that failed to start lists its reason, read back.
+		failed := *f.entities[1]
+		failed.Status, failed.Error = ferry.BulkFailed, "look up source/nope at the source: not found"
+		mustWrite(t, s, func(tx *store.Tx) error { return tx.UpdateBulkEntity(ctx, &failed) })
+		_ = s.Read(ctx, func(tx *store.Tx) error {
+			back, err := tx.BulkEntityByID(ctx, failed.BulkImportID, failed.ID)
+			if err != nil || back.Error != failed.Error {
+				t.Fatalf("entity error read back: %+v %v", back, err)
+			}
+			fails, total, err := tx.BulkEntityFailures(ctx, back, store.Page{Page: 1, PerPage: 20})
+			if err != nil || total != 1 || len(fails) != 1 || fails[0].Relation != "entity" || fails[0].ExceptionMessage != failed.Error {
+				t.Fatalf("failures of an entity that could not start: %+v %d %v", fails, total, err)
+			}
+			return nil
+		})
+		mustWrite(t, s, func(tx *store.Tx) error {
+			back := *f.entities[1]
+			return tx.UpdateBulkEntity(ctx, &back) // as it was: the tests below use it
+		})
+		_ = s.Read(ctx, func(tx *store.Tx) error {
 			got, err := tx.BulkEntityByImport(ctx, im.ID)
 			if err != nil || got.ID != e.ID || got.NamespaceID != g.ID {
 				t.Fatalf("entity by import: %+v %v", got, err)
