@@ -35,6 +35,7 @@ func (s *Server) listLabels(group bool) handler {
 		}
 		pg := page(p)
 		search, _ := p.search("search")
+		ancestors, given := p.optBool("include_ancestor_groups")
 		if err := p.err(); err != nil {
 			return err
 		}
@@ -45,7 +46,7 @@ func (s *Server) listLabels(group bool) handler {
 			if err != nil {
 				return err
 			}
-			f.Search = search
+			f.Search, f.OwnOnly = search, given && !ancestors
 			labels, total, err = tx.ListLabels(r.Context(), f, pg)
 			return err
 		})

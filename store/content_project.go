@@ -57,15 +57,22 @@ type ContentFilter struct {
 	State     string // milestones: active, closed
 	Title     string // milestones: exact title
 	IIDs      []int64
+	// OwnOnly leaves a project's groups' labels and milestones out
+	// (labels' include_ancestor_groups=false).
+	OwnOnly bool
 }
 
 // owner is the SQL condition selecting the filter's owner; a project also
-// sees the labels and milestones of its groups, as GitLab's lists do.
+// sees the labels and milestones of its groups, as GitLab's lists do,
+// unless OwnOnly.
 func (f ContentFilter) owner(arg func(any) string, alias string) string {
 	if f.GroupID != 0 {
 		return alias + ".group_id = " + arg(f.GroupID)
 	}
 	p := arg(f.ProjectID)
+	if f.OwnOnly {
+		return alias + ".project_id = " + p
+	}
 	return "(" + alias + ".project_id = " + p + " OR " + alias + `.group_id IN (SELECT a.ancestor_id FROM namespace_ancestors a
 		JOIN projects pr ON pr.namespace_id = a.namespace_id WHERE pr.id = ` + p + "))"
 }
