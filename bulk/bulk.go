@@ -127,21 +127,16 @@ func (r *Runner) Cancel(ctx context.Context, tx *store.Tx, b *ferry.BulkImport) 
 	if err != nil {
 		return err
 	}
-	for _, e := range entities {
-		if e.ImportID == 0 {
-			continue
-		}
-		im, err := tx.ImportByID(ctx, e.ImportID)
-		if ferry.ErrorCode(err) == ferry.ENOTFOUND {
-			continue
-		} else if err != nil {
-			return err
-		}
+	imports := map[int64]*ferry.Import{}
+	if err := r.importsOf(ctx, tx, entities, imports); err != nil {
+		return err
+	}
+	for eid, im := range imports {
 		if ferry.ImportDone(im.Status) {
 			continue
 		}
 		if err := r.cfg.Engine.Cancel(ctx, tx, im); err != nil && !errors.Is(err, store.ErrImportEnded) {
-			return fmt.Errorf("cancel import %d of entity %d: %w", im.ID, e.ID, err)
+			return fmt.Errorf("cancel import %d of entity %d: %w", im.ID, eid, err)
 		}
 	}
 	return nil
