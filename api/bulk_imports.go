@@ -510,6 +510,23 @@ type bulkEntityJSON struct {
 	MigrateMemberships   bool                    `json:"migrate_memberships"`
 	HasFailures          bool                    `json:"has_failures"`
 	Stats                map[string]bulkStatJSON `json:"stats"`
+	// NotMigrated (a ferry extension) names what GitLab migrates that
+	// ferry does not, so nothing is skipped silently.
+	NotMigrated []string `json:"not_migrated,omitempty"`
+}
+
+// BulkUnmodelled is implemented by a BulkImporter that can say what of a
+// GitLab group or project it does not migrate.
+type BulkUnmodelled interface {
+	Unmodelled() []string
+}
+
+// notMigrated is what every entity shows as not migrated.
+func (s *Server) notMigrated() []string {
+	if u, ok := s.cfg.BulkImports.(BulkUnmodelled); ok {
+		return u.Unmodelled()
+	}
+	return nil
 }
 
 type bulkStatJSON struct {
@@ -656,6 +673,7 @@ func (s *Server) writeBulkEntities(w http.ResponseWriter, r *http.Request, f sto
 			if err != nil {
 				return err
 			}
+			j.NotMigrated = s.notMigrated()
 			out = append(out, j)
 		}
 		return nil
@@ -786,6 +804,7 @@ func (s *Server) getBulkEntity(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		out, err = renderBulkEntity(r.Context(), tx, e)
+		out.NotMigrated = s.notMigrated()
 		return err
 	})
 	if err != nil {

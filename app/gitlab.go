@@ -110,6 +110,10 @@ func (g gitlabMigrations) Check(ctx context.Context, req *api.BulkRequest) (*api
 	return &api.BulkSource{Version: inst.Version, Enterprise: inst.Enterprise}, nil
 }
 
+// Unmodelled is what a migration does not bring (api.BulkUnmodelled):
+// every entity says so.
+func (gitlabMigrations) Unmodelled() []string { return gitlab.Unmodelled }
+
 // rootCause is the innermost error: the sentinel whose text is GitLab's.
 func rootCause(err error) error {
 	for {

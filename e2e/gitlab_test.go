@@ -167,6 +167,9 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 				if stats, _ := en["stats"].(map[string]any); len(stats) == 0 {
 					t.Errorf("project %s: entity without stats", wantPath)
 				}
+				if nm, _ := en["not_migrated"].([]any); len(nm) == 0 {
+					t.Errorf("project %s: the entity does not say what was not migrated", wantPath)
+				}
 				checkGitLabProject(t, in, root, pid, want, np)
 				if p.Index == 0 {
 					checkGitLabClone(t, in, sc, wantPath)
