@@ -163,6 +163,9 @@ type issueEntity struct {
 func (s *Server) renderIssue(r *http.Request, it *store.Issue, p projectRef) issueEntity {
 	out := issueEntity{issuableEntity: s.renderIssuable(r, &it.Issuable, p, "#", "issues"), Type: "ISSUE", IssueType: "issue",
 		Confidential: it.Confidential, Severity: "UNKNOWN"}
+	if it.DueDate != "" {
+		out.DueDate = &it.DueDate
+	}
 	api := fmt.Sprintf("%s/api/v4/projects/%d", s.baseURL(r), it.ProjectID)
 	out.Links.Self = fmt.Sprintf("%s/issues/%d", api, it.IID)
 	out.Links.Notes, out.Links.AwardEmoji, out.Links.Project = out.Links.Self+"/notes", out.Links.Self+"/award_emoji", api

@@ -13,6 +13,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	ffgitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store/storetest"
@@ -243,6 +244,18 @@ func checkGitLabProject(t *testing.T, in *apptest.Instance, c *gitlab.Client, pi
 	})
 	if len(issues) != want["issues"]/np {
 		t.Errorf("project %d: API lists %d issues, want %d", pid, len(issues), want["issues"]/np)
+	}
+	for _, is := range issues {
+		var got, due string
+		if is.DueDate != nil {
+			got = is.DueDate.String()
+		}
+		if d := ffgitlab.IssueDueDate(int(is.IID)); d != nil {
+			due = d.String()
+		}
+		if got != due {
+			t.Errorf("project %d issue %d: due %q, the source says %q", pid, is.IID, got, due)
+		}
 	}
 }
 

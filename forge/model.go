@@ -83,10 +83,12 @@ type Issue struct {
 	Assignees    []SourceUser
 	Labels       []string
 	MilestoneIID int64 // 0 = none
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ClosedAt     *time.Time
-	ClosedBy     *SourceUser
+	// DueDate is the day it is due (its date in UTC); nil for none.
+	DueDate   *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ClosedAt  *time.Time
+	ClosedBy  *SourceUser
 }
 
 func (Issue) Kind() string { return KindIssue }

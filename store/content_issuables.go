@@ -37,6 +37,7 @@ type Issuable struct {
 type Issue struct {
 	Issuable
 	Confidential bool
+	DueDate      string // YYYY-MM-DD, "" for none
 }
 
 // MergeRequest is an imported merge request.
@@ -104,10 +105,10 @@ func scanIssuable(row interface{ Scan(...any) error }, is *Issuable, refs userRe
 	return nil
 }
 
-var issueKind = issuableKind[*Issue]{table: "issues", typ: forge.OnIssue, cols: "x.confidential",
+var issueKind = issuableKind[*Issue]{table: "issues", typ: forge.OnIssue, cols: "x.confidential, x.due_date",
 	scan: func(row interface{ Scan(...any) error }, _ []any, refs userRefs) (*Issue, *Issuable, error) {
 		var it Issue
-		err := scanIssuable(row, &it.Issuable, refs, &it.Confidential)
+		err := scanIssuable(row, &it.Issuable, refs, &it.Confidential, &it.DueDate)
 		return &it, &it.Issuable, err
 	}}
 

@@ -29,7 +29,7 @@ var (
 	groupMilestoneSpec   = &upsertSpec{table: "milestones", cols: milestoneCols, key: []string{"group_id", "iid"}, where: "group_id IS NOT NULL"}
 	issueSpec            = &upsertSpec{table: "issues", key: []string{"project_id", "iid"},
 		cols: []string{"project_id", "iid", "source_type", "source_host", "source_id", "title", "description", "state", "confidential",
-			"discussion_locked", "author_su", "milestone_iid", "closed_by_su", "created_at", "updated_at", "closed_at"}}
+			"discussion_locked", "author_su", "milestone_iid", "closed_by_su", "created_at", "updated_at", "closed_at", "due_date"}}
 	mergeRequestSpec = &upsertSpec{table: "merge_requests", key: []string{"project_id", "iid"},
 		cols: []string{"project_id", "iid", "source_type", "source_host", "source_id", "title", "description", "state", "draft",
 			"discussion_locked", "source_branch", "target_branch", "source_sha", "target_sha", "base_sha", "merge_commit_sha", "author_su",
@@ -288,7 +288,7 @@ func (b *batch) object(o forge.Object) error {
 	case forge.Issue:
 		b.add(issueSpec, p, x.IID, x.Type, x.Host, x.ID, x.Title, x.Description, orDefault(x.State, forge.StateOpened), x.Confidential,
 			x.Locked, b.user(x.SourceID, x.Author), x.MilestoneIID, b.optUser(x.SourceID, x.ClosedBy), utc(x.CreatedAt), utc(x.UpdatedAt),
-			nullTime(x.ClosedAt))
+			nullTime(x.ClosedAt), dayOf(x.DueDate))
 		b.setChildren(x.SourceID, forge.OnIssue, x.IID, x.Labels, x.Assignees, nil)
 	case *forge.MergeRequest:
 		return b.object(*x)
@@ -522,4 +522,12 @@ func (tx *Tx) applyClosures(ctx context.Context, b *batch, ids map[suKey]int64) 
 		}
 	}
 	return nil
+}
+
+// dayOf is a date column's value: YYYY-MM-DD, ” for none.
+func dayOf(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
 }

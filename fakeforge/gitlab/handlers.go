@@ -240,7 +240,7 @@ func (s *Server) issueObj(p proj, j int) *gl.Issue {
 	iss := &gl.Issue{ID: p.off + it.ID, IID: int64(j), ProjectID: p.ID, Title: it.Title, Description: body(p, it.Body),
 		State: "opened", Author: (*gl.IssueAuthor)(s.issueUser(it.Author)), Assignees: []*gl.IssueAssignee{},
 		CreatedAt: tp(it.Created), UpdatedAt: tp(it.Updated), Labels: s.itemLabels(it), Upvotes: up, Downvotes: down,
-		DiscussionLocked: it.Locked, UserNotesCount: int64(it.Comments), IssueType: gl.Ptr("issue"),
+		DiscussionLocked: it.Locked, UserNotesCount: int64(it.Comments), IssueType: gl.Ptr("issue"), DueDate: IssueDueDate(j),
 		WebURL:               s.webURL(fmt.Sprintf("%s/-/issues/%d", p.FullPath, j)),
 		References:           &gl.IssueReferences{Short: fmt.Sprintf("#%d", j), Relative: fmt.Sprintf("#%d", j), Full: fmt.Sprintf("%s#%d", p.FullPath, j)},
 		TimeStats:            &gl.TimeStats{HumanTimeEstimate: "", HumanTotalTimeSpent: ""},
@@ -711,4 +711,14 @@ func (s *Server) projectMembers(w http.ResponseWriter, r *http.Request, _ proj) 
 
 func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request, _ scenario.Group) {
 	s.members(w, r)
+}
+
+// IssueDueDate is issue j's due date: every third issue is due, on a day
+// that depends only on j.
+func IssueDueDate(j int) *gl.ISOTime {
+	if j%3 != 0 {
+		return nil
+	}
+	d := gl.ISOTime(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, j))
+	return &d
 }

@@ -139,7 +139,7 @@ func (b *builder) issue(is *gl.Issue) forge.Issue {
 	out := forge.Issue{SourceID: b.r.sid("issue/" + id(is.ID)), IID: is.IID, Title: is.Title, Description: is.Description,
 		State: state(is.State), Confidential: is.Confidential, Locked: is.DiscussionLocked, Labels: is.Labels,
 		MilestoneIID: milestoneIID(is.Milestone), CreatedAt: at(is.CreatedAt), UpdatedAt: at(is.UpdatedAt),
-		ClosedAt: optAt(is.ClosedAt)}
+		ClosedAt: optAt(is.ClosedAt), DueDate: date(is.DueDate)}
 	if a := is.Author; a != nil {
 		out.Author = b.user(a.ID, a.Username, a.Name)
 	} else {

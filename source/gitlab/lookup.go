@@ -52,7 +52,7 @@ var Unmodelled = []string{
 	"pipeline schedules", "snippets", "designs", "external pull requests", "commit comments", "Auto DevOps settings",
 	"push rules", "project settings and features", "container expiration policy", "Service Desk settings",
 	"release evidences and release milestones", "protected tags", "vulnerability reports",
-	"issue and merge request resource events (state, label, milestone, iteration)", "time tracking", "issue due dates",
+	"issue and merge request resource events (state, label, milestone, iteration)", "time tracking",
 	"issue weights and health status", "merge request suggestions and diff files of notes", "label priorities",
 	"public e-mails of people (placeholders carry the username only)",
 }
