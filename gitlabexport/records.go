@@ -221,7 +221,8 @@ func exportIssues(ctx context.Context, s *Service, p Portable, emit func(any) er
 		return gitlabndjson.Issue{IID: is.IID, Title: is.Title, Description: is.Description, State: is.State, AuthorID: userID(is.Author),
 			Confidential: is.Confidential, DiscussionLocked: is.Locked, IssueType: "issue",
 			CreatedAt: gitlabndjson.At(is.CreatedAt), UpdatedAt: gitlabndjson.At(is.UpdatedAt),
-			ClosedAt: gitlabndjson.AtPtr(is.ClosedAt), ClosedByID: optUserID(is.ClosedBy), Milestone: optMilestone(is.Milestone),
+			ClosedAt: gitlabndjson.AtPtr(is.ClosedAt), ClosedByID: optUserID(is.ClosedBy), DueDate: optString(is.DueDate),
+			Milestone:  optMilestone(is.Milestone),
 			LabelLinks: labelLinks(forge.OnIssue, &is.Issuable), IssueAssignees: userRefs(is.Assignees),
 			AwardEmoji: nonNil(kids.emoji[is.IID]), Notes: nonNil(kids.notes[is.IID])}
 	}))
@@ -343,4 +344,12 @@ func exportContributors(ctx context.Context, s *Service, p Portable, emit func(a
 	}, func(u *ferry.User) int64 { return u.ID }, emitAll(emit, func(u *ferry.User) any {
 		return gitlabndjson.UserContribution{ID: u.ID, Username: u.Username, Name: u.Name, PublicEmail: publicEmail(u)}
 	}))
+}
+
+// optString is nil for "", as GitLab exports a missing date.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

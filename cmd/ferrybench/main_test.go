@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestSourceOnlyPrintsEveryFigure(t *testing.T) {
+func TestPrintsEveryFigure(t *testing.T) {
 	for _, source := range []string{"github", "bitbucket_server", "gitlab"} {
 		t.Run(source, func(t *testing.T) {
 			var out bytes.Buffer

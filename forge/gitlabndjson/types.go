@@ -188,6 +188,7 @@ type Issue struct {
 	UpdatedAt        Time         `json:"updated_at"`
 	ClosedAt         *Time        `json:"closed_at"`
 	ClosedByID       *int64       `json:"closed_by_id"`
+	DueDate          *string      `json:"due_date"` // YYYY-MM-DD
 	Milestone        *Milestone   `json:"milestone,omitempty"`
 	LabelLinks       []LabelLink  `json:"label_links"`
 	IssueAssignees   []UserRef    `json:"issue_assignees"`
