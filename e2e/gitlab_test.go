@@ -336,3 +336,39 @@ func TestGitLabMigrationProjectEntities(t *testing.T) {
 		})
 	}
 }
+
+// TestGitLabMigrationWithoutProjects: migrate_projects=false brings the
+// group and its subgroups, and no project.
+func TestGitLabMigrationWithoutProjects(t *testing.T) {
+	f := forge(t, traffic.Faults{}, smallTree)
+	e := storetest.Engines(t)[0]
+	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+	code, res := postForm(t, in.URL+"/api/v4/bulk_imports", in.RootToken, map[string][]string{
+		"configuration[url]": {f.GitLab.URL}, "configuration[access_token]": {f.GitLab.Token},
+		"entities[][source_type]": {"group_entity"}, "entities[][source_full_path]": {"acme"}, "entities[][destination_slug]": {"groups-only"},
+		"entities[][destination_namespace]": {""}, "entities[][migrate_projects]": {"false"},
+	})
+	if code != 201 {
+		t.Fatalf("POST /bulk_imports (form): %d %v", code, res)
+	}
+	id := int64(res["id"].(float64))
+	if done := waitBulkImport(t, in, id); done["status"] != "finished" {
+		logEntities(t, in, id)
+		t.Fatalf("migration ended %v", done["status"])
+	}
+	entities := getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities", in.URL, id), in.RootToken)
+	if len(entities) != len(f.Scenario.Groups()) {
+		t.Errorf("%d entities, want the %d groups only", len(entities), len(f.Scenario.Groups()))
+	}
+	for _, en := range entities {
+		if en["entity_type"] != "group" || en["migrate_projects"] != false {
+			t.Errorf("entity %v %v (migrate_projects %v)", en["entity_type"], en["source_full_path"], en["migrate_projects"])
+		}
+	}
+	if n := count(t, in, `SELECT COUNT(*) FROM projects`); n != 0 {
+		t.Errorf("%d projects made with migrate_projects=false", n)
+	}
+	if n := count(t, in, `SELECT COUNT(*) FROM namespaces WHERE path = 'groups-only'`); n != 1 {
+		t.Errorf("the new top-level group is missing")
+	}
+}
