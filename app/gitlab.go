@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/ferry-import/ferry"
@@ -28,14 +27,14 @@ type gitlabMigrations struct {
 	log    *slog.Logger
 }
 
-// baseURL is the instance URL a migration talks to: configuration[url]
-// without a trailing slash, query or fragment.
+// baseURL is the instance URL a migration talks to and stores:
+// configuration[url] as the GitLab source normalises it, without the
+// trailing slash.
 func baseURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return "", fmt.Errorf("%w: not an http(s) URL", netguard.ErrBlocked)
+	u, err := gitlab.BaseURL(raw)
+	if err != nil {
+		return "", err
 	}
-	u.RawQuery, u.Fragment = "", ""
 	return strings.TrimRight(u.String(), "/"), nil
 }
 

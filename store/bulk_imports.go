@@ -171,21 +171,12 @@ type BulkFilter struct {
 
 // ListBulkImports lists migrations by creation time.
 func (tx *Tx) ListBulkImports(ctx context.Context, f BulkFilter, p Page) ([]*ferry.BulkImport, int, error) {
-	where, args := []string{"1 = 1"}, []any{}
-	if f.UserID != 0 {
-		args = append(args, f.UserID)
-		where = append(where, fmt.Sprintf("b.user_id = $%d", len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("b.status = $%d", len(args)))
-	}
-	dir := "ASC"
-	if f.Desc {
-		dir = "DESC"
-	}
-	return listPage(ctx, tx, "bulk imports", bulkCols, `FROM bulk_imports b WHERE `+strings.Join(where, " AND "),
-		"b.created_at "+dir+", b.id "+dir, args, p, scanBulkImport)
+	var c bulkConds
+	c.eq("b.user_id", f.UserID, f.UserID != 0)
+	c.eq("b.status", f.Status, f.Status != "")
+	dir := sortDir(f.Desc)
+	return listPage(ctx, tx, "bulk imports", bulkCols, `FROM bulk_imports b WHERE `+c.sql(),
+		"b.created_at "+dir+", b.id "+dir, c.args, p, scanBulkImport)
 }
 
 // EntityFilter narrows ListBulkEntities.
@@ -198,26 +189,14 @@ type EntityFilter struct {
 
 // ListBulkEntities lists entities by creation time.
 func (tx *Tx) ListBulkEntities(ctx context.Context, f EntityFilter, p Page) ([]*ferry.BulkEntity, int, error) {
-	where, args := []string{"1 = 1"}, []any{}
-	if f.UserID != 0 {
-		args = append(args, f.UserID)
-		where = append(where, fmt.Sprintf("b.user_id = $%d", len(args)))
-	}
-	if f.BulkImportID != 0 {
-		args = append(args, f.BulkImportID)
-		where = append(where, fmt.Sprintf("e.bulk_import_id = $%d", len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("e.status = $%d", len(args)))
-	}
-	dir := "ASC"
-	if f.Desc {
-		dir = "DESC"
-	}
+	var c bulkConds
+	c.eq("b.user_id", f.UserID, f.UserID != 0)
+	c.eq("e.bulk_import_id", f.BulkImportID, f.BulkImportID != 0)
+	c.eq("e.status", f.Status, f.Status != "")
+	dir := sortDir(f.Desc)
 	return listPage(ctx, tx, "bulk import entities", entityCols,
-		`FROM bulk_import_entities e JOIN bulk_imports b ON b.id = e.bulk_import_id WHERE `+strings.Join(where, " AND "),
-		"e.created_at "+dir+", e.id "+dir, args, p, scanBulkEntity)
+		`FROM bulk_import_entities e JOIN bulk_imports b ON b.id = e.bulk_import_id WHERE `+c.sql(),
+		"e.created_at "+dir+", e.id "+dir, c.args, p, scanBulkEntity)
 }
 
 // BulkEntitiesOf returns every entity of a migration, by id.
@@ -373,4 +352,32 @@ func (tx *Tx) BulkEntityStats(ctx context.Context, e *ferry.BulkEntity) (map[str
 		out[name] = ferry.BulkStat{Source: total, Fetched: fetched, Imported: imported}
 	}
 	return out, rows.Err()
+}
+
+// bulkConds is a WHERE clause of the list filters that are set.
+type bulkConds struct {
+	where []string
+	args  []any
+}
+
+// eq adds col = v when set.
+func (c *bulkConds) eq(col string, v any, set bool) {
+	if set {
+		c.args = append(c.args, v)
+		c.where = append(c.where, fmt.Sprintf("%s = $%d", col, len(c.args)))
+	}
+}
+
+func (c *bulkConds) sql() string {
+	if len(c.where) == 0 {
+		return "1 = 1"
+	}
+	return strings.Join(c.where, " AND ")
+}
+
+func sortDir(desc bool) string {
+	if desc {
+		return "DESC"
+	}
+	return "ASC"
 }
