@@ -705,6 +705,18 @@ func (s *Server) listAllBulkEntities(w http.ResponseWriter, r *http.Request) err
 
 // bulkIDs reads the path's import_id and, when asked, entity_id (Grape's
 // Integer: anything else is "is invalid").
+// bulkTarget is what every read of one migration starts with: the
+// endpoint enabled and the caller signed in (bulkUser), then the path's
+// ids (bulkIDs).
+func (s *Server) bulkTarget(r *http.Request, entity bool) (*ferry.User, int64, int64, error) {
+	u, err := s.bulkUser(r)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	id, eid, err := bulkIDs(r, entity)
+	return u, id, eid, err
+}
+
 func bulkIDs(r *http.Request, entity bool) (int64, int64, error) {
 	var ge grapeErrors
 	parse := func(name string) int64 {
@@ -734,11 +746,7 @@ func (s *Server) findBulkImport(r *http.Request, tx *store.Tx, userID, id int64)
 
 // getBulkImport is GET /bulk_imports/:import_id.
 func (s *Server) getBulkImport(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	id, _, err := bulkIDs(r, false)
+	u, id, _, err := s.bulkTarget(r, false)
 	if err != nil {
 		return err
 	}
@@ -756,11 +764,7 @@ func (s *Server) getBulkImport(w http.ResponseWriter, r *http.Request) error {
 
 // listBulkEntities is GET /bulk_imports/:import_id/entities, by id.
 func (s *Server) listBulkEntities(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	id, _, err := bulkIDs(r, false)
+	u, id, _, err := s.bulkTarget(r, false)
 	if err != nil {
 		return err
 	}
@@ -789,11 +793,7 @@ func (s *Server) findBulkEntity(r *http.Request, tx *store.Tx, userID, id, eid i
 
 // getBulkEntity is GET /bulk_imports/:import_id/entities/:entity_id.
 func (s *Server) getBulkEntity(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	id, eid, err := bulkIDs(r, true)
+	u, id, eid, err := s.bulkTarget(r, true)
 	if err != nil {
 		return err
 	}
@@ -816,11 +816,7 @@ func (s *Server) getBulkEntity(w http.ResponseWriter, r *http.Request) error {
 
 // listBulkEntityFailures is GET /bulk_imports/:import_id/entities/:entity_id/failures.
 func (s *Server) listBulkEntityFailures(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	id, eid, err := bulkIDs(r, true)
+	u, id, eid, err := s.bulkTarget(r, true)
 	if err != nil {
 		return err
 	}
@@ -855,11 +851,7 @@ func (s *Server) listBulkEntityFailures(w http.ResponseWriter, r *http.Request) 
 // becomes canceled, and the engine stops its entities' imports in the same
 // transaction.
 func (s *Server) cancelBulkImport(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	id, _, err := bulkIDs(r, false)
+	u, id, _, err := s.bulkTarget(r, false)
 	if err != nil {
 		return err
 	}
