@@ -102,9 +102,6 @@ func (r *Runner) Register(w *river.Workers) { river.AddWorker(w, &stepWorker{r: 
 // SetQueue gives the runner the queue it enqueues on.
 func (r *Runner) SetQueue(q *queue.Queue) { r.queue = q }
 
-// Seal encrypts a migration's access token for storage.
-func (r *Runner) Seal(token string) (string, error) { return r.cfg.Secrets.Seal(token) }
-
 // Schedule stores a new migration with its requested entities and enqueues
 // its first step, in the caller's transaction, so the migration exists
 // exactly when its job does.
