@@ -528,7 +528,7 @@ func TestGitLabDirectTransferSource(t *testing.T) {
 	if resp, b := do(http.MethodGet, proj+"/export_relations/status?relation=issues&"+q, nil); resp.StatusCode != 404 || !strings.Contains(string(b), "404 Export Not Found") {
 		t.Errorf("relation status before an export: %d %s", resp.StatusCode, b)
 	}
-	if resp, b := do(http.MethodPost, proj+"/export_relations?batched=true&"+q, nil); resp.StatusCode != http.StatusAccepted {
+	if resp, b := do(http.MethodPost, proj+"/export_relations?"+q, nil); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("start export: %d %s", resp.StatusCode, b)
 	}
 	resp, b := do(http.MethodGet, proj+"/export_relations/status?"+q, nil)

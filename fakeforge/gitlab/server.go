@@ -71,6 +71,13 @@ type Options struct {
 	// export_relations endpoint answers 404, as GitLab does when the
 	// bulk_import setting is off.
 	ExportDisabled bool
+	// ExportBatchSize is the number of top-level records per batch of a
+	// batched export; 0 is GitLab's default, 1000.
+	ExportBatchSize int
+	// ExportPendingPolls is how many status answers report each relation
+	// of an export as started (0) before finished (1), per token, project
+	// or group, and relation, so that importers' polling is exercised.
+	ExportPendingPolls int
 }
 
 // Server is the simulated GitLab.
@@ -83,15 +90,14 @@ type Server struct {
 	groups   []scenario.Group
 	projects []scenario.Project
 
-	mu      sync.Mutex
-	exports map[exportKey]bool // project relation exports started, by token
+	mu sync.Mutex
+	ex exportState // export_relations runs, by token
 }
 
 // New returns a simulated GitLab for opts.
 func New(opts Options) *Server {
 	s := &Server{sc: opts.Scenario, opts: opts, base: strings.TrimRight(opts.BaseURL, "/"), git: opts.Git,
-		mux: http.NewServeMux(), groups: opts.Scenario.Groups(), projects: opts.Scenario.Projects(),
-		exports: map[exportKey]bool{}}
+		mux: http.NewServeMux(), groups: opts.Scenario.Groups(), projects: opts.Scenario.Projects()}
 	if s.git == nil {
 		s.git = placeholderGit{}
 	}
@@ -111,16 +117,17 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET "+api+path, s.authed(h))
 	}
 	for path, h := range map[string]groupHandler{
-		"":                         s.group,
-		"/subgroups":               s.subgroups,
-		"/descendant_groups":       s.descendantGroups,
-		"/projects":                s.groupProjects,
-		"/members":                 s.groupMembers,
-		"/members/all":             s.groupMembers,
-		"/labels":                  s.groupLabels,
-		"/milestones":              s.groupMilestones,
-		"/badges":                  s.groupBadges,
-		"/export_relations/status": s.groupExportStatus,
+		"":                           s.group,
+		"/subgroups":                 s.subgroups,
+		"/descendant_groups":         s.descendantGroups,
+		"/projects":                  s.groupProjects,
+		"/members":                   s.groupMembers,
+		"/members/all":               s.groupMembers,
+		"/labels":                    s.groupLabels,
+		"/milestones":                s.groupMilestones,
+		"/badges":                    s.groupBadges,
+		"/export_relations/status":   s.groupExportStatus,
+		"/export_relations/download": s.groupExportDownload,
 	} {
 		s.mux.HandleFunc("GET "+api+"/groups/{gid}"+path, s.authed(s.inGroup(h)))
 	}
@@ -153,6 +160,7 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET "+p+path, s.authed(s.inProject(h)))
 	}
 	s.mux.HandleFunc("POST "+p+"/export_relations", s.authed(s.inProject(s.exportStart)))
+	s.mux.HandleFunc("POST "+api+"/groups/{gid}/export_relations", s.authed(s.inGroup(s.groupExportStart)))
 	s.mux.HandleFunc("POST /api/graphql", s.authed(s.graphql))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
