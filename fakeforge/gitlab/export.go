@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
+
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 )
 
@@ -710,18 +712,19 @@ func (s *Server) exLabel(l labelView, typ string) exLabel {
 // labelView is what label exports read of a REST label (project or group).
 type labelView struct{ Name, Color, Description string }
 
-func isoDate(t interface{ String() string }, ok bool) *string {
-	if !ok {
+// isoDate renders a REST date ("2024-03-01") as the export does, or nil.
+func isoDate(d *gl.ISOTime) *string {
+	if d == nil {
 		return nil
 	}
-	v := t.String()
+	v := d.String()
 	return &v
 }
 
 func (s *Server) exMilestone(p proj, i int) *exMilestone {
 	m := s.milestoneObj(p, s.sc.Milestone(i))
 	return &exMilestone{IID: m.IID, Title: m.Title, Description: m.Description, State: m.State,
-		StartDate: isoDate(m.StartDate, m.StartDate != nil), DueDate: isoDate(m.DueDate, m.DueDate != nil),
+		StartDate: isoDate(m.StartDate), DueDate: isoDate(m.DueDate),
 		CreatedAt: xt(m.CreatedAt), UpdatedAt: xt(m.UpdatedAt)}
 }
 
@@ -836,9 +839,7 @@ func (s *Server) exIssue(p proj, j int) exIssue {
 	if iss.ClosedBy != nil {
 		out.ClosedByID = &iss.ClosedBy.ID
 	}
-	if iss.DueDate != nil {
-		out.DueDate = isoDate(iss.DueDate, true)
-	}
+	out.DueDate = isoDate(iss.DueDate)
 	out.LabelLinks, out.AwardEmoji, out.Milestone = s.exItemParts(p, it, "Issue")
 	for _, a := range iss.Assignees {
 		out.IssueAssignees = append(out.IssueAssignees, exUserRef{UserID: a.ID})
@@ -927,8 +928,6 @@ func (s *Server) exMember(i int, sourceType string) exMember {
 	if m.CreatedBy != nil {
 		out.CreatedByID = &m.CreatedBy.ID
 	}
-	if m.ExpiresAt != nil {
-		out.ExpiresAt = isoDate(m.ExpiresAt, true)
-	}
+	out.ExpiresAt = isoDate(m.ExpiresAt)
 	return out
 }

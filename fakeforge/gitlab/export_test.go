@@ -1086,3 +1086,24 @@ func TestExportRelationErrors(t *testing.T) {
 		t.Errorf("group status of a project relation: %d %s", code, b)
 	}
 }
+
+// TestExportDisabled checks every export_relations endpoint, project and
+// group, answers 404 when direct transfer is off on the instance.
+func TestExportDisabled(t *testing.T) {
+	sc := exportScenario(t)
+	_, cl := startExportServer(t, sc, Options{ExportDisabled: true})
+	for _, portable := range []string{fmt.Sprintf("/projects/%d", sc.Projects()[0].ID), fmt.Sprintf("/groups/%d", sc.Groups()[0].ID)} {
+		for _, tt := range []struct{ method, path string }{
+			{http.MethodPost, "/export_relations"},
+			{http.MethodPost, "/export_relations?batched=true"},
+			{http.MethodGet, "/export_relations/status"},
+			{http.MethodGet, "/export_relations/status?relation=labels"},
+			{http.MethodGet, "/export_relations/download?relation=labels"},
+			{http.MethodGet, "/export_relations/download?relation=labels&batched=true&batch_number=1"},
+		} {
+			if code, b, _ := cl.do(tt.method, portable+tt.path); code != http.StatusNotFound {
+				t.Errorf("%s %s%s: %d %s, want 404", tt.method, portable, tt.path, code, b)
+			}
+		}
+	}
+}
