@@ -513,6 +513,16 @@ type bulkEntityJSON struct {
 	// NotMigrated (a ferry extension) names what GitLab migrates that
 	// ferry does not, so nothing is skipped silently.
 	NotMigrated []string `json:"not_migrated,omitempty"`
+	// MigratedThrough (a ferry extension) says how the entity's content
+	// was read: "export_relations" (GitLab's direct transfer) or
+	// "rest_api" (the source had direct transfer off).
+	MigratedThrough string `json:"migrated_through,omitempty"`
+}
+
+// BulkTransport is implemented by a BulkImporter that can say how an
+// entity's import reads the source (MigratedThrough).
+type BulkTransport interface {
+	Through(im *ferry.Import) string
 }
 
 // BulkUnmodelled is implemented by a BulkImporter that can say what of a
@@ -573,8 +583,8 @@ const maxEntityFailures = 100
 
 // renderBulkEntity reads what an entity shows beyond its row: where it
 // went, its failures and its stats.
-func renderBulkEntity(ctx context.Context, tx *store.Tx, e *ferry.BulkEntity) (bulkEntityJSON, error) {
-	out := bulkEntityJSON{ID: e.ID, BulkImportID: e.BulkImportID, Status: e.Status, EntityType: strings.TrimSuffix(e.SourceType, "_entity"),
+func (s *Server) renderBulkEntity(ctx context.Context, tx *store.Tx, e *ferry.BulkEntity) (bulkEntityJSON, error) {
+	out := bulkEntityJSON{NotMigrated: s.notMigrated(), ID: e.ID, BulkImportID: e.BulkImportID, Status: e.Status, EntityType: strings.TrimSuffix(e.SourceType, "_entity"),
 		SourceFullPath: e.SourceFullPath, DestinationName: e.DestinationSlug, DestinationSlug: e.DestinationSlug,
 		DestinationNamespace: e.DestinationNamespace, ParentID: idOrNil(e.ParentID), NamespaceID: idOrNil(e.NamespaceID),
 		ProjectID: idOrNil(e.ProjectID), CreatedAt: Time(e.CreatedAt), UpdatedAt: Time(e.UpdatedAt), Failures: []bulkFailureJSON{},
@@ -609,6 +619,14 @@ func renderBulkEntity(ctx context.Context, tx *store.Tx, e *ferry.BulkEntity) (b
 	}
 	for k, v := range stats {
 		out.Stats[k] = bulkStatJSON{Source: v.Source, Fetched: v.Fetched, Imported: v.Imported}
+	}
+	if bt, ok := s.cfg.BulkImports.(BulkTransport); ok && e.ImportID != 0 {
+		im, err := tx.ImportByID(ctx, e.ImportID)
+		if err == nil {
+			out.MigratedThrough = bt.Through(im)
+		} else if ferry.ErrorCode(err) != ferry.ENOTFOUND {
+			return out, err
+		}
 	}
 	return out, nil
 }
@@ -669,11 +687,10 @@ func (s *Server) writeBulkEntities(w http.ResponseWriter, r *http.Request, f sto
 		}
 		total, out = n, make([]bulkEntityJSON, 0, len(list))
 		for _, e := range list {
-			j, err := renderBulkEntity(r.Context(), tx, e)
+			j, err := s.renderBulkEntity(r.Context(), tx, e)
 			if err != nil {
 				return err
 			}
-			j.NotMigrated = s.notMigrated()
 			out = append(out, j)
 		}
 		return nil
@@ -803,8 +820,7 @@ func (s *Server) getBulkEntity(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out, err = renderBulkEntity(r.Context(), tx, e)
-		out.NotMigrated = s.notMigrated()
+		out, err = s.renderBulkEntity(r.Context(), tx, e)
 		return err
 	})
 	if err != nil {

@@ -119,7 +119,11 @@ func TestExportRelations(t *testing.T) {
 				t.Errorf("%s: %d %s, want %d %s", name, st, body, wantStatus, wantBody)
 			}
 		}
-		expect("status before any export", "GET", proj+"/status", maint, 404, `{"message":"Export not found"}`)
+		// GitLab lists the user's exports (none yet) with 200, which is how a
+		// destination tells that direct transfer is on; one relation's
+		// status is 404 until it is exported.
+		expect("statuses before any export", "GET", proj+"/status", maint, 200, `[]`)
+		expect("status of a relation before any export", "GET", proj+"/status?relation=issues", maint, 404, `{"message":"Export not found"}`)
 		expect("developer starts", "POST", proj, dev, 403, `{"message":"403 Forbidden"}`)
 		expect("anonymous starts", "POST", proj, "", 401, `{"message":"401 Unauthorized"}`)
 		expect("maintainer starts", "POST", proj, maint, 202, "")
@@ -143,7 +147,8 @@ func TestExportRelations(t *testing.T) {
 		if err := json.Unmarshal(body, &one); st != 200 || err != nil || one["relation"] != "issues" || one["total_objects_count"] != float64(exporttest.Issues) {
 			t.Errorf("issues status %d %s", st, body)
 		}
-		expect("another user's export", "GET", proj+"/status", owner, 404, `{"message":"Export not found"}`)
+		expect("another user's exports", "GET", proj+"/status", owner, 200, `[]`)
+		expect("another user's export of a relation", "GET", proj+"/status?relation=issues", owner, 404, `{"message":"Export not found"}`)
 
 		// HEAD first, as the importer does, then the file.
 		st, _, h := send(t, "HEAD", proj+"/download?relation=merge_requests", maint, nil)

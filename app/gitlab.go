@@ -113,6 +113,9 @@ func (g gitlabMigrations) Check(ctx context.Context, req *api.BulkRequest) (*api
 // every entity says so.
 func (gitlabMigrations) Unmodelled() []string { return gitlab.Unmodelled }
 
+// Through says how an entity's import reads the source (api.BulkTransport).
+func (gitlabMigrations) Through(im *ferry.Import) string { return gitlab.Through(im.Options) }
+
 // rootCause is the innermost error: the sentinel whose text is GitLab's.
 func rootCause(err error) error {
 	for {
@@ -157,7 +160,17 @@ func (l gitlabLookups) Lookup(ctx context.Context, base, token, sourceType, full
 	if err != nil {
 		return bulk.Entity{}, err
 	}
-	return bulk.Entity{ID: e.ID, Name: e.Name, Path: e.Path, FullPath: e.FullPath, Description: e.Description, Visibility: e.Visibility}, nil
+	// The entity's content comes from the source's export where it offers
+	// one (fewer calls, GitLab's own path), else through its REST API.
+	transport := gitlab.TransportExport
+	switch err := gitlab.CheckExport(ctx, hc, base, token, e); {
+	case errors.Is(err, gitlab.ErrExportDisabled), errors.Is(err, gitlab.ErrExportForbidden):
+		transport = gitlab.TransportREST
+	case err != nil:
+		return bulk.Entity{}, err
+	}
+	return bulk.Entity{ID: e.ID, Name: e.Name, Path: e.Path, FullPath: e.FullPath, Description: e.Description, Visibility: e.Visibility,
+		Transport: transport}, nil
 }
 
 func (l gitlabLookups) Children(ctx context.Context, base, token string, groupID int64) ([]bulk.Child, error) {

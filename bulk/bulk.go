@@ -43,6 +43,9 @@ type Entity struct {
 	FullPath    string
 	Description string
 	Visibility  string // public, internal, private; "" when unknown
+	// Transport is how the source adapter will read the entity's content
+	// (the source decides; the runner hands it to the import's options).
+	Transport string
 }
 
 // Child is a subgroup or project found in a migrated group.
@@ -65,6 +68,7 @@ type ImportOptions struct {
 	Entity             string `json:"entity"` // "group" or "project"
 	SourceID           int64  `json:"source_id,omitempty"`
 	MigrateMemberships bool   `json:"migrate_memberships"`
+	Transport          string `json:"transport,omitempty"`
 }
 
 // Config wires a Runner.
@@ -322,7 +326,7 @@ func (r *Runner) start(ctx context.Context, tx *store.Tx, b *ferry.BulkImport, e
 		return err
 	}
 	im := &ferry.Import{UserID: b.UserID, SourceType: r.cfg.SourceType, SourceURL: b.SourceURL, SourceRef: e.SourceFullPath}
-	opts := ImportOptions{SourceID: d.ID, MigrateMemberships: e.MigrateMemberships}
+	opts := ImportOptions{SourceID: d.ID, MigrateMemberships: e.MigrateMemberships, Transport: d.Transport}
 	var parent *ferry.Namespace
 	if ns := strings.Trim(e.DestinationNamespace, "/"); ns != "" {
 		if parent, err = tx.NamespaceByPath(ctx, ns); err != nil {

@@ -2,20 +2,23 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
-	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store/storetest"
 )
 
 // TestFerryMigratesFromFerry: ferry A migrates fakeforge's GitLab group
-// tree; ferry B then migrates the same tree from A, as from any GitLab
-// (version, token scopes, GraphQL lookups, the REST reads), and arrives
-// with the same projects and content.
+// tree through its REST API (fakeforge has direct transfer off); ferry B
+// then migrates the same tree from A, as from any GitLab (version, token
+// scopes, GraphQL lookups, then A's export_relations), and arrives with
+// the same projects and content.
 func TestFerryMigratesFromFerry(t *testing.T) {
-	f := forge(t, traffic.Faults{}, smallTree)
+	f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true}}, smallTree)
 	want, _ := f.Scenario.Expected(scenario.GitLab)
 	np := len(f.Scenario.Projects())
 	e := storetest.Engines(t)[0]
@@ -49,15 +52,34 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 		logEntities(t, b, idB)
 		t.Fatalf("B migrated %d projects, A has %d", len(projects), np)
 	}
+	for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", a.URL, idA), a.RootToken) {
+		if en["migrated_through"] != "rest_api" {
+			t.Errorf("A's entity %v: migrated through %v, want rest_api (fakeforge has direct transfer off)", en["source_full_path"], en["migrated_through"])
+		}
+	}
 	for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", b.URL, idB), b.RootToken) {
+		if en["migrated_through"] != "export_relations" {
+			t.Errorf("B's entity %v: migrated through %v, want export_relations", en["source_full_path"], en["migrated_through"])
+		}
 		if en["entity_type"] == "project" {
 			if fs, _ := en["failures"].([]any); len(fs) > 0 {
 				t.Errorf("project %v: failures %v", en["source_full_path"], fs)
 			}
 		}
 	}
-	root := b.Client(t, b.RootToken)
+	root, rootA := b.Client(t, b.RootToken), a.Client(t, a.RootToken)
 	for _, pid := range projects {
 		checkGitLabProject(t, b, root, pid, want, np)
+		// Field by field, B's copy (read from A's export) is A's (read
+		// through fakeforge's REST API).
+		p, _, err := root.Projects.GetProject(pid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pa, _, err := rootA.Projects.GetProject("origin/"+strings.TrimPrefix(p.PathWithNamespace, "copy/"), nil)
+		if err != nil {
+			t.Fatalf("A's project for %s: %v", p.PathWithNamespace, err)
+		}
+		sameFacts(t, p.PathWithNamespace, projectFacts(t, rootA, pa.ID), projectFacts(t, root, pid))
 	}
 }

@@ -37,6 +37,13 @@ func must[T any](v T, _ *gitlab.Response, err error) func(testing.TB) T {
 // forge starts fakeforge with a small scenario (trimmed further by tweak).
 func forge(t *testing.T, faults traffic.Faults, tweak func(*scenario.Config)) *fakeforge.Forge {
 	t.Helper()
+	return forgeWith(t, fakeforge.Options{Faults: faults}, tweak)
+}
+
+// forgeWith is forge with more of fakeforge's options (opts.Scenario is
+// set from the small preset and tweak).
+func forgeWith(t *testing.T, opts fakeforge.Options, tweak func(*scenario.Config)) *fakeforge.Forge {
+	t.Helper()
 	sc, err := scenario.Preset("small", 7)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +51,8 @@ func forge(t *testing.T, faults traffic.Faults, tweak func(*scenario.Config)) *f
 	if tweak != nil {
 		tweak(&sc)
 	}
-	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Faults: faults})
+	opts.Scenario = sc
+	f, err := fakeforge.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,4 +209,22 @@ func checkCounts(t *testing.T, db *sql.DB, want scenario.Counts, pid, nsID int64
 	if n := count(`SELECT COUNT(*) FROM users WHERE placeholder = TRUE`); n != want["users"] {
 		t.Errorf("placeholder users: %d, want %d", n, want["users"])
 	}
+}
+
+// counterSum is the sum of a counter's series in an instance's metrics.
+func counterSum(t *testing.T, in *apptest.Instance, name string) float64 {
+	t.Helper()
+	mfs, err := in.App.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }

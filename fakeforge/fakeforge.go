@@ -57,6 +57,10 @@ type Options struct {
 	// scenario.BitbucketServer, scenario.GitLab); nil starts all three.
 	// Each builds its own git repositories, so starting fewer is faster.
 	Sources []string
+	// GitLab are the simulated GitLab's own options (Version,
+	// ExportDisabled…); Start sets its Scenario, BaseURL, Tokens, Git and
+	// GitHandler.
+	GitLab gitlab.Options
 }
 
 // Endpoint is one simulated forge on its own listener.
@@ -228,7 +232,9 @@ func (f *Forge) startGitLab(ctx context.Context, opts Options, dir string) error
 		ln.Close()
 		return err
 	}
-	gs := gitlab.New(gitlab.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitLabToken}, Git: repo, GitHandler: gitSrv})
+	glo := opts.GitLab
+	glo.Scenario, glo.BaseURL, glo.Tokens, glo.Git, glo.GitHandler = sc, base, []string{GitLabToken}, repo, gitSrv
+	gs := gitlab.New(glo)
 	f.GitLab = serve(ln, gs, gs.Profile(), opts)
 	f.GitLab.URL, f.GitLab.APIURL, f.GitLab.Token = base, base+"/api/v4", GitLabToken
 	f.GitLab.Repos, f.GitLab.Git = repos, repo

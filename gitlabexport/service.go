@@ -387,7 +387,10 @@ func (s *Service) Status(p Portable, userID int64, relation string) ([]*Relation
 		}
 		out = append(out, st)
 	}
-	if len(out) == 0 {
+	// GitLab answers a relation's status 404 until it is exported, and the
+	// list of them (empty at first) with 200: a destination reads that 200
+	// as "direct transfer is on".
+	if len(out) == 0 && relation != "" {
 		return nil, ErrExportNotFound
 	}
 	return out, nil

@@ -52,8 +52,11 @@ func TestProjectExport(t *testing.T) {
 		svc := newService(t, s, t.TempDir(), 0)
 		p := gitlabexport.Portable{Kind: gitlabexport.KindProject, ID: fx.Project.ID}
 		user := fx.Maintainer.ID
-		if _, err := svc.Status(p, user, ""); err != gitlabexport.ErrExportNotFound {
-			t.Fatalf("status before export: %v", err)
+		if sts, err := svc.Status(p, user, ""); err != nil || len(sts) != 0 {
+			t.Fatalf("statuses before export: %v, %v; want none", sts, err)
+		}
+		if _, err := svc.Status(p, user, "labels"); err != gitlabexport.ErrExportNotFound {
+			t.Fatalf("status of labels before export: %v", err)
 		}
 		if err := svc.Start(ctx, p, user, false); err != nil {
 			t.Fatal(err)
@@ -190,8 +193,11 @@ func TestProjectExport(t *testing.T) {
 		}
 
 		// Exports are the requesting user's.
-		if _, err := svc.Status(p, fx.Developer.ID, ""); err != gitlabexport.ErrExportNotFound {
-			t.Errorf("another user's status: %v", err)
+		if sts, err := svc.Status(p, fx.Developer.ID, ""); err != nil || len(sts) != 0 {
+			t.Errorf("another user's statuses: %v, %v; want none", sts, err)
+		}
+		if _, err := svc.Status(p, fx.Developer.ID, "labels"); err != gitlabexport.ErrExportNotFound {
+			t.Errorf("another user's status of labels: %v", err)
 		}
 		for _, c := range []struct {
 			rel     string

@@ -444,16 +444,26 @@ func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 	return e.end(ctx, tx, im)
 }
 
-// fail ends an import as failed with the reason in import_error.
-func (e *Engine) fail(ctx context.Context, im *ferry.Import, cause error, secrets ...string) error {
+// fail ends an import as failed with the reason in import_error, and
+// lists the reason among its failures, under the relation that failed
+// ("import" when the import as a whole did), so that every view of the
+// failures (a migration entity's too) says why.
+func (e *Engine) fail(ctx context.Context, im *ferry.Import, relation string, cause error, secrets ...string) error {
 	msg := safeMessage(cause, secrets...)
 	e.cfg.Log.ErrorContext(ctx, "import failed", "import_id", im.ID, "correlation_id", im.CorrelationID, "error", msg)
+	if relation == "" {
+		relation = "import"
+	}
 	err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 		cur, err := tx.ImportByID(ctx, im.ID)
 		if err != nil {
 			return err
 		}
 		if err := tx.SetImportStatus(ctx, cur, ferry.ImportFailed, msg); err != nil {
+			return err
+		}
+		if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: im.ID, Relation: relation, ExceptionClass: errorClass(cause),
+			ExceptionMessage: msg, CorrelationID: im.CorrelationID}); err != nil {
 			return err
 		}
 		return e.end(ctx, tx, cur)
@@ -492,11 +502,11 @@ func (e *Engine) plan(ctx context.Context, importID int64) (*planned, error) {
 	}
 	env, src, gov, err := e.env(ctx, im)
 	if err != nil {
-		return nil, e.fail(ctx, im, err)
+		return nil, e.fail(ctx, im, "", err)
 	}
 	stages, err := src.Stages(ctx, env)
 	if err != nil {
-		return nil, e.fail(ctx, im, fmt.Errorf("plan stages: %w", err), env.Credential)
+		return nil, e.fail(ctx, im, "", fmt.Errorf("plan stages: %w", err), env.Credential)
 	}
 	return &planned{im: im, env: env, src: src, gov: gov, stages: stages}, nil
 }
@@ -530,7 +540,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 		}
 	}
 	if rel == nil {
-		return e.fail(ctx, im, fmt.Errorf("relation %q is not part of this import", job.Args.Relation), env.Credential)
+		return e.fail(ctx, im, "", fmt.Errorf("relation %q is not part of this import", job.Args.Relation), env.Credential)
 	}
 	release, err := e.acquireHost(ctx, im.SourceURL)
 	if err != nil {
@@ -752,7 +762,7 @@ func (r *relationRun) fetchFailed(ctx context.Context, cursor string, err error)
 	msg := safeMessage(err, r.secret)
 	e.cfg.Log.WarnContext(ctx, "relation failed", "import_id", r.im.ID, "relation", r.rel.Name(), "cursor", cursor, "error", msg)
 	if c, ok := r.rel.(Critical); ok && c.Critical() {
-		return e.fail(ctx, r.im, fmt.Errorf("%s: %s", r.rel.Name(), msg))
+		return e.fail(ctx, r.im, r.rel.Name(), fmt.Errorf("%s: %w", r.rel.Name(), err), r.secret)
 	}
 	class := errorClass(err) // before the closure's err shadows it
 	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {

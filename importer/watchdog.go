@@ -33,7 +33,7 @@ func (w *watchdogWorker) Work(ctx context.Context, job *river.Job[watchdogArgs])
 	}
 	for _, im := range stalled {
 		if im.TimeoutStrategy != ferry.TimeoutOptimistic {
-			if err := e.fail(ctx, im, fmt.Errorf("%s", PessimisticTimeoutMessage)); err != nil {
+			if err := e.fail(ctx, im, "", fmt.Errorf("%s", PessimisticTimeoutMessage)); err != nil {
 				return err
 			}
 			continue

@@ -254,7 +254,8 @@ func (b *batch) object(o forge.Object) error {
 		owner, other = nil, p
 		labelSpec, milestoneSpec = groupLabelSpec, groupMilestoneSpec
 		switch o.(type) {
-		case forge.Label, *forge.Label, forge.Milestone, *forge.Milestone:
+		case forge.Label, *forge.Label, forge.Milestone, *forge.Milestone,
+			forge.SourceUser, *forge.SourceUser: // people: placeholders of the group's top-level namespace
 		default:
 			return ferry.Errorf(ferry.EINVALID, "a group holds labels and milestones only, not %s", o.Kind())
 		}

@@ -61,37 +61,82 @@ const MaxLine = 256 << 20
 // ErrLineTooLong is returned by Each for a line longer than MaxLine.
 var ErrLineTooLong = errors.New("ndjson line too long")
 
-// Each reads NDJSON from r, gzipped or not (it looks at the first bytes),
-// and calls fn with each non-blank line's raw JSON and its 0-based line
-// index, as GitLab's NdjsonReader yields [hash, index]. A line that is not
-// one JSON object is an error naming its line; fn's error stops the read
-// and is returned as is.
-func Each(r io.Reader, fn func(raw json.RawMessage, index int) error) error {
+// Reader pulls records one line at a time from NDJSON, gzipped or not
+// (it looks at the first bytes): what a page-by-page importer needs,
+// holding one line at a time.
+type Reader struct {
+	br    *bufio.Reader
+	gz    *gzip.Reader
+	index int // 0-based index of the next line
+	done  bool
+}
+
+// NewReader reads NDJSON from r; Close releases the gzip stream (not r).
+func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	rd := &Reader{br: br}
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("ndjson gzip: %w", err)
+			return nil, fmt.Errorf("ndjson gzip: %w", err)
 		}
-		defer gz.Close()
-		br = bufio.NewReaderSize(gz, 64<<10)
+		rd.gz, rd.br = gz, bufio.NewReaderSize(gz, 64<<10)
 	}
-	for index := 0; ; index++ {
-		line, err := readLine(br)
-		if len(bytes.TrimSpace(line)) > 0 {
-			line = bytes.TrimSpace(line)
-			if line[0] != '{' || !json.Valid(line) {
-				return fmt.Errorf("ndjson line %d: not a JSON object", index+1)
-			}
-			if ferr := fn(json.RawMessage(line), index); ferr != nil {
-				return ferr
-			}
+	return rd, nil
+}
+
+// Next returns the next non-blank line's raw JSON and its 0-based line
+// index, as GitLab's NdjsonReader yields [hash, index], or io.EOF after
+// the last. A line that is not one JSON object is an error naming it.
+func (rd *Reader) Next() (json.RawMessage, int, error) {
+	for !rd.done {
+		index := rd.index
+		line, err := readLine(rd.br)
+		rd.index++
+		if err == io.EOF {
+			rd.done = true
+		} else if err != nil {
+			return nil, index, fmt.Errorf("ndjson line %d: %w", index+1, err)
 		}
+		if line = bytes.TrimSpace(line); len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' || !json.Valid(line) {
+			return nil, index, fmt.Errorf("ndjson line %d: not a JSON object", index+1)
+		}
+		return json.RawMessage(line), index, nil
+	}
+	return nil, rd.index, io.EOF
+}
+
+// Close releases the gzip stream.
+func (rd *Reader) Close() error {
+	if rd.gz != nil {
+		return rd.gz.Close()
+	}
+	return nil
+}
+
+// Each reads NDJSON from r, gzipped or not, and calls fn with each
+// non-blank line's raw JSON and its 0-based line index. A line that is not
+// one JSON object is an error naming its line; fn's error stops the read
+// and is returned as is.
+func Each(r io.Reader, fn func(raw json.RawMessage, index int) error) error {
+	rd, err := NewReader(r)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	for {
+		raw, index, err := rd.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("ndjson line %d: %w", index+1, err)
+			return err
+		}
+		if err := fn(raw, index); err != nil {
+			return err
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/source/internal/paging"
 	"github.com/ferry-import/ferry/sourcehttp"
 )
 
@@ -113,9 +114,9 @@ func CheckInstance(ctx context.Context, hc *http.Client, baseURL, token string) 
 		Version    string `json:"version"`
 		Enterprise bool   `json:"enterprise"`
 	}
-	_, err = call(ctx, hc, base, token, "version", &v)
+	_, err = checkCall(ctx, hc, base, token, "version", &v)
 	if statusIs(err, http.StatusNotFound) {
-		_, err = call(ctx, hc, base, token, "metadata", &v)
+		_, err = checkCall(ctx, hc, base, token, "metadata", &v)
 	}
 	switch {
 	case statusIs(err, http.StatusUnauthorized, http.StatusForbidden):
@@ -136,7 +137,7 @@ func CheckInstance(ctx context.Context, hc *http.Client, baseURL, token string) 
 		return in, nil
 	}
 	var tok gl.PersonalAccessToken
-	_, err = call(ctx, hc, base, token, "personal_access_tokens/self", &tok)
+	_, err = checkCall(ctx, hc, base, token, "personal_access_tokens/self", &tok)
 	switch {
 	case statusIs(err, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound), unusable(err):
 		return in, ErrCredentials
@@ -197,7 +198,9 @@ func Lookup(ctx context.Context, hc *http.Client, baseURL, token, kind, fullPath
 		ID string `json:"id"`
 	}
 	query := fmt.Sprintf("query($full_path: ID!) { %s(fullPath: $full_path) { id } }", kind)
-	err = graphql(ctx, hc, base, token, query, map[string]any{"full_path": fullPath}, &data)
+	err = retried(ctx, func() error {
+		return graphql(ctx, hc, base, token, query, map[string]any{"full_path": fullPath}, &data)
+	})
 	switch {
 	case statusIs(err, http.StatusUnauthorized, http.StatusForbidden):
 		return Entity{}, ErrCredentials
@@ -236,7 +239,7 @@ func Lookup(ctx context.Context, hc *http.Client, baseURL, token, kind, fullPath
 }
 
 func getEntity(ctx context.Context, hc *http.Client, base *url.URL, token, path string, v any) error {
-	_, err := call(ctx, hc, base, token, path, v)
+	_, err := checkCall(ctx, hc, base, token, path, v)
 	switch {
 	case statusIs(err, http.StatusNotFound):
 		return ErrNotFound
@@ -262,7 +265,7 @@ func CheckExport(ctx context.Context, hc *http.Client, baseURL, token string, e 
 		return err
 	}
 	var status json.RawMessage
-	_, err = call(ctx, hc, base, token, path+"/export_relations/status", &status)
+	_, err = checkCall(ctx, hc, base, token, path+"/export_relations/status", &status)
 	switch {
 	case statusIs(err, http.StatusNotFound):
 		return ErrExportDisabled
@@ -324,4 +327,25 @@ func childError(path string, err error) error {
 		return ErrCredentials
 	}
 	return fmt.Errorf("gitlab: list %s: %w", path, err)
+}
+
+// checkAttempts bounds the reads of one pre-check answer.
+const checkAttempts = 4
+
+// retried runs a pre-check call again while its answer is unusable (a
+// truncated body, not JSON): the transport retried what HTTP could tell
+// was transient, relations have the engine retry their pages, and the
+// pre-checks have this.
+func retried(ctx context.Context, fn func() error) error {
+	return sourcehttp.Retry(ctx, nil, checkAttempts, paging.Unusable, fn)
+}
+
+// checkCall is call, retried.
+func checkCall(ctx context.Context, hc *http.Client, base *url.URL, token, path string, v any) (http.Header, error) {
+	var h http.Header
+	err := retried(ctx, func() (err error) {
+		h, err = call(ctx, hc, base, token, path, v)
+		return err
+	})
+	return h, err
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
@@ -60,6 +61,9 @@ type Options struct {
 	MigrateMemberships bool `json:"migrate_memberships"`
 	// PageSize is per_page of list calls, 1–100; 0 means 100.
 	PageSize int `json:"page_size,omitempty"`
+	// Transport is how content is read: TransportExport (the source's
+	// export_relations) or TransportREST; empty is REST.
+	Transport string `json:"transport,omitempty"`
 }
 
 func parseOptions(raw json.RawMessage) (Options, error) {
@@ -74,15 +78,44 @@ func parseOptions(raw json.RawMessage) (Options, error) {
 	if o.SourceID < 0 {
 		return o, fmt.Errorf("gitlab options: source_id %d is negative", o.SourceID)
 	}
+	switch o.Transport {
+	case "":
+		o.Transport = TransportREST
+	case TransportREST, TransportExport:
+	default:
+		return o, fmt.Errorf("gitlab options: transport %q is neither %s nor %s", o.Transport, TransportREST, TransportExport)
+	}
 	return o, nil
+}
+
+// Through names how an import with these options reads the source, as
+// a migration's entity shows it: "export_relations" or "rest_api"; "" when
+// the options are not a GitLab import's.
+func Through(options string) string {
+	o, err := parseOptions(json.RawMessage(options))
+	switch {
+	case err != nil:
+		return ""
+	case o.Transport == TransportExport:
+		return "export_relations"
+	}
+	return "rest_api"
 }
 
 // Source imports one GitLab project or group. The zero value is ready to
 // use.
-type Source struct{}
+type Source struct {
+	once   sync.Once
+	spools *spools // downloaded export files between pages
+}
 
 // New returns the GitLab source.
 func New() *Source { return &Source{} }
+
+func (s *Source) spoolCache() *spools {
+	s.once.Do(func() { s.spools = newSpools() })
+	return s.spools
+}
 
 // Type implements importer.Source.
 func (*Source) Type() string { return Type }
@@ -91,10 +124,14 @@ func (*Source) Type() string { return Type }
 // URL (configuration[url], without /api/v4), Env.SourceRef the entity's
 // full path, Env.Credential the personal access token; Env.ProjectID is
 // set for a project, Env.NamespaceID for a group.
-func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
+func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
 	r, err := newRun(env)
 	if err != nil {
 		return nil, err
+	}
+	r.spools = s.spoolCache()
+	if r.opts.Transport == TransportExport {
+		return r.exportStages(), nil
 	}
 	if r.opts.Entity == KindGroup {
 		rels := []importer.Relation{r.groupLabels(), r.groupMilestones(), r.groupBadges()}
@@ -156,7 +193,8 @@ type run struct {
 	host string   // forge.SourceID.Host
 	// ref addresses the entity in API paths: its numeric id, or its
 	// URL-encoded full path.
-	ref string
+	ref    string
+	spools *spools
 }
 
 func newRun(env *importer.Env) (*run, error) {

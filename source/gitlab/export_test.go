@@ -1,0 +1,211 @@
+package gitlab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ferry-import/ferry/fakeforge"
+	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/importer/sourcetest"
+)
+
+// startForgeWith starts fakeforge's GitLab with its own options.
+func startForgeWith(t *testing.T, c scenario.Config, o fakegitlab.Options) *fakeforge.Forge {
+	t.Helper()
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: c, Sources: []string{scenario.GitLab}, GitLab: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+var hostPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+// fingerprint is every object of a run, as text, sorted.
+func fingerprint(res *sourcetest.Result) []string {
+	var out []string
+	for kind, objs := range res.Objects {
+		for _, o := range objs {
+			// Two forges: their addresses differ, nothing else may.
+			out = append(out, kind+" "+hostPort.ReplaceAllString(objectText(o), "HOST"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// objectText shows an object's values (%+v would show pointers).
+func objectText(o forge.Object) string {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Sprintf("unencodable %T: %v", o, err)
+	}
+	return string(b)
+}
+
+// TestExportBatchedAndPolled: a source that exports in batches of three
+// records, and answers "started" twice before each relation is finished,
+// gives the same objects as one that exports whole files at once.
+func TestExportBatchedAndPolled(t *testing.T) {
+	opts := Options{Entity: KindProject, MigrateMemberships: true, Transport: TransportExport}
+	run := func(o fakegitlab.Options) (*sourcetest.Result, *fakeforge.Forge) {
+		f := startForgeWith(t, tiny(), o)
+		return sourcetest.Run(t, suite(t, f, "acme/widgets", opts, false)), f
+	}
+	whole, _ := run(fakegitlab.Options{})
+	batched, f := run(fakegitlab.Options{ExportBatchSize: 3, ExportPendingPolls: 2})
+	a, b := fingerprint(whole), fingerprint(batched)
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("batched export gives %d objects, whole files %d; they differ", len(b), len(a))
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Logf("first difference:\n%s\n%s", a[i], b[i])
+				break
+			}
+		}
+	}
+	if len(batched.Kind(forge.KindIssue)) != f.Scenario.Config().Issues || len(batched.Kind(forge.KindNote)) == 0 {
+		t.Errorf("batched: %d issues, %d notes", len(batched.Kind(forge.KindIssue)), len(batched.Kind(forge.KindNote)))
+	}
+	downloads, polls := 0, 0
+	for u, n := range batched.Calls {
+		switch {
+		case strings.Contains(u, "/export_relations/download") && strings.Contains(u, "batch_number="):
+			downloads += n
+			if n != 1 {
+				t.Errorf("%s downloaded %d times", u, n)
+			}
+		case strings.Contains(u, "/export_relations/status"):
+			polls += n
+		}
+	}
+	// issues 10 → 4 batches, merge requests 8 → 3, labels 5 → 2, milestones
+	// 4 → 2, releases 4 → 2, protected branches 3 → 1, members 7 → 3.
+	if downloads < 17 {
+		t.Errorf("%d batch downloads; the batches were not read one by one", downloads)
+	}
+	if polls < 3*8 {
+		t.Errorf("%d status polls for 8 relations answering 'started' twice", polls)
+	}
+}
+
+// countingClient counts requests by path.
+type countingClient struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingClient) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.calls[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingClient) count(suffix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p, k := range c.calls {
+		if strings.HasSuffix(p, suffix) {
+			n += k
+		}
+	}
+	return n
+}
+
+// relationOf is the named relation of a fresh Stages call.
+func relationOf(t *testing.T, s *Source, env *importer.Env, name string) importer.Relation {
+	t.Helper()
+	stages, err := s.Stages(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stages {
+		for _, r := range st.Relations {
+			if r.Name() == name {
+				return r
+			}
+		}
+	}
+	t.Fatalf("no relation %s", name)
+	return nil
+}
+
+func pageText(p importer.Page) string {
+	var s []string
+	for _, o := range p.Objects {
+		s = append(s, objectText(o))
+	}
+	return fmt.Sprintf("next %q items %d\n%s", p.Next, p.Items, strings.Join(s, "\n"))
+}
+
+// TestExportResume: pages of one downloaded file are read in turn from
+// one download; a restarted process (a new Source) asked for a page in the
+// middle downloads the file again, skips what was read, and gives the same
+// page.
+func TestExportResume(t *testing.T) {
+	c := tiny()
+	c.Issues = 250 // three pages of exportPageRecords
+	f := startForgeWith(t, c, fakegitlab.Options{})
+	cc := &countingClient{calls: map[string]int{}}
+	raw, _ := json.Marshal(Options{Entity: KindProject, Transport: TransportExport})
+	env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: f.GitLab.URL, SourceRef: "acme/widgets", Options: raw,
+		Credential: f.GitLab.Token, HTTP: &http.Client{Transport: cc}}
+	ctx := context.Background()
+	first := New()
+	if _, err := relationOf(t, first, env, "export_request").Fetch(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	issues := relationOf(t, first, env, relIssues)
+	p0, err := issues.Fetch(ctx, "")
+	if err != nil || p0.Next == "" || p0.Total != 250 {
+		t.Fatalf("start: %+v, %v", p0, err)
+	}
+	var pages []importer.Page
+	for cursor := p0.Next; cursor != ""; {
+		p, err := relationOf(t, first, env, relIssues).Fetch(ctx, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, p)
+		cursor = p.Next
+	}
+	if len(pages) != 3 || pages[0].Items != exportPageRecords || pages[2].Items != 50 {
+		t.Fatalf("%d pages: %+v", len(pages), pages)
+	}
+	if n := cc.count("/export_relations/download"); n != 1 {
+		t.Errorf("%d downloads for one file read in three pages", n)
+	}
+	restarted := New()
+	again, err := relationOf(t, restarted, env, relIssues).Fetch(ctx, pages[0].Next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pageText(again) != pageText(pages[1]) {
+		t.Errorf("the second page read after a restart differs:\n%.500s\nvs\n%.500s", pageText(again), pageText(pages[1]))
+	}
+	if n := cc.count("/export_relations/download"); n != 2 {
+		t.Errorf("%d downloads after a restart, want 2", n)
+	}
+	// A cursor past the end of the file is refused, not read as empty.
+	if _, err := relationOf(t, New(), env, relIssues).Fetch(ctx, exportCursor{records: 251}.String()); err == nil {
+		t.Error("a cursor past the file's records was accepted")
+	}
+	for _, bad := range []string{"batch=x", "batch=2&batches=1&records=0", "batch=0&batches=2&records=0", "batch=1&batches=1&records=-1"} {
+		if _, err := issues.Fetch(ctx, bad); err == nil {
+			t.Errorf("cursor %q accepted", bad)
+		}
+	}
+}
