@@ -320,7 +320,13 @@ func getPage[T any](ctx context.Context, r *run, cursor string) (paging.Fetched[
 func all[T any](ctx context.Context, r *run, path string, q url.Values) ([]T, error) {
 	var out []T
 	for cursor := r.listURL(path, q); cursor != ""; {
-		got, err := getPage[T](ctx, r, cursor)
+		// An unusable page (truncated, not JSON) is read again alone
+		// rather than the whole list.
+		var got paging.Fetched[T]
+		err := retried(ctx, func() (err error) {
+			got, err = getPage[T](ctx, r, cursor)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
