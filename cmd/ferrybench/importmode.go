@@ -104,6 +104,9 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 			}
 		}
 		objects += importedObjects(st)
+		if cfg.verbose {
+			fmt.Fprintf(os.Stderr, "ferrybench: project %d stats %v\n", pid, st["stats"])
+		}
 	}
 	return objects, nil
 }

@@ -45,6 +45,7 @@ type config struct {
 	faults                              traffic.Faults
 	workers                             int
 	verbose                             bool
+	gitlabREST                          bool
 	cpuProfile, memProfile              string
 	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a PostgreSQL database for ferry in import mode, used in a scratch schema dropped afterwards (default: embedded SQLite in a temporary directory)")
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
+	fs.BoolVar(&cfg.gitlabREST, "gitlab-rest", false, "gitlab: the simulated source has direct transfer off, so ferry migrates through its REST API instead of its export_relations")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
 	cfg.faults.RegisterFlags(fs)
@@ -97,7 +99,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: cfg.faults, Sources: []string{cfg.source}})
+	fo := fakeforge.Options{Scenario: sc, Faults: cfg.faults, Sources: []string{cfg.source}}
+	fo.GitLab.ExportDisabled = cfg.gitlabREST
+	f, err := fakeforge.Start(ctx, fo)
 	if err != nil {
 		return fmt.Errorf("start fakeforge: %w", err)
 	}

@@ -55,7 +55,7 @@ var Unmodelled = []string{
 	"release evidences and release milestones", "protected tags", "vulnerability reports",
 	"issue and merge request resource events (state, label, milestone, iteration)", "time tracking",
 	"issue weights and health status", "merge request suggestions and diff files of notes", "label priorities",
-	"public e-mails of people (placeholders carry the username only)",
+	"public e-mails of people, through REST (placeholders carry the username only; an export's user_contributions has them)",
 }
 
 // Instance is what the source instance says about itself.
