@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -26,8 +28,19 @@ import (
 // greedy, so a group named "uploads" does not confuse it.
 var uploadPath = regexp.MustCompile(`^/(.+)/uploads/([0-9a-f]{32})/([^/]+)$`)
 
-// IsUploadPath reports whether path is a project upload's.
-func IsUploadPath(path string) bool { return uploadPath.MatchString(path) }
+// apiUploadPath is GitLab's (17.4+) GET /projects/:id/uploads/:secret/:filename,
+// which a destination migrating from ferry downloads uploads from: the id
+// is a number or a full path (its %2F decoded by then).
+var apiUploadPath = regexp.MustCompile(`^/api/v4/projects/(.+)/uploads/([0-9a-f]{32})/([^/]+)$`)
+
+// IsUploadPath reports whether path is a project upload's, on the web or
+// through the API.
+func IsUploadPath(path string) bool {
+	if strings.HasPrefix(path, "/api/") {
+		return apiUploadPath.MatchString(path)
+	}
+	return uploadPath.MatchString(path)
+}
 
 // inlineTypes are the content types shown in the browser; anything else
 // (HTML, SVG, PDF…) is downloaded, so an uploaded page cannot run script
@@ -48,11 +61,16 @@ func (s *Server) UploadsHandler(files *uploads.Store) (http.Handler, error) {
 }
 
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, files *uploads.Store) error {
-	m := uploadPath.FindStringSubmatch(r.URL.Path)
+	re := uploadPath
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		re = apiUploadPath
+	}
+	m := re.FindStringSubmatch(r.URL.Path)
 	if m == nil || !uploads.ValidFilename(m[3]) {
 		return errNotFound
 	}
 	fullPath, secret, filename := m[1], m[2], m[3]
+	byID, _ := strconv.ParseInt(fullPath, 10, 64) // the API names a project by id too
 	v := store.Viewer{}
 	if tok := tokenFrom(r); tok != "" {
 		u, t, err := s.Authenticate(r.Context(), tok)
@@ -68,7 +86,12 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, files *uplo
 	var up *store.Upload
 	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
 		var err error
-		if p, err = tx.ProjectByPath(r.Context(), fullPath); err != nil {
+		if byID > 0 && re == apiUploadPath {
+			p, err = tx.ProjectByID(r.Context(), byID)
+		} else {
+			p, err = tx.ProjectByPath(r.Context(), fullPath)
+		}
+		if err != nil {
 			return err
 		}
 		ok, err := tx.CanSeeProject(r.Context(), v, p)

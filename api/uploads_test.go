@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -106,6 +107,12 @@ func TestServeUploads(t *testing.T) {
 			{"wrong file name", "GET", "/att/public" + strings.TrimSuffix(pubPNG, "shot.png") + "other.png", "", 404, nil, "", ""},
 			{"traversal", "GET", "/att/public" + strings.TrimSuffix(pubPNG, "shot.png") + "..%2F..%2Fetc%2Fpasswd", "", 404, nil, "", ""},
 			{"no project", "GET", "/att/absent" + pubPNG, "", 404, nil, "", ""},
+			// GitLab 17.4's API route, which a destination migrating from
+			// ferry downloads from: by id or by encoded path, same access.
+			{"api by id, member", "GET", fmt.Sprintf("/api/v4/projects/%d%s", private.ID, privPNG), member, 200, png, "image/png", "inline"},
+			{"api by path", "GET", "/api/v4/projects/att%2Fpublic" + pubPNG, "", 200, png, "image/png", "inline"},
+			{"api by id, outsider", "GET", fmt.Sprintf("/api/v4/projects/%d%s", private.ID, privPNG), outsider, 404, nil, "", ""},
+			{"api other project's upload", "GET", fmt.Sprintf("/api/v4/projects/%d%s", public.ID, privPNG), in.RootToken, 404, nil, "", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				resp, body := get(c.method, c.path, c.token)

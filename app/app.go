@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -306,7 +305,8 @@ func (a *App) URL() string {
 
 // Handler is the whole HTTP surface: the API, git over HTTP
 // ("/<full_path>.git/…", see gitstore.IsGitPath), project uploads
-// ("/<full_path>/uploads/<secret>/<filename>", see api.IsUploadPath),
+// ("/<full_path>/uploads/<secret>/<filename>" and the API's
+// "/api/v4/projects/:id/uploads/:secret/:filename", see api.IsUploadPath),
 // health and metrics.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -339,7 +339,7 @@ func (a *App) Handler() http.Handler {
 			a.gitHTTP.ServeHTTP(w, r)
 			return
 		}
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/") && api.IsUploadPath(r.URL.Path) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && api.IsUploadPath(r.URL.Path) {
 			a.upHTTP.ServeHTTP(w, r)
 			return
 		}

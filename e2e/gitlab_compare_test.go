@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry/app/apptest"
 )
 
 // facts is what a client reads back of one migrated project through the
@@ -15,11 +21,18 @@ import (
 // must be equal, and people (who differ by name between instances: each
 // makes its own placeholder users) must correspond one to one.
 type facts struct {
-	values map[string]string
-	users  map[string]string // key → username
+	values  map[string]string
+	users   map[string]string // key → username
+	uploads map[string]bool   // upload links bodies carry
 }
 
-func newFacts() *facts { return &facts{values: map[string]string{}, users: map[string]string{}} }
+func newFacts() *facts {
+	return &facts{values: map[string]string{}, users: map[string]string{}, uploads: map[string]bool{}}
+}
+
+// uploadLink is a project upload link in a body; its secret differs
+// between copies, so facts hold it as SECRET and compare the file itself.
+var uploadLink = regexp.MustCompile(`/uploads/[0-9a-f]{32}/([^)\s"]+)`)
 
 func (f *facts) set(key string, v any) {
 	switch x := v.(type) {
@@ -36,7 +49,11 @@ func (f *facts) set(key string, v any) {
 		sort.Strings(s)
 		v = strings.Join(s, ",")
 	}
-	f.values[key] = fmt.Sprint(v)
+	text := fmt.Sprint(v)
+	for _, l := range uploadLink.FindAllString(text, -1) {
+		f.uploads[l] = true
+	}
+	f.values[key] = uploadLink.ReplaceAllString(text, "/uploads/SECRET/$1")
 }
 
 func (f *facts) user(key string, u *gitlab.BasicUser) {
@@ -57,8 +74,9 @@ func (f *facts) userList(key string, us []*gitlab.BasicUser) {
 // projectFacts reads labels, milestones, issues and merge requests with
 // their discussions, award emoji and approvals, releases and protected
 // branches of project pid.
-func projectFacts(t *testing.T, c *gitlab.Client, pid int64) *facts {
+func projectFacts(t *testing.T, in *apptest.Instance, token string, pid int64) *facts {
 	t.Helper()
+	c := in.Client(t, token)
 	f := newFacts()
 	for _, l := range all(t, func(o gitlab.ListOptions) ([]*gitlab.Label, *gitlab.Response, error) {
 		return c.Labels.ListLabels(pid, &gitlab.ListLabelsOptions{ListOptions: o, IncludeAncestorGroups: gitlab.Ptr(false)})
@@ -174,6 +192,23 @@ func projectFacts(t *testing.T, c *gitlab.Client, pid int64) *facts {
 		f.set("protected branch "+p.Name, fmt.Sprintf("push %s merge %s force %v owners %v", level(p.PushAccessLevels),
 			level(p.MergeAccessLevels), p.AllowForcePush, p.CodeOwnerApprovalRequired))
 	}
+	// Every upload a body links is served, with the same bytes.
+	proj, _, err := c.Projects.GetProject(pid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for link := range f.uploads {
+		req, _ := http.NewRequest("GET", in.URL+"/"+proj.PathWithNamespace+link, nil)
+		req.Header.Set("PRIVATE-TOKEN", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		f.set("upload "+uploadLink.ReplaceAllString(link, "$1"), fmt.Sprintf("%d %x", resp.StatusCode, sha256.Sum256(body)))
+	}
+	f.set("uploads linked", len(f.uploads))
 	return f
 }
 

@@ -80,6 +80,15 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("A's project for %s: %v", p.PathWithNamespace, err)
 		}
-		sameFacts(t, p.PathWithNamespace, projectFacts(t, rootA, pa.ID), projectFacts(t, root, pid))
+		fa, fb := projectFacts(t, a, a.RootToken, pa.ID), projectFacts(t, b, b.RootToken, pid)
+		sameFacts(t, p.PathWithNamespace, fa, fb)
+		if fa.values["uploads linked"] == "0" {
+			t.Errorf("%s: no upload linked: the uploads comparison proves nothing", p.PathWithNamespace)
+		}
+		for k, v := range fb.values {
+			if strings.HasPrefix(k, "upload ") && !strings.HasPrefix(v, "200 ") {
+				t.Errorf("%s: %s answers %s", p.PathWithNamespace, k, v)
+			}
+		}
 	}
 }

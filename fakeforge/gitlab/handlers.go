@@ -689,6 +689,18 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// apiUpload serves GET /projects/:id/uploads/:secret/:filename (GitLab
+// 17.4 and later): an upload by its secret and file name.
+func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, p proj) {
+	b, ok := s.sc.Attachment(r.PathValue("name"))
+	if r.PathValue("secret") != uploadSecret(p) || !ok {
+		notFound(w, "File")
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	_, _ = w.Write(b)
+}
+
 // accessLevel maps the scenario's GitHub-style roles onto GitLab's.
 func accessLevel(role string) gl.AccessLevelValue {
 	return map[string]gl.AccessLevelValue{"admin": gl.OwnerPermissions, "maintain": gl.MaintainerPermissions,

@@ -156,6 +156,7 @@ func (s *Server) routes() {
 		"/protected_branches":              s.protectedBranches,
 		"/export_relations/status":         s.exportStatus,
 		"/export_relations/download":       s.exportDownload,
+		"/uploads/{secret}/{name}":         s.apiUpload,
 	} {
 		s.mux.HandleFunc("GET "+p+path, s.authed(s.inProject(h)))
 	}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/uploads"
 )
 
 // Config is one adapter's run of the suite.
@@ -69,8 +71,10 @@ type Result struct {
 	Pages, Items map[string]int
 	// Stages in the order they ran.
 	Stages []string
-	// Git holds the repositories the run mirrored.
-	Git *gitstore.Store
+	// Git holds the repositories the run mirrored; Uploads the files it
+	// downloaded (Env.Uploads, with Env.Downloads the suite's client).
+	Git     *gitstore.Store
+	Uploads *uploads.Store
 	// Calls counts requests by URL.
 	Calls map[string]int
 	// Failures are the failed items of relations Config.AllowFailures
@@ -140,7 +144,7 @@ func Exercise(t *testing.T, cfg Config) *Result {
 	return res
 }
 
-func (cfg Config) env(q importer.Followups, hc *http.Client, git *gitstore.Store) *importer.Env {
+func (cfg Config) env(q importer.Followups, hc *http.Client, git *gitstore.Store, files *uploads.Store) *importer.Env {
 	e := cfg.Env()
 	// The target is project 7, unless Env names a group (NamespaceID).
 	e.ImportID = 1
@@ -148,6 +152,9 @@ func (cfg Config) env(q importer.Followups, hc *http.Client, git *gitstore.Store
 		e.ProjectID = 7
 	}
 	e.HTTP, e.Git, e.Followups = hc, git, q
+	if files != nil {
+		e.Downloads, e.Uploads = hc, files
+	}
 	return &e
 }
 
@@ -158,7 +165,7 @@ func checkPlan(t *testing.T, cfg Config) {
 		return nil, errors.New("no calls while planning")
 	})}
 	plan := func() string {
-		stages, err := cfg.Source.Stages(context.Background(), cfg.env(NewFollowups(), noCalls, nil))
+		stages, err := cfg.Source.Stages(context.Background(), cfg.env(NewFollowups(), noCalls, nil, nil))
 		if err != nil {
 			t.Fatalf("stages: %v", err)
 		}
@@ -202,6 +209,11 @@ func Run(t *testing.T, cfg Config) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, err := uploads.New(filepath.Join(dir, "uploads"), uploads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { files.Close() })
 	next := cfg.Transport
 	if next == nil {
 		next = http.DefaultTransport
@@ -215,7 +227,8 @@ func Run(t *testing.T, cfg Config) *Result {
 		return next.RoundTrip(r)
 	})}
 	q := NewFollowups()
-	plan, err := cfg.Source.Stages(ctx, cfg.env(q, hc, git))
+	res.Uploads = files
+	plan, err := cfg.Source.Stages(ctx, cfg.env(q, hc, git, files))
 	if err != nil {
 		t.Fatalf("stages: %v", err)
 	}
@@ -236,7 +249,7 @@ func Run(t *testing.T, cfg Config) *Result {
 func runRelation(t *testing.T, cfg Config, res *Result, q *Followups, hc *http.Client, git *gitstore.Store, si, ri int) {
 	ctx := context.Background()
 	// A job of its own, as the engine runs it.
-	stages, err := cfg.Source.Stages(ctx, cfg.env(q, hc, git))
+	stages, err := cfg.Source.Stages(ctx, cfg.env(q, hc, git, res.Uploads))
 	if err != nil {
 		t.Errorf("stages: %v", err)
 		return

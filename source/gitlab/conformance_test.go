@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,6 +94,9 @@ func expected(t *testing.T, sc *scenario.Scenario) scenario.Counts {
 	return want
 }
 
+// uploadRef is a GitLab upload link in a body.
+var uploadRef = regexp.MustCompile(`\((/uploads/[0-9a-f]{32}/[^)]+)\)`)
+
 // transports are the two ways an entity's content is read; each passes
 // the same suite and lands the same content.
 var transports = []string{TransportREST, TransportExport}
@@ -171,6 +175,46 @@ func conformance(t *testing.T, transport string) {
 	for _, rel := range sourcetest.Of[forge.Release](im, forge.KindRelease) {
 		if len(rel.Links) != sc.Config().AssetsPerRelease || rel.CommitSHA == "" {
 			t.Errorf("release %s: %d links, commit %q", rel.TagName, len(rel.Links), rel.CommitSHA)
+		}
+	}
+	// Every upload a body links is downloaded once, as a forge.Upload keyed
+	// by the link as the body has it (what relinking matches).
+	linked := map[string]bool{}
+	bodies := []string{}
+	for _, is := range sourcetest.Of[forge.Issue](im, forge.KindIssue) {
+		bodies = append(bodies, is.Description)
+	}
+	for _, mr := range sourcetest.Of[forge.MergeRequest](im, forge.KindMergeRequest) {
+		bodies = append(bodies, mr.Description)
+	}
+	for _, n := range sourcetest.Of[forge.Note](im, forge.KindNote) {
+		bodies = append(bodies, n.Body)
+	}
+	for _, r := range sourcetest.Of[forge.Release](im, forge.KindRelease) {
+		bodies = append(bodies, r.Description)
+	}
+	for _, m := range sourcetest.Of[forge.Milestone](im, forge.KindMilestone) {
+		bodies = append(bodies, m.Description)
+	}
+	for _, b := range bodies {
+		for _, m := range uploadRef.FindAllStringSubmatch(b, -1) {
+			linked[m[1]] = true
+		}
+	}
+	ups := sourcetest.Of[forge.Upload](im, forge.KindUpload)
+	got := map[string]bool{}
+	for _, u := range ups {
+		got[u.URL] = true
+		if u.Size == 0 || u.SHA256 == "" || u.ContentType != "image/png" {
+			t.Errorf("upload %+v", u)
+		}
+	}
+	if len(linked) == 0 || len(ups) != len(linked) || len(got) != len(linked) {
+		t.Errorf("%d uploads (%d distinct) for %d distinct upload links in bodies", len(ups), len(got), len(linked))
+	}
+	for l := range linked {
+		if !got[l] {
+			t.Errorf("upload %s linked, not downloaded", l)
 		}
 	}
 	if im.Items[relLFSObjects] != sc.Config().LFSObjects {

@@ -109,7 +109,7 @@ func milestoneState(s string) string {
 }
 
 func (b *builder) milestone(m *gl.Milestone) forge.Milestone {
-	return forge.Milestone{SourceID: b.r.sid("milestone/" + id(m.ID)), IID: m.IID, Title: m.Title, Description: m.Description,
+	return forge.Milestone{SourceID: b.r.sid("milestone/" + id(m.ID)), IID: m.IID, Title: m.Title, Description: b.attach(m.Description),
 		State: milestoneState(m.State), StartDate: date(m.StartDate), DueDate: date(m.DueDate),
 		CreatedAt: at(m.CreatedAt), UpdatedAt: at(m.UpdatedAt)}
 }
@@ -136,7 +136,7 @@ func state(s string) string {
 }
 
 func (b *builder) issue(is *gl.Issue) forge.Issue {
-	out := forge.Issue{SourceID: b.r.sid("issue/" + id(is.ID)), IID: is.IID, Title: is.Title, Description: is.Description,
+	out := forge.Issue{SourceID: b.r.sid("issue/" + id(is.ID)), IID: is.IID, Title: is.Title, Description: b.attach(is.Description),
 		State: state(is.State), Confidential: is.Confidential, Locked: is.DiscussionLocked, Labels: is.Labels,
 		MilestoneIID: milestoneIID(is.Milestone), CreatedAt: at(is.CreatedAt), UpdatedAt: at(is.UpdatedAt),
 		ClosedAt: optAt(is.ClosedAt), DueDate: date(is.DueDate)}
@@ -161,7 +161,7 @@ func (b *builder) issue(is *gl.Issue) forge.Issue {
 // …/merge_requests/:iid): the list entity lacks diff_refs.
 func (b *builder) mergeRequest(mr *gl.MergeRequest) forge.MergeRequest {
 	m := mr.BasicMergeRequest
-	out := forge.MergeRequest{SourceID: b.r.sid("mr/" + id(m.ID)), IID: m.IID, Title: m.Title, Description: m.Description,
+	out := forge.MergeRequest{SourceID: b.r.sid("mr/" + id(m.ID)), IID: m.IID, Title: m.Title, Description: b.attach(m.Description),
 		State: state(m.State), Draft: m.Draft, Locked: m.DiscussionLocked, SourceBranch: m.SourceBranch, TargetBranch: m.TargetBranch,
 		SourceSHA: m.SHA, TargetSHA: mr.DiffRefs.StartSha, BaseSHA: mr.DiffRefs.BaseSha, MergeCommitSHA: m.MergeCommitSHA,
 		Author: b.basic(m.Author), Assignees: b.basics(m.Assignees), Reviewers: b.basics(m.Reviewers), Labels: m.Labels,
@@ -188,7 +188,7 @@ func (b *builder) mergeRequest(mr *gl.MergeRequest) forge.MergeRequest {
 
 // note converts one note of a discussion; individual notes stand alone.
 func (b *builder) note(on forge.Noteable, d *gl.Discussion, n *gl.Note) forge.Note {
-	out := forge.Note{SourceID: b.r.sid("note/" + id(n.ID)), On: on, Body: n.Body,
+	out := forge.Note{SourceID: b.r.sid("note/" + id(n.ID)), On: on, Body: b.attach(n.Body),
 		Author: b.user(n.Author.ID, n.Author.Username, n.Author.Name), System: n.System,
 		Internal: n.Internal || n.Confidential, Resolvable: n.Resolvable, Resolved: n.Resolved,
 		CreatedAt: at(n.CreatedAt), UpdatedAt: at(n.UpdatedAt)}
@@ -232,7 +232,7 @@ func (b *builder) awardEmoji(on forge.Noteable, noteID string, e *gl.AwardEmoji)
 
 func (b *builder) release(rel *gl.Release) forge.Release {
 	out := forge.Release{SourceID: b.r.sid("release/" + rel.TagName), TagName: rel.TagName, Name: rel.Name,
-		Description: rel.Description, CommitSHA: rel.Commit.ID, CreatedAt: at(rel.CreatedAt), ReleasedAt: optAt(rel.ReleasedAt),
+		Description: b.attach(rel.Description), CommitSHA: rel.Commit.ID, CreatedAt: at(rel.CreatedAt), ReleasedAt: optAt(rel.ReleasedAt),
 		Author: b.optBasic(&rel.Author)}
 	for _, l := range rel.Assets.Links {
 		if l != nil {

@@ -480,5 +480,7 @@ func (r *run) exportStages() []importer.Stage {
 		{Name: "issues", Relations: []importer.Relation{rel(relIssues, (*builder).exIssue), rel(relMRs, (*builder).exMergeRequest),
 			rel(relReleases, (*builder).exRelease), rel(relProtected, (*builder).exProtectedBranch)}},
 		{Name: "lfs_objects", Relations: []importer.Relation{r.lfsObjects()}},
+		// Last: every body linking an upload is stored by then.
+		{Name: "attachments", Relations: []importer.Relation{r.attachments().Relation()}},
 	}
 }

@@ -117,7 +117,7 @@ func (b *builder) exMilestone(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	b.Add(forge.Milestone{SourceID: b.r.sid("milestone/iid/" + id(m.IID)), IID: m.IID, Title: m.Title, Description: m.Description,
+	b.Add(forge.Milestone{SourceID: b.r.sid("milestone/iid/" + id(m.IID)), IID: m.IID, Title: m.Title, Description: b.attach(m.Description),
 		State: milestoneState(m.State), StartDate: start, DueDate: due, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt)})
 	return nil
 }
@@ -141,7 +141,7 @@ func (b *builder) exIssue(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	out := forge.Issue{SourceID: b.r.sid("issue/iid/" + id(is.IID)), IID: is.IID, Title: is.Title, Description: is.Description,
+	out := forge.Issue{SourceID: b.r.sid("issue/iid/" + id(is.IID)), IID: is.IID, Title: is.Title, Description: b.attach(is.Description),
 		State: state(is.State), Confidential: is.Confidential, Locked: is.DiscussionLocked, Author: b.ref(is.AuthorID, ""),
 		Assignees: b.refs(is.IssueAssignees), Labels: labelNames(is.LabelLinks), MilestoneIID: milestoneOf(is.Milestone),
 		DueDate: due, CreatedAt: ts(is.CreatedAt), UpdatedAt: ts(is.UpdatedAt), ClosedAt: optTS(is.ClosedAt)}
@@ -164,7 +164,7 @@ func (b *builder) exMergeRequest(raw json.RawMessage) error {
 		return &importer.Permanent{Err: fmt.Errorf("merge request %q without an iid", mr.Title)}
 	}
 	diff := mr.MergeRequestDiff
-	out := forge.MergeRequest{SourceID: b.r.sid("mr/iid/" + id(mr.IID)), IID: mr.IID, Title: mr.Title, Description: mr.Description,
+	out := forge.MergeRequest{SourceID: b.r.sid("mr/iid/" + id(mr.IID)), IID: mr.IID, Title: mr.Title, Description: b.attach(mr.Description),
 		State: state(mr.State), Draft: mr.Draft, Locked: mr.DiscussionLocked, SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch,
 		SourceSHA: first(diff.HeadCommitSHA, mr.DiffHeadSHA, mr.SourceBranchSHA), TargetSHA: first(diff.StartCommitSHA, mr.TargetBranchSHA),
 		BaseSHA: diff.BaseCommitSHA, Author: b.ref(mr.AuthorID, ""), Assignees: b.refs(mr.MergeRequestAssignees),
@@ -218,7 +218,7 @@ func (b *builder) exNotes(on forge.Noteable, notes []nd.Note) {
 			typ = *n.Type
 		}
 		threaded := typ == nd.DiscussionNote || typ == nd.DiffNote
-		out := forge.Note{SourceID: b.r.sid(nid), On: on, Body: n.Note, Author: b.ref(n.AuthorID, n.Author.Name), System: n.System,
+		out := forge.Note{SourceID: b.r.sid(nid), On: on, Body: b.attach(n.Note), Author: b.ref(n.AuthorID, n.Author.Name), System: n.System,
 			Internal: n.Internal || n.Confidential, Resolvable: threaded && !n.System, CreatedAt: ts(n.CreatedAt), UpdatedAt: ts(n.UpdatedAt)}
 		if threaded {
 			out.DiscussionID = n.DiscussionID
@@ -278,7 +278,7 @@ func (b *builder) exRelease(raw json.RawMessage) error {
 	if rel.Tag == "" {
 		return &importer.Permanent{Err: fmt.Errorf("release %q without a tag", rel.Name)}
 	}
-	out := forge.Release{SourceID: b.r.sid("release/" + rel.Tag), TagName: rel.Tag, Name: rel.Name, Description: rel.Description,
+	out := forge.Release{SourceID: b.r.sid("release/" + rel.Tag), TagName: rel.Tag, Name: rel.Name, Description: b.attach(rel.Description),
 		CommitSHA: rel.SHA, Author: b.optRef(rel.AuthorID), CreatedAt: ts(rel.CreatedAt), ReleasedAt: optTS(rel.ReleasedAt)}
 	for _, l := range rel.Links {
 		out.Links = append(out.Links, forge.ReleaseLink{Name: l.Name, URL: l.URL, LinkType: l.LinkType})

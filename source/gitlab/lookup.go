@@ -49,7 +49,7 @@ const (
 // items of a group import instead.
 var Unmodelled = []string{
 	"epics", "boards and board lists", "epic boards", "iterations and iteration cadences", "group and project badges",
-	"namespace settings", "group wikis", "uploads (attachments stay links to the source)", "CI pipelines and pipeline history",
+	"namespace settings", "group wikis", "group uploads", "CI pipelines and pipeline history",
 	"pipeline schedules", "snippets", "designs", "external pull requests", "commit comments", "Auto DevOps settings",
 	"push rules", "project settings and features", "container expiration policy", "Service Desk settings",
 	"release evidences and release milestones", "protected tags", "vulnerability reports",

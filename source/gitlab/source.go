@@ -150,6 +150,8 @@ func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage,
 		{Name: "issues", Relations: []importer.Relation{r.issues(), r.mergeRequests(), r.releases(), r.protectedBranches()}},
 		{Name: "notes", Relations: []importer.Relation{r.issueNotes(), r.mergeRequestDetails(), r.mergeRequestNotes()}},
 		{Name: "lfs_objects", Relations: []importer.Relation{r.lfsObjects()}},
+		// Last: every body linking an upload is stored by then.
+		{Name: "attachments", Relations: []importer.Relation{r.attachments().Relation()}},
 	}, nil
 }
 
@@ -181,6 +183,8 @@ func (*Source) ObjectType(_ string, o forge.Object) string {
 		return "members"
 	case forge.SourceUser:
 		return "users"
+	case forge.Upload:
+		return "uploads"
 	}
 	return ""
 }

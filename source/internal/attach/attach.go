@@ -32,12 +32,16 @@ import (
 	"github.com/ferry-import/ferry/forge/mdlink"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/source/internal/paging"
+	"github.com/ferry-import/ferry/sourcehttp"
 	"github.com/ferry-import/ferry/uploads"
 )
 
 // Relation is the name of the relation that downloads attachments, as
 // followups address it.
 const Relation = "attachments"
+
+// downloadAttempts bounds the tries of one attachment.
+const downloadAttempts = 4
 
 // Source is one import's attachment store.
 type Source struct {
@@ -49,6 +53,18 @@ type Source struct {
 	// download (only where the source expects it: never a host the
 	// credential does not belong to).
 	Attachment func(u *url.URL) (auth func(*http.Request), ok bool)
+	// Relative, when not nil, says where a link without a host is
+	// downloaded from (GitLab bodies link /uploads/<secret>/<file>,
+	// relative to their project), or nil when it is no attachment; without
+	// it relative links are never fetched. Attachment still decides on the
+	// result. The upload keeps the link as the body has it, which is what
+	// relinking matches.
+	Relative func(link *url.URL) *url.URL
+	// Client, when not nil, downloads instead of Env.Downloads: a source
+	// whose attachments are API calls on its own host (GitLab's upload
+	// API) sends them through the import's governed API client, so its
+	// rate limit is waited out, not met.
+	Client *http.Client
 }
 
 // resolve reads a link as a body has it (HTML attributes escape & as
@@ -58,7 +74,13 @@ func (s *Source) resolve(link string) (u *url.URL, auth func(*http.Request), ok 
 		return nil, nil, false
 	}
 	u, err := url.Parse(html.UnescapeString(link))
-	if err != nil || u.User != nil || u.Host == "" {
+	if err != nil || u.User != nil {
+		return nil, nil, false
+	}
+	if u.Host == "" && u.Scheme == "" && s.Relative != nil && strings.HasPrefix(u.Path, "/") {
+		u = s.Relative(u)
+	}
+	if u == nil || u.Host == "" || u.User != nil {
 		return nil, nil, false
 	}
 	auth, ok = s.Attachment(u)
@@ -108,10 +130,23 @@ func (s *Source) Relation() importer.Relation {
 // Each downloads one queued attachment into the page.
 func (s *Source) Each(ctx context.Context, b *paging.Builder, link string) error {
 	b.CountItems(1)
-	up, err := s.Download(ctx, link)
+	// A download cut short (a reset, a truncated body) is tried again
+	// here: the transport retries only what fails before the body.
+	var up forge.Upload
+	var wait *sourcehttp.WaitError
+	err := sourcehttp.Retry(ctx, nil, downloadAttempts, func(err error) bool {
+		var perm *importer.Permanent
+		return !errors.As(err, &perm) && !errors.As(err, &wait)
+	}, func() (err error) {
+		up, err = s.Download(ctx, link)
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.As(err, &wait) {
+			return err // a long rate-limit wait: the engine puts the job aside
 		}
 		b.Fail(importer.ItemFailure{SourceURL: link, Title: "attachment " + path.Base(link), Err: err})
 		return nil
@@ -123,7 +158,11 @@ func (s *Source) Each(ctx context.Context, b *paging.Builder, link string) error
 // Download fetches one attachment into the upload store. What retrying
 // cannot change is an importer.Permanent error.
 func (s *Source) Download(ctx context.Context, link string) (forge.Upload, error) {
-	if s.Env.Downloads == nil || s.Env.Uploads == nil {
+	client := s.Client
+	if client == nil {
+		client = s.Env.Downloads
+	}
+	if client == nil || s.Env.Uploads == nil {
 		return forge.Upload{}, &importer.Permanent{Err: errors.New("attachments: ferry has no upload store")}
 	}
 	u, auth, ok := s.resolve(link)
@@ -137,7 +176,7 @@ func (s *Source) Download(ctx context.Context, link string) (forge.Upload, error
 	if auth != nil {
 		auth(req)
 	}
-	resp, err := s.Env.Downloads.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return forge.Upload{}, fmt.Errorf("download attachment: %w", err)
 	}
