@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
@@ -206,6 +208,53 @@ func TestExportResume(t *testing.T) {
 	for _, bad := range []string{"batch=x", "batch=2&batches=1&records=0", "batch=0&batches=2&records=0", "batch=1&batches=1&records=-1"} {
 		if _, err := issues.Fetch(ctx, bad); err == nil {
 			t.Errorf("cursor %q accepted", bad)
+		}
+	}
+}
+
+// TestExportNotMigrated: what the source exported with content and ferry
+// does not read is listed, with its count, as failed items; what ferry
+// reads, reads otherwise, or has nothing is not; members left out by
+// choice are not either.
+func TestExportNotMigrated(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v4/projects/5/export_relations/status" || r.URL.RawQuery != "" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, `[{"relation":"issues","status":1,"total_objects_count":9},
+			{"relation":"boards","status":1,"total_objects_count":3},
+			{"relation":"snippets","status":1,"total_objects_count":0},
+			{"relation":"ci_pipelines","status":1,"total_objects_count":12},
+			{"relation":"self","status":1,"total_objects_count":1},
+			{"relation":"uploads","status":1,"total_objects_count":4},
+			{"relation":"project_members","status":1,"total_objects_count":7}]`)
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		memberships bool
+		want        []string
+	}{
+		{false, []string{"boards: 3 at the source", "ci_pipelines: 12 at the source"}},
+		{true, []string{"boards: 3 at the source", "ci_pipelines: 12 at the source"}},
+	} {
+		raw, _ := json.Marshal(Options{Entity: KindProject, SourceID: 5, Transport: TransportExport, MigrateMemberships: c.memberships})
+		env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: srv.URL, SourceRef: "acme/widgets", Options: raw, Credential: "t",
+			HTTP: srv.Client()}
+		p, err := relationOf(t, New(), env, "not_migrated").Fetch(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range p.Failures {
+			got = append(got, f.Title)
+			if !strings.Contains(f.Err.Error(), "not migrated") || !strings.HasPrefix(f.SourceURL, srv.URL) {
+				t.Errorf("failure %+v: %v", f, f.Err)
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") || len(p.Objects) != 0 || p.Next != "" {
+			t.Errorf("memberships %v: %q, want %q (page %+v)", c.memberships, got, c.want, p)
 		}
 	}
 }
