@@ -40,9 +40,11 @@ const (
 	exportPageRecords = 100
 	exportPageObjects = 2000
 	// exportPollFor is how long one fetch polls an unfinished export
-	// before putting its job aside until exportPollLater.
-	exportPollFor   = 20 * time.Second
-	exportPollLater = 15 * time.Second
+	// (a small one is ready at once) before putting its job aside until
+	// exportPollLater, as GitLab's pipeline re-enqueues itself after 10 s:
+	// a big export must not hold a worker while it is being made.
+	exportPollFor   = 2 * time.Second
+	exportPollLater = 10 * time.Second
 	// spoolIdle is how long a downloaded file nobody reads is kept.
 	spoolIdle = 30 * time.Minute
 )
