@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry/fakeforge"
 	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
@@ -19,6 +21,7 @@ import (
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/importer/sourcetest"
+	"github.com/ferry-import/ferry/sourcehttp"
 )
 
 // startForgeWith starts fakeforge's GitLab with its own options.
@@ -256,5 +259,30 @@ func TestExportNotMigrated(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(c.want, "|") || len(p.Objects) != 0 || p.Next != "" {
 			t.Errorf("memberships %v: %q, want %q (page %+v)", c.memberships, got, c.want, p)
 		}
+	}
+}
+
+// TestExportNotReady: an export the source is still making puts the job
+// aside (a wait the engine snoozes on) instead of holding a worker or
+// failing; once finished, the same fetch goes on.
+func TestExportNotReady(t *testing.T) {
+	f := startForgeWith(t, tiny(), fakegitlab.Options{ExportPendingPolls: 5})
+	raw, _ := json.Marshal(Options{Entity: KindProject, Transport: TransportExport})
+	env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: f.GitLab.URL, SourceRef: "acme/widgets", Options: raw,
+		Credential: f.GitLab.Token, HTTP: http.DefaultClient}
+	ctx := context.Background()
+	if _, err := relationOf(t, New(), env, "export_request").Fetch(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	labels := relationOf(t, New(), env, relLabels)
+	_, err := labels.Fetch(ctx, "")
+	var wait *sourcehttp.WaitError
+	if !errors.As(err, &wait) || time.Until(wait.Until) < exportPollLater/2 {
+		t.Fatalf("unfinished export: %v, want a wait of about %v", err, exportPollLater)
+	}
+	// The next job run polls again (fakeforge finishes after 5 answers; the first run polled 4 times).
+	p, err := labels.Fetch(ctx, "")
+	if err != nil || p.Next == "" {
+		t.Fatalf("finished export: %+v, %v", p, err)
 	}
 }
