@@ -30,7 +30,9 @@ func TestBadges(t *testing.T) {
 			Visibility: gitlab.Ptr(gitlab.PrivateVisibility)}))(t)
 		proj := must(root.Projects.CreateProject(&gitlab.CreateProjectOptions{Name: gitlab.Ptr("Tool"), Path: gitlab.Ptr("tool"),
 			NamespaceID: &grp.ID, Visibility: gitlab.Ptr(gitlab.PrivateVisibility)}))(t)
-		src := func(id string) forge.SourceID { return forge.SourceID{Type: "gitlab", Host: "gitlab.example.com", ID: id} }
+		src := func(id string) forge.SourceID {
+			return forge.SourceID{Type: "gitlab", Host: "gitlab.example.com", ID: id}
+		}
 		err := in.App.Store.Write(ctx, func(tx *store.Tx) error {
 			_, err := tx.WriteGroupContent(ctx, grp.ID, []forge.Object{
 				forge.Badge{SourceID: src("1"), Name: "pipeline", LinkURL: "https://ci.example.com/%{project_path}",
