@@ -219,6 +219,7 @@ func (s *Server) routes(r chi.Router) {
 	s.importRoutes(r)
 	s.bulkImportRoutes(r)
 	s.contentRoutes(r)
+	s.badgeRoutes(r)
 	s.exportRoutes(r)
 }
 

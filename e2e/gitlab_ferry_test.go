@@ -27,6 +27,7 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 	if done := waitBulkImport(t, a, idA); done["status"] != "finished" {
 		t.Fatalf("A's migration ended %v", done["status"])
 	}
+	checkReassignedGroupMember(t, a, f.Scenario, "origin", "origin/acme")
 
 	b := apptest.Start(t, storetest.Engine{Name: e.Name, DataDir: t.TempDir()}, apptest.Options{AllowLocalNetwork: true,
 		EngineOverrides: fast, Workers: 4})
@@ -61,9 +62,15 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 		if en["migrated_through"] != "export_relations" {
 			t.Errorf("B's entity %v: migrated through %v, want export_relations", en["source_full_path"], en["migrated_through"])
 		}
-		if en["entity_type"] == "project" {
-			if fs, _ := en["failures"].([]any); len(fs) > 0 {
-				t.Errorf("project %v: failures %v", en["source_full_path"], fs)
+		checkEntityFailures(t, en)
+		if en["entity_type"] == "group" {
+			// A's badges, as A exported them.
+			dest := fmt.Sprint(en["destination_full_path"])
+			onA := getList(t, a.URL+"/api/v4/groups/"+strings.ReplaceAll("origin/"+strings.TrimPrefix(dest, "copy/"), "/", "%2F")+"/badges", a.RootToken)
+			onB := getList(t, b.URL+"/api/v4/groups/"+strings.ReplaceAll(dest, "/", "%2F")+"/badges", b.RootToken)
+			if len(onA) != 1 || len(onB) != 1 || onA[0]["link_url"] != onB[0]["link_url"] || onA[0]["image_url"] != onB[0]["image_url"] ||
+				onA[0]["name"] != onB[0]["name"] {
+				t.Errorf("group %s: badges on B %v, on A %v", dest, onB, onA)
 			}
 		}
 	}
@@ -90,5 +97,53 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 				t.Errorf("%s: %s answers %s", p.PathWithNamespace, k, v)
 			}
 		}
+	}
+}
+
+// checkReassignedGroupMember: a group migrated through REST (whose members
+// carry no e-mail) holds its members as placeholders' memberships, none a
+// ferry member yet; reassigning source user 2 (a Maintainer at the
+// source) to a ferry user makes her a Maintainer of the group.
+func checkReassignedGroupMember(t *testing.T, in *apptest.Instance, sc *scenario.Scenario, top, path string) {
+	t.Helper()
+	enc := func(p string) string { return strings.ReplaceAll(p, "/", "%2F") }
+	g := getObject(t, in.URL+"/api/v4/groups/"+enc(path), in.RootToken)
+	var n int
+	if err := in.App.Store.DB().QueryRow(`SELECT COUNT(*) FROM imported_group_members WHERE namespace_id = $1`,
+		int64(g["id"].(float64))).Scan(&n); err != nil || n != sc.Config().Users {
+		t.Fatalf("group %s: %d imported members (%v), want %d", path, n, err, sc.Config().Users)
+	}
+	members := func() map[string]int {
+		out := map[string]int{}
+		for _, m := range getList(t, in.URL+"/api/v4/groups/"+enc(path)+"/members/all?per_page=100", in.RootToken) {
+			out[fmt.Sprint(m["username"])] = int(m["access_level"].(float64))
+		}
+		return out
+	}
+	for user := range members() {
+		if strings.Contains(user, "_placeholder_user_") {
+			t.Errorf("group %s: placeholder %s is a member", path, user)
+		}
+	}
+	code, carol := postJSON(t, in.URL+"/api/v4/users", in.RootToken, map[string]any{"username": "carol", "name": "Carol",
+		"email": "carol@example.com", "password": "s3cret-pass"})
+	if code != 201 {
+		t.Fatalf("create carol: %d %v", code, carol)
+	}
+	var suID any
+	for _, su := range getList(t, in.URL+"/api/v4/groups/"+enc(top)+"/placeholder_reassignments?per_page=100", in.RootToken) {
+		if su["source_username"] == sc.User(2).Login {
+			suID = su["id"]
+		}
+	}
+	if suID == nil {
+		t.Fatalf("no source user %s under %s", sc.User(2).Login, top)
+	}
+	if code, res := postJSON(t, in.URL+"/api/v4/groups/"+enc(top)+"/placeholder_reassignments", in.RootToken,
+		map[string]any{"source_user_id": suID, "reassign_to_user_id": carol["id"]}); code != 200 {
+		t.Fatalf("reassign %s to carol: %d %v", sc.User(2).Login, code, res)
+	}
+	if got := members()["carol"]; got != 40 {
+		t.Errorf("group %s: carol's access level %d after the reassignment, want 40", path, got)
 	}
 }

@@ -103,6 +103,15 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 			logs := &logBuffer{}
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
 			root := in.Client(t, in.RootToken)
+			// Two people have ferry accounts under the public e-mails of
+			// source users 1 (an Owner at the source) and 3 (a Developer).
+			mapped := map[string]int{}
+			for _, i := range []int{1, 3} {
+				u := sc.User(i)
+				must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr("ferry-" + u.Login), Name: gitlab.Ptr(u.Name),
+					Email: gitlab.Ptr(u.Email), Password: gitlab.Ptr("s3cret-pass")}))(t)
+				mapped["ferry-"+u.Login] = [...]int{1: 50, 3: 30}[i]
+			}
 			// The example's destination namespace exists, as GitLab needs.
 			var parent *int64
 			for _, p := range []string{"destination", "namespace", "path"} {
@@ -125,12 +134,10 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 				t.Errorf("GET /bulk_imports?per_page=2&page=1: %v", listed)
 			}
 			done := waitBulkImport(t, in, id)
-			// Group members and badges have no place in ferry's model yet:
-			// they are listed as failures of their group, never dropped.
-			if done["status"] != "finished" || done["has_failures"] != true {
+			// Groups arrive whole too, their members and badges included.
+			if done["status"] != "finished" || done["has_failures"] != false {
 				logEntities(t, in, id)
-				t.Fatalf("migration ended %v (has_failures %v), want finished listing the group members and badges", done["status"],
-					done["has_failures"])
+				t.Fatalf("migration ended %v (has_failures %v), want finished without failures", done["status"], done["has_failures"])
 			}
 
 			entities := getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken)
@@ -151,7 +158,9 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 				wantPath := dest + strings.TrimPrefix(g.FullPath, "acme")
 				if en == nil || en["entity_type"] != "group" || en["destination_full_path"] != wantPath {
 					t.Errorf("group %s: entity %v, want destination %s", g.FullPath, en, wantPath)
+					continue
 				}
+				checkGitLabGroup(t, in, g.FullPath, wantPath, mapped)
 			}
 			for _, p := range sc.Projects() {
 				en := byPath[p.FullPath]
@@ -185,26 +194,47 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 	}
 }
 
-// checkEntityFailures: a project entity arrives whole; a group entity
-// lists exactly what ferry cannot hold of a group (its members and badges),
-// each with GitLab's failure fields.
+// checkEntityFailures: every entity arrives whole, a group with its
+// members and badges as a project with its content.
 func checkEntityFailures(t *testing.T, en map[string]any) {
 	t.Helper()
-	failures, _ := en["failures"].([]any)
-	if en["entity_type"] == "project" {
-		if len(failures) != 0 || en["has_failures"] != false {
-			t.Errorf("project entity %v: failures %v", en["source_full_path"], failures)
+	if failures, _ := en["failures"].([]any); len(failures) != 0 || en["has_failures"] != false {
+		t.Errorf("%v entity %v: failures %v", en["entity_type"], en["source_full_path"], failures)
+	}
+}
+
+// checkGitLabGroup reads a migrated group's badge and members back through
+// the API: fakeforge gives each group one pipeline badge, and lists every
+// source user as a member of every group; the ones whose public e-mail a
+// ferry user has are that user's memberships (directly, or through the
+// migrated parent group), with the source's role.
+func checkGitLabGroup(t *testing.T, in *apptest.Instance, sourcePath, path string, mapped map[string]int) {
+	t.Helper()
+	base := in.URL + "/api/v4/groups/" + strings.ReplaceAll(path, "/", "%2F")
+	badges := getList(t, base+"/badges", in.RootToken)
+	if len(badges) != 1 || badges[0]["name"] != "pipeline" || badges[0]["kind"] != "group" ||
+		!strings.HasSuffix(fmt.Sprint(badges[0]["link_url"]), "/groups/"+sourcePath) ||
+		!strings.HasSuffix(fmt.Sprint(badges[0]["image_url"]), "/badges/main/pipeline.svg") {
+		t.Errorf("group %s: badges %v", path, badges)
+	}
+	if len(badges) == 1 {
+		one := getObject(t, fmt.Sprintf("%s/badges/%v", base, badges[0]["id"]), in.RootToken)
+		if one["id"] != badges[0]["id"] || one["image_url"] != badges[0]["image_url"] {
+			t.Errorf("group %s: badge %v, listed %v", path, one, badges[0])
 		}
-		return
 	}
-	if len(failures) == 0 || en["has_failures"] != true {
-		t.Errorf("group entity %v lists no failure: its members and badges were dropped silently", en["source_full_path"])
+	got := map[string]int{}
+	for _, m := range getList(t, base+"/members/all?per_page=100", in.RootToken) {
+		got[fmt.Sprint(m["username"])] = int(m["access_level"].(float64))
 	}
-	for _, f := range failures {
-		m := f.(map[string]any)
-		rel, _ := m["relation"].(string)
-		if rel != "members" && rel != "badges" || m["exception_message"] == "" || m["source_title"] == "" || m["correlation_id_value"] == "" {
-			t.Errorf("group entity %v: unexpected failure %v", en["source_full_path"], m)
+	for user, level := range mapped {
+		if got[user] != level {
+			t.Errorf("group %s: %s is a member with access level %d, want %d (members %v)", path, user, got[user], level, got)
+		}
+	}
+	for user := range got {
+		if strings.Contains(user, "_placeholder_user_") {
+			t.Errorf("group %s: placeholder %s is a member", path, user)
 		}
 	}
 }

@@ -275,7 +275,8 @@ type ProtectedBranch struct {
 
 func (ProtectedBranch) Kind() string { return KindProtectedBranch }
 
-// Member is a source user's role on the project.
+// Member is a source user's role on the project, or on the group a
+// group import writes to.
 type Member struct {
 	SourceID
 	User        SourceUser
@@ -283,6 +284,21 @@ type Member struct {
 }
 
 func (Member) Kind() string { return KindMember }
+
+// KindBadge is Badge's kind.
+const KindBadge = "badge"
+
+// Badge is a group's or a project's badge: an image linking somewhere,
+// both URLs possibly holding GitLab's placeholders (%{project_path}…),
+// which are rendered when the badge is read, not when it is imported.
+type Badge struct {
+	SourceID
+	Name     string
+	LinkURL  string // http(s)
+	ImageURL string // http(s)
+}
+
+func (Badge) Kind() string { return KindBadge }
 
 // KindUpload is Upload's kind.
 const KindUpload = "upload"
@@ -335,6 +351,7 @@ var (
 	_ Object = AwardEmoji{}
 	_ Object = ProtectedBranch{}
 	_ Object = Member{}
+	_ Object = Badge{}
 	_ Object = Closure{}
 	_ Object = Upload{}
 )

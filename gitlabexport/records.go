@@ -334,6 +334,20 @@ func exportMembers(ctx context.Context, s *Service, p Portable, emit func(any) e
 	}))
 }
 
+// exportBadges exports the group's own badges with their URLs as stored
+// (placeholders unrendered, as GitLab exports them).
+func exportBadges(ctx context.Context, s *Service, p Portable, emit func(any) error) error {
+	typ := "ProjectBadge"
+	if p.Kind == KindGroup {
+		typ = "GroupBadge"
+	}
+	return pages(ctx, s, func(tx *store.Tx, after int64, limit int) ([]*store.Badge, error) {
+		return tx.ExportBadges(ctx, owner(p), after, limit)
+	}, func(b *store.Badge) int64 { return b.ID }, emitAll(emit, func(b *store.Badge) any {
+		return gitlabndjson.Badge{Name: b.Name, LinkURL: b.LinkURL, ImageURL: b.ImageURL, Type: typ}
+	}))
+}
+
 func exportContributors(ctx context.Context, s *Service, p Portable, emit func(any) error) error {
 	projectID := p.ID
 	if p.Kind == KindGroup {

@@ -53,7 +53,8 @@ var (
 		{name: "milestones", batchable: true, run: exportMilestones},
 		{name: "members", batchable: true, run: exportMembers},
 		{name: "user_contributions", batchable: true, run: exportContributors},
-		empty("badges"), empty("boards"),
+		{name: "badges", batchable: true, run: exportBadges},
+		empty("boards"),
 	}
 )
 

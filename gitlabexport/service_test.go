@@ -286,9 +286,16 @@ func TestBatchedGroupExport(t *testing.T) {
 		if len(ms) != 1 || ms[0].IID != 7 || ms[0].State != "closed" {
 			t.Errorf("group milestones %+v", ms)
 		}
+		// Its members include the one the import granted.
 		members := records[gitlabndjson.Member](t, svc, grp, fx.Owner.ID, "members", true, 1)
-		if len(members) != 1 || members[0].User.Username != "owner" || members[0].AccessLevel != 50 || members[0].SourceType != "Namespace" {
+		if len(members) != 2 || members[0].User.Username != "owner" || members[0].AccessLevel != 50 || members[0].SourceType != "Namespace" ||
+			members[1].User.Username != "maint" || members[1].AccessLevel != 30 {
 			t.Errorf("group members %+v", members)
+		}
+		badges := records[gitlabndjson.Badge](t, svc, grp, fx.Owner.ID, "badges", true, 1)
+		if len(badges) != 1 || badges[0].Name != "pipeline" || badges[0].Type != "GroupBadge" ||
+			badges[0].LinkURL != "https://ci.example.com/%{project_path}" {
+			t.Errorf("group badges %+v", badges)
 		}
 
 		// A restart marks what a dead process left started as failed.

@@ -923,7 +923,8 @@ var (
 )
 
 // write stores objects in the import's target: its project, or for an
-// import of a group, the group (which holds labels and milestones only).
+// import of a group, the group (which holds labels, milestones, members
+// and badges).
 func (r *relationRun) write(ctx context.Context, tx *store.Tx, objs []forge.Object) (int, error) {
 	if r.im.NamespaceID != 0 {
 		return tx.WriteGroupContent(ctx, r.im.NamespaceID, objs)
@@ -1006,6 +1007,8 @@ func title(o forge.Object) string {
 		return v.Title
 	case forge.Release:
 		return v.TagName
+	case forge.Badge:
+		return "badge " + v.Name + " (" + v.LinkURL + ")"
 	}
 	return o.Kind() + " " + o.Source().ID
 }

@@ -25,6 +25,9 @@ type upsertSpec struct {
 	// nothing makes a conflict keep the stored row (DO NOTHING) instead of
 	// updating it from the new one.
 	nothing bool
+	// insertOnly are columns a conflict leaves as stored (a first-seen
+	// created_at the source does not give).
+	insertOnly []string
 }
 
 // keyPos are the positions of the key columns within cols.
@@ -79,7 +82,7 @@ func (sp *upsertSpec) statement(n int, dialect string) string {
 	b.WriteString("DO UPDATE SET ")
 	first := true
 	for _, c := range sp.cols {
-		if contains(sp.key, c) {
+		if contains(sp.key, c) || contains(sp.insertOnly, c) {
 			continue
 		}
 		if !first {

@@ -151,6 +151,9 @@ func (tx *Tx) ReassignSourceUser(ctx context.Context, namespaceID, id, userID, b
 		if err := tx.grantImportedMemberships(ctx, 0, id); err != nil {
 			return nil, err
 		}
+		if err := tx.grantImportedGroupMemberships(ctx, 0, id); err != nil {
+			return nil, err
+		}
 	}
 	return tx.SourceUserByID(ctx, namespaceID, id)
 }

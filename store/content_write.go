@@ -59,12 +59,20 @@ var (
 			"allow_force_push", "code_owner_approval_required"}}
 	memberSpec = &upsertSpec{table: "imported_members", key: []string{"project_id", "su_id"},
 		cols: []string{"project_id", "su_id", "source_type", "source_host", "source_id", "access_level"}}
+	groupMemberSpec = &upsertSpec{table: "imported_group_members", key: []string{"namespace_id", "su_id"},
+		cols: []string{"namespace_id", "su_id", "source_type", "source_host", "source_id", "access_level"}}
+	badgeCols = []string{"namespace_id", "project_id", "name", "link_url", "image_url", "source_type", "source_host", "source_id",
+		"created_at", "updated_at"}
+	projectBadgeSpec = &upsertSpec{table: "badges", cols: badgeCols, insertOnly: []string{"created_at"},
+		key: []string{"project_id", "source_type", "source_host", "source_id"}, where: "project_id IS NOT NULL"}
+	groupBadgeSpec = &upsertSpec{table: "badges", cols: badgeCols, insertOnly: []string{"created_at"},
+		key: []string{"namespace_id", "source_type", "source_host", "source_id"}, where: "namespace_id IS NOT NULL"}
 )
 
 // specOrder is the order tables are written in; any order is correct (no
 // row points at another's id), a fixed one keeps lock order stable.
 var specOrder = []*upsertSpec{repositorySpec, projectLabelSpec, groupLabelSpec, projectMilestoneSpec, groupMilestoneSpec, issueSpec,
-	mergeRequestSpec, noteSpec, reviewSpec, approvalSpec, releaseSpec, awardSpec, protectedBranchSpec, memberSpec}
+	mergeRequestSpec, noteSpec, reviewSpec, approvalSpec, releaseSpec, awardSpec, protectedBranchSpec, memberSpec, groupMemberSpec, projectBadgeSpec, groupBadgeSpec}
 
 // target is an issue or merge request whose child sets are replaced.
 type target struct {
@@ -77,6 +85,7 @@ type target struct {
 type batch struct {
 	owner    int64 // project id, or group id for group content
 	group    bool
+	now      time.Time // first-seen time of rows the source gives none (badges)
 	users    map[suKey]forge.SourceUser
 	rows     map[*upsertSpec][][]any
 	children map[target]bool
@@ -93,8 +102,8 @@ type closure struct {
 	key any // the closer's suKey, resolved after the source users exist
 }
 
-func newBatch(owner int64, group bool) *batch {
-	return &batch{owner: owner, group: group, users: map[suKey]forge.SourceUser{}, rows: map[*upsertSpec][][]any{}, children: map[target]bool{}}
+func (tx *Tx) newBatch(owner int64, group bool) *batch {
+	return &batch{owner: owner, group: group, now: tx.Now(), users: map[suKey]forge.SourceUser{}, rows: map[*upsertSpec][][]any{}, children: map[target]bool{}}
 }
 
 // user records u (inheriting the object's source) and returns its key.
@@ -208,6 +217,15 @@ func invalid(o forge.Object) error {
 		if x.Name == "" {
 			return bad("no name")
 		}
+	case forge.Badge:
+		if len(x.Name) > MaxBadgeName {
+			return bad(fmt.Sprintf("name longer than %d bytes", MaxBadgeName))
+		}
+		for what, u := range map[string]string{"link": x.LinkURL, "image": x.ImageURL} {
+			if err := badgeURL(u); err != nil {
+				return bad(what + " URL " + err.Error())
+			}
+		}
 	case forge.Release:
 		if x.TagName == "" {
 			return bad("no tag")
@@ -254,10 +272,10 @@ func (b *batch) object(o forge.Object) error {
 		owner, other = nil, p
 		labelSpec, milestoneSpec = groupLabelSpec, groupMilestoneSpec
 		switch o.(type) {
-		case forge.Label, *forge.Label, forge.Milestone, *forge.Milestone,
+		case forge.Label, *forge.Label, forge.Milestone, *forge.Milestone, forge.Member, *forge.Member, forge.Badge, *forge.Badge,
 			forge.SourceUser, *forge.SourceUser: // people: placeholders of the group's top-level namespace
 		default:
-			return ferry.Errorf(ferry.EINVALID, "a group holds labels and milestones only, not %s", o.Kind())
+			return ferry.Errorf(ferry.EINVALID, "a group holds labels, milestones, members and badges only, not %s", o.Kind())
 		}
 	}
 	switch x := o.(type) {
@@ -347,7 +365,19 @@ func (b *batch) object(o forge.Object) error {
 	case *forge.Member:
 		return b.object(*x)
 	case forge.Member:
-		b.add(memberSpec, p, b.user(x.SourceID, x.User), x.Type, x.Host, x.ID, int(x.AccessLevel))
+		sp := memberSpec
+		if b.group {
+			sp = groupMemberSpec
+		}
+		b.add(sp, p, b.user(x.SourceID, x.User), x.Type, x.Host, x.ID, int(x.AccessLevel))
+	case *forge.Badge:
+		return b.object(*x)
+	case forge.Badge:
+		sp := projectBadgeSpec
+		if b.group {
+			sp = groupBadgeSpec
+		}
+		b.add(sp, other, owner, x.Name, x.LinkURL, x.ImageURL, x.Type, x.Host, x.ID, b.now, b.now)
 	case *forge.Upload:
 		return b.object(*x)
 	case forge.Upload:
@@ -359,7 +389,7 @@ func (b *batch) object(o forge.Object) error {
 		return b.object(*x)
 	case forge.Closure:
 		if b.group {
-			return ferry.Errorf(ferry.EINVALID, "a group holds labels and milestones only, not %s", o.Kind())
+			return ferry.Errorf(ferry.EINVALID, "a group holds labels, milestones, members and badges only, not %s", o.Kind())
 		}
 		b.closures = append(b.closures, closure{c: x, key: b.user(x.SourceID, x.By)})
 	default:
@@ -396,18 +426,19 @@ func (tx *Tx) WriteContent(ctx context.Context, projectID int64, objs []forge.Ob
 	if err != nil {
 		return 0, err
 	}
-	return tx.writeBatch(ctx, newBatch(projectID, false), root, objs)
+	return tx.writeBatch(ctx, tx.newBatch(projectID, false), root, objs)
 }
 
-// WriteGroupContent upserts labels and milestones of a group (GitLab
-// group imports); other kinds are EINVALID.
+// WriteGroupContent upserts labels, milestones, members and badges of a
+// group (GitLab group imports); other kinds are EINVALID. Members are
+// granted as WriteContent grants a project's (grantImportedGroupMemberships).
 func (tx *Tx) WriteGroupContent(ctx context.Context, groupID int64, objs []forge.Object) (written int, err error) {
 	var root int64
 	if err := tx.q.QueryRowContext(ctx, `SELECT ancestor_id FROM namespace_ancestors WHERE namespace_id = $1 ORDER BY depth DESC LIMIT 1`,
 		groupID).Scan(&root); err != nil {
 		return 0, ferry.Errorf(ferry.ENOTFOUND, "404 Group Not Found")
 	}
-	return tx.writeBatch(ctx, newBatch(groupID, true), root, objs)
+	return tx.writeBatch(ctx, tx.newBatch(groupID, true), root, objs)
 }
 
 func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge.Object) (int, error) {
@@ -448,6 +479,32 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 	if !b.group && (len(b.rows[memberSpec]) > 0 || anyEmail(b.users)) {
 		if err := tx.grantImportedMemberships(ctx, b.owner, 0); err != nil {
 			return 0, err
+		}
+	}
+	if b.group && len(b.rows[groupMemberSpec]) > 0 {
+		if err := tx.grantImportedGroupMemberships(ctx, b.owner, 0); err != nil {
+			return 0, err
+		}
+	}
+	// A source user this page maps by e-mail may be a member of a group
+	// (or, for a group's page, of a project) written earlier.
+	var mailed []int64
+	for k, u := range b.users {
+		if u.Email != "" {
+			mailed = append(mailed, ids[k])
+		}
+	}
+	if len(mailed) > 0 {
+		slices.Sort(mailed)
+		if err := tx.grantImportedGroupMemberships(ctx, 0, mailed...); err != nil {
+			return 0, err
+		}
+		if b.group {
+			for _, id := range mailed {
+				if err := tx.grantImportedMemberships(ctx, 0, id); err != nil {
+					return 0, err
+				}
+			}
 		}
 	}
 	if r := b.repo; r != nil {

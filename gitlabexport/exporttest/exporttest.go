@@ -88,12 +88,18 @@ func groupContent() []forge.Object {
 	return []forge.Object{
 		forge.Label{SourceID: src("gl-1"), Name: "group-label", Color: "#0000ff", CreatedAt: t0, UpdatedAt: t0},
 		forge.Milestone{SourceID: src("gm-1"), IID: 7, Title: "Q3", State: forge.MilestoneClosed, CreatedAt: t0, UpdatedAt: t0},
+		forge.Badge{SourceID: src("gb-1"), Name: "pipeline", LinkURL: "https://ci.example.com/%{project_path}",
+			ImageURL: "https://ci.example.com/%{project_path}/pipeline.svg"},
+		// The maintainer, by e-mail: granted Developer on the group.
+		forge.Member{SourceID: src("gmem-maint"), User: forge.SourceUser{SourceID: src("maint-src"), Login: "maint-src",
+			Email: "maint@example.com"}, AccessLevel: ferry.DeveloperAccess},
 	}
 }
 
 // Seed creates three users, a private group "org" owned by the first, a
 // project "org/repo" in it with a maintainer and a developer, and writes
-// the project's and the group's content.
+// the project's and the group's content (which makes the maintainer, by
+// e-mail, a Developer of the group).
 func Seed(t testing.TB, s *store.Store) *Fixture {
 	t.Helper()
 	ctx := context.Background()

@@ -228,9 +228,8 @@ func conformance(t *testing.T, transport string) {
 	}
 }
 
-// TestConformanceGroup imports a group: its labels and milestones, with
-// its badges and members listed as failed items, never dropped; through
-// REST and through the group's export.
+// TestConformanceGroup imports a group: its labels, milestones, badges
+// and members, none failed; through REST and through the group's export.
 func TestConformanceGroup(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) { conformanceGroup(t, tr) })
@@ -241,7 +240,6 @@ func conformanceGroup(t *testing.T, transport string) {
 	f := startForge(t, tiny())
 	sc := f.Scenario
 	cfg := suite(t, f, "acme", Options{Entity: KindGroup, MigrateMemberships: true, PageSize: pageSize, Transport: transport}, true)
-	cfg.AllowFailures = func(rel string) bool { return rel == relBadges || rel == relMembers }
 	cfg.Count = func(im *sourcetest.Result) scenario.Counts {
 		n := scenario.Counts{}
 		for k, objs := range im.Objects {
@@ -249,15 +247,22 @@ func conformanceGroup(t *testing.T, transport string) {
 				n[k] = len(objs)
 			}
 		}
-		n["failed_badges"], n["failed_members"] = len(im.Failures[relBadges]), len(im.Failures[relMembers])
 		return n
 	}
 	cfg.Expected = scenario.Counts{forge.KindLabel: sc.Config().Labels, forge.KindMilestone: sc.Config().Milestones,
-		"failed_badges": 1, "failed_members": sc.Config().Users}
+		forge.KindBadge: 1, forge.KindMember: sc.Config().Users}
 	im := sourcetest.Exercise(t, cfg)
-	for _, fl := range append(im.Failures[relBadges], im.Failures[relMembers]...) {
-		if !strings.Contains(fl.Err.Error(), "ferry stores no") || fl.SourceURL == "" || fl.Title == "" {
-			t.Errorf("failure %+v: %v", fl, fl.Err)
+	if n := len(im.Failures[relBadges]) + len(im.Failures[relMembers]); n != 0 {
+		t.Errorf("%d failed badges and members", n)
+	}
+	for _, b := range sourcetest.Of[forge.Badge](im, forge.KindBadge) {
+		if b.Name != "pipeline" || !strings.HasSuffix(b.ImageURL, "/badges/main/pipeline.svg") || !strings.HasPrefix(b.LinkURL, "http") || b.ID == "" {
+			t.Errorf("badge %+v", b)
+		}
+	}
+	for _, m := range sourcetest.Of[forge.Member](im, forge.KindMember) {
+		if m.AccessLevel == 0 || m.User.ID == "" || m.ID == "" {
+			t.Errorf("member %+v", m)
 		}
 	}
 	for _, m := range sourcetest.Of[forge.Milestone](im, forge.KindMilestone) {

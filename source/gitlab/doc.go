@@ -39,11 +39,13 @@
 //	             merge_request_notes (discussions with diff positions, award emoji)
 //	lfs_objects  lfs_objects
 //
-// A group (Env.NamespaceID) has its labels and milestones, which the store
-// keeps on the group, and its badges and members (when
-// migrate_memberships), which the store cannot hold on a group: each is
-// listed as a failed item saying so, never dropped; read from its export
-// (after an export stage) or through REST.
+// A group (Env.NamespaceID) has its labels, milestones, badges (its own,
+// not its projects') and members (when migrate_memberships: members/all,
+// direct and inherited, as direct transfer reads them), all kept on the
+// group; read from its export (after an export stage) or through REST.
+// Members become source users of the destination's top-level group; the
+// store makes them ferry members of the group once they map to a real
+// user, as a project's members.
 //
 // The pre-checks of POST /bulk_imports (spec §2.1 validate!) are
 // CheckInstance, Lookup and CheckExport, with GitLab's own messages as

@@ -1,6 +1,8 @@
 package gitlab
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -347,26 +349,22 @@ func (b *builder) exMember(raw json.RawMessage) error {
 	return nil
 }
 
-// exGroupMember is a line of a group's members: a failed item, since ferry
-// keeps no group memberships yet (see groupMembers).
-func (b *builder) exGroupMember(raw json.RawMessage) error {
-	m, err := decode[nd.Member](raw)
-	if err != nil {
-		return err
-	}
-	b.Fail(importer.ItemFailure{SourceURL: b.r.base.String() + m.User.Username,
-		Title: fmt.Sprintf("member %s (access level %d)", m.User.Username, m.AccessLevel),
-		Err:   &importer.Permanent{Err: fmt.Errorf(unheld, "members")}})
-	return nil
-}
+// exGroupMember is a line of a group's members: a member as a project's
+// (exMember), written to the group.
+func (b *builder) exGroupMember(raw json.RawMessage) error { return b.exMember(raw) }
 
-// exBadge is a line of a group's badges: a failed item (see groupBadges).
+// exBadge is a line of a group's badges. Export records carry no badge
+// id: a badge is keyed by its place in the group, its name and URLs, which
+// a re-read of the same export gives again.
 func (b *builder) exBadge(raw json.RawMessage) error {
 	x, err := decode[nd.Badge](raw)
 	if err != nil {
 		return err
 	}
-	b.Fail(importer.ItemFailure{SourceURL: x.LinkURL, Title: fmt.Sprintf("badge %s (%s)", x.Name, x.LinkURL),
-		Err: &importer.Permanent{Err: fmt.Errorf(unheld, "badges")}})
+	if x.Type != "" && x.Type != "GroupBadge" {
+		return nil // a project's badge
+	}
+	sum := sha1.Sum([]byte(x.Name + "\x00" + x.LinkURL + "\x00" + x.ImageURL))
+	b.Add(forge.Badge{SourceID: b.r.sid("badge/" + hex.EncodeToString(sum[:])), Name: x.Name, LinkURL: x.LinkURL, ImageURL: x.ImageURL})
 	return nil
 }

@@ -2,10 +2,11 @@ package gitlab
 
 import (
 	"context"
-	"fmt"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 )
 
@@ -34,12 +35,7 @@ func (r *run) groupMilestones() importer.Relation {
 		})
 }
 
-// unheld is why a group's badges and members are failed items: the store
-// keeps labels and milestones only on a group.
-const unheld = "ferry stores no %s on a group: not imported"
-
-// groupBadges lists the group's badges, each a failed item: ferry has no
-// place for them, and saying so beats dropping them silently.
+// groupBadges lists the group's own badges.
 func (r *run) groupBadges() importer.Relation {
 	return list(r, relBadges, r.groupPath()+"/badges", nil,
 		func(_ context.Context, b *builder, bs []*gl.GroupBadge) error {
@@ -47,25 +43,22 @@ func (r *run) groupBadges() importer.Relation {
 				if x.Kind != "" && x.Kind != gl.GroupBadgeKind {
 					continue // a project's badge listed with the group's
 				}
-				b.Fail(importer.ItemFailure{SourceURL: r.base.String() + "api/v4/" + r.groupPath() + "/badges/" + id(x.ID),
-					Title: fmt.Sprintf("badge %s (%s)", x.Name, x.LinkURL), Err: &importer.Permanent{Err: fmt.Errorf(unheld, "badges")}})
+				b.Add(forge.Badge{SourceID: b.r.sid("badge/" + id(x.ID)), Name: x.Name, LinkURL: x.LinkURL, ImageURL: x.ImageURL})
 			}
-			b.CountItems(len(bs))
 			return nil
 		})
 }
 
-// groupMembers lists the group's members (direct and inherited), each a
-// failed item: ferry keeps no group memberships.
+// groupMembers lists the group's members, direct and inherited, as
+// direct transfer migrates them (the store leaves out whoever already has
+// the role through a parent group).
 func (r *run) groupMembers() importer.Relation {
 	return list(r, relMembers, r.groupPath()+"/members/all", nil,
 		func(_ context.Context, b *builder, ms []*gl.GroupMember) error {
 			for _, m := range ms {
-				b.Fail(importer.ItemFailure{SourceURL: r.base.String() + m.Username,
-					Title: fmt.Sprintf("member %s (access level %d)", m.Username, m.AccessLevel),
-					Err:   &importer.Permanent{Err: fmt.Errorf(unheld, "members")}})
+				b.Add(forge.Member{SourceID: b.r.sid("member/" + id(m.ID)), User: b.user(m.ID, m.Username, m.Name),
+					AccessLevel: ferry.AccessLevel(m.AccessLevel)})
 			}
-			b.CountItems(len(ms))
 			return nil
 		})
 }

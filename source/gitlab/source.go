@@ -181,6 +181,8 @@ func (*Source) ObjectType(_ string, o forge.Object) string {
 		return "protected_branches"
 	case forge.Member:
 		return "members"
+	case forge.Badge:
+		return "badges"
 	case forge.SourceUser:
 		return "users"
 	case forge.Upload:
