@@ -182,9 +182,8 @@ func waitMigration(ctx context.Context, c *apiClient, id int64, cfg config) ([]i
 	if err != nil {
 		return nil, err
 	}
-	// has_failures may be true: ferry lists what it cannot hold of a group
-	// (members, badges) as failures; the projects are checked below.
-	if b["status"] != "finished" {
+	// fakeforge's tree migrates whole: any failure is a shortfall.
+	if b["status"] != "finished" || b["has_failures"] != false {
 		return nil, fmt.Errorf("migration ended %v (has_failures %v)", b["status"], b["has_failures"])
 	}
 	var projects []int64
