@@ -14,6 +14,9 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
+	"github.com/ferry-import/ferry/store/storetest"
 )
 
 // facts is what a client reads back of one migrated project through the
@@ -54,6 +57,13 @@ func (f *facts) set(key string, v any) {
 		f.uploads[l] = true
 	}
 	f.values[key] = uploadLink.ReplaceAllString(text, "/uploads/SECRET/$1")
+}
+
+// replace rewrites old as new in every value.
+func (f *facts) replace(old, new string) {
+	for k, v := range f.values {
+		f.values[k] = strings.ReplaceAll(v, old, new)
+	}
 }
 
 func (f *facts) user(key string, u *gitlab.BasicUser) {
@@ -209,6 +219,20 @@ func projectFacts(t *testing.T, in *apptest.Instance, token string, pid int64) *
 		f.set("upload "+uploadLink.ReplaceAllString(link, "$1"), fmt.Sprintf("%d %x", resp.StatusCode, sha256.Sum256(body)))
 	}
 	f.set("uploads linked", len(f.uploads))
+	// The repository: every ref and where it points (branches, tags, merge
+	// request heads), and the wiki's.
+	remote := strings.Replace(in.URL, "http://", "http://oauth2:"+token+"@", 1) + "/" + proj.PathWithNamespace
+	for _, repo := range []string{".git", ".wiki.git"} {
+		out := git(t, t.TempDir(), "ls-remote", remote+repo)
+		refs := 0
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if sha, ref, ok := strings.Cut(line, "\t"); ok {
+				f.set("ref "+repo+" "+ref, sha)
+				refs++
+			}
+		}
+		f.set("refs "+repo, refs)
+	}
 	return f
 }
 
@@ -305,5 +329,48 @@ func sameFacts(t *testing.T, what string, a, b *facts) {
 	}
 	if len(a.values) == 0 || len(fwd) == 0 {
 		t.Errorf("%s: nothing compared (%d facts, %d people)", what, len(a.values), len(fwd))
+	}
+}
+
+// TestGitLabTransportsLandTheSame: one source tree migrated through
+// export_relations and the same tree migrated through the REST API (the
+// source with direct transfer off) land the same content, field by field:
+// issues, merge requests, notes and their positions, emoji, approvals,
+// releases, protected branches, uploads, git refs, people one to one.
+func TestGitLabTransportsLandTheSame(t *testing.T) {
+	viaExport := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportBatchSize: 7, ExportPendingPolls: 1}}, smallTree)
+	viaREST := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true}}, smallTree)
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+	ids := map[string]int64{"export": startMigration(t, in, viaExport, "byexport"), "rest": startMigration(t, in, viaREST, "byrest")}
+	for way, id := range ids {
+		if done := waitBulkImport(t, in, id); done["status"] != "finished" || done["has_failures"] != false {
+			logEntities(t, in, id)
+			t.Fatalf("migration through %s ended %v (has_failures %v)", way, done["status"], done["has_failures"])
+		}
+	}
+	for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, ids["export"]), in.RootToken) {
+		if en["migrated_through"] != "export_relations" {
+			t.Errorf("entity %v migrated through %v", en["source_full_path"], en["migrated_through"])
+		}
+	}
+	root := in.Client(t, in.RootToken)
+	projects := migratedProjects(t, in, ids["export"])
+	if len(projects) != len(viaExport.Scenario.Projects()) {
+		t.Fatalf("%d projects through the export, the source has %d", len(projects), len(viaExport.Scenario.Projects()))
+	}
+	for _, pid := range projects {
+		p, _, err := root.Projects.GetProject(pid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		twin, _, err := root.Projects.GetProject("byrest/"+strings.TrimPrefix(p.PathWithNamespace, "byexport/"), nil)
+		if err != nil {
+			t.Fatalf("the REST twin of %s: %v", p.PathWithNamespace, err)
+		}
+		// Release links point at their source, which differs by address.
+		fr, fe := projectFacts(t, in, in.RootToken, twin.ID), projectFacts(t, in, in.RootToken, pid)
+		fr.replace(viaREST.GitLab.URL, "SOURCE")
+		fe.replace(viaExport.GitLab.URL, "SOURCE")
+		sameFacts(t, p.PathWithNamespace, fr, fe)
 	}
 }
