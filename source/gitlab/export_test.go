@@ -293,3 +293,58 @@ func TestExportNotReady(t *testing.T) {
 		break
 	}
 }
+
+// TestExportFailures: an export the source failed, a relation it never
+// exported and a file it will not serve fail the relation with the
+// source's reason; an optional relation a source does not know
+// (user_contributions before GitLab 17) is empty, not a failure.
+func TestExportFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rel := r.URL.Query().Get("relation")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/status") && rel == "labels":
+			_, _ = io.WriteString(w, `{"relation":"labels","status":-1,"error":"Error!  undefined method"}`)
+		case strings.HasSuffix(r.URL.Path, "/status") && rel == "milestones":
+			_, _ = io.WriteString(w, `{"relation":"milestones","status":1,"batched":false,"total_objects_count":2}`)
+		case strings.HasSuffix(r.URL.Path, "/status") && rel == "user_contributions":
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":"relation does not have a valid value"}`)
+		case strings.HasSuffix(r.URL.Path, "/download"):
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Export file not found"}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Export not found"}`)
+		}
+	}))
+	defer srv.Close()
+	raw, _ := json.Marshal(Options{Entity: KindProject, SourceID: 5, Transport: TransportExport})
+	env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: srv.URL, SourceRef: "acme/widgets", Options: raw, Credential: "t",
+		HTTP: srv.Client()}
+	ctx := context.Background()
+	fetchAll := func(name string) error {
+		rel := relationOf(t, New(), env, name)
+		for cursor := ""; ; {
+			p, err := rel.Fetch(ctx, cursor)
+			if err != nil || p.Next == "" {
+				return err
+			}
+			cursor = p.Next
+		}
+	}
+	for _, c := range []struct{ relation, want string }{
+		{relLabels, "the source failed to export labels: Error!  undefined method"},
+		{relMilestones, "Export file not found"},
+		{relIssues, "Export not found"},
+		{"user_contributions", ""},
+	} {
+		err := fetchAll(c.relation)
+		var perm *importer.Permanent
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want an empty relation", c.relation, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &perm)):
+			t.Errorf("%s: %v, want a permanent error saying %q", c.relation, err, c.want)
+		}
+	}
+}
