@@ -9,6 +9,7 @@ import (
 	"github.com/ferry-import/ferry/fakeforge"
 	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store/storetest"
 )
 
@@ -145,5 +146,66 @@ func checkReassignedGroupMember(t *testing.T, in *apptest.Instance, sc *scenario
 	}
 	if got := members()["carol"]; got != 40 {
 		t.Errorf("group %s: carol's access level %d after the reassignment, want 40", path, got)
+	}
+}
+
+// TestFerryMigratesAGitHubImport: ferry A imports fakeforge's GitHub
+// repository into a group; ferry B migrates that group from A by direct
+// transfer, and what B serves of the project equals what A serves, field
+// by field: git refs, issues, merge requests, notes with their diff
+// positions, emoji, approvals, releases, people (A's placeholders
+// for GitHub's users) one to one.
+func TestFerryMigratesAGitHubImport(t *testing.T) {
+	f := forge(t, traffic.Faults{}, func(c *scenario.Config) {
+		c.Issues, c.PullRequests, c.CommentsPerItem, c.ReviewCommentsPerPR = 12, 8, 3, 4
+	})
+	e := storetest.Engines(t)[0]
+	a := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+	if code, res := postJSON(t, a.URL+"/api/v4/groups", a.RootToken, map[string]any{"name": "origin", "path": "origin"}); code != 201 {
+		t.Fatalf("create group on A: %d %v", code, res)
+	}
+	pidA := startImport(t, a, f, "origin")
+	if st := waitImport(t, a, pidA, nil); st["import_status"] != "finished" {
+		t.Fatalf("A's GitHub import ended %v", st["import_status"])
+	}
+
+	b := apptest.Start(t, storetest.Engine{Name: e.Name, DataDir: t.TempDir()}, apptest.Options{AllowLocalNetwork: true,
+		EngineOverrides: fast, Workers: 4})
+	if code, res := postJSON(t, b.URL+"/api/v4/groups", b.RootToken, map[string]any{"name": "copy", "path": "copy"}); code != 201 {
+		t.Fatalf("create group on B: %d %v", code, res)
+	}
+	code, res := postJSON(t, b.URL+"/api/v4/bulk_imports", b.RootToken, map[string]any{
+		"configuration": map[string]any{"url": a.URL, "access_token": a.RootToken},
+		"entities": []map[string]any{{"source_type": "group_entity", "source_full_path": "origin", "destination_slug": "origin",
+			"destination_namespace": "copy"}},
+	})
+	if code != 201 {
+		t.Fatalf("POST /bulk_imports on B: %d %v", code, res)
+	}
+	idB := int64(res["id"].(float64))
+	if done := waitBulkImport(t, b, idB); done["status"] != "finished" || done["has_failures"] != false {
+		logEntities(t, b, idB)
+		t.Fatalf("B's migration ended %v (has_failures %v)", done["status"], done["has_failures"])
+	}
+	projects := migratedProjects(t, b, idB)
+	if len(projects) != 1 {
+		t.Fatalf("B migrated %d projects, A has 1", len(projects))
+	}
+	fa, fb := projectFacts(t, a, a.RootToken, pidA), projectFacts(t, b, b.RootToken, projects[0])
+	sameFacts(t, "copy/origin/NEW-NAME", fa, fb)
+	// What the comparison covers, so that it proves something.
+	seen := map[string]int{}
+	for k := range fa.values {
+		for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/", "upload "} {
+			if strings.Contains(k, what) {
+				seen[what]++
+			}
+		}
+	}
+	t.Logf("compared %d facts: %v", len(fa.values), seen)
+	for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/"} {
+		if seen[what] == 0 {
+			t.Errorf("A has no %q facts: the comparison proves little", what)
+		}
 	}
 }
