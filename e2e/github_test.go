@@ -60,6 +60,7 @@ func startImport(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, target 
 }
 
 func TestGitHubImportEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, nil)
 	sc := f.Scenario
 	want, _ := sc.Expected("github")

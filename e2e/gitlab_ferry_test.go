@@ -15,6 +15,7 @@ import (
 // (version, token scopes, GraphQL lookups, the REST reads), and arrives
 // with the same projects and content.
 func TestFerryMigratesFromFerry(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, smallTree)
 	want, _ := f.Scenario.Expected(scenario.GitLab)
 	np := len(f.Scenario.Projects())
