@@ -90,12 +90,17 @@ func TestGitHubImportFaults(t *testing.T) {
 	}
 }
 
-// TestGitHubImportRateLimit: a budget of 60 calls per 3 s window against an
-// import of ~150 calls. The import waits for the resets, says so in the
+// TestGitHubImportRateLimit: a budget of 50 calls per 15 s window against
+// an import of ~150 calls. The import waits for the resets, says so in the
 // status, completes with everything and hardly ever hits the limit.
+//
+// The budget is spent only if the import outpaces budget/period: at 60 per
+// 3 s (20 calls/s) an import slowed by the race detector and the other
+// tests running in parallel never had to wait (5 calls/s seen). 50 per 15 s
+// needs 3.3 calls/s.
 func TestGitHubImportRateLimit(t *testing.T) {
 	t.Parallel()
-	const budget, period = 60, 3 * time.Second
+	const budget, period = 50, 15 * time.Second
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
