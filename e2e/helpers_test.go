@@ -133,7 +133,9 @@ func status(t *testing.T, in *apptest.Instance, id int64) map[string]any {
 // until it is final, calling each with every status seen.
 func waitImport(t *testing.T, in *apptest.Instance, id int64, each func(map[string]any)) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	// A hang detector, not a speed check: the race run on a loaded machine
+	// took over 3 minutes for an import with attachments.
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		st := status(t, in, id)
 		if each != nil {
