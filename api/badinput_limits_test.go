@@ -99,6 +99,7 @@ func repeat(item, sep string, n int) string {
 // TestBadInputLimits: oversized or unparseable requests get GitLab's 4xx
 // with a clear message, never a 500, and change nothing stored.
 func TestBadInputLimits(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		tokens, ids := limitsFixture(t, in)
 		open, pub, bg := ids["open"], ids["pub"], ids["bobgroup"]
@@ -234,6 +235,7 @@ func TestBadInputLimits(t *testing.T) {
 // query: no ignored parameter, no credential, and no header larger than a
 // few kilobytes.
 func TestPaginationLinks(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		tokens, ids := limitsFixture(t, in)
 		issues := fmt.Sprintf("/api/v4/projects/%d/issues", ids["open"])
@@ -304,6 +306,7 @@ func TestPaginationLinks(t *testing.T) {
 // TestSudo: an administrator's token with the sudo scope acts as the user
 // named by the Sudo header or the sudo parameter, by username or id.
 func TestSudo(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		tokens, ids := limitsFixture(t, in)
 		get := func(path string, hdr map[string]string) (int, string) {

@@ -87,6 +87,7 @@ func do(t *testing.T, base string, tokens map[string]string, c call) (int, strin
 const jsonCT = "application/json"
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		st := in.App.Store
@@ -262,6 +263,7 @@ func TestBadInput(t *testing.T) {
 
 // TestHeadServesGetRoutes: curl -I works on GET routes, as on GitLab.
 func TestHeadServesGetRoutes(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{})
 	req, _ := http.NewRequest("HEAD", in.URL+"/api/v4/projects", nil)
 	req.Header.Set("PRIVATE-TOKEN", in.RootToken)

@@ -52,6 +52,7 @@ func withRepository(t *testing.T, in *apptest.Instance, id int64) {
 // GitLab's status and message, and a refused request changes nothing, in
 // the database or in the repository's HEAD.
 func TestBadInputValidation(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		st := in.App.Store

@@ -180,6 +180,7 @@ const destNamespaceMsg = "must be a relative path and not include protocol, sub-
 const slugMsg = "can only include non-accented letters, digits, '_', '-' and '.'. It must not start with '-', '_', or '.', nor end with '-', '_', '.', '.git', or '.atom'. For example, 'destination_namespace' not 'destination/namespace'"
 
 func TestBulkImportParamValidation(t *testing.T) {
+	t.Parallel()
 	env := newBulkEnv(t, storetest.Open(t, storetest.Engines(t)[0]), true)
 	conf := map[string]any{"url": "https://src.example", "access_token": "srctok"}
 	entity := func(kv ...any) map[string]any {
@@ -264,6 +265,7 @@ func validBulkBody(slug, ns string) string {
 // The source's refusals and the destination checks, in order: 422 with
 // GitLab's message, nothing created.
 func TestBulkImportRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := newBulkEnv(t, s, true)
 		for _, c := range []struct {
@@ -317,6 +319,7 @@ func TestBulkImportRefusals(t *testing.T) {
 }
 
 func TestBulkImportRateLimit(t *testing.T) {
+	t.Parallel()
 	env := newBulkEnv(t, storetest.Open(t, storetest.Engines(t)[0]), true)
 	for i := 1; i <= 6; i++ {
 		env.advance(time.Second)
@@ -341,6 +344,7 @@ func TestBulkImportRateLimit(t *testing.T) {
 }
 
 func TestBulkImportDisabled(t *testing.T) {
+	t.Parallel()
 	env := newBulkEnv(t, storetest.Open(t, storetest.Engines(t)[0]), false)
 	for _, c := range []struct{ user, method, path string }{
 		{"alice", http.MethodPost, "/bulk_imports"}, {"alice", http.MethodGet, "/bulk_imports"}, {"", http.MethodGet, "/bulk_imports"},
@@ -362,6 +366,7 @@ func TestBulkImportDisabled(t *testing.T) {
 // request, as JSON, as curl --data sends JSON (labelled a form), and as a
 // Rack form.
 func TestBulkImportSeedBodies(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := newBulkEnv(t, s, true)
 		ctx := context.Background()
@@ -454,6 +459,7 @@ func TestBulkImportSeedBodies(t *testing.T) {
 }
 
 func TestNormalizeParamRack(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ raw, want string }{
 		{"a=1&a=2", `{"a":"2"}`},
 		{"a[]=1&a[]=2", `{"a":["1","2"]}`},
@@ -492,6 +498,7 @@ func createBulkFor(t *testing.T, s *store.Store, user *ferry.User, paths ...stri
 }
 
 func TestBulkImportReads(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := newBulkEnv(t, s, true)
 		ctx := context.Background()
@@ -630,6 +637,7 @@ func TestBulkImportReads(t *testing.T) {
 }
 
 func TestBulkImportCancel(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := newBulkEnv(t, s, true)
 		a1, _ := createBulkFor(t, s, env.users["alice"], "src/a")

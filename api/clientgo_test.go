@@ -34,6 +34,7 @@ func must[T any](v T, _ *gitlab.Response, err error) func(testing.TB) T {
 // TestClientGo drives users, tokens, groups, subgroups, projects, members
 // and pagination with GitLab's official Go client.
 func TestClientGo(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		root := in.Client(t, in.RootToken)
 

@@ -14,6 +14,7 @@ import (
 // TestContentAccess: on a public project, confidential issues and internal
 // notes are for reporters and up, as in GitLab.
 func TestContentAccess(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		root := in.Client(t, in.RootToken)

@@ -73,6 +73,7 @@ func check(t *testing.T, what string, got, want any) {
 }
 
 func TestContentReadBack(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		root := in.Client(t, in.RootToken)

@@ -17,6 +17,7 @@ import (
 // else waits for that person; contributions keep their placeholder until
 // they accept, and nobody else can answer for them.
 func TestReassignmentNeedsConsent(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{})
 	ctx := context.Background()
 	root := in.Client(t, in.RootToken)

@@ -46,6 +46,7 @@ func rawCall[T any](t *testing.T, c *gitlab.Client, method, path string, body an
 // TestPlaceholders shows source authors as placeholders, maps a matching
 // e-mail to the real user, and lets the group owner reassign the rest.
 func TestPlaceholders(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		root := in.Client(t, in.RootToken)

@@ -100,6 +100,7 @@ func gunzipLines[T any](t *testing.T, b []byte) []T {
 }
 
 func TestExportRelations(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		fx := exporttest.Seed(t, s)
 		svc, err := gitlabexport.New(gitlabexport.Config{Store: s, Dir: t.TempDir(), BatchSize: 4})
@@ -212,6 +213,7 @@ func TestExportRelations(t *testing.T) {
 }
 
 func TestGraphQLLookups(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		fx := exporttest.Seed(t, s)

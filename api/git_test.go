@@ -153,6 +153,7 @@ func lsRemote(t *testing.T, remote string, patterns ...string) map[string]string
 // TestGitClone clones the imported fixture with git over real HTTP using
 // oauth2:<token>, fetches the merge request heads, and clones the wiki.
 func TestGitClone(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		master := w.bundleHeads["refs/heads/master"]
@@ -238,6 +239,7 @@ func commitToBare(t *testing.T, bare, branch string, files map[string]string) {
 // pointer, and clones with the real git-lfs client, which must get the
 // object through the batch API with oauth2:<token>.
 func TestGitLFSRoundTrip(t *testing.T) {
+	t.Parallel()
 	if _, _, err := gitRun(t, "", "lfs", "version"); err != nil {
 		t.Skip("git lfs is not installed (Debian package git-lfs): skipping the LFS round trip")
 	}
@@ -304,6 +306,7 @@ func TestGitLFSRoundTrip(t *testing.T) {
 // TestGitAccess checks who may fetch what, over the first request of a
 // clone (the ref advertisement) with every way of giving credentials.
 func TestGitAccess(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		basic := func(token string) map[string]string {
@@ -418,6 +421,7 @@ func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byt
 // an empty repository; deleting the project removes its repository, wiki
 // and LFS links once the delete_project_data job has run.
 func TestProjectRepositoryLifecycle(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		ctx := context.Background()
 		root := in.Client(t, in.RootToken)

@@ -118,6 +118,7 @@ func bbsFixtures(t *testing.T, in *apptest.Instance) string {
 // no Bitbucket Server importer registered, a request that passes every
 // check is refused there, even when it would have created groups.
 func TestBitbucketServerImportErrors(t *testing.T) {
+	t.Parallel()
 	bb := bbsForge(t, traffic.Faults{})
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -257,6 +258,7 @@ func (h holdRelation) Fetch(ctx context.Context, cursor string) (importer.Page, 
 // namespace the caller cannot create falls back to their own; the import
 // is canceled as GitHub's are; no answer shows the token.
 func TestBitbucketServerImportSchedules(t *testing.T) {
+	t.Parallel()
 	bb := bbsForge(t, traffic.Faults{})
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -413,6 +415,7 @@ func bbsDescription(t *testing.T, bb *fakeforge.Endpoint, key string) string {
 // address, however spelled, is refused as a blocked github_hostname is,
 // in Bitbucket's envelope, before anything reaches it.
 func TestBitbucketServerImportSSRF(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer trap.Close()
@@ -457,6 +460,7 @@ func TestBitbucketServerImportSSRF(t *testing.T) {
 // limit gets 429 in Bitbucket's envelope, and while the refusal lasts the
 // next request is answered without calling the server at all.
 func TestBitbucketServerImportRateLimited(t *testing.T) {
+	t.Parallel()
 	bb := bbsForge(t, traffic.Faults{RateLimit: 1, RateLimitPeriod: time.Hour})
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true})
 	a := &answers{base: in.URL}

@@ -150,6 +150,7 @@ func apiGet(t *testing.T, in *apptest.Instance, token, path string) (int, http.H
 }
 
 func TestRepositoryBranches(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		bare := shapeRepository(t, w)
@@ -225,6 +226,7 @@ func TestRepositoryBranches(t *testing.T) {
 }
 
 func TestRepositoryTags(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		bare := shapeRepository(t, w)
@@ -276,6 +278,7 @@ func TestRepositoryTags(t *testing.T) {
 }
 
 func TestRepositoryCommits(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		bare := shapeRepository(t, w)
@@ -384,6 +387,7 @@ func TestRepositoryCommits(t *testing.T) {
 }
 
 func TestRepositoryFiles(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		bare := shapeRepository(t, w)
@@ -475,6 +479,7 @@ func TestRepositoryFiles(t *testing.T) {
 // TestRepositoryAccess: the repository API follows the project's
 // visibility and GitLab's download_code ability.
 func TestRepositoryAccess(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newGitWorld(t, in)
 		paths := []string{"repository/branches", "repository/branches/master", "repository/tags", "repository/tags/v0.9.99",
@@ -513,6 +518,7 @@ func TestRepositoryAccess(t *testing.T) {
 // TestRepositoryEmpty: a project created through the API reads as an empty
 // repository before anyone clones it, and after.
 func TestRepositoryEmpty(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		root := in.Client(t, in.RootToken)
 		p := must(root.Projects.CreateProject(&gitlab.CreateProjectOptions{Path: gitlab.Ptr("empty")}))(t)

@@ -48,6 +48,7 @@ func putUpload(t *testing.T, in *apptest.Instance, pid int64, name, ctype string
 }
 
 func TestServeUploads(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		root := in.Client(t, in.RootToken)
 		grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Att"), Path: gitlab.Ptr("att"),

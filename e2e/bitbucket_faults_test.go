@@ -15,8 +15,10 @@ import (
 // the import (429 with Retry-After): the import waits, retries and ends
 // finished with everything, nothing twice.
 func TestBitbucketServerImportFaults(t *testing.T) {
+	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			f := forge(t, traffic.Faults{Seed: 5, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.02, MalformedRate: 0.02,
 				RateLimit: 30, RateLimitPeriod: time.Second}, nil)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
@@ -47,8 +49,10 @@ func TestBitbucketServerImportFaults(t *testing.T) {
 // stops an import between pages, keeping what arrived; the server hears
 // nothing once the import's jobs are gone.
 func TestBitbucketServerImportCancel(t *testing.T) {
+	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			f := forge(t, traffic.Faults{Latency: 20 * time.Millisecond}, nil)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			id := startBBSImport(t, in, f, bbsImportBody(f, "new_namespace", "cancel"))

@@ -49,6 +49,7 @@ func startBBSImport(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, body
 // placeholders (a Bitbucket user called root among them) and a ferry user
 // receiving the contributions of the Bitbucket user with their e-mail.
 func TestBitbucketServerImportEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, nil)
 	sc := f.Scenario
 	want, err := sc.Expected(scenario.BitbucketServer)
@@ -57,6 +58,7 @@ func TestBitbucketServerImportEndToEnd(t *testing.T) {
 	}
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			logs := &logBuffer{}
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
 			root := in.Client(t, in.RootToken)

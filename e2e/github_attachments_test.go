@@ -104,6 +104,7 @@ func scenarioAttachments(sc *scenario.Scenario) map[string]bool {
 // is never fetched, and an attachment gone at the source is a failed item
 // of a finished import.
 func TestGitHubImportAttachments(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, nil)
 	sc := f.Scenario
 	want := scenarioAttachments(sc)

@@ -20,9 +20,11 @@ import (
 // TestGitHubImportBadInput: every error row of POST /import/github, with
 // GitLab's status and body, and nothing created by a refused request.
 func TestGitHubImportBadInput(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, nil)
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast})
 			root := in.Client(t, in.RootToken)
 			grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("dest"), Path: gitlab.Ptr("dest")}))(t)
@@ -104,6 +106,7 @@ func TestGitHubImportBadInput(t *testing.T) {
 // TestGitHubImportRateLimitNearlySpent: GitLab answers 429 when the token
 // has next to no budget left, instead of starting an import that stalls.
 func TestGitHubImportRateLimitNearlySpent(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{RateLimit: 1, RateLimitPeriod: 3600e9}, nil)
 	e := storetest.Engines(t)[0]
 	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true})
@@ -118,6 +121,7 @@ func TestGitHubImportRateLimitNearlySpent(t *testing.T) {
 // TestGitHubImportSSRF: without --allow-local-network no import reaches a
 // loopback, private, link-local or metadata address, whatever the form.
 func TestGitHubImportSSRF(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer trap.Close()
@@ -156,6 +160,7 @@ func TestGitHubImportSSRF(t *testing.T) {
 // the source itself is reachable), a redirect, a pagination link or a
 // clone URL pointing at another host must not take the token there.
 func TestGitHubImportSourcePointingElsewhere(t *testing.T) {
+	t.Parallel()
 	var leaked atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		leaked.Add(1)

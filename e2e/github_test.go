@@ -60,11 +60,15 @@ func startImport(t *testing.T, in *apptest.Instance, f *fakeforge.Forge, target 
 }
 
 func TestGitHubImportEndToEnd(t *testing.T) {
-	f := forge(t, traffic.Faults{}, nil)
-	sc := f.Scenario
-	want, _ := sc.Expected("github")
+	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			// A fakeforge per engine (the same seeded scenario): the call
+			// counts below are one import's, and the engines run at once.
+			f := forge(t, traffic.Faults{}, nil)
+			sc := f.Scenario
+			want, _ := sc.Expected("github")
 			logs := &logBuffer{}
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
 			root := in.Client(t, in.RootToken)

@@ -338,6 +338,7 @@ func sameFacts(t *testing.T, what string, a, b *facts) {
 // issues, merge requests, notes and their positions, emoji, approvals,
 // releases, protected branches, uploads, git refs, people one to one.
 func TestGitLabTransportsLandTheSame(t *testing.T) {
+	t.Parallel()
 	viaExport := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportBatchSize: 7, ExportPendingPolls: 1}}, smallTree)
 	viaREST := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true}}, smallTree)
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})

@@ -47,8 +47,10 @@ func migratedProjects(t *testing.T, in *apptest.Instance, id int64) []int64 {
 // migration (429 with Retry-After): the migration waits, retries and ends
 // finished with every group and project complete, nothing twice.
 func TestGitLabMigrationFaults(t *testing.T) {
+	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			f := forge(t, traffic.Faults{Seed: 5, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.02, MalformedRate: 0.02,
 				RateLimit: 10, RateLimitPeriod: time.Second}, smallTree)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
@@ -87,8 +89,10 @@ func TestGitLabMigrationFaults(t *testing.T) {
 // migration: it reads canceled, its unfinished entities too, and the source
 // hears nothing once its jobs are gone.
 func TestGitLabMigrationCancel(t *testing.T) {
+	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			f := forge(t, traffic.Faults{Latency: 20 * time.Millisecond}, smallTree)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			id := startMigration(t, in, f, "cancel")

@@ -19,6 +19,7 @@ import (
 // scopes, GraphQL lookups, then A's export_relations), and arrives with
 // the same projects and content.
 func TestFerryMigratesFromFerry(t *testing.T) {
+	t.Parallel()
 	f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true}}, smallTree)
 	want, _ := f.Scenario.Expected(scenario.GitLab)
 	np := len(f.Scenario.Projects())
@@ -156,6 +157,7 @@ func checkReassignedGroupMember(t *testing.T, in *apptest.Instance, sc *scenario
 // positions, emoji, approvals, releases, people (A's placeholders
 // for GitHub's users) one to one.
 func TestFerryMigratesAGitHubImport(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, func(c *scenario.Config) {
 		c.Issues, c.PullRequests, c.CommentsPerItem, c.ReviewCommentsPerPR = 12, 8, 3, 4
 	})

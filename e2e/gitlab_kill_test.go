@@ -19,9 +19,11 @@ import (
 // it on the same data and checks the migration ends finished with every
 // project complete and nothing twice.
 func TestMigrationSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildFerry(t)
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			f := forge(t, traffic.Faults{Latency: 30 * time.Millisecond}, smallTree)
 			env := []string{"FERRY_ALLOW_LOCAL_NETWORK=1", "FERRY_ROOT_TOKEN=" + killRootToken,
 				"FERRY_DATA_DIR=" + e.DataDir, "FERRY_DATABASE_URL=" + e.URL}

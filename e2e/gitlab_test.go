@@ -91,6 +91,7 @@ func waitBulkImport(t *testing.T, in *apptest.Instance, id int64) map[string]any
 // spec's other examples, and checks that every group and project arrived,
 // read back through the API and git clone, on both databases.
 func TestGitLabMigrationEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, smallTree)
 	sc := f.Scenario
 	want, err := sc.Expected(scenario.GitLab)
@@ -100,6 +101,7 @@ func TestGitLabMigrationEndToEnd(t *testing.T) {
 	np := len(sc.Projects())
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			logs := &logBuffer{}
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Log: logs, Workers: 4})
 			root := in.Client(t, in.RootToken)
@@ -318,11 +320,13 @@ func checkGitLabClone(t *testing.T, in *apptest.Instance, sc *scenario.Scenario,
 // as GitLab does) fails on its own with the reason in its failures, and the
 // migration still finishes, saying it has failures.
 func TestGitLabMigrationProjectEntities(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, smallTree)
 	want, _ := f.Scenario.Expected(scenario.GitLab)
 	np := len(f.Scenario.Projects())
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			if code, res := postJSON(t, in.URL+"/api/v4/groups", in.RootToken, map[string]any{"name": "solo", "path": "solo"}); code != 201 {
 				t.Fatalf("create group: %d %v", code, res)
@@ -370,6 +374,7 @@ func TestGitLabMigrationProjectEntities(t *testing.T) {
 // TestGitLabMigrationWithoutProjects: migrate_projects=false brings the
 // group and its subgroups, and no project.
 func TestGitLabMigrationWithoutProjects(t *testing.T) {
+	t.Parallel()
 	f := forge(t, traffic.Faults{}, smallTree)
 	e := storetest.Engines(t)[0]
 	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})

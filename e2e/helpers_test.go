@@ -23,6 +23,26 @@ import (
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 )
 
+// binDir holds what the package's tests build once and share (the ferry
+// binary of the SIGKILL tests); TestMain removes it.
+var binDir string
+
+// TestMain makes binDir, runs the tests and removes it. The tests run in
+// parallel (t.Parallel): each starts its own fakeforge, ferry, data
+// directory and PostgreSQL schema on ports the kernel picks, and they wait
+// mostly on sources, leases and rate-limit windows, which overlap.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // must turns a client call's results into a value, failing on error.
 func must[T any](v T, _ *gitlab.Response, err error) func(testing.TB) T {
 	return func(t testing.TB) T {
@@ -121,7 +141,9 @@ func status(t *testing.T, in *apptest.Instance, id int64) map[string]any {
 // until it is final, calling each with every status seen.
 func waitImport(t *testing.T, in *apptest.Instance, id int64, each func(map[string]any)) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	// A hang detector, not a speed check: the race run on a loaded machine
+	// took over 3 minutes for an import with attachments.
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		st := status(t, in, id)
 		if each != nil {

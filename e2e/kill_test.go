@@ -31,16 +31,31 @@ import (
 
 const killRootToken = "glpat-kill-test-root-token-0001"
 
-// buildFerry builds ./cmd/ferry into a directory of t's.
+// buildFerry builds ./cmd/ferry once per test binary run (the SIGKILL
+// tests share it: linking it per test cost seconds each) into binDir,
+// which TestMain removes.
 func buildFerry(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ferry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
-	cmd.Dir = ".." // the module root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build ferry: %v\n%s", err, out)
+	ferryBin.once.Do(func() {
+		bin := filepath.Join(binDir, "ferry")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
+		cmd.Dir = ".." // the module root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			ferryBin.err = fmt.Errorf("build ferry: %v\n%s", err, out)
+			return
+		}
+		ferryBin.path = bin
+	})
+	if ferryBin.err != nil {
+		t.Fatal(ferryBin.err)
 	}
-	return bin
+	return ferryBin.path
+}
+
+var ferryBin struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 // readyLine is the part of a log line startProcess waits for.
@@ -199,10 +214,12 @@ var killSources = []killSource{
 }
 
 func TestImportSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildFerry(t)
 	for _, src := range killSources {
 		for _, e := range storetest.Engines(t) {
 			t.Run(src.name+"/"+e.Name, func(t *testing.T) {
+				t.Parallel()
 				killOne(t, bin, e, src)
 			})
 		}

@@ -172,6 +172,7 @@ func (tr *trapRelay) addrPort(t *testing.T) netip.AddrPort {
 // come with those adapters. netguard.TestCheckURLSpellings and
 // TestDialRefusesEverySpelling cover the spellings of their URLs today.
 func TestImportNeverReachesBlockedAddresses(t *testing.T) {
+	t.Parallel()
 	trap := netguardtest.NewTrap(t)
 	t.Log(trap)
 	spellings := trap.Spellings()

@@ -18,6 +18,7 @@ import (
 // SIGKILLed while it runs some, and the other finishes the import with
 // nothing twice and nothing missing. This runs the real binary.
 func TestWorkersShareAnImportAndSurviveAKill(t *testing.T) {
+	t.Parallel()
 	bin := buildFerry(t)
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {

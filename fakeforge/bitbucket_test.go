@@ -22,6 +22,7 @@ import (
 // page, as GitLab's importer does, and checks counts and calls against
 // the scenario.
 func TestBitbucketServerWalk(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(5), Sources: []string{scenario.BitbucketServer}})
 	bb := f.BitbucketServer
 	want, _ := f.Scenario.Expected(scenario.BitbucketServer)
@@ -56,6 +57,7 @@ func TestBitbucketServerWalk(t *testing.T) {
 }
 
 func TestBitbucketServerErrorsAndPaging(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(5)})
 	bb := f.BitbucketServer
 	api := bb.APIURL
@@ -129,6 +131,7 @@ func TestBitbucketServerErrorsAndPaging(t *testing.T) {
 // rework branches, merge commits fetched by SHA, the public project's
 // clone URL. TestLFSBatchAPI fetches its LFS objects.
 func TestBitbucketServerClone(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(5), Sources: []string{scenario.BitbucketServer}})
 	bb, sc, repo := f.BitbucketServer, f.Scenario, f.BitbucketServer.Git
 	dir := t.TempDir()
@@ -175,6 +178,7 @@ func TestBitbucketServerClone(t *testing.T) {
 // fault knobs: 429 with Retry-After and an {"errors":[…]} body, rate
 // headers, JSON 5xx.
 func TestBitbucketServerLimitAnswers(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	opts := fakeforge.Options{Scenario: tinyScenario(9), Sources: []string{scenario.BitbucketServer}, Clock: fixedClock{now},
 		Faults: traffic.Faults{RateLimit: 2, RateLimitPeriod: time.Minute}}

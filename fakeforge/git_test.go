@@ -32,6 +32,7 @@ func gitCmd(t *testing.T, dir, user, password string, args ...string) string {
 }
 
 func TestGitHubCloneOverSmartHTTP(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(3)})
 	sc := f.Scenario
 	dir := t.TempDir()
@@ -86,6 +87,7 @@ func TestGitHubCloneOverSmartHTTP(t *testing.T) {
 // as an importer does, whether or not git-lfs is installed, from GitHub's
 // repository and from Bitbucket Server's.
 func TestLFSBatchAPI(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(3)})
 	sc := f.Scenario
 	type obj struct {
@@ -151,6 +153,7 @@ func TestLFSBatchAPI(t *testing.T) {
 
 // TestLFSClone clones with git-lfs smudging the objects, when git-lfs is here.
 func TestLFSClone(t *testing.T) {
+	t.Parallel()
 	if err := exec.Command("git", "lfs", "version").Run(); err != nil {
 		t.Skip("git-lfs is not installed; TestLFSBatchAPI covers the LFS API over HTTP")
 	}

@@ -57,6 +57,7 @@ func ghClient(t *testing.T, apiURL, token string) *gh.Client {
 // TestGitHubWalk walks the whole repository with go-github, at the root and
 // under /api/v3, and checks counts and calls against the scenario.
 func TestGitHubWalk(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
 	want, err := f.Scenario.Expected(scenario.GitHub)
 	if err != nil {
@@ -89,6 +90,7 @@ func TestGitHubWalk(t *testing.T) {
 
 // TestGitHubPerItemEndpoints decodes every endpoint the walk does not use.
 func TestGitHubPerItemEndpoints(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
 	ctx := context.Background()
 	c := ghClient(t, f.GitHub.URL+"/api/v3", f.GitHub.Token)
@@ -208,6 +210,7 @@ func rawGet(t *testing.T, url, token string, hdr ...string) (*http.Response, []b
 }
 
 func TestGitHubErrorsAndConditionalRequests(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1)})
 	u := f.GitHub.URL
 	tests := []struct {
@@ -258,6 +261,7 @@ func TestGitHubErrorsAndConditionalRequests(t *testing.T) {
 
 // TestSameSeedSameBytes compares two forges started from the same seed.
 func TestSameSeedSameBytes(t *testing.T) {
+	t.Parallel()
 	a := startForge(t, fakeforge.Options{Scenario: tinyScenario(42)})
 	b := startForge(t, fakeforge.Options{Scenario: tinyScenario(42)})
 	c := startForge(t, fakeforge.Options{Scenario: tinyScenario(43)})
@@ -281,6 +285,7 @@ func TestSameSeedSameBytes(t *testing.T) {
 // TestGitHubSinceSortDirection checks the list parameters an incremental
 // importer relies on, on issues, pulls and both comment lists.
 func TestGitHubSinceSortDirection(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(7)})
 	sc := f.Scenario
 	ctx := context.Background()

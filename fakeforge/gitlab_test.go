@@ -53,6 +53,7 @@ func glClient(t *testing.T, f *fakeforge.Forge) *gl.Client {
 // TestGitLabWalk walks the whole group tree with client-go, three or more
 // objects a page, and checks counts and calls against the scenario.
 func TestGitLabWalk(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(1))
 	want, err := f.Scenario.Expected(scenario.GitLab)
 	if err != nil {
@@ -92,6 +93,7 @@ func TestGitLabWalk(t *testing.T) {
 // TestGitLabEndpoints decodes, with client-go, every endpoint the walk
 // does not use, reaching each by numeric id and by URL-encoded path.
 func TestGitLabEndpoints(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(2))
 	c := glClient(t, f)
 	sc := f.Scenario
@@ -279,6 +281,7 @@ func glGet(t *testing.T, rawURL string, hdr ...string) (*http.Response, []byte) 
 }
 
 func TestGitLabAuthAndErrors(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(3))
 	api, tok := f.GitLab.APIURL, f.GitLab.Token
 	tests := []struct {
@@ -321,6 +324,7 @@ func TestGitLabAuthAndErrors(t *testing.T) {
 // TestGitLabPagination checks GitLab's headers on first, middle, last and
 // past-the-end pages, and that the token never lands in a Link.
 func TestGitLabPagination(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(3))
 	n := f.Scenario.Config().Issues // 40 issues, 10 a page: 4 pages
 	tests := []struct {
@@ -370,6 +374,7 @@ func TestGitLabPagination(t *testing.T) {
 }
 
 func TestGitLabListParameters(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(3))
 	sc := f.Scenario
 	c := glClient(t, f)
@@ -420,6 +425,7 @@ func TestGitLabListParameters(t *testing.T) {
 
 // TestGitLabSameSeedSameBytes compares two forges from the same seed.
 func TestGitLabSameSeedSameBytes(t *testing.T) {
+	t.Parallel()
 	a := startForge(t, gitlabOnly(42))
 	b := startForge(t, gitlabOnly(42))
 	c := startForge(t, gitlabOnly(43))
@@ -444,6 +450,7 @@ func TestGitLabSameSeedSameBytes(t *testing.T) {
 // TestGitLabDiffNotes checks a merge request's diff threads: positions on
 // the feature file, replies in their root's discussion.
 func TestGitLabDiffNotes(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(4))
 	c := glClient(t, f)
 	sc := f.Scenario
@@ -483,6 +490,7 @@ func TestGitLabDiffNotes(t *testing.T) {
 // source for: version, GraphQL id lookup, export_relations, status polling
 // and a gzipped NDJSON download with nested notes.
 func TestGitLabDirectTransferSource(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(5))
 	sc := f.Scenario
 	q := "private_token=" + url.QueryEscape(f.GitLab.Token)
@@ -602,6 +610,7 @@ func TestGitLabDirectTransferSource(t *testing.T) {
 }
 
 func TestGitLabCloneWithMergeRequestRefs(t *testing.T) {
+	t.Parallel()
 	f := startForge(t, gitlabOnly(6))
 	sc := f.Scenario
 	dir := t.TempDir()
@@ -644,6 +653,7 @@ func TestGitLabCloneWithMergeRequestRefs(t *testing.T) {
 // TestStartSomeSources starts forges selectively; every forge's git
 // repository has the same SHAs, so Git is set whichever starts.
 func TestStartSomeSources(t *testing.T) {
+	t.Parallel()
 	all := startForge(t, fakeforge.Options{Scenario: tinyScenario(8)})
 	for _, tt := range []struct {
 		sources []string
@@ -675,6 +685,7 @@ func (c fixedClock) Now() time.Time { return c.t }
 // TestGitLabLimitAnswers checks GitLab's own answers to the shared fault
 // knobs: RateLimit-* headers, a bare 429 with Retry-After, JSON 5xx.
 func TestGitLabLimitAnswers(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	opts := gitlabOnly(9)
 	opts.Faults, opts.Clock = traffic.Faults{RateLimit: 2, RateLimitPeriod: time.Minute}, fixedClock{now}

@@ -33,6 +33,7 @@ func servedFixture(t *testing.T) (*Store, string, *testResolver, *statusRecorder
 }
 
 func TestCloneOverHTTP(t *testing.T) {
+	t.Parallel()
 	s, _, _, _ := servedFixture(t)
 	wantRefs := testGit(t, s.Path(1), "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/")
 	tests := []struct {
@@ -100,6 +101,7 @@ func TestCloneOverHTTP(t *testing.T) {
 }
 
 func TestCloneProtocolVersions(t *testing.T) {
+	t.Parallel()
 	s, base, _, _ := servedFixture(t)
 	want := testGit(t, s.Path(1), "rev-parse", "master")
 	for _, v := range []string{"0", "1", "2"} {
@@ -115,6 +117,7 @@ func TestCloneProtocolVersions(t *testing.T) {
 }
 
 func TestWikiServedSeparately(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, base, res, _ := servedFixture(t)
 	if _, _, err := testGitRun(t, "", nil, "ls-remote", base+"/group/public.wiki.git"); err == nil {
@@ -142,6 +145,7 @@ func TestWikiServedSeparately(t *testing.T) {
 }
 
 func TestPushRefused(t *testing.T) {
+	t.Parallel()
 	_, base, res, _ := servedFixture(t)
 	dst := filepath.Join(t.TempDir(), "clone")
 	u := withUser(base+"/group/private.git", "oauth2", "tok-member")
@@ -213,6 +217,7 @@ func rawRequest(t *testing.T, base, method, target string) int {
 }
 
 func TestPathTraversalRefused(t *testing.T) {
+	t.Parallel()
 	_, base, res, _ := servedFixture(t)
 	const svc = "/info/refs?service=git-upload-pack"
 	tests := []struct {
@@ -256,6 +261,7 @@ func TestPathTraversalRefused(t *testing.T) {
 // TestUploadPackGzipBody sends a protocol v2 ls-refs request gzipped, as git
 // does for large negotiations.
 func TestUploadPackGzipBody(t *testing.T) {
+	t.Parallel()
 	s, base, _, _ := servedFixture(t)
 	var req bytes.Buffer
 	req.WriteString(pktLine("command=ls-refs\n") + "0001" + pktLine("ref-prefix refs/merge-requests/\n") + "0000")
@@ -291,6 +297,7 @@ func TestUploadPackGzipBody(t *testing.T) {
 }
 
 func TestPartialClone(t *testing.T) {
+	t.Parallel()
 	_, base, _, _ := servedFixture(t)
 	dst := filepath.Join(t.TempDir(), "c")
 	testGit(t, "", "clone", "--quiet", "--bare", "--filter=blob:none", base+"/group/public.git", dst)
@@ -300,6 +307,7 @@ func TestPartialClone(t *testing.T) {
 }
 
 func TestIsGitPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		path string
 		want bool
@@ -322,6 +330,7 @@ func TestIsGitPath(t *testing.T) {
 // TestUploadPackBadRequest: a request body git cannot parse is the client's
 // error, 400 with a fixed text that says nothing of the server's paths.
 func TestUploadPackBadRequest(t *testing.T) {
+	t.Parallel()
 	s, base, _, _ := servedFixture(t)
 	gz := func(b string) string {
 		var buf bytes.Buffer

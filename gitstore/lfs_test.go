@@ -28,6 +28,7 @@ func pointerFor(oid string, size int) string {
 }
 
 func TestPutLFSObject(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	oid, content := lfsObjectFor(strings.Repeat("large file ", 1000))
@@ -87,6 +88,7 @@ func fileExists(p string) bool {
 }
 
 func TestParseLFSPointer(t *testing.T) {
+	t.Parallel()
 	oid, _ := lfsObjectFor("x")
 	tests := []struct {
 		name string
@@ -129,6 +131,7 @@ func commitFiles(t *testing.T, s *Store, dir, branch string, files map[string]st
 }
 
 func TestLFSPointers(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	importFixture(t, s, 1)
 	a, _ := lfsObjectFor("a")
@@ -193,6 +196,7 @@ func lfsPost(t *testing.T, url, auth string, req lfsBatchRequest) (*http.Respons
 }
 
 func TestLFSBatchDownloadRoundTrip(t *testing.T) {
+	t.Parallel()
 	_, base, linked, stored, content := lfsServed(t)
 	member := basic("oauth2", "tok-member")
 	batchURL := base + "/group/private.git/info/lfs/objects/batch"
@@ -283,6 +287,7 @@ func TestLFSBatchDownloadRoundTrip(t *testing.T) {
 }
 
 func TestLFSTokenExpires(t *testing.T) {
+	t.Parallel()
 	h, err := NewHandler(newStore(t), nil, HandlerOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +308,7 @@ func TestLFSTokenExpires(t *testing.T) {
 }
 
 func TestFetchLFS(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	up, srcURL, _ := upstream(t)
 	oid, content := lfsObjectFor(strings.Repeat("source object ", 500))
@@ -356,6 +362,7 @@ func TestFetchLFS(t *testing.T) {
 // TestGitLFSClone clones with the real git-lfs client: the batch API and the
 // download endpoint must satisfy it.
 func TestGitLFSClone(t *testing.T) {
+	t.Parallel()
 	if _, _, err := testGitRun(t, "", nil, "lfs", "version"); err != nil {
 		t.Skip("git lfs is not installed (Debian package git-lfs): skipping the real git-lfs clone")
 	}

@@ -40,6 +40,7 @@ func refsOf(t *testing.T, dir string, prefixes ...string) string {
 }
 
 func TestMirrorFromSmartHTTPWithCredentials(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	up, srcURL, res := upstream(t)
 	s := newStore(t)
@@ -83,6 +84,7 @@ func TestMirrorFromSmartHTTPWithCredentials(t *testing.T) {
 }
 
 func TestMirrorRefspecMappings(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	up, srcURL, _ := upstream(t)
 	cred := Credential{Username: srcUser, Password: srcSecret}
@@ -128,6 +130,7 @@ func assertNoSecret(t *testing.T, text string, secrets ...string) {
 }
 
 func TestMirrorFailuresDoNotLeakCredentials(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, srcURL, res := upstream(t)
 	const wrong = "wr0ng/T0ken+X="
@@ -180,6 +183,7 @@ func TestMirrorFailuresDoNotLeakCredentials(t *testing.T) {
 }
 
 func TestMirrorDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, srcURL, res := upstream(t)
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +202,7 @@ func TestMirrorDoesNotFollowRedirects(t *testing.T) {
 }
 
 func TestMirrorWikiMissing(t *testing.T) {
+	t.Parallel()
 	_, srcURL, _ := upstream(t)
 	s := newStore(t)
 	wikiURL := strings.TrimSuffix(srcURL, ".git") + ".wiki.git"
@@ -211,6 +216,7 @@ func TestMirrorWikiMissing(t *testing.T) {
 }
 
 func TestConcurrentMirrorsSameID(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, srcURL, _ := upstream(t)
 	s := newStore(t)
@@ -293,6 +299,7 @@ func TestCommandConstruction(t *testing.T) {
 // TestRunScrubsStderr makes git print the credential header (as a bad
 // config value) and checks the error carries only the redacted form.
 func TestRunScrubsStderr(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	for _, cred := range []Credential{{Username: srcUser, Password: srcSecret}, {Bearer: srcSecret}} {
 		_, err := s.run(context.Background(), gitCmd{
@@ -315,6 +322,7 @@ func TestRunScrubsStderr(t *testing.T) {
 // of commits already here without a fetch, and lists (does not fail on)
 // a commit the source will not give.
 func TestFetchCommits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	up, srcURL, _ := upstream(t)
 	cred := Credential{Username: srcUser, Password: srcSecret}

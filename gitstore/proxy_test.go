@@ -41,6 +41,7 @@ func (d *recordingDialer) dialled() []string {
 }
 
 func TestMirrorDialsThroughCallerDialer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	up, srcURL, res := upstream(t)
 	oid, content := lfsObjectFor("through the dialer")
@@ -103,6 +104,7 @@ func TestMirrorDialsThroughCallerDialer(t *testing.T) {
 
 // TestDialProxyConnect drives the https (CONNECT) path with Go's client.
 func TestDialProxyConnect(t *testing.T) {
+	t.Parallel()
 	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "tunnelled")
 	}))

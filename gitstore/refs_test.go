@@ -74,6 +74,7 @@ func assertCommit(t *testing.T, what string, got, want Commit) {
 }
 
 func TestBranchesAgainstGit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)
@@ -105,6 +106,7 @@ func TestBranchesAgainstGit(t *testing.T) {
 }
 
 func TestTagsAgainstGit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)
@@ -145,6 +147,7 @@ func TestTagsAgainstGit(t *testing.T) {
 }
 
 func TestCommitsAgainstGit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)
@@ -189,6 +192,7 @@ func TestCommitsAgainstGit(t *testing.T) {
 }
 
 func TestRefArgumentsRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)
@@ -220,6 +224,7 @@ func TestRefArgumentsRefused(t *testing.T) {
 }
 
 func TestDefaultBranch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)
@@ -241,6 +246,7 @@ func TestDefaultBranch(t *testing.T) {
 }
 
 func TestReadFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	importFixture(t, s, 1)

@@ -22,6 +22,7 @@ import (
 // the dial alone decides; LFS hrefs and their redirects included. Nothing
 // is stored and no error shows the credential.
 func TestMirrorAndLFSNeverReachBlockedAddresses(t *testing.T) {
+	t.Parallel()
 	trap := netguardtest.NewTrap(t)
 	spellings := trap.Spellings()
 	ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestLayoutIsGitLabHashedStorage(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	tests := []struct {
 		id   int64
@@ -31,6 +32,7 @@ func TestLayoutIsGitLabHashedStorage(t *testing.T) {
 }
 
 func TestCreateExistsDelete(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	if s.Exists(1) {
@@ -83,6 +85,7 @@ func TestCreateExistsDelete(t *testing.T) {
 }
 
 func TestConcurrentCreateAndFetchSameID(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	bundle := fixtureBundle(t)
@@ -119,6 +122,7 @@ func TestConcurrentCreateAndFetchSameID(t *testing.T) {
 }
 
 func TestLockHonoursContext(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	unlock, err := s.lock(context.Background(), 3)
 	if err != nil {

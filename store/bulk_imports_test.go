@@ -38,6 +38,7 @@ func newBulk(t *testing.T, s *store.Store, username string) *bulkFixture {
 }
 
 func TestBulkImportCreateAndRead(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")
@@ -110,6 +111,7 @@ func countBulk(t *testing.T, s *store.Store) int {
 }
 
 func TestBulkEntityAddIsIdempotentAndUpdates(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")
@@ -145,6 +147,7 @@ func TestBulkEntityAddIsIdempotentAndUpdates(t *testing.T) {
 // An entity's import: found by import, its failures and stats, and the
 // migration's has_failures.
 func TestBulkEntityImportFailuresAndStats(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")
@@ -239,6 +242,7 @@ func TestBulkEntityImportFailuresAndStats(t *testing.T) {
 }
 
 func TestBulkImportHasFailuresFromAFailedEntity(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")
@@ -255,6 +259,7 @@ func TestBulkImportHasFailuresFromAFailedEntity(t *testing.T) {
 }
 
 func TestBulkImportStatusAndCancel(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")
@@ -312,6 +317,7 @@ func TestBulkImportStatusAndCancel(t *testing.T) {
 }
 
 func TestBulkImportLists(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		a1 := newBulk(t, s, "alice")
@@ -385,6 +391,7 @@ func TestBulkImportLists(t *testing.T) {
 // Deleting a user takes their migrations; deleting a created group or
 // project leaves the entity without it.
 func TestBulkImportForeignKeys(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newBulk(t, s, "alice")

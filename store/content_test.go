@@ -75,6 +75,7 @@ func everyKind() []forge.Object {
 }
 
 func TestWriteContentIdempotent(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, proj := contentProject(t, s)
@@ -132,6 +133,7 @@ func TestWriteContentIdempotent(t *testing.T) {
 // TestWriteContentRace has writers race with the same page: whatever the
 // interleaving and order, each object and each source user exists once.
 func TestWriteContentRace(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, proj := contentProject(t, s)
@@ -171,6 +173,7 @@ func TestWriteContentRace(t *testing.T) {
 // TestWriteContentRefusesUnkeyable: objects the store could not find again
 // are EINVALID, so the engine records them as failed items.
 func TestWriteContentRefusesUnkeyable(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, proj := contentProject(t, s)

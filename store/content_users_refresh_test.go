@@ -15,6 +15,7 @@ import (
 // the real user whose e-mail the source gives later (GitHub's users stage
 // runs last), and the placeholder takes the display name.
 func TestLateEmailMapsSourceUser(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		real := &ferry.User{Username: "octo", Name: "Octo", Email: "octo@example.com"}
@@ -65,6 +66,7 @@ func TestLateEmailMapsSourceUser(t *testing.T) {
 // project member once mapped to a real user (e-mail or reassignment),
 // never as a placeholder, and a role someone gave is left alone.
 func TestImportedMembershipsFollowMapping(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		ann := &ferry.User{Username: "ann", Name: "Ann", Email: "ann@example.com"}
@@ -130,6 +132,7 @@ func TestImportedMembershipsFollowMapping(t *testing.T) {
 // TestClosureSetsWhoMergedOrClosed: a closure changes only who merged or
 // closed an item already stored.
 func TestClosureSetsWhoMergedOrClosed(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}

@@ -14,6 +14,7 @@ import (
 // project or one group; a group's import is found by its group, ends
 // without touching any project, and goes when the group is deleted.
 func TestImportTargetsAProjectOrAGroup(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}

@@ -14,6 +14,7 @@ import (
 // everything hanging off them (relations, failures), and foreign keys
 // still cascade afterwards.
 func TestSQLiteImportTargetUpgradeKeepsEverything(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ferry.db")

@@ -21,6 +21,7 @@ func mustWrite(t *testing.T, s *store.Store, fn func(tx *store.Tx) error) {
 }
 
 func TestCoreRecords(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		alice := &ferry.User{Username: "alice", Name: "Alice", Email: "Alice@Example.com"}
@@ -179,6 +180,7 @@ func TestCoreRecords(t *testing.T) {
 // TestProjectTopicsFromImportedRepository: topics written with the
 // repository's metadata come back on the project.
 func TestProjectTopicsFromImportedRepository(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}
@@ -211,6 +213,7 @@ func TestProjectTopicsFromImportedRepository(t *testing.T) {
 // TestFirstFinalImportStatusWins: once an import is canceled, a stage
 // worker holding a stale copy cannot move it to started or finished.
 func TestFirstFinalImportStatusWins(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}
@@ -252,6 +255,7 @@ func TestFirstFinalImportStatusWins(t *testing.T) {
 // TestImportTimeoutStrategyIsStored: the strategy is a column of the
 // import, pessimistic unless said otherwise.
 func TestImportTimeoutStrategyIsStored(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}
@@ -284,6 +288,7 @@ func TestImportTimeoutStrategyIsStored(t *testing.T) {
 // TestExpiredMembershipShowsNothing: a membership past its expiry no
 // longer reveals a private group.
 func TestExpiredMembershipShowsNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		u := &ferry.User{Username: "u", Name: "U"}

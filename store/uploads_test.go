@@ -16,6 +16,7 @@ import (
 var uploadLink = regexp.MustCompile(`/uploads/([0-9a-f]{32})/([^)"'\s>]+)`)
 
 func TestUploadsRelinkAndServeLookup(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, proj := contentProject(t, s)
@@ -101,6 +102,7 @@ func TestUploadsRelinkAndServeLookup(t *testing.T) {
 }
 
 func TestUploadRefused(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, proj := contentProject(t, s)

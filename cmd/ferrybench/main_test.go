@@ -10,6 +10,7 @@ import (
 func TestPrintsEveryFigure(t *testing.T) {
 	for _, source := range []string{"github", "bitbucket_server", "gitlab"} {
 		t.Run(source, func(t *testing.T) {
+			t.Parallel()
 			var out bytes.Buffer
 			if err := run(context.Background(), []string{"-source", source, "-scenario", "small", "-error-rate", "0.05"}, &out); err != nil {
 				t.Fatalf("run: %v", err)
