@@ -466,8 +466,8 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 	if err := tx.replaceChildren(ctx, b, ids); err != nil {
 		return 0, err
 	}
-	for _, u := range b.uploads {
-		if err := tx.putUpload(ctx, b.owner, u); err != nil {
+	if len(b.uploads) > 0 {
+		if err := tx.putUploads(ctx, b.owner, b.uploads); err != nil {
 			return 0, err
 		}
 	}

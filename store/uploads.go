@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ferry-import/ferry"
@@ -73,13 +74,101 @@ func invalidUpload(u forge.Upload) error {
 	return nil
 }
 
-// putUpload records an upload of a project, once per source URL: writing
-// it again keeps its secret and file name (links already rewritten stay
-// valid) and takes the new content. Then every stored body of the project
-// that links the source URL is relinked to the upload.
-func (tx *Tx) putUpload(ctx context.Context, projectID int64, u forge.Upload) error {
+// putUploads records a batch's uploads of a project, each once per source
+// URL: writing one again keeps its secret and file name (links already
+// rewritten stay valid) and takes the new content. Then every stored body
+// of the project that links a source URL is relinked to its upload, in
+// one pass per body column: one scan whatever the
+// number of uploads, where one statement per upload scanned every body
+// once each (an import with thousands of uploads held the database for
+// minutes).
+func (tx *Tx) putUploads(ctx context.Context, projectID int64, ups []forge.Upload) error {
+	links := make([]uploadLink, 0, len(ups))
+	for _, u := range ups {
+		path, err := tx.storeUpload(ctx, projectID, u)
+		if err != nil {
+			return err
+		}
+		links = append(links, uploadLink{url: u.URL, path: path})
+	}
+	prefix := commonPrefix(links)
+	if len(links) < 2 || len(prefix) < minRelinkPrefix {
+		for _, l := range links {
+			if err := tx.relinkStored(ctx, projectID, l.url, l.path); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var pairs []string
+	for _, l := range links {
+		for _, d := range mdlink.Delims() {
+			pairs = append(pairs, d.Open+l.url+d.Close, d.Open+l.path+d.Close)
+		}
+	}
+	rep := strings.NewReplacer(pairs...)
+	contains := "instr(%s, $2) > 0"
+	if tx.Dialect() == Postgres {
+		contains = "strpos(%s, $2) > 0"
+	}
+	for _, bc := range bodyColumns {
+		type change struct {
+			id   int64
+			body string
+		}
+		var changes []change
+		rows, err := tx.q.QueryContext(ctx, fmt.Sprintf(`SELECT id, %s FROM %s WHERE project_id = $1 AND `+contains, bc.col, bc.table, bc.col),
+			projectID, prefix)
+		if err != nil {
+			return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+		}
+		for rows.Next() {
+			var id int64
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+			}
+			if nb := rep.Replace(body); nb != body {
+				changes = append(changes, change{id, nb})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+		}
+		for _, c := range changes {
+			if _, err := tx.q.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE id = $2`, bc.table, bc.col), c.body, c.id); err != nil {
+				return fmt.Errorf("relink %s %d: %w", bc.table, c.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// minRelinkPrefix is the shortest prefix shared by a batch's links that
+// narrows the scan usefully ("/uploads/", "https://github.com/").
+const minRelinkPrefix = 8
+
+// commonPrefix is the longest prefix of every link's URL.
+func commonPrefix(links []uploadLink) string {
+	if len(links) == 0 {
+		return ""
+	}
+	p := links[0].url
+	for _, l := range links[1:] {
+		for !strings.HasPrefix(l.url, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	return p
+}
+
+// storeUpload records an upload of the project and returns the path its
+// links become.
+func (tx *Tx) storeUpload(ctx context.Context, projectID int64, u forge.Upload) (string, error) {
 	if err := invalidUpload(u); err != nil {
-		return err
+		return "", err
 	}
 	now := tx.Now()
 	if _, err := tx.q.ExecContext(ctx, `INSERT INTO uploads (project_id, secret, filename, sha256, size, content_type, source_type,
@@ -87,14 +176,14 @@ func (tx *Tx) putUpload(ctx context.Context, projectID int64, u forge.Upload) er
 		ON CONFLICT (project_id, source_url) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
 		content_type = excluded.content_type, updated_at = excluded.updated_at`,
 		projectID, newUploadSecret(), u.Filename, u.SHA256, u.Size, u.ContentType, u.Type, u.Host, u.URL, now); err != nil {
-		return fmt.Errorf("upload %.200s: %w", u.URL, err)
+		return "", fmt.Errorf("upload %.200s: %w", u.URL, err)
 	}
 	var secret, filename string
 	if err := tx.q.QueryRowContext(ctx, `SELECT secret, filename FROM uploads WHERE project_id = $1 AND source_url = $2`,
 		projectID, u.URL).Scan(&secret, &filename); err != nil {
-		return fmt.Errorf("upload %.200s: %w", u.URL, err)
+		return "", fmt.Errorf("upload %.200s: %w", u.URL, err)
 	}
-	return tx.relinkStored(ctx, projectID, u.URL, UploadPath(secret, filename))
+	return UploadPath(secret, filename), nil
 }
 
 // relinkStored rewrites old to repl in every stored body of a project, the

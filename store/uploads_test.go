@@ -130,3 +130,53 @@ func TestUploadRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadsRelinkedInOneBatch: several uploads written in one batch (an
+// attachments page) relink every stored body in one pass, each link to its
+// own upload, a link that extends another's URL included; a body that
+// merely shares the prefix is left alone.
+func TestUploadsRelinkedInOneBatch(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, proj := contentProject(t, s)
+		src := func(id string) forge.SourceID { x := forgetest.Source; x.ID = id; return x }
+		const a, b = "/uploads/0123456789abcdef0123456789abcdef/k1-4.png", "/uploads/0123456789abcdef0123456789abcdef/k1-4.png.zip"
+		body := "![a](" + a + ") [b](" + b + ") <img src=\"" + a + "\"> plain /uploads/ text"
+		sha := strings.Repeat("cd", 32)
+		write := func(objs ...forge.Object) {
+			t.Helper()
+			mustWrite(t, s, func(tx *store.Tx) error { _, err := tx.WriteContent(ctx, proj.ID, objs); return err })
+		}
+		write(forge.Issue{SourceID: src("i1"), IID: 1, Title: "I", Description: body, Author: forgetest.User(0)},
+			forge.Note{SourceID: src("n1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Body: body, Author: forgetest.User(0)},
+			forge.Note{SourceID: src("n2"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Body: "nothing to relink /uploads/", Author: forgetest.User(0)})
+		write(forge.Upload{SourceID: src(a), URL: a, Filename: "k1-4.png", ContentType: "image/png", Size: 1, SHA256: sha},
+			forge.Upload{SourceID: src(b), URL: b, Filename: "k1-4.png.zip", ContentType: "application/zip", Size: 1, SHA256: sha})
+		var got []string
+		for _, q := range []string{`SELECT description FROM issues`, `SELECT body FROM notes ORDER BY id`} {
+			rows, err := s.DB().QueryContext(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var x string
+				if err := rows.Scan(&x); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, x)
+			}
+			rows.Close()
+		}
+		if len(got) != 3 || got[2] != "nothing to relink /uploads/" {
+			t.Fatalf("bodies %q", got)
+		}
+		for _, g := range got[:2] {
+			links := uploadLink.FindAllStringSubmatch(g, -1)
+			if len(links) != 3 || strings.Contains(g, "0123456789abcdef0123456789abcdef") || links[0][2] != "k1-4.png" ||
+				links[1][2] != "k1-4.png.zip" || links[2][1] != links[0][1] || links[0][1] == links[1][1] || !strings.HasSuffix(g, " plain /uploads/ text") {
+				t.Errorf("not relinked link by link: %q", g)
+			}
+		}
+	})
+}
