@@ -136,7 +136,9 @@ func (s *Source) Each(ctx context.Context, b *paging.Builder, link string) error
 	var wait *sourcehttp.WaitError
 	err := sourcehttp.Retry(ctx, nil, downloadAttempts, func(err error) bool {
 		var perm *importer.Permanent
-		return !errors.As(err, &perm) && !errors.As(err, &wait)
+		// Transient excludes refused addresses and waits: a blocked
+		// redirect is asked once.
+		return !errors.As(err, &perm) && sourcehttp.Transient(err)
 	}, func() (err error) {
 		up, err = s.Download(ctx, link)
 		return err
