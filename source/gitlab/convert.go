@@ -245,12 +245,21 @@ func (b *builder) release(rel *gl.Release) forge.Release {
 // roleLevel is the most permissive role of a protected branch's access
 // levels (entries for one user, group or deploy key are not roles).
 func roleLevel(ds []*gl.BranchAccessDescription) ferry.AccessLevel {
-	level, found := ferry.NoAccess, false
+	var levels []ferry.AccessLevel
 	for _, d := range ds {
-		if d == nil || d.UserID != 0 || d.GroupID != 0 || d.DeployKeyID != 0 {
-			continue
+		if d != nil && d.UserID == 0 && d.GroupID == 0 && d.DeployKeyID == 0 {
+			levels = append(levels, ferry.AccessLevel(d.AccessLevel))
 		}
-		if l := ferry.AccessLevel(d.AccessLevel); !found || (l != ferry.NoAccess && (level == ferry.NoAccess || l < level)) {
+	}
+	return mostPermissive(levels)
+}
+
+// mostPermissive is the lowest role that may act among levels (No access
+// only when it is all there is), what a protected branch allows.
+func mostPermissive(levels []ferry.AccessLevel) ferry.AccessLevel {
+	level, found := ferry.NoAccess, false
+	for _, l := range levels {
+		if !found || (l != ferry.NoAccess && (level == ferry.NoAccess || l < level)) {
 			level, found = l, true
 		}
 	}

@@ -247,7 +247,7 @@ func (x *exported) read(ctx context.Context, c exportCursor) (importer.Page, err
 	if err != nil {
 		return importer.Page{}, fmt.Errorf("%s batch %d: %w", x.name, c.batch, err)
 	}
-	defer x.r.spools.release(key, sp)
+	defer sp.mu.Unlock() // open returned it locked for this page
 	b := x.r.builder()
 	src := x.r.base.String() + "api/v4/" + x.downloadPath(c.batch)
 	n := 0
@@ -332,7 +332,7 @@ type spool struct {
 func newSpools() *spools { return &spools{m: map[spoolKey]*spool{}} }
 
 // open returns the spool of key positioned after records records, locked
-// for the caller until release; download fills a new file.
+// for the caller, who unlocks it after its page; download fills a new file.
 func (s *spools) open(ctx context.Context, key spoolKey, records int, download func(io.Writer) error) (*spool, error) {
 	s.mu.Lock()
 	s.evictLocked(time.Now())
@@ -412,11 +412,8 @@ func (sp *spool) next() (json.RawMessage, error) {
 	return raw, err
 }
 
-// release unlocks a spool after a page.
-func (s *spools) release(_ spoolKey, sp *spool) { sp.mu.Unlock() }
-
 // done closes a spool whose file was read to the end (or is damaged)
-// and forgets it; the caller holds its lock, which release then drops.
+// and forgets it; the caller holds its lock and drops it after.
 func (s *spools) done(key spoolKey, sp *spool) {
 	s.mu.Lock()
 	if s.m[key] == sp {

@@ -289,16 +289,14 @@ func (b *builder) exRelease(raw json.RawMessage) error {
 	return nil
 }
 
-// levelOf is the most permissive role among a protected branch's access
-// levels, as roleLevel reads the REST entity.
+// levelOf is the most permissive role among an exported protected
+// branch's access levels, as roleLevel reads the REST entity.
 func levelOf(rows []nd.AccessLevelRow) ferry.AccessLevel {
-	level, found := ferry.NoAccess, false
+	levels := make([]ferry.AccessLevel, 0, len(rows))
 	for _, r := range rows {
-		if l := ferry.AccessLevel(r.AccessLevel); !found || (l != ferry.NoAccess && (level == ferry.NoAccess || l < level)) {
-			level, found = l, true
-		}
+		levels = append(levels, ferry.AccessLevel(r.AccessLevel))
 	}
-	return level
+	return mostPermissive(levels)
 }
 
 func (b *builder) exProtectedBranch(raw json.RawMessage) error {
