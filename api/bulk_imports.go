@@ -631,6 +631,21 @@ func (s *Server) renderBulkEntity(ctx context.Context, tx *store.Tx, e *ferry.Bu
 	return out, nil
 }
 
+// bulkList is what the caller's lists of migrations and entities start
+// with: the endpoint enabled, the caller signed in, page, sort and status.
+func (s *Server) bulkList(r *http.Request) (*ferry.User, store.Page, bool, string, error) {
+	u, err := s.bulkUser(r)
+	if err != nil {
+		return nil, store.Page{}, false, "", err
+	}
+	p, err := s.params(r)
+	if err != nil {
+		return nil, store.Page{}, false, "", err
+	}
+	pg, desc, status, err := bulkListParams(p, true)
+	return u, pg, desc, status, err
+}
+
 // bulkListParams reads a list's page, sort and status (GitLab's values:
 // every status name).
 func bulkListParams(p *params, sortable bool) (store.Page, bool, string, error) {
@@ -646,15 +661,7 @@ func bulkListParams(p *params, sortable bool) (store.Page, bool, string, error) 
 // listBulkImports is GET /bulk_imports: the caller's migrations, newest
 // first unless sort=asc.
 func (s *Server) listBulkImports(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	pg, desc, status, err := bulkListParams(p, true)
+	u, pg, desc, status, err := s.bulkList(r)
 	if err != nil {
 		return err
 	}
@@ -705,23 +712,13 @@ func (s *Server) writeBulkEntities(w http.ResponseWriter, r *http.Request, f sto
 // listAllBulkEntities is GET /bulk_imports/entities: the entities of all
 // the caller's migrations, newest first unless sort=asc.
 func (s *Server) listAllBulkEntities(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
-	if err != nil {
-		return err
-	}
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	pg, desc, status, err := bulkListParams(p, true)
+	u, pg, desc, status, err := s.bulkList(r)
 	if err != nil {
 		return err
 	}
 	return s.writeBulkEntities(w, r, store.EntityFilter{UserID: u.ID, Status: status, Desc: desc}, pg)
 }
 
-// bulkIDs reads the path's import_id and, when asked, entity_id (Grape's
-// Integer: anything else is "is invalid").
 // bulkTarget is what every read of one migration starts with: the
 // endpoint enabled and the caller signed in (bulkUser), then the path's
 // ids (bulkIDs).
@@ -734,6 +731,8 @@ func (s *Server) bulkTarget(r *http.Request, entity bool) (*ferry.User, int64, i
 	return u, id, eid, err
 }
 
+// bulkIDs reads the path's import_id and, when asked, entity_id (Grape's
+// Integer: anything else is "is invalid").
 func bulkIDs(r *http.Request, entity bool) (int64, int64, error) {
 	var ge grapeErrors
 	parse := func(name string) int64 {
