@@ -94,6 +94,7 @@ type batch struct {
 	repo     *forge.Repository
 	uploads  []forge.Upload
 	closures []closure
+	awaited  []awaitedLinks // bodies linking what no upload answers yet
 }
 
 // closure is a forge.Closure with its user's key.
@@ -462,6 +463,9 @@ func (tx *Tx) writeBatch(ctx context.Context, b *batch, root int64, objs []forge
 		if err := tx.upsert(ctx, sp, rows); err != nil {
 			return 0, err
 		}
+	}
+	if err := tx.recordAwaited(ctx, b); err != nil {
+		return 0, err
 	}
 	if err := tx.replaceChildren(ctx, b, ids); err != nil {
 		return 0, err

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,92 +79,88 @@ func invalidUpload(u forge.Upload) error {
 
 // putUploads records a batch's uploads of a project, each once per source
 // URL: writing one again keeps its secret and file name (links already
-// rewritten stay valid) and takes the new content. Then every stored body
-// of the project that links a source URL is relinked to its upload, in
-// one pass per body column: one scan whatever the
-// number of uploads, where one statement per upload scanned every body
-// once each (an import with thousands of uploads held the database for
-// minutes).
+// rewritten stay valid) and takes the new content. Then the stored bodies
+// that link one of them (upload_refs, written with the bodies) are relinked
+// to their uploads: point lookups whatever the size of the project.
 func (tx *Tx) putUploads(ctx context.Context, projectID int64, ups []forge.Upload) error {
-	links := make([]uploadLink, 0, len(ups))
+	paths := make(map[string]string, len(ups))
 	for _, u := range ups {
 		path, err := tx.storeUpload(ctx, projectID, u)
 		if err != nil {
 			return err
 		}
-		links = append(links, uploadLink{url: u.URL, path: path})
+		paths[u.URL] = path
 	}
-	prefix := commonPrefix(links)
-	if len(links) < 2 || len(prefix) < minRelinkPrefix {
-		for _, l := range links {
-			if err := tx.relinkStored(ctx, projectID, l.url, l.path); err != nil {
-				return err
-			}
-		}
-		return nil
+	urls := slices.Sorted(maps.Keys(paths))
+	type ref struct {
+		tbl string
+		id  int64
 	}
-	var pairs []string
-	for _, l := range links {
-		for _, d := range mdlink.Delims() {
-			pairs = append(pairs, d.Open+l.url+d.Close, d.Open+l.path+d.Close)
-		}
-	}
-	rep := strings.NewReplacer(pairs...)
-	contains := "instr(%s, $2) > 0"
-	if tx.Dialect() == Postgres {
-		contains = "strpos(%s, $2) > 0"
-	}
-	for _, bc := range bodyColumns {
-		type change struct {
-			id   int64
-			body string
-		}
-		var changes []change
-		rows, err := tx.q.QueryContext(ctx, fmt.Sprintf(`SELECT id, %s FROM %s WHERE project_id = $1 AND `+contains, bc.col, bc.table, bc.col),
-			projectID, prefix)
+	var refs []ref
+	for chunk := range slices.Chunk(urls, maxParams/2) {
+		args := []any{projectID}
+		in := inList(&args, chunk)
+		rows, err := tx.q.QueryContext(ctx, `SELECT DISTINCT tbl, row_id FROM upload_refs WHERE project_id = $1 AND source_url IN `+in, args...)
 		if err != nil {
-			return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+			return fmt.Errorf("bodies linking uploads: %w", err)
 		}
 		for rows.Next() {
-			var id int64
-			var body string
-			if err := rows.Scan(&id, &body); err != nil {
+			var r ref
+			if err := rows.Scan(&r.tbl, &r.id); err != nil {
 				rows.Close()
-				return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+				return fmt.Errorf("bodies linking uploads: %w", err)
 			}
-			if nb := rep.Replace(body); nb != body {
-				changes = append(changes, change{id, nb})
-			}
+			refs = append(refs, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+			return fmt.Errorf("bodies linking uploads: %w", err)
 		}
-		for _, c := range changes {
-			if _, err := tx.q.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE id = $2`, bc.table, bc.col), c.body, c.id); err != nil {
-				return fmt.Errorf("relink %s %d: %w", bc.table, c.id, err)
-			}
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return cmp.Or(strings.Compare(a.tbl, b.tbl), cmp.Compare(a.id, b.id)) })
+	refs = slices.Compact(refs)
+	for _, r := range refs {
+		col, ok := bodyColumn(r.tbl)
+		if !ok {
+			return fmt.Errorf("upload_refs: unknown table %q", r.tbl)
+		}
+		var body sql.NullString
+		err := tx.q.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE id = $1`, col, r.tbl), r.id).Scan(&body)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("relink %s %d: %w", r.tbl, r.id, err)
+		}
+		nb := body.String
+		for _, u := range urls {
+			nb = mdlink.Relink(nb, u, paths[u])
+		}
+		if nb == body.String {
+			continue
+		}
+		if _, err := tx.q.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE id = $2`, r.tbl, col), nb, r.id); err != nil {
+			return fmt.Errorf("relink %s %d: %w", r.tbl, r.id, err)
+		}
+	}
+	for chunk := range slices.Chunk(urls, maxParams/2) {
+		args := []any{projectID}
+		in := inList(&args, chunk)
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM upload_refs WHERE project_id = $1 AND source_url IN `+in, args...); err != nil {
+			return fmt.Errorf("bodies linking uploads: %w", err)
 		}
 	}
 	return nil
 }
 
-// minRelinkPrefix is the shortest prefix shared by a batch's links that
-// narrows the scan usefully ("/uploads/", "https://github.com/").
-const minRelinkPrefix = 8
-
-// commonPrefix is the longest prefix of every link's URL.
-func commonPrefix(links []uploadLink) string {
-	if len(links) == 0 {
-		return ""
-	}
-	p := links[0].url
-	for _, l := range links[1:] {
-		for !strings.HasPrefix(l.url, p) {
-			p = p[:len(p)-1]
+// bodyColumn is the column of table that links uploads.
+func bodyColumn(table string) (string, bool) {
+	for _, bc := range bodyColumns {
+		if bc.table == table {
+			return bc.col, true
 		}
 	}
-	return p
+	return "", false
 }
 
 // storeUpload records an upload of the project and returns the path its
@@ -186,89 +185,145 @@ func (tx *Tx) storeUpload(ctx context.Context, projectID int64, u forge.Upload) 
 	return UploadPath(secret, filename), nil
 }
 
-// relinkStored rewrites old to repl in every stored body of a project, the
-// way mdlink.Relink does (between the same delimiters), with the same
-// statement on SQLite and PostgreSQL.
-func (tx *Tx) relinkStored(ctx context.Context, projectID int64, old, repl string) error {
-	contains := "instr(%s, $2) > 0"
-	if tx.Dialect() == Postgres {
-		contains = "strpos(%s, $2) > 0"
+// awaitedLinks are the links of one body of a batch that no upload of the
+// project answered when it was written.
+type awaitedLinks struct {
+	spec  *upsertSpec
+	row   []any
+	links []string
+}
+
+// relinkRows rewrites the bodies of a batch about to be written to the
+// project's existing uploads, so a body written after its upload (a page
+// retried, a later comment linking the same file) links the upload too;
+// the links no upload answers yet are kept in b.awaited for
+// recordAwaited. It looks up only the batch's links: its cost does not grow
+// with the project.
+func (tx *Tx) relinkRows(ctx context.Context, b *batch) error {
+	if b.group {
+		return nil
 	}
-	args := []any{projectID, old}
-	delims := mdlink.Delims()
-	for _, d := range delims {
-		args = append(args, d.Open+old+d.Close, d.Open+repl+d.Close)
+	type body struct {
+		spec  *upsertSpec
+		row   []any
+		col   int
+		links []string
 	}
+	var bodies []body
+	want := map[string]bool{}
 	for _, bc := range bodyColumns {
-		expr := bc.col
-		for i := range delims {
-			expr = fmt.Sprintf("REPLACE(%s, $%d, $%d)", expr, 3+2*i, 4+2*i)
+		col := slices.Index(bc.spec.cols, bc.col)
+		for _, row := range b.rows[bc.spec] {
+			text, _ := row[col].(string)
+			links := mdlink.Links(text)
+			if len(links) == 0 {
+				continue
+			}
+			for _, l := range links {
+				want[l] = true
+			}
+			bodies = append(bodies, body{bc.spec, row, col, links})
 		}
-		q := fmt.Sprintf(`UPDATE %s SET %s = %s WHERE project_id = $1 AND `+contains, bc.table, bc.col, expr, bc.col)
-		if _, err := tx.q.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("relink %s.%s: %w", bc.table, bc.col, err)
+	}
+	if len(bodies) == 0 {
+		return nil
+	}
+	paths := map[string]string{}
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(want)), maxParams/2) {
+		args := []any{b.owner}
+		in := inList(&args, chunk)
+		rows, err := tx.q.QueryContext(ctx, `SELECT source_url, secret, filename FROM uploads WHERE project_id = $1 AND source_url IN `+in, args...)
+		if err != nil {
+			return fmt.Errorf("uploads of project %d: %w", b.owner, err)
+		}
+		for rows.Next() {
+			var url, secret, filename string
+			if err := rows.Scan(&url, &secret, &filename); err != nil {
+				rows.Close()
+				return fmt.Errorf("uploads of project %d: %w", b.owner, err)
+			}
+			paths[url] = UploadPath(secret, filename)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("uploads of project %d: %w", b.owner, err)
+		}
+	}
+	for _, x := range bodies {
+		text := x.row[x.col].(string)
+		var awaited []string
+		for _, l := range x.links {
+			if p, ok := paths[l]; ok {
+				text = mdlink.Relink(text, l, p)
+			} else {
+				awaited = append(awaited, l)
+			}
+		}
+		x.row[x.col] = text
+		if len(awaited) > 0 {
+			b.awaited = append(b.awaited, awaitedLinks{x.spec, x.row, awaited})
 		}
 	}
 	return nil
 }
 
-// uploadLink is a source URL and the link that replaces it.
-type uploadLink struct{ url, path string }
+// recordAwaited writes upload_refs for the batch's bodies that link what no
+// upload answers yet, once the rows exist.
+func (tx *Tx) recordAwaited(ctx context.Context, b *batch) error {
+	var vals []any
+	flush := func() error {
+		if len(vals) == 0 {
+			return nil
+		}
+		var q strings.Builder
+		q.WriteString(`INSERT INTO upload_refs (project_id, source_url, tbl, row_id) VALUES `)
+		for i := 0; i < len(vals); i += 4 {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", i+1, i+2, i+3, i+4)
+		}
+		q.WriteString(` ON CONFLICT DO NOTHING`)
+		_, err := tx.q.ExecContext(ctx, q.String(), vals...)
+		vals = vals[:0]
+		if err != nil {
+			return fmt.Errorf("record bodies awaiting uploads: %w", err)
+		}
+		return nil
+	}
+	for _, a := range b.awaited {
+		id, err := tx.rowID(ctx, a.spec, a.row)
+		if err != nil {
+			return err
+		}
+		for _, l := range a.links {
+			if len(vals)+4 > maxParams {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			vals = append(vals, b.owner, l, a.spec.table, id)
+		}
+	}
+	return flush()
+}
 
-// relinkRows rewrites the bodies of a batch about to be written to the
-// project's existing uploads, so a body written after its upload (a page
-// retried, a delta import) links the upload too.
-func (tx *Tx) relinkRows(ctx context.Context, b *batch) error {
-	if b.group {
-		return nil
+// rowID finds the id of a row just upserted, by its key.
+func (tx *Tx) rowID(ctx context.Context, sp *upsertSpec, row []any) (int64, error) {
+	var where []string
+	var args []any
+	for _, p := range sp.keyPos() {
+		args = append(args, row[p])
+		where = append(where, fmt.Sprintf("%s = $%d", sp.cols[p], len(args)))
 	}
-	has := false
-	for _, bc := range bodyColumns {
-		has = has || len(b.rows[bc.spec]) > 0
+	if sp.where != "" {
+		where = append(where, sp.where)
 	}
-	if !has {
-		return nil
+	var id int64
+	if err := tx.q.QueryRowContext(ctx, fmt.Sprintf(`SELECT id FROM %s WHERE %s`, sp.table, strings.Join(where, " AND ")), args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("find %s row just written: %w", sp.table, err)
 	}
-	rows, err := tx.q.QueryContext(ctx, `SELECT source_url, secret, filename FROM uploads WHERE project_id = $1`, b.owner)
-	if err != nil {
-		return fmt.Errorf("uploads of project %d: %w", b.owner, err)
-	}
-	var links []uploadLink
-	for rows.Next() {
-		var l uploadLink
-		var secret, filename string
-		if err := rows.Scan(&l.url, &secret, &filename); err != nil {
-			rows.Close()
-			return fmt.Errorf("uploads of project %d: %w", b.owner, err)
-		}
-		l.path = UploadPath(secret, filename)
-		links = append(links, l)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil || len(links) == 0 {
-		return err
-	}
-	for _, bc := range bodyColumns {
-		col := -1
-		for i, c := range bc.spec.cols {
-			if c == bc.col {
-				col = i
-			}
-		}
-		for _, row := range b.rows[bc.spec] {
-			body, ok := row[col].(string)
-			if !ok || body == "" {
-				continue
-			}
-			for _, l := range links {
-				body = mdlink.Relink(body, l.url, l.path)
-			}
-			row[col] = body
-		}
-	}
-	return nil
+	return id, nil
 }
 
 // UploadByPath finds a project's upload by the secret and file name of its

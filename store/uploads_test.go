@@ -92,11 +92,27 @@ func TestUploadsRelinkAndServeLookup(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Deleting the project removes its uploads.
+		// The bodies that still await an upload are remembered for the link
+		// that has none (7 rows), not for the one relinked.
+		refs := func() (n int, urls string) {
+			t.Helper()
+			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(source_url), '') || ' ' || COALESCE(MAX(source_url), '') FROM upload_refs`).Scan(&n, &urls); err != nil {
+				t.Fatal(err)
+			}
+			return n, urls
+		}
+		if n, urls := refs(); n != 7 || urls != other+" "+other {
+			t.Errorf("upload_refs: %d rows for %q; want 7 for %s", n, urls, other)
+		}
+
+		// Deleting the project removes its uploads and what awaited them.
 		mustWrite(t, s, func(tx *store.Tx) error { return tx.DeleteProject(ctx, proj.ID) })
 		var n int
 		if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM uploads`).Scan(&n); err != nil || n != 0 {
 			t.Errorf("uploads after project deletion: %d, %v", n, err)
+		}
+		if n, _ := refs(); n != 0 {
+			t.Errorf("upload_refs after project deletion: %d", n)
 		}
 	})
 }
