@@ -28,8 +28,12 @@ var uploadLink = regexp.MustCompile(`^/uploads/([0-9a-f]{32})/([^/]+)$`)
 
 // attachments is this import's attachment store.
 func (r *run) attachments() *attach.Source {
-	return &attach.Source{Env: r.env, Upload: forge.SourceID{Type: Type, Host: r.host}, Attachment: r.attachment, Relative: r.uploadURL,
+	s := &attach.Source{Env: r.env, Upload: forge.SourceID{Type: Type, Host: r.host}, Attachment: r.attachment, Relative: r.uploadURL,
 		Client: r.env.HTTP}
+	if r.opts.Transport == TransportExport && r.archives != nil {
+		s.Local = r.archivedUpload // uploads_archive.go
+	}
+	return s
 }
 
 // uploadURL is where a body's relative upload link is downloaded from.

@@ -105,15 +105,16 @@ func Through(options string) string {
 // Source imports one GitLab project or group. The zero value is ready to
 // use.
 type Source struct {
-	once   sync.Once
-	spools *spools // downloaded export files between pages
+	once     sync.Once
+	spools   *spools   // downloaded export files between pages
+	archives *archives // exported uploads, by import
 }
 
 // New returns the GitLab source.
 func New() *Source { return &Source{} }
 
 func (s *Source) spoolCache() *spools {
-	s.once.Do(func() { s.spools = newSpools() })
+	s.once.Do(func() { s.spools, s.archives = newSpools(), newArchives() })
 	return s.spools
 }
 
@@ -130,6 +131,7 @@ func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage,
 		return nil, err
 	}
 	r.spools = s.spoolCache()
+	r.archives = s.archives
 	if r.opts.Transport == TransportExport {
 		return r.exportStages(), nil
 	}
@@ -199,8 +201,9 @@ type run struct {
 	host string   // forge.SourceID.Host
 	// ref addresses the entity in API paths: its numeric id, or its
 	// URL-encoded full path.
-	ref    string
-	spools *spools
+	ref      string
+	spools   *spools
+	archives *archives
 }
 
 func newRun(env *importer.Env) (*run, error) {

@@ -65,6 +65,19 @@ type Source struct {
 	// API) sends them through the import's governed API client, so its
 	// rate limit is waited out, not met.
 	Client *http.Client
+	// Local, when not nil, is asked first for an attachment the source
+	// delivered in bulk (GitLab's exported uploads archive), already in the
+	// upload store: ok false downloads it as usual. An error is the
+	// download's error.
+	Local func(ctx context.Context, link string) (f Stored, ok bool, err error)
+}
+
+// Stored is a file in the upload store: its digest, size and the type
+// sniffed from its bytes.
+type Stored struct {
+	SHA256      string
+	Size        int64
+	ContentType string
 }
 
 // resolve reads a link as a body has it (HTML attributes escape & as
@@ -171,6 +184,18 @@ func (s *Source) Download(ctx context.Context, link string) (forge.Upload, error
 	if !ok {
 		return forge.Upload{}, &importer.Permanent{Err: errors.New("attachments: not an attachment of this source")}
 	}
+	id := s.Upload
+	id.ID = link
+	upload := func(f Stored) forge.Upload {
+		return forge.Upload{SourceID: id, URL: link, Filename: Filename(u, f.ContentType), ContentType: f.ContentType, Size: f.Size, SHA256: f.SHA256}
+	}
+	if s.Local != nil {
+		if f, ok, err := s.Local(ctx, link); err != nil {
+			return forge.Upload{}, err
+		} else if ok {
+			return upload(f), nil
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return forge.Upload{}, &importer.Permanent{Err: fmt.Errorf("attachments: %w", err)}
@@ -193,23 +218,30 @@ func (s *Source) Download(ctx context.Context, link string) (forge.Upload, error
 	if max := s.Env.Uploads.MaxSize(); resp.ContentLength > max {
 		return forge.Upload{}, &importer.Permanent{Err: fmt.Errorf("download attachment: %d bytes: %w", resp.ContentLength, uploads.ErrTooLarge)}
 	}
-	// The type is sniffed from the bytes: the source's word decides nothing
-	// about how ferry serves the file.
-	br := bufio.NewReaderSize(resp.Body, 512)
+	f, err := Store(ctx, s.Env.Uploads, resp.Body)
+	if err != nil {
+		return forge.Upload{}, fmt.Errorf("download attachment: %w", err)
+	}
+	return upload(f), nil
+}
+
+// Store puts a file into the upload store, its type sniffed from the
+// bytes: the source's word decides nothing about how ferry serves the
+// file. A file over the store's size cap is an importer.Permanent error.
+func Store(ctx context.Context, store *uploads.Store, r io.Reader) (Stored, error) {
+	br := bufio.NewReaderSize(r, 512)
 	head, err := br.Peek(512)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return forge.Upload{}, fmt.Errorf("download attachment: %w", err)
+		return Stored{}, err
 	}
 	ctype := http.DetectContentType(head)
-	sum, size, err := s.Env.Uploads.Put(ctx, br, "")
+	sum, size, err := store.Put(ctx, br, "")
 	if errors.Is(err, uploads.ErrTooLarge) {
-		return forge.Upload{}, &importer.Permanent{Err: fmt.Errorf("download attachment: %w", err)}
+		return Stored{}, &importer.Permanent{Err: err}
 	} else if err != nil {
-		return forge.Upload{}, fmt.Errorf("download attachment: %w", err)
+		return Stored{}, err
 	}
-	id := s.Upload
-	id.ID = link
-	return forge.Upload{SourceID: id, URL: link, Filename: Filename(u, ctype), ContentType: ctype, Size: size, SHA256: sum}, nil
+	return Stored{SHA256: sum, Size: size, ContentType: ctype}, nil
 }
 
 // extensions name files whose URL has no extension (GitHub's
