@@ -206,7 +206,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry.MustRegister(importsCollector{a: a, desc: prometheus.NewDesc("ferry_imports", "Imports by source and status.", []string{"source", "status"}, nil)})
 	// ferry as a direct-transfer source: export_relations files under
 	// the data directory.
-	if a.Exports, err = gitlabexport.New(gitlabexport.Config{Store: s, Dir: filepath.Join(cfg.DataDir, "exports"), Log: cfg.Log}); err != nil {
+	if a.Exports, err = gitlabexport.New(gitlabexport.Config{Store: s, Dir: filepath.Join(cfg.DataDir, "exports"), Uploads: a.Uploads,
+		Log: cfg.Log}); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("exports: %w", err)
 	}

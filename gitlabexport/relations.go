@@ -2,24 +2,39 @@ package gitlabexport
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/ferry-import/ferry/store"
 )
 
 // relation is one exported relation: its name, whether a batched export
-// splits it, and how to stream its top-level records.
+// splits it, whether it is a file relation (a tar of files, not NDJSON),
+// and how to stream its top-level records.
 type relation struct {
 	name      string
 	batchable bool
+	archive   bool // records are uploadFiles, written as gzip(tar)
 	run       func(ctx context.Context, s *Service, p Portable, emit func(any) error) error
 }
 
 // file is the name the relation is downloaded as.
 func (r relation) file() string {
-	if r.name == "self" {
+	switch {
+	case r.archive:
+		return r.name + ".tar.gz"
+	case r.name == "self":
 		return "self.json.gz"
 	}
 	return r.name + ".ndjson.gz"
+}
+
+// batchFile is the name batch n of the relation is stored under.
+func (r relation) batchFile(n int) string {
+	ext := ".ndjson.gz"
+	if r.archive {
+		ext = ".tar.gz"
+	}
+	return "batch-" + strconv.Itoa(n) + ext
 }
 
 // empty is a relation ferry holds nothing for: it is exported (empty) so
@@ -30,9 +45,10 @@ func empty(name string) relation {
 }
 
 // The portables' relations, in export order: the tree relations of
-// GitLab's import_export.yml that ferry holds content for, "self", the
-// members and user_contributions for user mapping, and empty exports of
-// the tree relations ferry has no content for.
+// GitLab's import_export.yml that ferry holds content for, "self", a
+// project's uploads (a file relation), the members and user_contributions
+// for user mapping, and empty exports of the tree relations ferry has no
+// content for.
 var (
 	projectRelations = []relation{
 		{name: "self", run: exportProjectSelf},
@@ -43,6 +59,7 @@ var (
 		{name: "releases", batchable: true, run: exportReleases},
 		{name: "protected_branches", batchable: true, run: exportProtectedBranches},
 		{name: "project_members", batchable: true, run: exportMembers},
+		{name: "uploads", batchable: true, archive: true, run: exportUploads},
 		{name: "user_contributions", batchable: true, run: exportContributors},
 		empty("snippets"), empty("boards"), empty("external_pull_requests"), empty("ci_pipelines"), empty("commit_notes"),
 		empty("pipeline_schedules"),

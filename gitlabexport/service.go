@@ -17,6 +17,7 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge/gitlabndjson"
 	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/uploads"
 )
 
 // Export statuses, GitLab's BulkImports::Export integers.
@@ -53,7 +54,11 @@ type Config struct {
 	BatchSize int
 	// PageSize is how many rows each store read fetches; 0 means 100.
 	PageSize int
-	Log      *slog.Logger
+	// Uploads holds the bytes of project uploads, exported by the uploads
+	// relation; nil exports that relation empty (every file left out,
+	// and logged).
+	Uploads *uploads.Store
+	Log     *slog.Logger
 }
 
 // Service runs relation exports in the background and serves their
@@ -188,7 +193,7 @@ func (s *Service) Start(ctx context.Context, p Portable, userID int64, batched b
 // runRelation exports one relation and records how it ended.
 func (s *Service) runRelation(p Portable, dir string, r relation, batched bool) {
 	st := &RelationStatus{Relation: r.name, Status: StatusStarted, Batched: batched, UpdatedAt: s.cfg.Store.Now()}
-	out := &output{s: s, dir: filepath.Join(dir, r.name), st: st, batched: batched, name: r.file()}
+	out := &output{s: s, dir: filepath.Join(dir, r.name), st: st, batched: batched, rel: r}
 	err := os.MkdirAll(out.dir, 0o700)
 	if err == nil {
 		err = r.run(s.ctx, s, p, out.emit)
@@ -213,16 +218,25 @@ func (s *Service) runRelation(p Portable, dir string, r relation, batched bool) 
 	}
 }
 
+// recordWriter writes a relation's records to one file: gzipped NDJSON
+// (gitlabndjson.Writer) or, for a file relation, a gzipped tar
+// (tarWriter).
+type recordWriter interface {
+	Write(record any) error
+	Count() int
+	Close() error
+}
+
 // output writes a relation's records to its file, or to batch files of
 // BatchSize records each, keeping the status current as batches finish.
 type output struct {
 	s       *Service
 	dir     string
-	name    string // the unbatched file's name
+	rel     relation
 	st      *RelationStatus
 	batched bool
 	f       *os.File
-	w       *gitlabndjson.Writer
+	w       recordWriter
 }
 
 func (o *output) open(name string) error {
@@ -230,16 +244,21 @@ func (o *output) open(name string) error {
 	if err != nil {
 		return fmt.Errorf("create export file: %w", err)
 	}
-	o.f, o.w = f, gitlabndjson.NewWriter(f)
+	o.f = f
+	if o.rel.archive {
+		o.w = newTarWriter(f)
+	} else {
+		o.w = gitlabndjson.NewWriter(f)
+	}
 	return nil
 }
 
 func (o *output) emit(record any) error {
 	if o.w == nil {
-		name := o.name
+		name := o.rel.file()
 		if o.batched {
 			n := len(o.st.Batches) + 1
-			name = batchFile(n)
+			name = o.rel.batchFile(n)
 			o.st.Batches = append(o.st.Batches, BatchStatus{Number: n, Status: StatusStarted, UpdatedAt: o.s.cfg.Store.Now()})
 			o.st.BatchesCount = n
 		}
@@ -264,9 +283,9 @@ func (o *output) close() error {
 	}
 	f, w := o.f, o.w
 	o.f, o.w = nil, nil
-	name := o.name
+	name := o.rel.file()
 	if o.batched {
-		name = batchFile(len(o.st.Batches))
+		name = o.rel.batchFile(len(o.st.Batches))
 	}
 	err := w.Close()
 	if err == nil {
@@ -295,7 +314,7 @@ func (o *output) close() error {
 // gets its (empty) file, as GitLab's does.
 func (o *output) finish() error {
 	if !o.batched && o.w == nil {
-		if err := o.open(o.name); err != nil {
+		if err := o.open(o.rel.file()); err != nil {
 			return err
 		}
 	}
@@ -310,8 +329,6 @@ func (o *output) abort() {
 		o.f, o.w = nil, nil
 	}
 }
-
-func batchFile(n int) string { return "batch-" + strconv.Itoa(n) + ".ndjson.gz" }
 
 // saveStatus replaces a relation's status.json atomically.
 func (s *Service) saveStatus(dir string, st *RelationStatus) error {
@@ -399,7 +416,7 @@ func (s *Service) Status(p Portable, userID int64, relation string) ([]*Relation
 // File is a finished export file.
 type File struct {
 	Path string
-	Name string // the name to download it as: issues.ndjson.gz, self.json.gz
+	Name string // the name to download it as: issues.ndjson.gz, self.json.gz, uploads.tar.gz
 }
 
 // Open finds the file of a finished relation export: the whole relation,
@@ -429,7 +446,7 @@ func (s *Service) Open(p Portable, userID int64, relation string, batched bool, 
 		if st.Batches[i].Status != StatusFinished {
 			return nil, ErrBatchFileNotFound
 		}
-		path = filepath.Join(dir, batchFile(batch))
+		path = filepath.Join(dir, r.batchFile(batch))
 	case st.Batched:
 		return nil, ErrBatched
 	default:

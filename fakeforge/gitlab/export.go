@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,8 +38,9 @@ func projectPortable(p proj) portable { return portable{kind: "project", id: p.I
 
 func groupPortable(g scenario.Group) portable { return portable{kind: "group", id: g.ID, g: g} }
 
-// relation is one exported relation: self (one JSON object) or a tree
-// relation served as NDJSON, one top-level record a line.
+// relation is one exported relation: self (one JSON object), a tree
+// relation served as NDJSON, one top-level record a line, or a file
+// relation (uploads) served as a tar.
 type relation struct {
 	name string
 	// batchable relations are split into batches by a batched export; self
@@ -48,6 +50,32 @@ type relation struct {
 	// records gives the relation's top-level record count and record i
 	// (1-based), built from the same objects the REST handlers serve.
 	records func(s *Server, pt portable) (n int, at func(i int) any)
+	// file is the download's file name; empty is <name>.ndjson.gz
+	// (self.json.gz for self).
+	file string
+	// write writes records lo…hi, gzipped, to w; nil writes them as JSON
+	// (writeRelation). It must write the same bytes every time: their
+	// length is computed once and remembered.
+	write func(s *Server, w io.Writer, pt portable, rel relation, lo, hi int) error
+}
+
+// fileName is what the relation is downloaded as.
+func (r relation) fileName() string {
+	switch {
+	case r.file != "":
+		return r.file
+	case r.name == "self":
+		return "self.json.gz"
+	}
+	return r.name + ".ndjson.gz"
+}
+
+// writeTo writes records lo…hi of the relation, gzipped, to w.
+func (r relation) writeTo(s *Server, w io.Writer, pt portable, lo, hi int) error {
+	if r.write != nil {
+		return r.write(s, w, pt, r, lo, hi)
+	}
+	return s.writeRelation(w, pt, r, lo, hi)
 }
 
 // projectRelations are a project's exported relations, in status order.
@@ -77,6 +105,7 @@ var projectRelations = []relation{
 	{name: "project_members", batchable: true, records: func(s *Server, _ portable) (int, func(int) any) {
 		return s.sc.Config().Users, func(i int) any { return s.exMember(i, "Project") }
 	}},
+	uploadsRelation,
 	{name: "user_contributions", records: userContributions},
 }
 
@@ -86,15 +115,21 @@ func one(build func(s *Server, pt portable) any) func(*Server, portable) (int, f
 	}
 }
 
-func relationsOf(pt portable) []relation {
+// relationsOf is what the instance exports of the portable: its kind's
+// relations less Options.ExportWithout.
+func (s *Server) relationsOf(pt portable) []relation {
+	rels := projectRelations
 	if pt.kind == "group" {
-		return groupRelations
+		rels = groupRelations
 	}
-	return projectRelations
+	if len(s.opts.ExportWithout) == 0 {
+		return rels
+	}
+	return slices.DeleteFunc(slices.Clone(rels), func(r relation) bool { return slices.Contains(s.opts.ExportWithout, r.name) })
 }
 
-func findRelation(pt portable, name string) (relation, bool) {
-	for _, r := range relationsOf(pt) {
+func (s *Server) findRelation(pt portable, name string) (relation, bool) {
+	for _, r := range s.relationsOf(pt) {
 		if r.name == name {
 			return r, true
 		}
@@ -127,14 +162,16 @@ type sizeKey struct {
 
 // exportState is the server's export bookkeeping, guarded by Server.mu.
 type exportState struct {
-	runs  map[exportKey]*exportRun
-	sizes map[sizeKey]int64   // gzip lengths, so a download can stream
-	users map[sizeKey][]int64 // user_contributions ids per portable
+	runs    map[exportKey]*exportRun
+	sizes   map[sizeKey]int64   // gzip lengths, so a download can stream
+	users   map[sizeKey][]int64 // user_contributions ids per portable
+	uploads map[int64][]string  // the uploads relation's file names per project
 }
 
 func (s *Server) exState() *exportState {
 	if s.ex.runs == nil {
-		s.ex = exportState{runs: map[exportKey]*exportRun{}, sizes: map[sizeKey]int64{}, users: map[sizeKey][]int64{}}
+		s.ex = exportState{runs: map[exportKey]*exportRun{}, sizes: map[sizeKey]int64{}, users: map[sizeKey][]int64{},
+			uploads: map[int64][]string{}}
 	}
 	return &s.ex
 }
@@ -283,7 +320,7 @@ func (s *Server) statusFor(w http.ResponseWriter, r *http.Request, pt portable) 
 	}
 	key := exportKey{token(r), pt.kind, pt.id}
 	if name := r.URL.Query().Get("relation"); name != "" {
-		rel, known := findRelation(pt, name)
+		rel, known := s.findRelation(pt, name)
 		if !known && pt.kind == "project" {
 			badRequest(w, "relation does not have a valid value")
 			return
@@ -302,7 +339,7 @@ func (s *Server) statusFor(w http.ResponseWriter, r *http.Request, pt portable) 
 		writeJSON(w, http.StatusOK, s.statusOf(pt, run, rel, pending))
 		return
 	}
-	rels := relationsOf(pt)
+	rels := s.relationsOf(pt)
 	pending := make([]bool, len(rels))
 	s.mu.Lock()
 	run := s.exState().runs[key]
@@ -340,7 +377,7 @@ func (s *Server) downloadFor(w http.ResponseWriter, r *http.Request, pt portable
 	}
 	q := r.URL.Query()
 	name := q.Get("relation")
-	rel, known := findRelation(pt, name)
+	rel, known := s.findRelation(pt, name)
 	switch {
 	case name == "":
 		badRequest(w, "relation is missing")
@@ -386,10 +423,7 @@ func (s *Server) downloadFor(w http.ResponseWriter, r *http.Request, pt portable
 	}
 	n := s.relationCount(pt, rel)
 	lo, hi := 1, n
-	file := name + ".ndjson.gz"
-	if name == "self" {
-		file = "self.json.gz"
-	}
+	file := rel.fileName()
 	if batched {
 		switch {
 		case !runBatched:
@@ -420,7 +454,7 @@ func (s *Server) downloadFor(w http.ResponseWriter, r *http.Request, pt portable
 	s.mu.Unlock()
 	if !sized {
 		var c countingWriter
-		if err := s.writeRelation(&c, pt, rel, lo, hi); err != nil {
+		if err := rel.writeTo(s, &c, pt, lo, hi); err != nil {
 			http.Error(w, fmt.Sprintf("encode %s: %v", name, err), http.StatusInternalServerError)
 			return
 		}
@@ -436,7 +470,7 @@ func (s *Server) downloadFor(w http.ResponseWriter, r *http.Request, pt portable
 	// HEAD writes the body too: net/http drops it, and middleware that
 	// buffers responses (package traffic) sizes Content-Length from it.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := s.writeRelation(bw, pt, rel, lo, hi); err != nil {
+	if err := rel.writeTo(s, bw, pt, lo, hi); err != nil {
 		return // the headers are out; the short body tells the client
 	}
 	_ = bw.Flush()

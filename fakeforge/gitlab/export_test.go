@@ -1,14 +1,18 @@
 package gitlab
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,8 +127,11 @@ func (c exportClient) download(portable, rel string, batch int) []byte {
 	}
 	_, _, head := c.do(http.MethodHead, path)
 	name := rel + ".ndjson.gz"
-	if rel == "self" {
+	switch rel {
+	case "self":
 		name = "self.json.gz"
+	case "uploads":
+		name = "uploads.tar.gz"
 	}
 	if h.Get("Content-Type") != "application/gzip" || h.Get("Content-Length") != strconv.Itoa(len(b)) ||
 		head.Get("Content-Length") != h.Get("Content-Length") ||
@@ -875,7 +882,7 @@ func TestExportBatched(t *testing.T) {
 				rels     []string
 			}{
 				{fmt.Sprintf("/projects/%d", p.ID), []string{"labels", "milestones", "issues", "merge_requests", "releases",
-					"protected_branches", "project_members", "self", "user_contributions"}},
+					"protected_branches", "project_members", "uploads", "self", "user_contributions"}},
 				{fmt.Sprintf("/groups/%d", g.ID), []string{"labels", "milestones", "members", "badges", "self", "user_contributions"}},
 			} {
 				cl.start(tt.portable, true)
@@ -891,8 +898,25 @@ func TestExportBatched(t *testing.T) {
 						t.Errorf("%s: no status", where)
 						continue
 					}
+					// An NDJSON file's objects are its lines; the uploads
+					// tar's are its files, flattened to compare batches.
+					flat := func(raw []byte) []byte { return raw }
+					count := func(raw []byte) int { return bytes.Count(raw, []byte("\n")) }
+					if rel == "uploads" {
+						flat = func(raw []byte) []byte {
+							var b []byte
+							for _, f := range tarFiles(t, raw) {
+								b = append(append(append(b, f.name...), 0), f.data...)
+							}
+							return b
+						}
+						count = func(raw []byte) int { return len(tarFiles(t, raw)) }
+					}
 					plain := whole.download(tt.portable, rel, 0)
-					n := bytes.Count(plain, []byte("\n"))
+					n := count(plain)
+					if rel == "uploads" && n == 0 {
+						t.Errorf("%s: no uploads", where)
+					}
 					if u := unbatched[rel]; u.Batched || u.HasBatches || u.Status != exportFinished || u.TotalObjectsCount != n {
 						t.Errorf("%s unbatched status %+v, want finished with %d objects and no batches", where, u, n)
 					}
@@ -918,13 +942,13 @@ func TestExportBatched(t *testing.T) {
 					for b := 1; b <= batches; b++ {
 						part := cl.download(tt.portable, rel, b)
 						want := min(eff, n-(b-1)*eff)
-						if got := bytes.Count(part, []byte("\n")); got != want || st.Batches[b-1].ObjectsCount != want ||
+						if got := count(part); got != want || st.Batches[b-1].ObjectsCount != want ||
 							st.Batches[b-1].BatchNumber != b || st.Batches[b-1].Status != exportFinished {
-							t.Errorf("%s batch %d: %d lines, status %+v, want %d", where, b, got, st.Batches[b-1], want)
+							t.Errorf("%s batch %d: %d objects, status %+v, want %d", where, b, got, st.Batches[b-1], want)
 						}
-						joined = append(joined, part...)
+						joined = append(joined, flat(part)...)
 					}
-					if !bytes.Equal(joined, plain) {
+					if !bytes.Equal(joined, flat(plain)) {
 						t.Errorf("%s: batches joined differ from the unbatched file", where)
 					}
 					for _, e := range []struct {
@@ -1104,6 +1128,168 @@ func TestExportDisabled(t *testing.T) {
 			if code, b, _ := cl.do(tt.method, portable+tt.path); code != http.StatusNotFound {
 				t.Errorf("%s %s%s: %d %s, want 404", tt.method, portable, tt.path, code, b)
 			}
+		}
+	}
+}
+
+// tarEntry is one entry of an uploads tar.
+type tarEntry struct {
+	hdr  *tar.Header
+	name string
+	data []byte
+}
+
+// tarEntries reads a gunzipped tar.
+func tarEntries(t *testing.T, raw []byte) []tarEntry {
+	t.Helper()
+	var out []tarEntry
+	tr := tar.NewReader(bytes.NewReader(raw))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("tar entry %d: %v", len(out)+1, err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatalf("tar %s: %v", h.Name, err)
+		}
+		out = append(out, tarEntry{h, h.Name, b})
+	}
+}
+
+// tarFiles is the regular files of a gunzipped tar.
+func tarFiles(t *testing.T, raw []byte) []tarEntry {
+	t.Helper()
+	return slices.DeleteFunc(tarEntries(t, raw), func(e tarEntry) bool { return e.hdr.Typeflag != tar.TypeReg })
+}
+
+// uploadLinks finds the links to a project's uploads in exported bodies.
+var uploadLinks = regexp.MustCompile(`/uploads/([0-9a-f]{32})/([^)\]\s"'<>\\]+)`)
+
+// TestExportUploads checks the uploads relation: its files are exactly the
+// uploads the project's exported bodies link, under their link's secret and
+// raw name, with the bytes the upload API serves; a project without
+// attachments exports an empty tar.
+func TestExportUploads(t *testing.T) {
+	sc := exportScenario(t)
+	_, cl := startExportServer(t, sc, Options{})
+	secrets := map[string]bool{}
+	for _, p := range sc.Projects()[:2] {
+		proj := fmt.Sprintf("/projects/%d", p.ID)
+		cl.start(proj, false)
+		statuses := cl.status(proj)
+		if _, ok := statuses["uploads"]; !ok {
+			t.Fatalf("%s: no uploads status in %v", proj, statuses)
+		}
+		// Every link of every exported NDJSON body.
+		linked := map[string]bool{}
+		var secret string
+		for rel := range statuses {
+			if rel == "uploads" {
+				continue
+			}
+			for _, m := range uploadLinks.FindAllStringSubmatch(string(cl.download(proj, rel, 0)), -1) {
+				if secret == "" {
+					secret = m[1]
+				}
+				if m[1] != secret {
+					t.Errorf("%s %s: link under secret %s, others under %s", proj, rel, m[1], secret)
+				}
+				linked[m[2]] = true
+			}
+		}
+		if len(linked) == 0 {
+			t.Fatalf("%s: no body links an upload", proj)
+		}
+		secrets[secret] = true
+
+		entries := tarEntries(t, cl.download(proj, "uploads", 0))
+		if len(entries) == 0 || entries[0].hdr.Typeflag != tar.TypeDir || entries[0].name != secret+"/" || entries[0].hdr.Mode != 0o755 {
+			t.Fatalf("%s: first entry %+v, want directory %s/", proj, entries[0].hdr, secret)
+		}
+		var files []string
+		for _, e := range entries[1:] {
+			dir, name, _ := strings.Cut(e.name, "/")
+			if e.hdr.Typeflag != tar.TypeReg || dir != secret || e.hdr.Mode != 0o644 || e.hdr.Size != int64(len(e.data)) {
+				t.Errorf("%s: entry %+v", proj, e.hdr)
+				continue
+			}
+			files = append(files, name)
+			code, want, _ := cl.do(http.MethodGet, proj+"/uploads/"+secret+"/"+url.PathEscape(name))
+			if code != http.StatusOK || !bytes.Equal(e.data, want) {
+				t.Errorf("%s: %s differs from the upload API's (%d, %d bytes vs %d)", proj, e.name, code, len(e.data), len(want))
+			}
+		}
+		if want := slices.Sorted(maps.Keys(linked)); !slices.Equal(files, want) {
+			t.Errorf("%s: tar files %v, linked uploads %v", proj, files, want)
+		}
+		if st := statuses["uploads"]; st.TotalObjectsCount != len(files) || st.Batched {
+			t.Errorf("%s: uploads status %+v, want %d objects", proj, st, len(files))
+		}
+	}
+	if len(secrets) != 2 {
+		t.Errorf("two projects share their upload secret: %v", secrets)
+	}
+
+	c, err := scenario.Preset("small", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Attachments = false
+	bare, err := scenario.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cl = startExportServer(t, bare, Options{})
+	proj := fmt.Sprintf("/projects/%d", bare.Projects()[0].ID)
+	cl.start(proj, false)
+	if st := cl.status(proj)["uploads"]; st.Relation != "uploads" || st.TotalObjectsCount != 0 {
+		t.Errorf("no attachments: uploads status %+v", st)
+	}
+	if got := tarEntries(t, cl.download(proj, "uploads", 0)); len(got) != 0 {
+		t.Errorf("no attachments: %d tar entries", len(got))
+	}
+}
+
+// TestExportWithout checks that relations an instance does not export are
+// absent from status lists and unknown to the status and download
+// endpoints, while the others are served as usual.
+func TestExportWithout(t *testing.T) {
+	sc := exportScenario(t)
+	_, cl := startExportServer(t, sc, Options{ExportWithout: []string{"uploads", "badges"}})
+	proj := fmt.Sprintf("/projects/%d", sc.Projects()[0].ID)
+	grp := fmt.Sprintf("/groups/%d", sc.Groups()[0].ID)
+	for _, portable := range []string{proj, grp} {
+		for _, batched := range []bool{false, true} {
+			cl.start(portable, batched)
+			st := cl.status(portable)
+			if _, ok := st["uploads"]; ok {
+				t.Errorf("%s batched=%v: uploads listed", portable, batched)
+			}
+			if _, ok := st["badges"]; ok {
+				t.Errorf("%s batched=%v: badges listed", portable, batched)
+			}
+			if _, ok := st["labels"]; !ok {
+				t.Errorf("%s batched=%v: labels missing from %v", portable, batched, st)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{proj + "/export_relations/status?relation=uploads", 400, "relation does not have a valid value"},
+		{proj + "/export_relations/download?relation=uploads&batched=true&batch_number=1", 400, "relation does not have a valid value"},
+		{grp + "/export_relations/status?relation=badges", 404, "404 Export Not Found"},
+		{grp + "/export_relations/download?relation=badges&batched=true&batch_number=1", 404, "404 Export Not Found"},
+		{proj + "/export_relations/download?relation=labels&batched=true&batch_number=1", 200, ""},
+	} {
+		if code, b, _ := cl.do(http.MethodGet, tt.path); code != tt.code || !strings.Contains(string(b), tt.body) {
+			t.Errorf("%s: %d %.200s, want %d %s", tt.path, code, b, tt.code, tt.body)
 		}
 	}
 }

@@ -3,7 +3,9 @@
 // milestones, issues, merge requests, notes and discussions (diff notes
 // with positions), approvals, releases, members and award emoji, plus what
 // GitLab's direct transfer asks a source for (version, metadata, token
-// self-check, GraphQL id lookups, export_relations NDJSON).
+// self-check, GraphQL id lookups, export_relations: the NDJSON relations
+// and a project's uploads as one tar.gz of <secret>/<filename> entries,
+// whole or batched).
 //
 // Bodies are client-go types, so names and nesting are GitLab's; paging
 // (X-Next-Page, X-Total…, Link), auth (PRIVATE-TOKEN, private_token,
@@ -78,6 +80,13 @@ type Options struct {
 	// of an export as started (0) before finished (1), per token, project
 	// or group, and relation, so that importers' polling is exercised.
 	ExportPendingPolls int
+	// ExportWithout names relations the instance does not export at all,
+	// as a GitLab that lacks them ("uploads", to test an importer's
+	// fallback): they are left out of every status list, and asked for by
+	// name they answer as a relation GitLab does not know (a project's 400
+	// "relation does not have a valid value", a group's 404 Export Not
+	// Found). Nil exports every relation.
+	ExportWithout []string
 }
 
 // Server is the simulated GitLab.
