@@ -83,6 +83,31 @@ func TestExportBatchedAndPolled(t *testing.T) {
 	if len(batched.Kind(forge.KindIssue)) != f.Scenario.Config().Issues || len(batched.Kind(forge.KindNote)) == 0 {
 		t.Errorf("batched: %d issues, %d notes", len(batched.Kind(forge.KindIssue)), len(batched.Kind(forge.KindNote)))
 	}
+	// Uploads come from the exported archive, not the upload API; a source
+	// that does not export them is asked link by link.
+	uploadCalls := func(r *sourcetest.Result) (api, archive int) {
+		for u, n := range r.Calls {
+			switch {
+			case strings.Contains(u, "/api/v4/projects/") && strings.Contains(u, "/uploads/"):
+				api += n
+			case strings.Contains(u, "/export_relations/download") && strings.Contains(u, "relation=uploads"):
+				archive += n
+			}
+		}
+		return api, archive
+	}
+	withoutArchive, _ := run(fakegitlab.Options{ExportWithout: []string{"uploads"}})
+	ups := len(batched.Kind(forge.KindUpload))
+	for _, c := range []struct {
+		name              string
+		r                 *sourcetest.Result
+		api, archiveAtMin int
+	}{{"whole", whole, 0, 1}, {"batched", batched, 0, 1}, {"without the uploads relation", withoutArchive, ups, 0}} {
+		api, archive := uploadCalls(c.r)
+		if n := len(c.r.Kind(forge.KindUpload)); ups == 0 || n != ups || api != c.api || archive < c.archiveAtMin || (c.archiveAtMin == 0 && archive != 0) {
+			t.Errorf("%s: %d uploads (want %d), %d upload API calls (want %d), %d archive downloads", c.name, n, ups, api, c.api, archive)
+		}
+	}
 	downloads, polls := 0, 0
 	for u, n := range batched.Calls {
 		switch {
