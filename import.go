@@ -104,3 +104,42 @@ type ImportStat struct {
 	Fetched    int64
 	Imported   int64
 }
+
+// Expectation is what a source declared an item holds, read from what it
+// sent anyway (a GitHub issue's comments counter, a GitLab merge request's
+// user_notes_count): when the import ends, the engine counts what landed
+// and lists every shortfall as a failure. Expectations of the same Type on
+// the same item from several relations add up.
+type Expectation struct {
+	// Type names the check in the verification summary ("issue_comments",
+	// "reactions", "user_notes"…).
+	Type string
+	// OnType and OnIID are the issue or merge request (forge.OnIssue,
+	// forge.OnMergeRequest); NoteID, when set, is the source id of a note
+	// of it, for what hangs on the note (its award emoji).
+	OnType string
+	OnIID  int64
+	NoteID string
+	// What is counted: forge.KindNote or forge.KindAwardEmoji objects of
+	// the item (or of the note), whose source id starts with Prefix; with
+	// UserOnly, notes that are not system notes; with Emoji, award emoji of
+	// that name only.
+	Kind     string
+	Prefix   string
+	UserOnly bool
+	Emoji    string
+	Count    int64
+	// SourceURL and Title name the item in the failure a shortfall makes.
+	SourceURL string
+	Title     string
+}
+
+// VerificationCheck sums one Type of expectation over an import: what the
+// source declared, what landed on those items, and the shortfall (items
+// holding more than declared do not offset the others).
+type VerificationCheck struct {
+	ObjectType string
+	Expected   int64
+	Imported   int64
+	Missing    int64
+}

@@ -174,6 +174,24 @@ type importStatus struct {
 	ETASeconds        *int64             `json:"estimated_seconds_remaining"`
 	StartedAt         *Time              `json:"import_started_at,omitempty"`
 	FinishedAt        *Time              `json:"import_finished_at,omitempty"`
+	// Verification (ferry extension) is what the finished import was
+	// checked against: what the source declared its items hold (comment
+	// counters, reaction totals) and what landed; null while it runs or
+	// when the source declared nothing. Each shortfall is also a failed
+	// relation "verification" naming the item.
+	Verification *verification `json:"verification"`
+}
+
+type verification struct {
+	Status string              `json:"status"` // passed | failed
+	Checks []verificationCheck `json:"checks"`
+}
+
+type verificationCheck struct {
+	ObjectType string `json:"object_type"`
+	Expected   int64  `json:"expected"`
+	Imported   int64  `json:"imported"`
+	Missing    int64  `json:"missing"`
 }
 
 type failedRelation struct {
@@ -212,6 +230,7 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	var rels []*ferry.ImportRelation
 	var fails []*ferry.ImportFailure
 	var stats []ferry.ImportStat
+	var checks []ferry.VerificationCheck
 	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
 		var err error
 		if pr, role, err = s.FindProject(r, tx); err != nil {
@@ -228,6 +247,9 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if fails, err = tx.Failures(r.Context(), im.ID, 100); err != nil {
+			return err
+		}
+		if checks, err = tx.Verification(r.Context(), im.ID); err != nil {
 			return err
 		}
 		stats, err = tx.Stats(r.Context(), im.ID)
@@ -292,6 +314,16 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	out.StartedAt, out.FinishedAt = timeOrNil(im.StartedAt), timeOrNil(im.FinishedAt)
 	out.ETASeconds = eta(im, rels, now)
+	if len(checks) > 0 {
+		v := &verification{Status: "passed", Checks: []verificationCheck{}}
+		for _, c := range checks {
+			v.Checks = append(v.Checks, verificationCheck{ObjectType: c.ObjectType, Expected: c.Expected, Imported: c.Imported, Missing: c.Missing})
+			if c.Missing > 0 {
+				v.Status = "failed"
+			}
+		}
+		out.Verification = v
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -434,9 +434,13 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 	return err
 }
 
-// finish ends an import: finished (failures, if any, are listed by the
-// status API), credential wiped.
+// finish ends an import: verified against what the source declared
+// (shortfalls join the failures), finished (failures, if any, are listed
+// by the status API), credential wiped.
 func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
+	if _, err := tx.Verify(ctx, im); err != nil {
+		return fmt.Errorf("verify import %d: %w", im.ID, err)
+	}
 	if err := tx.SetImportStatus(ctx, im, ferry.ImportFinished, ""); err != nil {
 		return err
 	}
@@ -825,6 +829,9 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 			if err := tx.AddFollowups(ctx, r.im.ID, rel, follow[rel]); err != nil {
 				return false, err
 			}
+		}
+		if err := tx.AddExpectations(ctx, r.im.ID, r.rel.Name(), page.Expect); err != nil {
+			return false, err
 		}
 		if err := tx.AddStats(ctx, r.im.ID, stats(r.src, r.rel.Name(), page.Objects, written)); err != nil {
 			return false, err

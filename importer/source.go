@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/uploads"
@@ -51,6 +52,12 @@ type Page struct {
 	// refused): recorded in the import's failure list with the page, while
 	// the relation goes on.
 	Failures []ItemFailure
+	// Expect is what the page's items declare they hold, from counters
+	// the source sent with them (an issue's comment count): when the import
+	// ends the engine checks what landed against it and lists every
+	// shortfall (Store.Verify). Stored with the page, so a page read again
+	// declares again, never twice.
+	Expect []ferry.Expectation
 }
 
 // ItemFailure is one item a relation could not bring.

@@ -446,11 +446,21 @@ func (s *Server) issueNotes(w http.ResponseWriter, r *http.Request, p proj) {
 	if !ok {
 		return
 	}
-	lo, hi := s.sc.ItemComments(s.sc.IssueNumber(j))
+	lo, hi := s.issueComments(j)
 	on := s.issueNoteable(p, j)
 	if q, ok := ordered(w, r, rangeSeq(lo, hi), "desc"); ok {
 		s.list(w, r, q, func(c int) any { return s.commentNote(p, on, c) })
 	}
+}
+
+// issueComments is the range of issue j's comments the REST lists give
+// (Options.WithholdIssueNotes).
+func (s *Server) issueComments(j int) (lo, hi int) {
+	lo, hi = s.sc.ItemComments(s.sc.IssueNumber(j))
+	if n := s.opts.WithholdIssueNotes; n > 0 && j%n == 0 && lo <= hi {
+		lo++
+	}
+	return lo, hi
 }
 
 func (s *Server) issueDiscussions(w http.ResponseWriter, r *http.Request, p proj) {
@@ -458,7 +468,7 @@ func (s *Server) issueDiscussions(w http.ResponseWriter, r *http.Request, p proj
 	if !ok {
 		return
 	}
-	lo, hi := s.sc.ItemComments(s.sc.IssueNumber(j))
+	lo, hi := s.issueComments(j)
 	on := s.issueNoteable(p, j)
 	s.list(w, r, rangeSeq(lo, hi), func(c int) any {
 		n := s.commentNote(p, on, c)

@@ -87,6 +87,11 @@ type Options struct {
 	// "relation does not have a valid value", a group's 404 Export Not
 	// Found). Nil exports every relation.
 	ExportWithout []string
+	// WithholdIssueNotes, when above 0, makes every issue whose iid is a
+	// multiple of it lose its first comment from the REST notes and
+	// discussions lists while its user_notes_count still counts it: a
+	// source that loses data, for importers' verification.
+	WithholdIssueNotes int
 }
 
 // Server is the simulated GitLab.

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -275,4 +276,22 @@ func (b *builder) protectedBranch(p *gl.ProtectedBranch) forge.ProtectedBranch {
 func (b *builder) member(m *gl.ProjectMember) forge.Member {
 	return forge.Member{SourceID: b.r.sid("member/" + id(m.ID)), User: b.user(m.ID, m.Username, m.Name),
 		AccessLevel: ferry.AccessLevel(m.AccessLevel)}
+}
+
+// expectCounts declares what an issue or merge request says it holds: its
+// user notes (user_notes_count: every note not a system note, diff notes
+// included) and its thumbs up and down (upvotes, downvotes), checked when
+// the import ends (importer.Page.Expect).
+func (b *builder) expectCounts(onType string, iid, notes, up, down int64, webURL, title string) {
+	what := map[string]string{forge.OnIssue: "issue", forge.OnMergeRequest: "merge request"}[onType]
+	name := fmt.Sprintf("%s !%d %s", what, iid, title)
+	if onType == forge.OnIssue {
+		name = fmt.Sprintf("%s #%d %s", what, iid, title)
+	}
+	e := ferry.Expectation{OnType: onType, OnIID: iid, SourceURL: webURL, Title: name}
+	notesE, upE, downE := e, e, e
+	notesE.Type, notesE.Kind, notesE.Prefix, notesE.UserOnly, notesE.Count = "user_notes", forge.KindNote, "note/", true, notes
+	upE.Type, upE.Kind, upE.Prefix, upE.Emoji, upE.Count = "upvotes", forge.KindAwardEmoji, "award_emoji/", "thumbsup", up
+	downE.Type, downE.Kind, downE.Prefix, downE.Emoji, downE.Count = "downvotes", forge.KindAwardEmoji, "award_emoji/", "thumbsdown", down
+	b.Expect(notesE, upE, downE)
 }

@@ -104,6 +104,7 @@ func (r *run) issues() importer.Relation {
 					return &importer.Permanent{Err: fmt.Errorf("issue %d without an iid", is.ID)}
 				}
 				b.Add(b.issue(is))
+				b.expectCounts(forge.OnIssue, is.IID, is.UserNotesCount, is.Upvotes, is.Downvotes, is.WebURL, is.Title)
 				b.Follow(relIssueNotes, id(is.IID))
 			}
 			return nil
@@ -248,6 +249,7 @@ func (r *run) mergeRequestDetails() importer.Relation {
 			return &importer.Permanent{Err: fmt.Errorf("merge request %d answered as %d", iid, mr.IID)}
 		}
 		b.Add(b.mergeRequest(&mr))
+		b.expectCounts(forge.OnMergeRequest, iid, mr.UserNotesCount, mr.Upvotes, mr.Downvotes, mr.WebURL, mr.Title)
 		var ap gl.MergeRequestApprovals
 		if err := r.get(ctx, path+"/approvals", &ap); err != nil {
 			return fmt.Errorf("approvals of merge request %d: %w", iid, err)

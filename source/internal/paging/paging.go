@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/sourcehttp"
@@ -33,6 +34,7 @@ type Builder struct {
 	queued   map[importer.Followup]bool
 	items    int
 	failures []importer.ItemFailure
+	expect   []ferry.Expectation
 }
 
 // NewBuilder returns an empty page.
@@ -71,11 +73,23 @@ func (b *Builder) Merge(o *Builder) {
 	}
 	b.items += o.items
 	b.failures = append(b.failures, o.failures...)
+	b.expect = append(b.expect, o.expect...)
+}
+
+// Expect declares what an item of the page holds, from the counters the
+// source sent with it (importer.Page.Expect); a zero count declares
+// nothing.
+func (b *Builder) Expect(e ...ferry.Expectation) {
+	for _, x := range e {
+		if x.Count > 0 {
+			b.expect = append(b.expect, x)
+		}
+	}
 }
 
 // Page is the finished page with the cursor of the next one.
 func (b *Builder) Page(next string) importer.Page {
-	return importer.Page{Objects: b.objs, Next: next, Items: b.items, Failures: b.failures}
+	return importer.Page{Objects: b.objs, Next: next, Items: b.items, Failures: b.failures, Expect: b.expect}
 }
 
 // FromStatus is the neutral form of a source's error answer, for adapters'

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// TestGitLabMigrationVerifies: every migrated project is checked against
+// what the source declared (user_notes_count, upvotes, downvotes). From a
+// source that gives everything, the verification passes with every count
+// matched; from one that withholds the first comment of every third issue
+// while still counting it, each such issue is a listed failure, the
+// verification reads failed with exactly those notes missing, and the
+// migration cannot read as a clean success.
+func TestGitLabMigrationVerifies(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines(t) {
+		for _, withhold := range []int{0, 3} {
+			t.Run(fmt.Sprintf("%s/withhold=%d", e.Name, withhold), func(t *testing.T) {
+				t.Parallel()
+				// REST (direct transfer off): the counters come with the
+				// issues and merge requests the REST API lists.
+				f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true, WithholdIssueNotes: withhold}}, smallTree)
+				in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+				id := startMigration(t, in, f, fmt.Sprintf("verified%d", withhold))
+				done := waitBulkImport(t, in, id)
+				if done["status"] != "finished" {
+					logEntities(t, in, id)
+					t.Fatalf("migration ended %v", done["status"])
+				}
+				// The issues that lose a comment, in every project.
+				sc := f.Scenario
+				var withheld []int
+				for j := 1; withhold > 0 && j <= sc.Config().Issues; j++ {
+					if lo, hi := sc.ItemComments(sc.IssueNumber(j)); j%withhold == 0 && lo <= hi {
+						withheld = append(withheld, j)
+					}
+				}
+				if withhold > 0 && len(withheld) == 0 {
+					t.Fatal("the scenario has no comment to withhold")
+				}
+				projects := migratedProjects(t, in, id)
+				if len(projects) == 0 {
+					t.Fatal("no project migrated")
+				}
+				for _, pid := range projects {
+					st := getObject(t, fmt.Sprintf("%s/api/v4/projects/%d/import", in.URL, pid), in.RootToken)
+					v, _ := st["verification"].(map[string]any)
+					if v == nil {
+						t.Fatalf("project %d: no verification: %v", pid, st)
+					}
+					checks := map[string]map[string]any{}
+					for _, c := range v["checks"].([]any) {
+						c := c.(map[string]any)
+						checks[c["object_type"].(string)] = c
+					}
+					notes := checks["user_notes"]
+					if notes == nil || notes["expected"].(float64) == 0 {
+						t.Fatalf("project %d: checks %v", pid, v["checks"])
+					}
+					for typ, c := range checks {
+						if typ != "user_notes" && (c["missing"] != float64(0) || c["imported"] != c["expected"]) {
+							t.Errorf("project %d: %s check %v", pid, typ, c)
+						}
+					}
+					wantMissing := float64(len(withheld))
+					wantStatus := map[bool]string{true: "passed", false: "failed"}[wantMissing == 0]
+					if v["status"] != wantStatus || notes["missing"] != wantMissing || notes["imported"] != notes["expected"].(float64)-wantMissing {
+						t.Errorf("project %d: verification %v, want %s with %v notes missing", pid, v, wantStatus, wantMissing)
+					}
+					// Each shortfall is a failure naming its issue.
+					var named []string
+					for _, fr := range st["failed_relations"].([]any) {
+						fr := fr.(map[string]any)
+						if fr["relation_name"] == "verification" {
+							named = append(named, fr["source_title"].(string))
+							if fr["exception_class"] != "VerificationError" || !strings.Contains(fr["exception_message"].(string), "1 missing") ||
+								!strings.Contains(fr["source_url"].(string), "/-/issues/") {
+								t.Errorf("project %d: failure %v", pid, fr)
+							}
+						}
+					}
+					if len(named) != len(withheld) {
+						t.Errorf("project %d: verification failures %q, want one per issue %v", pid, named, withheld)
+					}
+					for k, j := range withheld {
+						if k < len(named) && !strings.HasPrefix(named[k], fmt.Sprintf("issue #%d ", j)) {
+							t.Errorf("project %d: failure %d names %q, want issue #%d", pid, k, named[k], j)
+						}
+					}
+				}
+				// The migration says so too: its project entities have failures.
+				for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken) {
+					if en["entity_type"] != "project" {
+						continue
+					}
+					if got, want := en["has_failures"], len(withheld) > 0; got != want {
+						t.Errorf("entity %v: has_failures %v, want %v", en["source_full_path"], got, want)
+					}
+				}
+			})
+		}
+	}
+}
