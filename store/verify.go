@@ -122,7 +122,7 @@ func (tx *Tx) Verify(ctx context.Context, im *ferry.Import) ([]ferry.Verificatio
 	var order []string
 	for _, k := range keys {
 		d := decl[k]
-		got := counts[d.filter][k.t]
+		got := counts[d.filter][landedKey(k.t)]
 		s := sums[k.typ]
 		if s == nil {
 			s = &ferry.VerificationCheck{ObjectType: k.typ}
@@ -159,6 +159,16 @@ func (tx *Tx) Verify(ctx context.Context, im *ferry.Import) ([]ferry.Verificatio
 	return out, nil
 }
 
+// landedKey is how counts are looked up: what hangs on a note by the
+// note's source id alone (award emoji on notes are stored as on a "Note"),
+// the rest by the issue or merge request.
+func landedKey(t declTarget) declTarget {
+	if t.noteID != "" {
+		return declTarget{noteID: t.noteID}
+	}
+	return t
+}
+
 // countLanded counts a project's notes or award emoji matching f, per item
 // (and per note, for award emoji on notes).
 func (tx *Tx) countLanded(ctx context.Context, projectID int64, f countFilter) (map[declTarget]int64, error) {
@@ -193,7 +203,7 @@ func (tx *Tx) countLanded(ctx context.Context, projectID int64, f countFilter) (
 		if err := rows.Scan(&t.onType, &t.onIID, &t.noteID, &n); err != nil {
 			return nil, fmt.Errorf("count landed %s: %w", f.kind, err)
 		}
-		out[t] = n
+		out[landedKey(t)] += n
 	}
 	return out, rows.Err()
 }
