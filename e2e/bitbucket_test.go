@@ -81,6 +81,18 @@ func TestBitbucketServerImportEndToEnd(t *testing.T) {
 			if fr := st["failed_relations"].([]any); len(fr) != 0 {
 				t.Errorf("failed relations: %v", fr)
 			}
+			// Every pull request's commentCount was checked and met.
+			comments := 0
+			for j := 1; j <= sc.Config().PullRequests; j++ {
+				_, acts := sc.BBS(j)
+				for _, a := range acts {
+					comments += len(a.Thread)
+				}
+			}
+			if v, _ := st["verification"].(map[string]any); comments == 0 || v == nil || v["status"] != "passed" ||
+				fmt.Sprint(v["checks"]) != fmt.Sprintf("[map[expected:%d imported:%d missing:0 object_type:comments]]", comments, comments) {
+				t.Errorf("verification %v, want every one of the %d comments matched", st["verification"], comments)
+			}
 			proj := must(root.Projects.GetProject(int(id), nil))(t)
 			if proj.PathWithNamespace != "bbs/team/NEW-NAME" || proj.Visibility != gitlab.PrivateVisibility {
 				t.Errorf("project %s, visibility %s (the source repository is private)", proj.PathWithNamespace, proj.Visibility)

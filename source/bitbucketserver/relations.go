@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
@@ -55,6 +56,11 @@ func (r *run) pullRequests() importer.Relation {
 					return nil, &importer.Permanent{Err: fmt.Errorf("pull request without an id")}
 				}
 				b.Add(b.mergeRequest(pr))
+				// Every comment and reply of its threads, as the server
+				// counts them, is checked when the import ends.
+				b.Expect(ferry.Expectation{Type: "comments", OnType: forge.OnMergeRequest, OnIID: pr.ID, Kind: forge.KindNote,
+					Prefix: "comment/", Count: pr.Properties.CommentCount, Title: fmt.Sprintf("pull request #%d %s", pr.ID, pr.Title),
+					SourceURL: r.server.String() + r.repoPath() + "/pull-requests/" + strconv.FormatInt(pr.ID, 10)})
 				b.Follow(relActivities, strconv.FormatInt(pr.ID, 10))
 			}
 			if err := r.fetchClosedCommits(ctx, b, prs); err != nil {

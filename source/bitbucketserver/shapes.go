@@ -73,7 +73,8 @@ type pullRequest struct {
 	Author      participant   `json:"author"`
 	Reviewers   []participant `json:"reviewers"`
 	Properties  struct {
-		MergeCommit *struct {
+		CommentCount int64 `json:"commentCount"`
+		MergeCommit  *struct {
 			ID string `json:"id"`
 		} `json:"mergeCommit"`
 	} `json:"properties"`
