@@ -224,12 +224,34 @@ func itemNumber(re *regexp.Regexp, urls ...string) (int64, bool) {
 	return 0, false
 }
 
+// reviewCommentPR tells which pull request a review comment is on:
+// pull_request_url, else _links.pull_request.href (older GitHub Enterprise
+// versions send one but not the other), else html_url (…/pull/<n>#discussion_r…).
+// The first of them that is present decides.
+func reviewCommentPR(c *gh.PullRequestComment) (int64, bool) {
+	var href string
+	if l := c.GetLinks(); l != nil {
+		href = l.GetPullRequest().GetHRef()
+	}
+	for _, u := range []string{c.GetPullRequestURL(), href, c.GetHTMLURL()} {
+		if u == "" {
+			continue
+		}
+		if n, ok := itemNumber(pullPath, u); ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
 // diffNote converts a review comment. Replies share their thread's
 // discussion: GitHub's in_reply_to_id names the thread's first comment.
+// A comment no URL ties to a pull request is an error naming it, for the
+// caller to list as a failed item.
 func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
-	iid, ok := itemNumber(pullPath, c.GetPullRequestURL(), c.GetHTMLURL())
+	iid, ok := reviewCommentPR(c)
 	if !ok {
-		return forge.Note{}, fmt.Errorf("review comment %d names no pull request", c.GetID())
+		return forge.Note{}, fmt.Errorf("review comment %d names no pull request (no number in pull_request_url, _links.pull_request.href or html_url)", c.GetID())
 	}
 	on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
 	id := noteID(kindReviewComment, c.GetID())

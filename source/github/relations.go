@@ -204,6 +204,12 @@ func (r *run) issueComments() importer.Relation {
 		func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
 			for _, c := range cs {
 				on, err := r.commentNoteable(ctx, c)
+				var perm *importer.Permanent
+				if errors.As(err, &perm) {
+					// Reading the page again would not change it.
+					b.Fail(importer.ItemFailure{SourceURL: c.GetURL(), Title: fmt.Sprintf("comment %d", c.GetID()), Err: err})
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -220,7 +226,7 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 	}
 	n, ok := itemNumber(issuePath, c.GetIssueURL(), c.GetHTMLURL())
 	if !ok {
-		return forge.Noteable{}, fmt.Errorf("comment %d names no issue", c.GetID())
+		return forge.Noteable{}, &importer.Permanent{Err: fmt.Errorf("comment %d names no issue (no number in html_url or issue_url)", c.GetID())}
 	}
 	pr, err := r.isPR(ctx, int(n))
 	if err != nil {
@@ -240,11 +246,19 @@ func (r *run) reviewComments() importer.Relation {
 		convertReviewComments)
 }
 
+// convertReviewComments converts a page of review comments; one that
+// names no pull request is a failed item and the rest go on (fetching the
+// page again would not change it).
 func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestComment) error {
 	for _, c := range cs {
 		n, err := b.diffNote(c)
 		if err != nil {
-			return err
+			src := c.GetURL()
+			if src == "" {
+				src = c.GetHTMLURL()
+			}
+			b.Fail(importer.ItemFailure{SourceURL: src, Title: fmt.Sprintf("review comment %d", c.GetID()), Err: &importer.Permanent{Err: err}})
+			continue
 		}
 		b.Add(n)
 	}

@@ -1,0 +1,172 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/importer"
+	"github.com/ferry-import/ferry/importer/sourcetest"
+)
+
+// relRun is some relations of an import driven the way the engine drives
+// them, without the stages they do not need (no git, no users).
+type relRun struct {
+	env  *importer.Env
+	q    *sourcetest.Followups
+	objs []forge.Object
+	fail []importer.ItemFailure
+}
+
+func newRelRun(apiBase, sourceRef string, hc *http.Client, opts string) *relRun {
+	q := sourcetest.NewFollowups()
+	return &relRun{q: q, env: &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: apiBase, SourceRef: sourceRef,
+		Options: json.RawMessage(opts), Credential: "t", HTTP: hc, Followups: q}}
+}
+
+// relation runs the named relation to its end on a fresh Stages call,
+// queueing its followups; a fetch error fails t.
+func (x *relRun) relation(t *testing.T, name string) {
+	t.Helper()
+	if err := x.try(name); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// try is relation returning the fetch error.
+func (x *relRun) try(name string) error {
+	ctx := context.Background()
+	stages, err := New().Stages(ctx, x.env)
+	if err != nil {
+		return err
+	}
+	for _, st := range stages {
+		for _, rel := range st.Relations {
+			if rel.Name() != name {
+				continue
+			}
+			for cursor := ""; ; {
+				p, err := rel.Fetch(ctx, cursor)
+				if err != nil {
+					return err
+				}
+				for _, o := range p.Objects {
+					if f, ok := o.(importer.Followup); ok {
+						x.q.Add(f)
+					} else {
+						x.objs = append(x.objs, o)
+					}
+				}
+				x.fail = append(x.fail, p.Failures...)
+				if p.Next == "" {
+					return nil
+				}
+				cursor = p.Next
+			}
+		}
+	}
+	panic("no relation " + name)
+}
+
+func (x *relRun) notes() []forge.Note {
+	var out []forge.Note
+	for _, o := range x.objs {
+		if n, ok := o.(forge.Note); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// canned serves body (JSON) for every request whose path ends in suffix,
+// 404 elsewhere, and counts the requests it answers.
+func canned(t *testing.T, suffix, body string) (*httptest.Server, *atomic.Int64) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.HasSuffix(r.URL.Path, suffix) {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+			return
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+// TestReviewCommentPullRequest: a review comment without pull_request_url
+// finds its pull request through _links.pull_request.href, then html_url;
+// one none of them ties to a number is a failed item naming it, and the
+// rest of the page is imported.
+func TestReviewCommentPullRequest(t *testing.T) {
+	const api = "/api/v3/repos/acme/widgets"
+	for _, tt := range []struct {
+		name    string
+		comment string // JSON fields besides id and body
+		want    int64  // 0: a failed item
+	}{
+		{"pull_request_url", `"pull_request_url":"https://h/api/v3/repos/acme/widgets/pulls/3"`, 3},
+		{"pull_request_url wins", `"pull_request_url":"https://h/api/v3/repos/acme/widgets/pulls/3","_links":{"pull_request":{"href":"https://h/api/v3/repos/acme/widgets/pulls/9"}}`, 3},
+		{"_links.pull_request.href", `"_links":{"pull_request":{"href":"https://h/api/v3/repos/acme/widgets/pulls/5"}},"html_url":"https://h/acme/widgets/pull/9#discussion_r1"`, 5},
+		{"html_url", `"html_url":"https://h/acme/widgets/pull/7#discussion_r12"`, 7},
+		{"html_url after empty links", `"_links":{"pull_request":{}},"html_url":"https://h/acme/widgets/pull/8#discussion_r12"`, 8},
+		{"no number anywhere", `"html_url":"https://h/acme/widgets/issues/7","_links":{"self":{"href":"https://h/x"}}`, 0},
+		{"nothing", `"url":"https://h/api/v3/repos/acme/widgets/pulls/comments/77"`, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `[{"id":77,"body":"x","user":{"login":"octo","id":5},` + tt.comment + `},` +
+				`{"id":78,"body":"y","user":{"login":"octo","id":5},"pull_request_url":"https://h/api/v3/repos/acme/widgets/pulls/2"}]`
+			srv, _ := canned(t, api+"/pulls/comments", body)
+			x := newRelRun(srv.URL+"/api/v3/", "acme/widgets", srv.Client(), `{}`)
+			x.relation(t, relReviewComments)
+			got := map[string]int64{}
+			for _, n := range x.notes() {
+				got[n.SourceID.ID] = n.On.IID
+				if n.On.Type != forge.OnMergeRequest {
+					t.Errorf("note %s on %s", n.SourceID.ID, n.On.Type)
+				}
+			}
+			if got["review_comment/78"] != 2 {
+				t.Errorf("the good comment: %v", got)
+			}
+			if tt.want != 0 {
+				if got["review_comment/77"] != tt.want || len(x.fail) != 0 {
+					t.Errorf("comment 77 on %d (failures %v), want %d", got["review_comment/77"], x.fail, tt.want)
+				}
+				return
+			}
+			if _, ok := got["review_comment/77"]; ok || len(x.fail) != 1 {
+				t.Fatalf("comment 77 imported on %d, failures %v; want one failure", got["review_comment/77"], x.fail)
+			}
+			f := x.fail[0]
+			var perm *importer.Permanent
+			if f.Title != "review comment 77" || !strings.Contains(f.Err.Error(), "review comment 77 names no pull request") || !errors.As(f.Err, &perm) {
+				t.Errorf("failure %+v: %v", f, f.Err)
+			}
+		})
+	}
+}
+
+// TestIssueCommentWithoutItem: a repo-wide comment whose URLs name no
+// issue is a failed item naming it; the page's other comments come through.
+func TestIssueCommentWithoutItem(t *testing.T) {
+	body := `[{"id":1,"body":"x","user":{"login":"octo","id":5},"url":"https://h/api/v3/repos/acme/widgets/issues/comments/1"},` +
+		`{"id":2,"body":"y","user":{"login":"octo","id":5},"html_url":"https://h/acme/widgets/pull/4#issuecomment-2"}]`
+	srv, _ := canned(t, "/repos/acme/widgets/issues/comments", body)
+	x := newRelRun(srv.URL+"/api/v3/", "acme/widgets", srv.Client(), `{}`)
+	x.relation(t, relIssueComments)
+	if ns := x.notes(); len(ns) != 1 || ns[0].On != (forge.Noteable{Type: forge.OnMergeRequest, IID: 4}) {
+		t.Errorf("notes %+v", ns)
+	}
+	if len(x.fail) != 1 || x.fail[0].Title != "comment 1" || !strings.Contains(x.fail[0].Err.Error(), "names no issue") {
+		t.Errorf("failures %+v", x.fail)
+	}
+}
