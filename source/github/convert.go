@@ -246,12 +246,12 @@ func reviewCommentPR(c *gh.PullRequestComment) (int64, bool) {
 
 // diffNote converts a review comment. Replies share their thread's
 // discussion: GitHub's in_reply_to_id names the thread's first comment.
-// A comment no URL ties to a pull request is an error naming it, for the
-// caller to list as a failed item.
+// A comment no URL ties to a pull request is a conversion error (invalid)
+// naming it, for the caller to list as a failed item.
 func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
 	iid, ok := reviewCommentPR(c)
 	if !ok {
-		return forge.Note{}, fmt.Errorf("review comment %d names no pull request (no number in pull_request_url, _links.pull_request.href or html_url)", c.GetID())
+		return forge.Note{}, invalid("review comment %d names no pull request (no number in pull_request_url, _links.pull_request.href or html_url)", c.GetID())
 	}
 	on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
 	id := noteID(kindReviewComment, c.GetID())

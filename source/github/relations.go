@@ -141,7 +141,7 @@ func (r *run) collaborators() importer.Relation {
 			for _, u := range us {
 				level, ok := accessLevel(u)
 				if !ok {
-					return &importer.Permanent{Err: fmt.Errorf("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())}
+					return invalid("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())
 				}
 				b.Add(forge.Member{SourceID: r.sid(idString(u.ID)), User: b.user(u), AccessLevel: level})
 			}
@@ -226,7 +226,7 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 	}
 	n, ok := itemNumber(issuePath, c.GetIssueURL(), c.GetHTMLURL())
 	if !ok {
-		return forge.Noteable{}, &importer.Permanent{Err: fmt.Errorf("comment %d names no issue (no number in html_url or issue_url)", c.GetID())}
+		return forge.Noteable{}, invalid("comment %d names no issue (no number in html_url or issue_url)", c.GetID())
 	}
 	pr, err := r.isPR(ctx, int(n))
 	if err != nil {
@@ -257,7 +257,7 @@ func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestCo
 			if src == "" {
 				src = c.GetHTMLURL()
 			}
-			b.Fail(importer.ItemFailure{SourceURL: src, Title: fmt.Sprintf("review comment %d", c.GetID()), Err: &importer.Permanent{Err: err}})
+			b.Fail(importer.ItemFailure{SourceURL: src, Title: fmt.Sprintf("review comment %d", c.GetID()), Err: err})
 			continue
 		}
 		b.Add(n)
