@@ -18,14 +18,26 @@
 //	                 (pulls/comments), issue_events (issues/events)
 //	notes            item_comments, item_review_comments: only with
 //	                 single_endpoint_notes_import, per item instead of repo-wide
-//	details          pull_request_details (reviews; GET pulls/:n for merged ones),
-//	                 reactions (items and comments whose total_count > 0)
+//	details          pull_request_details (reviews, and each submitted review's
+//	                 body as a note), reactions (items and comments whose
+//	                 total_count > 0), issue_events
 //	users            users (GET users/:login once per login seen anywhere)
 //	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API
 //	                 at the clone URL the repository relation queued)
 //	attachments      attachments (only with attachments_import: files linked from
 //	                 bodies, downloaded and relinked to /uploads/…; last, so every
 //	                 body is already stored)
+//
+// Reviews (spec/mapping.md §1.6) stay reviews (approvals, reviewers), and
+// one with a non-empty body is also a note on its merge request by the
+// reviewer: "**Review:** <Approved | Changes requested | Commented |
+// Dismissed>", a blank line and the body, dated submitted_at (else the pull
+// request's updated_at, which the pull_requests relation puts in the
+// details key), source id review_body/<review id> so a re-import updates it
+// in place. PENDING reviews are their author's unsubmitted draft: neither
+// review nor note. A dismissed review no longer approves: its review is
+// "commented", its note says Dismissed. Stats count these notes as
+// pull_request_review_body, apart from reviews and comments.
 //
 // List relations keep GitHub's Link next URL (checked to stay on the API
 // base) as their cursor; per-item relations read the followups earlier

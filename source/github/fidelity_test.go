@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
@@ -168,5 +169,78 @@ func TestIssueCommentWithoutItem(t *testing.T) {
 	}
 	if len(x.fail) != 1 || x.fail[0].Title != "comment 1" || !strings.Contains(x.fail[0].Err.Error(), "names no issue") {
 		t.Errorf("failures %+v", x.fail)
+	}
+}
+
+// TestReviewBodies: a submitted review with a body is also a note on its
+// merge request by the reviewer, "**Review:** <State>", a blank line and the
+// body, dated submitted_at (else the pull request's updated_at); pending
+// reviews and empty bodies give none, and the reviews themselves stay.
+func TestReviewBodies(t *testing.T) {
+	const submitted, prUpdated = "2024-03-04T05:06:07Z", 1712000000
+	for _, tt := range []struct {
+		name, state, body string
+		noSubmitted       bool
+		want              string // the note's body; "" for no note
+		review            bool   // the review itself is imported
+	}{
+		{"approved", "APPROVED", "LGTM", false, "**Review:** Approved\n\nLGTM", true},
+		{"changes requested", "CHANGES_REQUESTED", "Please rename `x`.\n\nAnd test it.", false,
+			"**Review:** Changes requested\n\nPlease rename `x`.\n\nAnd test it.", true},
+		{"commented", "COMMENTED", "A thought", false, "**Review:** Commented\n\nA thought", true},
+		{"dismissed", "DISMISSED", "Was wrong", false, "**Review:** Dismissed\n\nWas wrong", true},
+		{"pending: not submitted", "PENDING", "draft words", true, "", false},
+		{"approved without a body", "APPROVED", "", false, "", true},
+		{"blank body", "COMMENTED", " \n ", false, "", true},
+		{"without submitted_at", "COMMENTED", "late", true, "**Review:** Commented\n\nlate", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rv := map[string]any{"id": 501, "state": tt.state, "body": tt.body, "user": map[string]any{"login": "rev", "id": 9, "type": "User"}}
+			if !tt.noSubmitted {
+				rv["submitted_at"] = submitted
+			}
+			body, _ := json.Marshal([]any{rv})
+			srv, calls := canned(t, "/repos/acme/widgets/pulls/12/reviews", string(body))
+			x := newRelRun(srv.URL+"/api/v3/", "acme/widgets", srv.Client(), `{}`)
+			x.q.Add(importer.Followup{Relation: relPullRequestDetails, Key: withUpdated(detailsKey(12, true), time.Unix(prUpdated, 0))})
+			x.relation(t, relPullRequestDetails)
+			if calls.Load() != 1 {
+				t.Errorf("%d calls, want 1", calls.Load())
+			}
+			var reviews int
+			var notes []forge.Note
+			for _, o := range x.objs {
+				switch v := o.(type) {
+				case forge.Review:
+					reviews++
+				case forge.Note:
+					notes = append(notes, v)
+				}
+			}
+			if (reviews == 1) != tt.review {
+				t.Errorf("%d reviews, want the review imported: %v", reviews, tt.review)
+			}
+			if tt.want == "" {
+				if len(notes) != 0 {
+					t.Errorf("notes %+v, want none", notes)
+				}
+				return
+			}
+			if len(notes) != 1 {
+				t.Fatalf("notes %+v, want one", notes)
+			}
+			n := notes[0]
+			at, _ := time.Parse(time.RFC3339, submitted)
+			if tt.noSubmitted {
+				at = time.Unix(prUpdated, 0).UTC()
+			}
+			if n.Body != tt.want || n.ID != "review_body/501" || n.On != (forge.Noteable{Type: forge.OnMergeRequest, IID: 12}) ||
+				n.Author.Login != "rev" || n.System || n.Position != nil || !n.CreatedAt.Equal(at) || !n.UpdatedAt.Equal(at) {
+				t.Errorf("note %+v\nwant body %q, id review_body/501, on MR 12 by rev at %s", n, tt.want, at)
+			}
+			if typ := New().ObjectType(relPullRequestDetails, n); typ != "pull_request_review_body" {
+				t.Errorf("object type %q", typ)
+			}
+		})
 	}
 }

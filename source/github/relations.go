@@ -158,7 +158,7 @@ func (r *run) pullRequests() importer.Relation {
 			for _, p := range ps {
 				mr := b.mergeRequest(p)
 				b.Add(mr)
-				b.Follow(relPullRequestDetails, detailsKey(p.GetNumber(), p.MergedAt != nil))
+				b.Follow(relPullRequestDetails, withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)))
 				if r.opts.SingleEndpointNotesImport {
 					b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
 				}
@@ -324,7 +324,9 @@ func (r *run) itemReviewComments() importer.Relation {
 }
 
 // pullRequestDetails reads each pull request's reviews (the one per-PR
-// list; who merged comes with the repo-wide issue events).
+// list; who merged comes with the repo-wide issue events). A submitted
+// review with a body also becomes a note on the merge request (reviewNote),
+// under a source id of its own, so a re-import updates it in place.
 func (r *run) pullRequestDetails() importer.Relation {
 	return itemRelation(relPullRequestDetails, r, func(ctx context.Context, b *builder, key string) error {
 		n, merged, err := parseDetailsKey(key)
@@ -342,6 +344,9 @@ func (r *run) pullRequestDetails() importer.Relation {
 		}
 		for _, rv := range rvs {
 			if x, ok := b.review(rv, int64(n)); ok {
+				b.Add(x)
+			}
+			if x, ok := b.reviewNote(rv, int64(n), detailsUpdated(key)); ok {
 				b.Add(x)
 			}
 		}
