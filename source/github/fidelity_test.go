@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/importer/sourcetest"
@@ -243,4 +249,102 @@ func TestReviewBodies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMissingEndpoints: against a GitHub without a repo-wide list (an
+// older GitHub Enterprise answering it 404), issue_comments, review_comments
+// and issue_events read the same objects per item; a list with no other
+// source ends with one failed item saying so. Each missing endpoint is
+// asked once.
+func TestMissingEndpoints(t *testing.T) {
+	sc, err := scenario.New(tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// serve starts a simulated GitHub on loopback without the endpoints
+	// missing names, counting requests by path.
+	serve := func(t *testing.T, missing ...string) (string, func(path string) int) {
+		var mu sync.Mutex
+		calls := map[string]int{}
+		var h http.Handler
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			calls[r.URL.Path]++
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		h = ffgithub.New(ffgithub.Options{Scenario: sc, BaseURL: srv.URL, Tokens: []string{"t"}, Missing: missing})
+		return srv.URL + "/api/v3/", func(path string) int { mu.Lock(); defer mu.Unlock(); return calls["/api/v3/repos/acme/widgets"+path] }
+	}
+	// run reads the pull requests and issues, as the stages before do, then
+	// relation.
+	run := func(t *testing.T, api, relation string) *relRun {
+		x := newRelRun(api, "acme/widgets", http.DefaultClient, `{"pagination_limit":3,"collaborators_import":true}`)
+		x.relation(t, relPullRequests)
+		x.relation(t, relIssues)
+		x.objs, x.fail = nil, nil
+		x.relation(t, relation)
+		return x
+	}
+	// dump lists objects as JSON, the servers' hosts aside.
+	dump := func(x *relRun) []string {
+		u, _ := url.Parse(x.env.SourceURL)
+		var out []string
+		for _, o := range x.objs {
+			j, _ := json.Marshal(o)
+			out = append(out, fmt.Sprintf("%T ", o)+strings.ReplaceAll(string(j), u.Host, "HOST"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tt := range []struct {
+		relation, missing string
+		fallback          bool
+	}{
+		{relIssueComments, "/issues/comments", true},
+		{relReviewComments, "/pulls/comments", true},
+		{relIssueEvents, "/issues/events", true},
+		{relReleases, "/releases", false},
+		{relLabels, "/labels", false},
+		{relCollaborators, "/collaborators", false},
+	} {
+		t.Run(tt.relation, func(t *testing.T) {
+			fullAPI, _ := serve(t)
+			want := run(t, fullAPI, tt.relation)
+			api, calls := serve(t, tt.missing)
+			got := run(t, api, tt.relation)
+			if n := calls(tt.missing); n != 1 {
+				t.Errorf("%s asked %d times, want once", tt.missing, n)
+			}
+			if !tt.fallback {
+				if len(got.objs) != 0 || len(got.fail) != 1 {
+					t.Fatalf("%d objects, failures %+v; want none and one failure", len(got.objs), got.fail)
+				}
+				f := got.fail[0]
+				msg := "the source has no /repos/acme/widgets" + tt.missing + " (404): not imported"
+				var perm *importer.Permanent
+				if f.Title != tt.relation || f.Err.Error() != msg || !errors.As(f.Err, &perm) || !strings.HasSuffix(f.SourceURL, "/api/v3/repos/acme/widgets"+tt.missing) {
+					t.Errorf("failure %+v (%v), want %q", f, f.Err, msg)
+				}
+				return
+			}
+			if len(got.fail) != 0 {
+				t.Errorf("failures %+v", got.fail)
+			}
+			w, g := dump(want), dump(got)
+			if len(w) == 0 || !slices.Equal(w, g) {
+				t.Errorf("per item: %d objects, repo-wide: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []string) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return a[i] + "\nvs\n" + b[i]
+		}
+	}
+	return "(one is a prefix of the other)"
 }

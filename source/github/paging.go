@@ -164,9 +164,11 @@ type builder struct {
 func (r *run) builder() *builder { return &builder{Builder: paging.NewBuilder(), r: r} }
 
 // listRelation pages through one repository list endpoint; the cursor is
-// the Link next URL, so no page is read twice.
+// the Link next URL, so no page is read twice. A 404 on the first page is
+// the endpoint missing (fallback.go): listed as not imported, or read
+// another way where orElse gave the relation a fallback.
 func listRelation[T any](name string, r *run, first func(repo string) string, convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
-	return paging.NewList(name, paging.ListFuncs[T]{
+	return &endpointList{name: name, r: r, first: first, list: paging.NewList(name, paging.ListFuncs[T]{
 		First: func(ctx context.Context) (string, error) {
 			repo, err := r.repoPath(ctx)
 			if err != nil {
@@ -182,7 +184,7 @@ func listRelation[T any](name string, r *run, first func(repo string) string, co
 			b := r.builder()
 			return b.Builder, convert(ctx, b, items)
 		},
-	})
+	})}
 }
 
 // itemRelation does per-item work queued as followups by earlier stages

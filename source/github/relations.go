@@ -172,9 +172,7 @@ func (r *run) pullRequests() importer.Relation {
 // and labels come from here too.
 func (r *run) issues() importer.Relation {
 	return listRelation[*gh.Issue](relIssues, r,
-		func(repo string) string {
-			return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
-		},
+		r.issuesURL,
 		func(_ context.Context, b *builder, is []*gh.Issue) error {
 			for _, i := range is {
 				on := forge.Noteable{Type: forge.OnIssue, IID: int64(i.GetNumber())}
@@ -194,10 +192,15 @@ func (r *run) issues() importer.Relation {
 		})
 }
 
+// issuesURL is the first page of the issues list, pull requests included.
+func (r *run) issuesURL(repo string) string {
+	return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
+}
+
 // issueComments reads the repo-wide conversation comments of issues and
-// pull requests alike.
+// pull requests alike (per item where the server has no repo-wide list).
 func (r *run) issueComments() importer.Relation {
-	return listRelation[*gh.IssueComment](relIssueComments, r,
+	return orElse(listRelation[*gh.IssueComment](relIssueComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
@@ -216,7 +219,7 @@ func (r *run) issueComments() importer.Relation {
 				b.Add(b.issueNote(c, on))
 			}
 			return nil
-		})
+		}), r.itemCommentsFallback())
 }
 
 // commentNoteable tells what a repo-wide comment is on.
@@ -238,12 +241,14 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 	return forge.Noteable{Type: forge.OnIssue, IID: n}, nil
 }
 
+// reviewComments reads the repo-wide review comments (per pull request
+// where the server has no repo-wide list).
 func (r *run) reviewComments() importer.Relation {
-	return listRelation[*gh.PullRequestComment](relReviewComments, r,
+	return orElse(listRelation[*gh.PullRequestComment](relReviewComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
-		convertReviewComments)
+		convertReviewComments), r.pullCommentsFallback())
 }
 
 // convertReviewComments converts a page of review comments; one that
@@ -265,8 +270,10 @@ func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestCo
 	return nil
 }
 
+// issueEvents reads the repo-wide issue events (per item where the server
+// has no repo-wide list).
 func (r *run) issueEvents() importer.Relation {
-	return listRelation[*gh.IssueEvent](relIssueEvents, r,
+	return orElse(listRelation[*gh.IssueEvent](relIssueEvents, r,
 		func(repo string) string { return r.listURL(repo, "issues/events", nil) },
 		func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
 			for _, e := range es {
@@ -279,7 +286,7 @@ func (r *run) issueEvents() importer.Relation {
 			}
 			b.CountItems(len(es)) // unsupported events were fetched, not imported
 			return nil
-		})
+		}), r.itemEventsFallback())
 }
 
 // itemComments reads one issue's or pull request's comments
