@@ -156,6 +156,9 @@ func TestKeys(t *testing.T) {
 			t.Errorf("parseDetailsKey(%q) = %d %v %v, updated %v", key, n, merged, err, u)
 		}
 	}
+	if u := testRun().itemURL(relPullRequestDetails, "13:merged@1700000001"); u != "https://api.github.com/#pull_request_details/13:merged" {
+		t.Errorf("item URL %q", u)
+	}
 	for _, bad := range []string{"", "x", "0", "12:open", "12:merged:x", "12@x", "12@"} {
 		if _, _, err := parseDetailsKey(bad); err == nil {
 			t.Errorf("parseDetailsKey(%q) accepted", bad)

@@ -208,6 +208,8 @@ func (r *run) itemURL(relation, key string) string {
 		return key
 	case relation == relUsers:
 		return r.base.String() + "users/" + url.PathEscape(key)
+	case relation == relPullRequestDetails:
+		key, _, _ = strings.Cut(key, "@") // the updated_at it carries names nothing
 	}
 	return r.base.String() + "#" + relation + "/" + key
 }
