@@ -1020,11 +1020,16 @@ func title(o forge.Object) string {
 	return o.Kind() + " " + o.Source().ID
 }
 
-// errorClass names the kind of failure for exception_class.
+// errorClass names the kind of failure for exception_class, by the error's
+// type, not by whether retrying it was tried: a validation error (a source's
+// answer that does not fit the model, marked Permanent so it is not
+// retried) is a ValidationError, never a NetworkError.
 func errorClass(err error) string {
 	var perm *Permanent
 	var fe *ferry.Error
 	switch {
+	case errors.As(err, &fe) && fe.Code == ferry.EINVALID:
+		return "ValidationError"
 	case errors.As(err, &perm), errors.Is(err, netguard.ErrBlocked):
 		// A refused destination is refused again: as final as a 404.
 		return "PermanentError"

@@ -53,6 +53,14 @@ type Options struct {
 	Git Git
 	// GitHandler serves paths containing ".git/" (clones, LFS); nil answers 404.
 	GitHandler http.Handler
+	// Missing names repository endpoints this server does not have, as an
+	// older GitHub Enterprise lacks some: each answers GitHub's 404
+	// {"message":"Not Found"} (after authentication, like any 404) at the
+	// root and under /api/v3. Names are the paths below
+	// /repos/{owner}/{repo} as routes spells them: "/issues/comments",
+	// "/pulls/comments", "/issues/events", "/releases",
+	// "/issues/{number}/reactions"…; a name no route has panics in New.
+	Missing []string
 }
 
 // Server is the simulated GitHub API.
@@ -74,14 +82,19 @@ func New(opts Options) *Server {
 	for _, prefix := range []string{"", "/api/v3"} {
 		s.routes(prefix)
 	}
+	for _, m := range opts.Missing {
+		if _, ok := s.repoRoutes()[m]; !ok {
+			panic(fmt.Sprintf("fakeforge/github: Missing names no endpoint: %q", m))
+		}
+	}
 	s.mux.HandleFunc("GET /user-attachments/assets/{name}", s.attachment)
 	s.mux.HandleFunc("GET /{owner}/{repo}/releases/download/{tag}/{name}", s.assetDownload)
 	return s
 }
 
-func (s *Server) routes(p string) {
-	r := p + "/repos/{owner}/{repo}"
-	for pattern, h := range map[string]repoHandler{
+// repoRoutes are the endpoints under /repos/{owner}/{repo}.
+func (s *Server) repoRoutes() map[string]repoHandler {
+	return map[string]repoHandler{
 		"":                                    s.repository,
 		"/labels":                             s.labels,
 		"/milestones":                         s.milestones,
@@ -104,7 +117,15 @@ func (s *Server) routes(p string) {
 		"/collaborators":                      s.collaborators,
 		"/branches":                           s.branches,
 		"/branches/{rest...}":                 s.branch,
-	} {
+	}
+}
+
+func (s *Server) routes(p string) {
+	r := p + "/repos/{owner}/{repo}"
+	for pattern, h := range s.repoRoutes() {
+		if slices.Contains(s.opts.Missing, pattern) {
+			h = func(w http.ResponseWriter, _ *http.Request, _ string) { notFound(w) }
+		}
 		s.mux.HandleFunc("GET "+r+pattern, s.authed(s.inRepo(h)))
 	}
 	s.mux.HandleFunc("GET "+p+"/repositories/{id}", s.authed(func(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
-	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/importer/sourcetest"
 )
 
@@ -14,10 +13,7 @@ import (
 // fakeforge, with every optional stage on.
 func TestConformance(t *testing.T) {
 	f := startForge(t, tiny())
-	want, err := f.Scenario.Expected(scenario.GitHub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := expected(t, f.Scenario)
 	delete(want, "branches") // in git, not objects: checkGit
 	cfg := suite(t, f, runOpts{apiBase: f.GitHub.APIURL + "/", sourceRef: strconv.Itoa(ffgithub.RepoID),
 		options: Options{CollaboratorsImport: true, PaginationLimit: perPage, FullName: ffgithub.Owner + "/" + ffgithub.Repo}})

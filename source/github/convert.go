@@ -35,11 +35,12 @@ const (
 	relLFSObjects         = "lfs_objects"
 )
 
-// Notes come from three GitHub id spaces, so their source ids say which.
+// Notes come from four GitHub id spaces, so their source ids say which.
 const (
 	kindIssueComment  = "issue_comment"
 	kindReviewComment = "review_comment"
 	kindEvent         = "event"
+	kindReviewBody    = "review_body" // a review's body, as its own note
 )
 
 func noteID(kind string, id int64) string { return kind + "/" + strconv.FormatInt(id, 10) }
@@ -224,12 +225,34 @@ func itemNumber(re *regexp.Regexp, urls ...string) (int64, bool) {
 	return 0, false
 }
 
+// reviewCommentPR tells which pull request a review comment is on:
+// pull_request_url, else _links.pull_request.href (older GitHub Enterprise
+// versions send one but not the other), else html_url (…/pull/<n>#discussion_r…).
+// The first of them that is present decides.
+func reviewCommentPR(c *gh.PullRequestComment) (int64, bool) {
+	var href string
+	if l := c.GetLinks(); l != nil {
+		href = l.GetPullRequest().GetHRef()
+	}
+	for _, u := range []string{c.GetPullRequestURL(), href, c.GetHTMLURL()} {
+		if u == "" {
+			continue
+		}
+		if n, ok := itemNumber(pullPath, u); ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
 // diffNote converts a review comment. Replies share their thread's
 // discussion: GitHub's in_reply_to_id names the thread's first comment.
+// A comment no URL ties to a pull request is a conversion error (invalid)
+// naming it, for the caller to list as a failed item.
 func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
-	iid, ok := itemNumber(pullPath, c.GetPullRequestURL(), c.GetHTMLURL())
+	iid, ok := reviewCommentPR(c)
 	if !ok {
-		return forge.Note{}, fmt.Errorf("review comment %d names no pull request", c.GetID())
+		return forge.Note{}, invalid("review comment %d names no pull request (no number in pull_request_url, _links.pull_request.href or html_url)", c.GetID())
 	}
 	on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
 	id := noteID(kindReviewComment, c.GetID())
@@ -345,6 +368,32 @@ func (b *builder) review(rv *gh.PullRequestReview, iid int64) (forge.Review, boo
 		Author: b.user(rv.User), SubmittedAt: ts(rv.SubmittedAt)}, true
 }
 
+// reviewStateWords is GitLab's state.humanize of the review states whose
+// body becomes a note (spec/mapping.md §1.6).
+var reviewStateWords = map[string]string{
+	"APPROVED": "Approved", "CHANGES_REQUESTED": "Changes requested", "COMMENTED": "Commented", "DISMISSED": "Dismissed",
+}
+
+// reviewNote is the note a submitted review's body becomes, as GitLab's
+// importer writes it: by the reviewer, "**Review:** <State>", a blank line
+// and the body, dated submitted_at (else the pull request's updated_at,
+// when the followup carried it). ok is false for a review without a body
+// and for one not submitted (PENDING: its author's draft, which GitHub
+// shows nobody else).
+func (b *builder) reviewNote(rv *gh.PullRequestReview, iid int64, prUpdated time.Time) (forge.Note, bool) {
+	word, submitted := reviewStateWords[rv.GetState()]
+	body := b.attach(rv.GetBody())
+	if !submitted || strings.TrimSpace(body) == "" {
+		return forge.Note{}, false
+	}
+	at := ts(rv.SubmittedAt)
+	if at.IsZero() {
+		at = prUpdated
+	}
+	return forge.Note{SourceID: b.r.sid(noteID(kindReviewBody, rv.GetID())), On: forge.Noteable{Type: forge.OnMergeRequest, IID: iid},
+		Body: "**Review:** " + word + "\n\n" + body, Author: b.user(rv.User), CreatedAt: at, UpdatedAt: at}, true
+}
+
 // emojiNames maps GitHub reaction content to GitLab award emoji names.
 var emojiNames = map[string]string{
 	"+1": "thumbsup", "-1": "thumbsdown", "laugh": "laughing", "hooray": "tada",
@@ -455,8 +504,36 @@ func detailsKey(n int, merged bool) string {
 	return strconv.Itoa(n)
 }
 
+// withUpdated adds the pull request's updated_at (Unix seconds) to a
+// details key, "12:merged@1700000000": a review note without submitted_at
+// is dated by it, with no call to read the pull request again.
+func withUpdated(key string, t time.Time) string {
+	if t.IsZero() {
+		return key
+	}
+	return key + "@" + strconv.FormatInt(t.Unix(), 10)
+}
+
+// detailsUpdated is the updated_at a details key carries, zero when none
+// (keys queued before it was added have none).
+func detailsUpdated(key string) time.Time {
+	_, sec, ok := strings.Cut(key, "@")
+	if !ok {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
 func parseDetailsKey(key string) (int, bool, error) {
-	num, flag, _ := strings.Cut(key, ":")
+	base, sec, at := strings.Cut(key, "@")
+	if _, err := strconv.ParseInt(sec, 10, 64); at && err != nil {
+		return 0, false, fmt.Errorf("bad pull request key %q", key)
+	}
+	num, flag, _ := strings.Cut(base, ":")
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 1 || (flag != "" && flag != "merged") {
 		return 0, false, fmt.Errorf("bad pull request key %q", key)

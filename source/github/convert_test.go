@@ -144,7 +144,22 @@ func TestKeys(t *testing.T) {
 			t.Errorf("parseDetailsKey(%q) = %d %v %v", key, n, merged, err)
 		}
 	}
-	for _, bad := range []string{"", "x", "0", "12:open", "12:merged:x"} {
+	for key, want := range map[string]struct {
+		n       int
+		merged  bool
+		updated int64
+	}{"12@1700000000": {12, false, 1700000000}, "13:merged@1700000001": {13, true, 1700000001}, "14": {14, false, 0}} {
+		n, merged, err := parseDetailsKey(key)
+		u := detailsUpdated(key)
+		if err != nil || n != want.n || merged != want.merged || (want.updated == 0) != u.IsZero() || (want.updated != 0 && u.Unix() != want.updated) ||
+			withUpdated(detailsKey(n, merged), u) != key {
+			t.Errorf("parseDetailsKey(%q) = %d %v %v, updated %v", key, n, merged, err, u)
+		}
+	}
+	if u := testRun().itemURL(relPullRequestDetails, "13:merged@1700000001"); u != "https://api.github.com/#pull_request_details/13:merged" {
+		t.Errorf("item URL %q", u)
+	}
+	for _, bad := range []string{"", "x", "0", "12:open", "12:merged:x", "12@x", "12@"} {
 		if _, _, err := parseDetailsKey(bad); err == nil {
 			t.Errorf("parseDetailsKey(%q) accepted", bad)
 		}

@@ -15,17 +15,46 @@
 //	pull_requests    pull_requests (pulls?state=all)
 //	issues_and_notes issues (issues?state=all, pull requests skipped),
 //	                 issue_comments (issues/comments), review_comments
-//	                 (pulls/comments), issue_events (issues/events)
+//	                 (pulls/comments)
 //	notes            item_comments, item_review_comments: only with
 //	                 single_endpoint_notes_import, per item instead of repo-wide
-//	details          pull_request_details (reviews; GET pulls/:n for merged ones),
-//	                 reactions (items and comments whose total_count > 0)
+//	details          pull_request_details (reviews, and each submitted review's
+//	                 body as a note), reactions (items and comments whose
+//	                 total_count > 0), issue_events (issues/events, after
+//	                 the issues they close are stored)
 //	users            users (GET users/:login once per login seen anywhere)
 //	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API
 //	                 at the clone URL the repository relation queued)
 //	attachments      attachments (only with attachments_import: files linked from
 //	                 bodies, downloaded and relinked to /uploads/…; last, so every
 //	                 body is already stored)
+//
+// Reviews (spec/mapping.md §1.6) stay reviews (approvals, reviewers), and
+// one with a non-empty body is also a note on its merge request by the
+// reviewer: "**Review:** <Approved | Changes requested | Commented |
+// Dismissed>", a blank line and the body, dated submitted_at (else the pull
+// request's updated_at, which the pull_requests relation puts in the
+// details key), source id review_body/<review id> so a re-import updates it
+// in place. PENDING reviews are their author's unsubmitted draft: neither
+// review nor note. A dismissed review no longer approves: its review is
+// "commented", its note says Dismissed. Stats count these notes as
+// pull_request_review_body, apart from reviews and comments.
+//
+// Endpoints an older GitHub Enterprise lacks (a 404 on a list's first
+// page) are read per item where GitHub has a per-item list: issue_comments
+// per item (issues/:n/comments for items whose comments count is not
+// zero), review_comments per pull request (pulls/:n/comments),
+// issue_events per item (issues/:n/events). Any other missing list ends
+// its relation with one failed item, "the source has no <endpoint> (404):
+// not imported"; the import goes on (fallback.go).
+//
+// Errors by kind: an answer cut short or garbled on the way is read again
+// (the engine's fetch attempts); one that arrived whole but does not fit
+// the model (a field of another JSON type, a bad timestamp, an unknown
+// collaborator role, a comment tied to no item) is a conversion error,
+// permanent and a ferry EINVALID error, so it is fetched once and listed
+// as a ValidationError: the page's relation fails, or, for one comment of
+// a page, that comment is a failed item and the rest are imported.
 //
 // List relations keep GitHub's Link next URL (checked to stay on the API
 // base) as their cursor; per-item relations read the followups earlier

@@ -142,10 +142,7 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 	t.Helper()
 	sc := f.Scenario
 	c := sc.Config()
-	want, err := sc.Expected(scenario.GitHub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := expected(t, sc)
 	for _, k := range []string{forge.KindSourceUser, forge.KindLabel, forge.KindMilestone, forge.KindIssue, forge.KindNote,
 		forge.KindReview, forge.KindRelease, forge.KindAwardEmoji, forge.KindProtectedBranch, forge.KindMember, forge.KindRepository} {
 		for _, o := range im.Kind(k) {
@@ -324,6 +321,16 @@ func checkContent(t *testing.T, f *fakeforge.Forge, im *imported) {
 			t.Errorf("review %s = %+v, want %+v", rv.ID, rv, w)
 		}
 	}
+	// Their bodies as notes on the merge request, by the reviewer.
+	words := map[string]string{"APPROVED": "Approved", "COMMENTED": "Commented", "CHANGES_REQUESTED": "Changes requested"}
+	for _, n := range reviewBodyNotes(im) {
+		ri, _ := strconv.Atoi(strings.TrimPrefix(n.ID, kindReviewBody+"/"))
+		w := sc.Review(ri - 30_000_000)
+		if n.On != (forge.Noteable{Type: forge.OnMergeRequest, IID: int64(sc.PRNumber(w.PR))}) || n.Author.Login != w.Author.Login ||
+			n.Body != "**Review:** "+words[w.State]+"\n\n"+w.Body || n.System || !n.CreatedAt.Equal(w.Submitted) || !n.UpdatedAt.Equal(w.Submitted) {
+			t.Errorf("review body note %s = %+v, want review %+v", n.ID, n, w)
+		}
+	}
 
 	// Reactions as award emoji, on the item that has them.
 	emoji := map[string]string{"+1": "thumbsup", "-1": "thumbsdown", "laugh": "laughing", "hooray": "tada",
@@ -493,17 +500,18 @@ func counts(im *imported) scenario.Counts {
 		"labels": len(im.Kind(forge.KindLabel)), "milestones": len(im.Kind(forge.KindMilestone)),
 		"releases": len(im.Kind(forge.KindRelease)), "release_assets": links, "issues": len(im.Kind(forge.KindIssue)),
 		"pull_requests": len(mrs), "issue_comments": len(comments), "review_comments": len(diffNotes),
-		"reviews": len(im.Kind(forge.KindReview)), "requested_reviewers": requested, "issue_events": len(system),
+		"reviews": len(im.Kind(forge.KindReview)), "review_bodies": len(reviewBodyNotes(im)), "requested_reviewers": requested, "issue_events": len(system),
 		"reactions": len(im.Kind(forge.KindAwardEmoji)), "collaborators": len(im.Kind(forge.KindMember)),
 		"protected_branches": len(im.Kind(forge.KindProtectedBranch)), "users": len(im.Kind(forge.KindSourceUser)),
 	}
 }
 
 // splitNotes sorts notes into conversation comments, diff notes and
-// system notes.
+// system notes; review bodies (reviewBodyNotes) are none of them.
 func splitNotes(im *imported) (comments, diffNotes, system []forge.Note) {
 	for _, n := range byKind[forge.Note](im, forge.KindNote) {
 		switch {
+		case strings.HasPrefix(n.ID, kindReviewBody+"/"):
 		case n.System:
 			system = append(system, n)
 		case n.Position != nil:
@@ -513,4 +521,35 @@ func splitNotes(im *imported) (comments, diffNotes, system []forge.Note) {
 		}
 	}
 	return comments, diffNotes, system
+}
+
+// reviewBodyNotes are the notes reviews' bodies became.
+func reviewBodyNotes(im *imported) []forge.Note {
+	var out []forge.Note
+	for _, n := range byKind[forge.Note](im, forge.KindNote) {
+		if strings.HasPrefix(n.ID, kindReviewBody+"/") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// expected is what a complete import of sc finds, named as counts names
+// it: the scenario's counts, and review_bodies, one note per submitted
+// review with a body (spec/mapping.md §1.6).
+func expected(t *testing.T, sc *scenario.Scenario) scenario.Counts {
+	t.Helper()
+	want, err := sc.Expected(scenario.GitHub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sc.Config()
+	bodies := 0
+	for r := 1; r <= c.PullRequests*c.ReviewsPerPR; r++ {
+		if rv := sc.Review(r); rv.State != "PENDING" && strings.TrimSpace(rv.Body) != "" {
+			bodies++
+		}
+	}
+	want["review_bodies"] = bodies
+	return want
 }

@@ -1,16 +1,20 @@
 package github
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/source/internal/paging"
 )
@@ -45,10 +49,19 @@ func getPageAhead[T any](ctx context.Context, r *run, u string) ([]T, string, []
 	if err != nil {
 		return nil, "", nil, &importer.Permanent{Err: err}
 	}
-	var items []T
-	resp, err := r.client.Do(req, &items)
+	// The body is read here and decoded apart, so that a body cut short
+	// (a read error, retried) is told from one that arrived whole and does
+	// not fit (a conversion error, never retried).
+	var raw bytes.Buffer
+	resp, err := r.client.Do(req, &raw)
 	if err != nil {
 		return nil, "", nil, classify(err)
+	}
+	var items []T
+	if b := bytes.TrimSpace(raw.Bytes()); len(b) > 0 {
+		if err := json.Unmarshal(b, &items); err != nil {
+			return nil, "", nil, decodeError(req.URL.Path, err)
+		}
 	}
 	link := resp.Header.Get("Link")
 	next, err := r.nextURL(link)
@@ -97,19 +110,48 @@ func (r *run) nextURL(link string) (string, error) {
 
 // classify is this adapter's one error boundary: go-github's error
 // answers become sourcehttp.StatusError (permanent where retrying cannot
-// change them); rate limits pass through for the transport's governor.
-// Everything past it decides by status (paging.Gone, paging.Refused).
+// change them); rate limits pass through for the transport's governor; an
+// answer that arrived whole but does not fit go-github's types is a
+// conversion error (decodeError). Everything past it decides by status
+// (paging.Gone, paging.Refused).
 func classify(err error) error {
 	var rl *gh.RateLimitError
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &rl) || errors.As(err, &abuse) {
 		return err
 	}
+	var ute *json.UnmarshalTypeError
+	var pe *time.ParseError
+	if errors.As(err, &ute) || errors.As(err, &pe) {
+		return decodeError("", err)
+	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		return paging.FromStatus(er.Response.StatusCode, err)
 	}
 	return err
+}
+
+// invalid is a conversion error: GitHub's answer does not fit the forge
+// model (a field of another JSON type, a timestamp that is not one, a value
+// the model has no place for). Reading it again gives the same answer, so
+// it is permanent (never retried), and a ferry validation error, which the
+// engine lists as ValidationError, not NetworkError.
+func invalid(format string, args ...any) error {
+	return &importer.Permanent{Err: ferry.Errorf(ferry.EINVALID, format, args...)}
+}
+
+// decodeError classifies a JSON decoding error of an answer: a syntax
+// error means the body was cut short or garbled on the way (paging.Unusable:
+// worth another read), anything else that the body does not fit (invalid).
+func decodeError(path string, err error) error {
+	if paging.Unusable(err) {
+		return err
+	}
+	if path != "" {
+		return invalid("GitHub's answer to %s does not fit: %v", path, err)
+	}
+	return invalid("GitHub's answer does not fit: %v", err)
 }
 
 // builder is a page under construction with this adapter's conversions
@@ -122,9 +164,11 @@ type builder struct {
 func (r *run) builder() *builder { return &builder{Builder: paging.NewBuilder(), r: r} }
 
 // listRelation pages through one repository list endpoint; the cursor is
-// the Link next URL, so no page is read twice.
+// the Link next URL, so no page is read twice. A 404 on the first page is
+// the endpoint missing (fallback.go): listed as not imported, or read
+// another way where orElse gave the relation a fallback.
 func listRelation[T any](name string, r *run, first func(repo string) string, convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
-	return paging.NewList(name, paging.ListFuncs[T]{
+	return &endpointList{name: name, r: r, first: first, list: paging.NewList(name, paging.ListFuncs[T]{
 		First: func(ctx context.Context) (string, error) {
 			repo, err := r.repoPath(ctx)
 			if err != nil {
@@ -140,7 +184,7 @@ func listRelation[T any](name string, r *run, first func(repo string) string, co
 			b := r.builder()
 			return b.Builder, convert(ctx, b, items)
 		},
-	})
+	})}
 }
 
 // itemRelation does per-item work queued as followups by earlier stages
@@ -164,6 +208,8 @@ func (r *run) itemURL(relation, key string) string {
 		return key
 	case relation == relUsers:
 		return r.base.String() + "users/" + url.PathEscape(key)
+	case relation == relPullRequestDetails:
+		key, _, _ = strings.Cut(key, "@") // the updated_at it carries names nothing
 	}
 	return r.base.String() + "#" + relation + "/" + key
 }

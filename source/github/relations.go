@@ -141,7 +141,7 @@ func (r *run) collaborators() importer.Relation {
 			for _, u := range us {
 				level, ok := accessLevel(u)
 				if !ok {
-					return &importer.Permanent{Err: fmt.Errorf("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())}
+					return invalid("collaborator %s has an unknown role %q", u.GetLogin(), u.GetRoleName())
 				}
 				b.Add(forge.Member{SourceID: r.sid(idString(u.ID)), User: b.user(u), AccessLevel: level})
 			}
@@ -158,7 +158,7 @@ func (r *run) pullRequests() importer.Relation {
 			for _, p := range ps {
 				mr := b.mergeRequest(p)
 				b.Add(mr)
-				b.Follow(relPullRequestDetails, detailsKey(p.GetNumber(), p.MergedAt != nil))
+				b.Follow(relPullRequestDetails, withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)))
 				if r.opts.SingleEndpointNotesImport {
 					b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
 				}
@@ -172,9 +172,7 @@ func (r *run) pullRequests() importer.Relation {
 // and labels come from here too.
 func (r *run) issues() importer.Relation {
 	return listRelation[*gh.Issue](relIssues, r,
-		func(repo string) string {
-			return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
-		},
+		r.issuesURL,
 		func(_ context.Context, b *builder, is []*gh.Issue) error {
 			for _, i := range is {
 				on := forge.Noteable{Type: forge.OnIssue, IID: int64(i.GetNumber())}
@@ -194,23 +192,34 @@ func (r *run) issues() importer.Relation {
 		})
 }
 
+// issuesURL is the first page of the issues list, pull requests included.
+func (r *run) issuesURL(repo string) string {
+	return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
+}
+
 // issueComments reads the repo-wide conversation comments of issues and
-// pull requests alike.
+// pull requests alike (per item where the server has no repo-wide list).
 func (r *run) issueComments() importer.Relation {
-	return listRelation[*gh.IssueComment](relIssueComments, r,
+	return orElse(listRelation[*gh.IssueComment](relIssueComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
 		func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
 			for _, c := range cs {
 				on, err := r.commentNoteable(ctx, c)
+				var perm *importer.Permanent
+				if errors.As(err, &perm) {
+					// Reading the page again would not change it.
+					b.Fail(importer.ItemFailure{SourceURL: c.GetURL(), Title: fmt.Sprintf("comment %d", c.GetID()), Err: err})
+					continue
+				}
 				if err != nil {
 					return err
 				}
 				b.Add(b.issueNote(c, on))
 			}
 			return nil
-		})
+		}), r.itemCommentsFallback())
 }
 
 // commentNoteable tells what a repo-wide comment is on.
@@ -220,7 +229,7 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 	}
 	n, ok := itemNumber(issuePath, c.GetIssueURL(), c.GetHTMLURL())
 	if !ok {
-		return forge.Noteable{}, fmt.Errorf("comment %d names no issue", c.GetID())
+		return forge.Noteable{}, invalid("comment %d names no issue (no number in html_url or issue_url)", c.GetID())
 	}
 	pr, err := r.isPR(ctx, int(n))
 	if err != nil {
@@ -232,27 +241,39 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 	return forge.Noteable{Type: forge.OnIssue, IID: n}, nil
 }
 
+// reviewComments reads the repo-wide review comments (per pull request
+// where the server has no repo-wide list).
 func (r *run) reviewComments() importer.Relation {
-	return listRelation[*gh.PullRequestComment](relReviewComments, r,
+	return orElse(listRelation[*gh.PullRequestComment](relReviewComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		},
-		convertReviewComments)
+		convertReviewComments), r.pullCommentsFallback())
 }
 
+// convertReviewComments converts a page of review comments; one that
+// names no pull request is a failed item and the rest go on (fetching the
+// page again would not change it).
 func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestComment) error {
 	for _, c := range cs {
 		n, err := b.diffNote(c)
 		if err != nil {
-			return err
+			src := c.GetURL()
+			if src == "" {
+				src = c.GetHTMLURL()
+			}
+			b.Fail(importer.ItemFailure{SourceURL: src, Title: fmt.Sprintf("review comment %d", c.GetID()), Err: err})
+			continue
 		}
 		b.Add(n)
 	}
 	return nil
 }
 
+// issueEvents reads the repo-wide issue events (per item where the server
+// has no repo-wide list).
 func (r *run) issueEvents() importer.Relation {
-	return listRelation[*gh.IssueEvent](relIssueEvents, r,
+	return orElse(listRelation[*gh.IssueEvent](relIssueEvents, r,
 		func(repo string) string { return r.listURL(repo, "issues/events", nil) },
 		func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
 			for _, e := range es {
@@ -265,7 +286,7 @@ func (r *run) issueEvents() importer.Relation {
 			}
 			b.CountItems(len(es)) // unsupported events were fetched, not imported
 			return nil
-		})
+		}), r.itemEventsFallback())
 }
 
 // itemComments reads one issue's or pull request's comments
@@ -310,7 +331,9 @@ func (r *run) itemReviewComments() importer.Relation {
 }
 
 // pullRequestDetails reads each pull request's reviews (the one per-PR
-// list; who merged comes with the repo-wide issue events).
+// list; who merged comes with the repo-wide issue events). A submitted
+// review with a body also becomes a note on the merge request (reviewNote),
+// under a source id of its own, so a re-import updates it in place.
 func (r *run) pullRequestDetails() importer.Relation {
 	return itemRelation(relPullRequestDetails, r, func(ctx context.Context, b *builder, key string) error {
 		n, merged, err := parseDetailsKey(key)
@@ -328,6 +351,9 @@ func (r *run) pullRequestDetails() importer.Relation {
 		}
 		for _, rv := range rvs {
 			if x, ok := b.review(rv, int64(n)); ok {
+				b.Add(x)
+			}
+			if x, ok := b.reviewNote(rv, int64(n), detailsUpdated(key)); ok {
 				b.Add(x)
 			}
 		}

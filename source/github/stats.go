@@ -20,6 +20,12 @@ func (*Source) ObjectType(relation string, o forge.Object) string {
 		if x.System {
 			return "issue_event"
 		}
+		if relation == relPullRequestDetails {
+			// A review's body as a note: counted apart from the reviews
+			// (one object each, so fetched equals imported for both) and
+			// from conversation comments ("note").
+			return "pull_request_review_body"
+		}
 	case forge.Closure:
 		if x.Merged {
 			return "pull_request_merged_by"

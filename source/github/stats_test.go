@@ -19,6 +19,7 @@ func TestObjectType(t *testing.T) {
 		{"review_comments", forge.Note{Position: &forge.DiffPosition{}}, "diff_note"},
 		{"issue_events", forge.Note{System: true}, "issue_event"},
 		{"issue_comments", forge.Note{}, ""},
+		{relPullRequestDetails, forge.Note{}, "pull_request_review_body"},
 		{"reactions", forge.AwardEmoji{}, "reaction"},
 		{"issue_events", forge.Closure{Merged: true}, "pull_request_merged_by"},
 		{"issue_events", forge.Closure{}, "closed_by"},
