@@ -88,6 +88,13 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 			if fr := st["failed_relations"].([]any); len(fr) != 0 {
 				t.Errorf("failed relations: %v", fr)
 			}
+			// The import checked itself against every item's comments
+			// counter and reactions rollup, and met them all.
+			if v, _ := st["verification"].(map[string]any); v == nil || v["status"] != "passed" ||
+				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:issue_comments]", want["issue_comments"], want["issue_comments"])) ||
+				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:reactions]", want["reactions"], want["reactions"])) {
+				t.Errorf("verification %v, want %d issue comments and %d reactions matched", st["verification"], want["issue_comments"], want["reactions"])
+			}
 
 			// client-go reads the status too (its struct lacks ferry's extras).
 			is := must(root.ProjectImportExport.ImportStatus("group/subgroup/NEW-NAME"))(t)

@@ -204,6 +204,7 @@ func (b *builder) issueNote(c *gh.IssueComment, on forge.Noteable) forge.Note {
 	id := noteID(kindIssueComment, c.GetID())
 	if hasReactions(c.Reactions) {
 		b.Follow(relReactions, noteableKey(on)+"/"+id)
+		b.expectReactions(on, id, c.Reactions, c.GetHTMLURL(), fmt.Sprintf("comment %d", c.GetID()))
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, Body: b.attach(c.GetBody()), Author: b.user(c.User),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
@@ -262,6 +263,7 @@ func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
 	}
 	if hasReactions(c.Reactions) {
 		b.Follow(relReactions, noteableKey(on)+"/"+id)
+		b.expectReactions(on, id, c.Reactions, c.GetHTMLURL(), fmt.Sprintf("review comment %d", c.GetID()))
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: b.attach(c.GetBody()),
 		Author: b.user(c.User), Resolvable: true, Position: diffPosition(c),
@@ -539,4 +541,29 @@ func parseDetailsKey(key string) (int, bool, error) {
 		return 0, false, fmt.Errorf("bad pull request key %q", key)
 	}
 	return n, flag == "merged", nil
+}
+
+// expectReactions declares an item's or a comment's reactions rollup
+// (total_count), checked against the award emoji that land when the
+// import ends (importer.Page.Expect); noteID is "" for the item itself.
+func (b *builder) expectReactions(on forge.Noteable, noteID string, r *gh.Reactions, htmlURL, title string) {
+	b.Expect(ferry.Expectation{Type: "reactions", OnType: on.Type, OnIID: on.IID, NoteID: noteID, Kind: forge.KindAwardEmoji,
+		Count: int64(r.GetTotalCount()), SourceURL: htmlURL, Title: title})
+}
+
+// expectItem declares what an issue or pull request of the issues list
+// says it holds: its conversation comments (comments; for a pull request
+// that excludes review comments and review bodies, which have their own
+// source ids) and its reactions.
+func (b *builder) expectItem(on forge.Noteable, i *gh.Issue) {
+	what := "issue"
+	if on.Type == forge.OnMergeRequest {
+		what = "pull request"
+	}
+	title := fmt.Sprintf("%s #%d %s", what, on.IID, i.GetTitle())
+	b.Expect(ferry.Expectation{Type: "issue_comments", OnType: on.Type, OnIID: on.IID, Kind: forge.KindNote, Prefix: kindIssueComment + "/",
+		Count: int64(i.GetComments()), SourceURL: i.GetHTMLURL(), Title: title})
+	if hasReactions(i.Reactions) {
+		b.expectReactions(on, "", i.Reactions, i.GetHTMLURL(), title)
+	}
 }

@@ -184,6 +184,7 @@ func (r *run) issues() importer.Relation {
 				if hasReactions(i.Reactions) {
 					b.Follow(relReactions, noteableKey(on))
 				}
+				b.expectItem(on, i)
 				if r.opts.SingleEndpointNotesImport && i.GetComments() > 0 {
 					b.Follow(relItemComments, noteableKey(on))
 				}
