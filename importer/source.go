@@ -4,7 +4,9 @@
 // its checkpoint in one transaction, counts, records failures, waits out
 // rate limits, honours cancel and advances stages. Imports run as durable
 // jobs, so a worker killed at any instant resumes from the last checkpoint
-// and, writes being idempotent upserts, never duplicates.
+// and, writes being idempotent upserts, never duplicates. When the last
+// stage is done it verifies the import against what the source declared
+// its items hold (Page.Expect) and lists every shortfall.
 //
 // It knows the forge model, the store and the queue; it must not know any
 // source forge's API.

@@ -14,9 +14,10 @@ import (
 // milestones, which GitLab bodies link as /uploads/<secret>/<file>,
 // relative to their project. While bodies are converted every such link is
 // queued as an "attachments" followup; the attachments relation, in the
-// import's last stage, downloads each once through
+// import's last stage, takes each once — through an export from the
+// project's uploads archive (uploads_archive.go), otherwise through
 // GET /api/v4/projects/:id/uploads/:secret/:filename (GitLab 17.4 and
-// later; ferry serves it too), stores the bytes and emits a forge.Upload,
+// later; ferry serves it too) — stores the bytes and emits a forge.Upload,
 // whose writing relinks every stored body of the project to the
 // destination's own /uploads/<secret>/<file> (package attach; the stage
 // order makes that complete, as source/github/attachments.go explains).
