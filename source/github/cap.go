@@ -380,8 +380,9 @@ func (r *run) eventsPastCap(ctx context.Context, cursor string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		is, _, err := getRaw[*gh.Issue](ctx, r, "repos/"+repo+"/issues?"+url.Values{"state": {"all"}, "sort": {"created"},
-			"direction": {"desc"}, "per_page": {"1"}}.Encode())
+		newest := strings.Replace(r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"desc"}}),
+			"per_page="+strconv.Itoa(r.perPage), "per_page=1", 1)
+		is, _, err := getRaw[*gh.Issue](ctx, r, newest)
 		if err != nil {
 			return "", err
 		}

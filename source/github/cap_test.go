@@ -323,3 +323,26 @@ func TestPastLast(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsPastCapNoBound: when the last page reached names no item
+// created after its oldest event, every item up to the newest is read per
+// item (one call finds the newest).
+func TestEventsPastCapNoBound(t *testing.T) {
+	sc, err := scenario.New(tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, reqs := capServer(t, sc, capDepth)
+	x := newRelRun(api, "acme/widgets", http.DefaultClient, `{"pagination_limit":3}`)
+	r, err := newRun(x.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := r.eventsPastCap(context.Background(), api+"repos/acme/widgets/issues/events?page=3&per_page=3#at=2020-01-01T00%3A00%3A00Z")
+	if want := fmt.Sprintf("0:%d:", sc.Items()+1); err != nil || start != want {
+		t.Errorf("eventsPastCap = %q, %v; want %q", start, err, want)
+	}
+	if got := reqs(); len(got) != 1 || !strings.Contains(got[0], "/issues?") || !strings.Contains(got[0], "per_page=1&") {
+		t.Errorf("requests %v, want one for the newest item", got)
+	}
+}
