@@ -26,12 +26,17 @@ import (
 // read. Past it, nothing may be lost:
 //
 //   - issues, issue_comments and review_comments take since (GitHub keeps
-//     items updated at or after it): they are read sorted by updated
-//     ascending, and at the cap the list goes on from page 1 with since =
-//     the updated_at of the last item read (a window). The items of the
-//     new window with exactly that updated_at that the previous window
-//     already gave are dropped by id. An item updated during the import
-//     may be read twice (upsert: harmless).
+//     items updated at or after it): they are read by creation ascending
+//     in numbered pages, as without a limit, and at the cap go on sorted by
+//     update ascending with since = the created_at of the last item read
+//     (every item not read yet was created, so updated, then or later),
+//     stepping: each next page is since = the last update read, from page
+//     1, the items of that instant already given dropped by id. Numbered
+//     pages by update would lose an item each time one already read is
+//     updated (the rest shift back a place); stepping loses none. An item
+//     updated during the import may be read twice (upsert: harmless), and
+//     items created before the cap but updated after it are read again
+//     (at most the cap's depth).
 //   - pull_requests (no since) is read by creation ascending; at the cap
 //     it goes on from the other end (direction=desc) down to the last pull
 //     request read, and, should that list be capped too, asks
@@ -44,17 +49,17 @@ import (
 //     below the first item the last page shows created after that event.
 //   - any other list is listed as a failed item naming the limit.
 //
-// Cursors stay the Link next URL, with a fragment (never sent) carrying
-// what going on needs after a restart: skip (the ids at the window's start
+// Cursors stay the URL of the page to read, with a fragment (never sent)
+// carrying what going on needs after a restart: skip (the ids at since
 // already given), and, on the one next link past rel="last" (the page
 // GitHub will refuse), what the page before it ended with (at, ids, last,
 // below). Without it (a cursor written before) the page before is read
 // again. Cursor pagination (a next link with after= instead of page=) is
 // followed as given.
 const (
-	fragSkip  = "skip"  // ids of items with updated_at = since already given
-	fragAt    = "at"    // the updated_at (events: created_at) the page ended with
-	fragIDs   = "ids"   // ids of the page's items updated at fragAt
+	fragSkip  = "skip"  // id@updated_at of the items already given that the window gives again
+	fragAt    = "at"    // the created_at the page ended with (its last item's, its oldest event's)
+	fragIDs   = "ids"   // id@updated_at of the page's items updated at or after fragAt
 	fragLast  = "last"  // the number of the page's last pull request
 	fragBelow = "below" // the first item number known to be created after fragAt
 )
@@ -184,6 +189,7 @@ func resumeMark[T any](ctx context.Context, r *run, cursor, key string, mark mar
 // stamped is a list item GitHub filters by since.
 type stamped interface {
 	GetID() int64
+	GetCreatedAt() gh.Timestamp
 	GetUpdatedAt() gh.Timestamp
 }
 
@@ -192,87 +198,150 @@ func sinceOf(u string) time.Time {
 	return t
 }
 
-func idList(s string) []int64 {
-	var out []int64
+// seen is what a since window already gave: item id → its updated_at
+// (Unix seconds) when given, written "id@unix,…" in the cursor's skip.
+type seen map[int64]int64
+
+func parseSeen(s string) seen {
+	out := seen{}
 	for f := range strings.SplitSeq(s, ",") {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, id)
+		id, at, ok := strings.Cut(f, "@")
+		i, err1 := strconv.ParseInt(id, 10, 64)
+		t, err2 := strconv.ParseInt(at, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			out[i] = t
 		}
 	}
 	return out
 }
 
-func joinIDs(ids []int64) string {
+func (s seen) String() string {
+	ids := make([]int64, 0, len(s))
+	for id := range s {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	parts := make([]string, len(ids))
 	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
+		parts[i] = strconv.FormatInt(id, 10) + "@" + strconv.FormatInt(s[id], 10)
 	}
 	return strings.Join(parts, ",")
 }
 
-// windowMark is where a since window's page ended: the last item's
-// updated_at and the ids given at that instant (with the window's own
-// skip when the window starts there).
-func windowMark[T stamped](u string, items []T, frag url.Values) url.Values {
-	at := items[len(items)-1].GetUpdatedAt().Time
-	var ids []int64
-	if at.Equal(sinceOf(u)) {
-		ids = idList(frag.Get(fragSkip))
-	}
+// sinceMark is where a page read by creation ended, for going on by
+// update: the last item's created_at (every item not read yet was created,
+// so updated, at or after it) and the page's items updated then or later
+// (they come again, as they were: skipped).
+func sinceMark[T stamped](_ string, items []T, _ url.Values) url.Values {
+	at := items[len(items)-1].GetCreatedAt().Time
+	given := seen{}
 	for _, it := range items {
-		if it.GetUpdatedAt().Time.Equal(at) && !slices.Contains(ids, it.GetID()) {
-			ids = append(ids, it.GetID())
+		if u := it.GetUpdatedAt().Time; !u.Before(at) {
+			given[it.GetID()] = u.Unix()
 		}
 	}
-	return url.Values{fragAt: {at.UTC().Format(time.RFC3339)}, fragIDs: {joinIDs(ids)}}
+	return url.Values{fragAt: {at.UTC().Format(time.RFC3339)}, fragIDs: {given.String()}}
 }
 
-// windowed reads a list that takes since, sorted by updated ascending
-// (its first URL says so): at GitHub's cap it goes on with the next
-// window, and it drops what the window's start repeats.
+// windowed reads a list that takes since: by creation ascending, numbered
+// pages announced ahead, exactly as without a limit (its first URL says
+// so); at GitHub's cap it goes on by update, since-stepping.
 func windowed[T stamped](r *run) func(ctx context.Context, cursor string) (paging.Fetched[T], error) {
 	return func(ctx context.Context, cursor string) (paging.Fetched[T], error) {
-		f, frag, err := fetchList[T](ctx, r, cursor, windowMark[T])
-		if capped(err) {
-			var m url.Values
-			if m, err = resumeMark[T](ctx, r, cursor, fragAt, windowMark[T]); err != nil {
-				return f, err
-			}
-			u, _ := splitCursor(cursor)
-			at, perr := time.Parse(time.RFC3339, m.Get(fragAt))
-			if perr != nil {
-				return f, &importer.Permanent{Err: fmt.Errorf("bad cursor time %q", m.Get(fragAt))}
-			}
-			if !at.After(sinceOf(u)) && queryOf(u, "since") != "" {
-				return f, &importer.Permanent{Err: fmt.Errorf("more items than GitHub pages through share updated_at %s: the rest cannot be reached", m.Get(fragAt))}
-			}
-			pu, perr := url.Parse(u)
-			if perr != nil {
-				return f, &importer.Permanent{Err: fmt.Errorf("bad list cursor %q", u)}
-			}
-			q := pu.Query()
-			q.Del("page")
-			q.Set("since", m.Get(fragAt))
-			pu.RawQuery = q.Encode()
-			if r.env.Log != nil {
-				r.env.Log.InfoContext(ctx, "GitHub's pagination limit reached; going on from the last update read",
-					"endpoint", pu.Path, "since", m.Get(fragAt))
-			}
-			cursor = joinCursor(pu.String(), url.Values{fragSkip: {m.Get(fragIDs)}})
-			f, frag, err = fetchList[T](ctx, r, cursor, windowMark[T])
+		if u, _ := splitCursor(cursor); queryOf(u, "since") != "" {
+			return sinceStep[T](ctx, r, cursor)
 		}
+		f, _, err := fetchList[T](ctx, r, cursor, sinceMark[T])
+		if !capped(err) {
+			return f, err
+		}
+		m, err := resumeMark[T](ctx, r, cursor, fragAt, sinceMark[T])
 		if err != nil {
 			return f, err
 		}
-		if skip := idList(frag.Get(fragSkip)); len(skip) > 0 {
-			u, _ := splitCursor(cursor)
-			since := sinceOf(u)
-			f.Items = slices.DeleteFunc(f.Items, func(it T) bool {
-				return it.GetUpdatedAt().Time.Equal(since) && slices.Contains(skip, it.GetID())
-			})
+		u, _ := splitCursor(cursor)
+		pu, err := url.Parse(u)
+		if err != nil {
+			return f, &importer.Permanent{Err: fmt.Errorf("bad list cursor %q", u)}
 		}
+		q := pu.Query()
+		q.Del("page")
+		q.Set("sort", "updated")
+		q.Set("direction", "asc")
+		q.Set("since", m.Get(fragAt))
+		pu.RawQuery = q.Encode()
+		if r.env.Log != nil {
+			r.env.Log.InfoContext(ctx, "GitHub's pagination limit reached; going on by update", "endpoint", pu.Path, "since", m.Get(fragAt))
+		}
+		return sinceStep[T](ctx, r, joinCursor(pu.String(), url.Values{fragSkip: {m.Get(fragIDs)}}))
+	}
+}
+
+// sinceStep reads the page at cursor (since=T, sorted by update
+// ascending): the items it already gave, as they were (skip), are dropped,
+// and the next page is since = the last update read, from page 1, the
+// ids updated at that instant to skip. An item updated meanwhile moves
+// behind the cursor and is read again (upsert); none moves ahead of it
+// unread, as it would between numbered pages. Only a run of items sharing
+// one update time is paged by number.
+func sinceStep[T stamped](ctx context.Context, r *run, cursor string) (paging.Fetched[T], error) {
+	u, frag := splitCursor(cursor)
+	items, link, err := getRaw[T](ctx, r, u)
+	if capped(err) {
+		return paging.Fetched[T]{}, &importer.Permanent{Err: fmt.Errorf("more items than GitHub pages through share updated_at %s: the rest cannot be reached: %w",
+			queryOf(u, "since"), err)}
+	}
+	if err != nil {
+		return paging.Fetched[T]{}, err
+	}
+	next, err := r.nextURL(link)
+	if err != nil {
+		return paging.Fetched[T]{}, err
+	}
+	since := sinceOf(u)
+	skip := parseSeen(frag.Get(fragSkip))
+	f := paging.Fetched[T]{Items: slices.DeleteFunc(slices.Clone(items), func(it T) bool {
+		t, ok := skip[it.GetID()]
+		return ok && t == it.GetUpdatedAt().Unix()
+	})}
+	if next == "" || len(items) == 0 {
 		return f, nil
 	}
+	if _, err := strconv.Atoi(queryOf(next, "page")); err != nil {
+		// Cursor pagination: followed as given.
+		f.Next = joinCursor(next, url.Values{fragSkip: {skip.String()}})
+		return f, nil
+	}
+	at := items[len(items)-1].GetUpdatedAt().Time
+	pu, err := url.Parse(u)
+	if err != nil {
+		return f, &importer.Permanent{Err: fmt.Errorf("bad list cursor %q", u)}
+	}
+	q := pu.Query()
+	if at.Equal(since) {
+		// A page of one instant: the next page of the same window.
+		p, _ := strconv.Atoi(q.Get("page"))
+		q.Set("page", strconv.Itoa(max(p, 1)+1))
+	} else {
+		q.Del("page")
+		q.Set("since", at.UTC().Format(time.RFC3339))
+	}
+	// What the next window gives again: what was given updated at or
+	// after its since.
+	next2 := seen{}
+	for id, t := range skip {
+		if t >= at.Unix() {
+			next2[id] = t
+		}
+	}
+	for _, it := range items {
+		if it.GetUpdatedAt().Time.Equal(at) {
+			next2[it.GetID()] = at.Unix()
+		}
+	}
+	pu.RawQuery = q.Encode()
+	f.Next = joinCursor(pu.String(), url.Values{fragSkip: {next2.String()}})
+	return f, nil
 }
 
 // marked reads a list without since, putting mark's fragment on a next

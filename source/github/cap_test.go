@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
@@ -344,5 +345,99 @@ func TestEventsPastCapNoBound(t *testing.T) {
 	}
 	if got := reqs(); len(got) != 1 || !strings.Contains(got[0], "/issues?") || !strings.Contains(got[0], "per_page=1&") {
 		t.Errorf("requests %v, want one for the newest item", got)
+	}
+}
+
+// TestPastPaginationCapUpdatedMeanwhile: comments already read that are
+// updated while the list is read past the cap move to its end; every
+// comment still arrives (some twice), none is skipped.
+func TestPastPaginationCapUpdatedMeanwhile(t *testing.T) {
+	const n, per, maxPage = 40, 3, 2
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	type comment struct{ id, created, updated int64 }
+	var mu sync.Mutex
+	cs := make([]*comment, n)
+	for i := range cs {
+		cs[i] = &comment{id: int64(100 + i), created: int64(i) * 60, updated: int64(i)*60 + 5}
+	}
+	given := map[int64]bool{} // served past the cap, so "already read"
+	last := int64(n * 60)
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path != "/repos/acme/widgets/issues/comments" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		page, _ := strconv.Atoi(q.Get("page"))
+		page = max(page, 1)
+		if page > maxPage {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, `{"message":"In order to keep the API fast for everyone, pagination is limited for this resource.","documentation_url":"https://docs.github.com/v3/#pagination"}`)
+			return
+		}
+		since := int64(-1)
+		if s := q.Get("since"); s != "" {
+			st, _ := time.Parse(time.RFC3339, s)
+			since = int64(st.Sub(base).Seconds())
+			// Someone edits a comment already read past the cap.
+			for _, c := range cs {
+				if given[c.id] {
+					last++
+					c.updated = last
+					delete(given, c.id)
+					break
+				}
+			}
+		}
+		var list []*comment
+		for _, c := range cs {
+			if c.updated >= since {
+				list = append(list, c)
+			}
+		}
+		key := func(c *comment) int64 { return c.created }
+		if q.Get("sort") == "updated" {
+			key = func(c *comment) int64 { return c.updated }
+		}
+		slices.SortStableFunc(list, func(a, b *comment) int { return int(key(a) - key(b)) })
+		lastPage := max(1, (len(list)+per-1)/per)
+		link := func(p int, rel string) string {
+			v := r.URL.Query()
+			v.Set("page", strconv.Itoa(p))
+			return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, srv.URL, r.URL.Path, v.Encode(), rel)
+		}
+		if page < lastPage {
+			w.Header().Set("Link", link(page+1, "next")+", "+link(min(lastPage, maxPage), "last"))
+		}
+		out := []map[string]any{}
+		for i := (page - 1) * per; i < min(page*per, len(list)); i++ {
+			c := list[i]
+			if since >= 0 {
+				given[c.id] = true
+			}
+			out = append(out, map[string]any{"id": c.id, "user": map[string]any{"login": "u", "id": 1}, "body": "b",
+				"created_at": base.Add(time.Duration(c.created) * time.Second), "updated_at": base.Add(time.Duration(c.updated) * time.Second),
+				"html_url": fmt.Sprintf("%s/acme/widgets/issues/1#issuecomment-%d", srv.URL, c.id)})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	x := newRelRun(srv.URL+"/", "acme/widgets", http.DefaultClient, fmt.Sprintf(`{"pagination_limit":%d}`, per))
+	x.relation(t, relIssueComments)
+	got := map[string]bool{}
+	for _, o := range x.objs {
+		got[o.Source().ID] = true
+	}
+	for _, c := range cs {
+		if id := noteID(kindIssueComment, c.id); !got[id] {
+			t.Errorf("comment %d (updated meanwhile: %v) missing", c.id, c.updated > int64(n*60))
+		}
+	}
+	if last == n*60 {
+		t.Error("no comment was updated meanwhile")
 	}
 }

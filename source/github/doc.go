@@ -13,7 +13,7 @@
 //	                 (branches?protected=true, then each protection),
 //	                 collaborators (optional, affiliation=direct)
 //	pull_requests    pull_requests (pulls?state=all)
-//	issues_and_notes issues (issues?state=all&sort=updated, pull requests skipped),
+//	issues_and_notes issues (issues?state=all, pull requests skipped),
 //	                 issue_comments (issues/comments), review_comments
 //	                 (pulls/comments)
 //	notes            item_comments, item_review_comments: only with
@@ -50,8 +50,8 @@
 //
 // Past GitHub's pagination limit (a 422 "pagination is limited" on a
 // page of a repo-wide list) nothing is lost (cap.go): issues,
-// issue_comments and review_comments are read by update ascending and go
-// on with since = the last update read (de-duplicating the overlap by id);
+// issue_comments and review_comments go on by update, since-stepping from
+// the creation time reached (de-duplicating the overlap by id);
 // pull_requests goes on from the newest end, then per number;
 // issue_events reads per item (issues/:n/events) exactly the items created
 // before the oldest event reached; any other list lists the limit as a

@@ -195,11 +195,10 @@ func (r *run) issues() importer.Relation {
 		})
 }
 
-// issuesURL is the first page of the issues list, pull requests included,
-// by update ascending so that it goes on past GitHub's pagination limit
-// (cap.go).
+// issuesURL is the first page of the issues list, pull requests included
+// (past GitHub's pagination limit it goes on by update: cap.go).
 func (r *run) issuesURL(repo string) string {
-	return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"asc"}})
+	return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
 }
 
 // issueComments reads the repo-wide conversation comments of issues and
@@ -207,7 +206,7 @@ func (r *run) issuesURL(repo string) string {
 func (r *run) issueComments() importer.Relation {
 	return orElse(listRelationWith(relIssueComments, r,
 		func(repo string) string {
-			return r.listURL(repo, "issues/comments", url.Values{"sort": {"updated"}, "direction": {"asc"}})
+			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		}, windowed[*gh.IssueComment](r),
 		func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
 			for _, c := range cs {
@@ -251,7 +250,7 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 func (r *run) reviewComments() importer.Relation {
 	return orElse(listRelationWith(relReviewComments, r,
 		func(repo string) string {
-			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"updated"}, "direction": {"asc"}})
+			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
 		}, windowed[*gh.PullRequestComment](r),
 		convertReviewComments), r.pullCommentsFallback())
 }
