@@ -31,7 +31,8 @@ import (
 //     update ascending with since = the created_at of the last item read
 //     (every item not read yet was created, so updated, then or later),
 //     stepping: each next page is since = the last update read, from page
-//     1, the items of that instant already given dropped by id. Numbered
+//     1, the items already given coming again as they were (same id and
+//     updated_at) dropped. Numbered
 //     pages by update would lose an item each time one already read is
 //     updated (the rest shift back a place); stepping loses none. An item
 //     updated during the import may be read twice (upsert: harmless), and
@@ -50,8 +51,8 @@ import (
 //   - any other list is listed as a failed item naming the limit.
 //
 // Cursors stay the URL of the page to read, with a fragment (never sent)
-// carrying what going on needs after a restart: skip (the ids at since
-// already given), and, on the one next link past rel="last" (the page
+// carrying what going on needs after a restart: skip (id@updated_at of
+// the items already given that the window gives again), and, on the one next link past rel="last" (the page
 // GitHub will refuse), what the page before it ended with (at, ids, last,
 // below). Without it (a cursor written before) the page before is read
 // again. Cursor pagination (a next link with after= instead of page=) is
