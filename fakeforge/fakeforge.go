@@ -61,6 +61,9 @@ type Options struct {
 	// ExportDisabled…); Start sets its Scenario, BaseURL, Tokens, Git and
 	// GitHandler.
 	GitLab gitlab.Options
+	// GitHub are the simulated GitHub's own options (MaxPage, Missing…);
+	// Start sets its Scenario, BaseURL, Tokens, Git and GitHandler.
+	GitHub github.Options
 }
 
 // Endpoint is one simulated forge on its own listener.
@@ -266,7 +269,9 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 		ln.Close()
 		return err
 	}
-	gs := github.New(github.Options{Scenario: sc, BaseURL: base, Tokens: []string{GitHubToken}, Git: repo, GitHandler: gitSrv})
+	gho := opts.GitHub
+	gho.Scenario, gho.BaseURL, gho.Tokens, gho.Git, gho.GitHandler = sc, base, []string{GitHubToken}, repo, gitSrv
+	gs := github.New(gho)
 	f.GitHub = serve(ln, gs, gs.Profile(), opts)
 	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = base, base, GitHubToken
 	f.GitHub.Repos, f.GitHub.Git = []string{base + "/acme/widgets.git", base + "/acme/widgets.wiki.git"}, repo

@@ -9,6 +9,11 @@
 // landed. Mode source-only (the default for sources
 // without an importer yet) walks the source API with the real client
 // libraries and checks the counts against the scenario.
+//
+// -github-max-page N has the simulated GitHub refuse pages past N of its
+// repo-wide lists (422, as github.com does past its pagination limit), so
+// the figures show what reading past the limit costs; lower_bound_calls
+// stays the unlimited lower bound.
 package main
 
 import (
@@ -46,6 +51,7 @@ type config struct {
 	workers                             int
 	verbose                             bool
 	gitlabREST                          bool
+	githubMaxPage                       int
 	cpuProfile, memProfile              string
 	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
@@ -74,6 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.workers, "workers", 4, "ferry's job workers in import mode")
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
 	fs.BoolVar(&cfg.gitlabREST, "gitlab-rest", false, "gitlab: the simulated source has direct transfer off, so ferry migrates through its REST API instead of its export_relations")
+	fs.IntVar(&cfg.githubMaxPage, "github-max-page", 0, "github: the simulated GitHub refuses pages of its repo-wide lists past this one (422), as github.com does; 0 for no limit")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
 	cfg.faults.RegisterFlags(fs)
@@ -101,6 +108,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fo := fakeforge.Options{Scenario: sc, Faults: cfg.faults, Sources: []string{cfg.source}}
 	fo.GitLab.ExportDisabled = cfg.gitlabREST
+	fo.GitHub.MaxPage = cfg.githubMaxPage
 	f, err := fakeforge.Start(ctx, fo)
 	if err != nil {
 		return fmt.Errorf("start fakeforge: %w", err)

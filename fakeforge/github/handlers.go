@@ -177,7 +177,7 @@ func (s *Server) issues(w http.ResponseWriter, r *http.Request, api string) {
 		badRequest(w, err)
 		return
 	}
-	s.list(w, r, q, func(n int) any { return s.issueObj(api, s.sc.Item(n)) })
+	s.repoList(w, r, q, func(n int) any { return s.issueObj(api, s.sc.Item(n)) })
 }
 
 func (s *Server) itemFromPath(w http.ResponseWriter, r *http.Request) (scenario.Item, bool) {
@@ -203,7 +203,7 @@ func (s *Server) commentObj(api string, c scenario.Comment) *gh.IssueComment {
 		IssueURL: gh.Ptr(fmt.Sprintf("%s/issues/%d", s.repoURL(api), c.Item))}
 }
 
-func (s *Server) commentList(w http.ResponseWriter, r *http.Request, api string, lo, hi int) {
+func (s *Server) commentList(w http.ResponseWriter, r *http.Request, api string, lo, hi int, serve listFunc) {
 	q, err := since(rangeSeq(lo, hi), r, func(c int) time.Time { return s.sc.Comment(c).Updated })
 	if err != nil {
 		badRequest(w, err)
@@ -212,17 +212,20 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, api string,
 	if r.URL.Query().Get("direction") == "desc" {
 		q = reverse(q)
 	}
-	s.list(w, r, q, func(c int) any { return s.commentObj(api, s.sc.Comment(c)) })
+	serve(w, r, q, func(c int) any { return s.commentObj(api, s.sc.Comment(c)) })
 }
 
+// listFunc is Server.list or Server.repoList.
+type listFunc func(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any)
+
 func (s *Server) repoComments(w http.ResponseWriter, r *http.Request, api string) {
-	s.commentList(w, r, api, 1, s.sc.CommentCount())
+	s.commentList(w, r, api, 1, s.sc.CommentCount(), s.repoList)
 }
 
 func (s *Server) issueComments(w http.ResponseWriter, r *http.Request, api string) {
 	if it, ok := s.itemFromPath(w, r); ok {
 		lo, hi := s.sc.ItemComments(it.Number)
-		s.commentList(w, r, api, lo, hi)
+		s.commentList(w, r, api, lo, hi, s.list)
 	}
 }
 
@@ -244,8 +247,10 @@ func (s *Server) eventObj(api string, e scenario.Event) *gh.IssueEvent {
 	return ev
 }
 
+// repoEvents lists the repository's issue events newest first, as GitHub
+// does (it takes no since, sort or direction).
 func (s *Server) repoEvents(w http.ResponseWriter, r *http.Request, api string) {
-	s.list(w, r, rangeSeq(1, s.sc.EventCount()), func(e int) any {
+	s.repoList(w, r, reverse(rangeSeq(1, s.sc.EventCount())), func(e int) any {
 		ev := s.eventObj(api, s.sc.Event(e))
 		ev.Issue = s.issueObj(api, s.sc.Item(s.sc.Event(e).Item))
 		return ev
@@ -340,7 +345,7 @@ func (s *Server) pulls(w http.ResponseWriter, r *http.Request, api string) {
 		badRequest(w, err)
 		return
 	}
-	s.list(w, r, q, func(j int) any { return s.prObj(api, j) })
+	s.repoList(w, r, q, func(j int) any { return s.prObj(api, j) })
 }
 
 // prFromPath resolves a pull-request number to its index; issues that are
@@ -397,7 +402,7 @@ func (s *Server) reviewCommentObj(api string, rc scenario.ReviewComment) *gh.Pul
 	return c
 }
 
-func (s *Server) reviewCommentList(w http.ResponseWriter, r *http.Request, api string, lo, hi int) {
+func (s *Server) reviewCommentList(w http.ResponseWriter, r *http.Request, api string, lo, hi int, serve listFunc) {
 	q, err := since(rangeSeq(lo, hi), r, func(k int) time.Time { return s.sc.ReviewComment(k).Created })
 	if err != nil {
 		badRequest(w, err)
@@ -406,17 +411,17 @@ func (s *Server) reviewCommentList(w http.ResponseWriter, r *http.Request, api s
 	if r.URL.Query().Get("direction") == "desc" {
 		q = reverse(q)
 	}
-	s.list(w, r, q, func(k int) any { return s.reviewCommentObj(api, s.sc.ReviewComment(k)) })
+	serve(w, r, q, func(k int) any { return s.reviewCommentObj(api, s.sc.ReviewComment(k)) })
 }
 
 func (s *Server) repoReviewComments(w http.ResponseWriter, r *http.Request, api string) {
-	s.reviewCommentList(w, r, api, 1, s.sc.ReviewCommentCount())
+	s.reviewCommentList(w, r, api, 1, s.sc.ReviewCommentCount(), s.repoList)
 }
 
 func (s *Server) pullComments(w http.ResponseWriter, r *http.Request, api string) {
 	if j, ok := s.prFromPath(w, r); ok {
 		per := s.sc.Config().ReviewCommentsPerPR
-		s.reviewCommentList(w, r, api, (j-1)*per+1, j*per)
+		s.reviewCommentList(w, r, api, (j-1)*per+1, j*per, s.list)
 	}
 }
 

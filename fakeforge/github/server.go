@@ -2,7 +2,11 @@
 // scenario, both at the root (github.com) and under /api/v3 (GitHub
 // Enterprise). Bodies are go-github types, so field names and nesting are
 // GitHub's; pagination (Link), ETags, auth and not-found answers follow
-// GitHub too.
+// GitHub too, as does its pagination limit on repository-wide lists
+// (Options.MaxPage: 422 past it). Lists take since, sort and direction as
+// GitHub does; the scenario's update times grow with creation, so
+// sort=created and sort=updated give the same order. The repository's
+// issue events are listed newest first, an item's own events oldest first.
 //
 // It knows the scenario and the git refs it is given, and nothing about
 // faults, rate limits or accounting (package traffic does those) nor ferry.
@@ -61,7 +65,23 @@ type Options struct {
 	// "/pulls/comments", "/issues/events", "/releases",
 	// "/issues/{number}/reactions"…; a name no route has panics in New.
 	Missing []string
+	// MaxPage is how deep GitHub lets a repository-wide list be paged (0:
+	// no limit). On /issues, /issues/comments, /pulls/comments,
+	// /issues/events and /pulls a page past MaxPage answers GitHub's 422
+	// (capMessage), and the Link header's rel="last" never points past
+	// MaxPage, while rel="next" on page MaxPage still leads to the refused
+	// page, as on github.com. Lists that take since (issues, both comment
+	// lists) can be continued from page 1 with a later since; per-item
+	// lists (/issues/{number}/events…) are never capped.
+	MaxPage int
 }
+
+// capMessage is GitHub's answer to a page past the pagination limit.
+const capMessage = "In order to keep the API fast for everyone, pagination is limited for this resource. " +
+	"Check the rel=last link relation in the Link response header to see how far back you can traverse."
+
+// capDocs is the documentation_url of GitHub's pagination-limit answer.
+const capDocs = "https://docs.github.com/v3/#pagination"
 
 // Server is the simulated GitHub API.
 type Server struct {
@@ -355,8 +375,28 @@ func reverse(q seq) seq { return seq{n: q.n, at: func(i int) int { return q.at(q
 // list serves the requested page of q, building each object with build and
 // setting GitHub's Link header. It is the one pagination loop of this forge.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any) {
+	s.page(w, r, q, build, 0)
+}
+
+// repoList is list for a repository-wide list GitHub limits in depth
+// (Options.MaxPage).
+func (s *Server) repoList(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any) {
+	s.page(w, r, q, build, s.opts.MaxPage)
+}
+
+// page serves one page of q; maxPage > 0 refuses pages past it with
+// GitHub's 422 and keeps rel="last" within it.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, q seq, build func(idx int) any, maxPage int) {
 	pg := pageOf(r.URL.Query(), q.n)
+	if maxPage > 0 && pg.page > maxPage {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": capMessage, "documentation_url": capDocs})
+		return
+	}
 	page, perPage, last := pg.page, pg.perPage, pg.last
+	shown := last // the deepest page rel="last" may name
+	if maxPage > 0 {
+		shown = min(last, maxPage)
+	}
 	link := func(p int, rel string) string {
 		u := *r.URL
 		v := u.Query()
@@ -367,7 +407,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, q seq, build func(
 	}
 	var links []string
 	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
+		links = append(links, link(page+1, "next"), link(shown, "last"))
 	}
 	if page > 1 {
 		links = append(links, link(1, "first"), link(min(page-1, last), "prev"))

@@ -48,6 +48,15 @@
 // its relation with one failed item, "the source has no <endpoint> (404):
 // not imported"; the import goes on (fallback.go).
 //
+// Past GitHub's pagination limit (a 422 "pagination is limited" on a
+// page of a repo-wide list) nothing is lost (cap.go): issues,
+// issue_comments and review_comments go on by update, since-stepping from
+// the creation time reached (de-duplicating the overlap by id);
+// pull_requests goes on from the newest end, then per number;
+// issue_events reads per item (issues/:n/events) exactly the items created
+// before the oldest event reached; any other list lists the limit as a
+// failed item. Without a limit the calls are the same as before.
+//
 // Errors by kind: an answer cut short or garbled on the way is read again
 // (the engine's fetch attempts); one that arrived whole but does not fit
 // the model (a field of another JSON type, a bad timestamp, an unknown

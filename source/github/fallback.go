@@ -47,6 +47,18 @@ type endpointList struct {
 	list     importer.Relation
 	first    func(repo string) string
 	fallback importer.Relation // nil: list the relation as not imported
+	// past goes on past GitHub's pagination limit (cap.go) from the cursor
+	// onCap gives for the refused one; nil lists the limit as a failed item.
+	past  importer.Relation
+	onCap func(ctx context.Context, cursor string) (string, error)
+}
+
+// pastCap gives a list relation built by listRelation a way past GitHub's
+// pagination limit.
+func pastCap(rel, past importer.Relation, onCap func(ctx context.Context, cursor string) (string, error)) importer.Relation {
+	e := rel.(*endpointList)
+	e.past, e.onCap = past, onCap
+	return e
 }
 
 func (e *endpointList) Name() string { return e.name }
@@ -65,7 +77,13 @@ func (e *endpointList) Fetch(ctx context.Context, cursor string) (importer.Page,
 	if rest, ok := strings.CutPrefix(cursor, viaFallback); ok && e.fallback != nil {
 		return e.fromFallback(ctx, rest)
 	}
+	if rest, ok := strings.CutPrefix(cursor, viaPastCap); ok && e.past != nil {
+		return via(ctx, e.past, viaPastCap, rest)
+	}
 	p, err := e.list.Fetch(ctx, cursor)
+	if err != nil && cursor != "" && capped(err) {
+		return e.pastCap(ctx, cursor, err)
+	}
 	if err == nil || cursor != "" || !missing(err) {
 		return p, err
 	}
@@ -88,15 +106,35 @@ func (e *endpointList) Fetch(ctx context.Context, cursor string) (importer.Page,
 }
 
 func (e *endpointList) fromFallback(ctx context.Context, cursor string) (importer.Page, error) {
-	p, err := e.fallback.Fetch(ctx, cursor)
+	return via(ctx, e.fallback, viaFallback, cursor)
+}
+
+// pastCap goes on past GitHub's pagination limit, met at cursor, or lists
+// the limit as a failed item where the list has no way past it.
+func (e *endpointList) pastCap(ctx context.Context, cursor string, err error) (importer.Page, error) {
+	if e.past == nil {
+		u, _ := splitCursor(cursor)
+		return importer.Page{Failures: []importer.ItemFailure{{SourceURL: u, Title: e.name,
+			Err: &importer.Permanent{Err: fmt.Errorf("GitHub limits how deep this list may be paged: the items past it are not imported: %w", err)}}}}, nil
+	}
+	start, err := e.onCap(ctx, cursor)
+	if err != nil {
+		return importer.Page{}, err
+	}
+	return via(ctx, e.past, viaPastCap, start)
+}
+
+// via reads rel's page at cursor, its cursors prefixed.
+func via(ctx context.Context, rel importer.Relation, prefix, cursor string) (importer.Page, error) {
+	p, err := rel.Fetch(ctx, cursor)
 	if err != nil {
 		return p, err
 	}
 	if p.Next != "" {
-		p.Next = viaFallback + p.Next
+		p.Next = prefix + p.Next
 	}
 	for i, a := range p.Ahead {
-		p.Ahead[i] = viaFallback + a
+		p.Ahead[i] = prefix + a
 	}
 	return p, nil
 }
@@ -163,25 +201,36 @@ func (r *run) itemCommentsFallback() importer.Relation {
 // itemEventsFallback reads issue_events per item; the per-item list does
 // not repeat the item in each event, so the listed item is put there.
 func (r *run) itemEventsFallback() importer.Relation {
-	return r.perItem(relIssueEvents, func(ctx context.Context, b *builder, repo string, i *gh.Issue, on forge.Noteable) error {
-		es, err := all[*gh.IssueEvent](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/events", on.IID), nil))
-		if err != nil {
-			return err
+	return r.perItem(relIssueEvents, r.itemEvents)
+}
+
+// itemEvents reads the events of item i (on) from its own list.
+func (r *run) itemEvents(ctx context.Context, b *builder, repo string, i *gh.Issue, on forge.Noteable) error {
+	es, err := all[*gh.IssueEvent](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/events", on.IID), nil))
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.Issue == nil {
+			e.Issue = i
 		}
-		for _, e := range es {
-			if e.Issue == nil {
-				e.Issue = i
-			}
-			if n, ok := b.eventNote(e); ok {
-				b.Add(n)
-			}
-			if c, ok := b.closure(e); ok {
-				b.Add(c)
-			}
+		if n, ok := b.eventNote(e); ok {
+			b.Add(n)
 		}
-		b.CountItems(len(es)) // as issueEvents: events read, imported or not
-		return nil
-	})
+		if c, ok := b.closure(e); ok {
+			b.Add(c)
+		}
+	}
+	b.CountItems(len(es)) // as issueEvents: events read, imported or not
+	return nil
+}
+
+// noteableOf is item n as a noteable.
+func noteableOf(n int, pr bool) forge.Noteable {
+	if pr {
+		return forge.Noteable{Type: forge.OnMergeRequest, IID: int64(n)}
+	}
+	return forge.Noteable{Type: forge.OnIssue, IID: int64(n)}
 }
 
 // pullCommentsFallback reads review_comments per pull request, for the

@@ -45,9 +45,23 @@ const aheadPages = 7
 // getPageAhead is getPage plus the URLs of the pages after the next one,
 // derived from GitHub's numbered pages and its rel="last" link.
 func getPageAhead[T any](ctx context.Context, r *run, u string) ([]T, string, []string, error) {
+	items, link, err := getRaw[T](ctx, r, u)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	next, err := r.nextURL(link)
+	if err != nil || next == "" {
+		return items, next, nil, err
+	}
+	return items, next, paging.PagesAfter(next, paging.LinkRel(link, "last"), "page", aheadPages), nil
+}
+
+// getRaw reads one page of a list endpoint and returns its items and its
+// Link header.
+func getRaw[T any](ctx context.Context, r *run, u string) ([]T, string, error) {
 	req, err := r.client.NewRequest(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "", nil, &importer.Permanent{Err: err}
+		return nil, "", &importer.Permanent{Err: err}
 	}
 	// The body is read here and decoded apart, so that a body cut short
 	// (a read error, retried) is told from one that arrived whole and does
@@ -55,20 +69,15 @@ func getPageAhead[T any](ctx context.Context, r *run, u string) ([]T, string, []
 	var raw bytes.Buffer
 	resp, err := r.client.Do(req, &raw)
 	if err != nil {
-		return nil, "", nil, classify(err)
+		return nil, "", classify(err)
 	}
 	var items []T
 	if b := bytes.TrimSpace(raw.Bytes()); len(b) > 0 {
 		if err := json.Unmarshal(b, &items); err != nil {
-			return nil, "", nil, decodeError(req.URL.Path, err)
+			return nil, "", decodeError(req.URL.Path, err)
 		}
 	}
-	link := resp.Header.Get("Link")
-	next, err := r.nextURL(link)
-	if err != nil || next == "" {
-		return items, next, nil, err
-	}
-	return items, next, paging.PagesAfter(next, paging.LinkRel(link, "last"), "page", aheadPages), nil
+	return items, resp.Header.Get("Link"), nil
 }
 
 // all reads every page of a per-item list (reviews of one pull request,
@@ -168,6 +177,16 @@ func (r *run) builder() *builder { return &builder{Builder: paging.NewBuilder(),
 // the endpoint missing (fallback.go): listed as not imported, or read
 // another way where orElse gave the relation a fallback.
 func listRelation[T any](name string, r *run, first func(repo string) string, convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
+	return listRelationWith(name, r, first, func(ctx context.Context, u string) (paging.Fetched[T], error) {
+		items, next, ahead, err := getPageAhead[T](ctx, r, u)
+		return paging.Fetched[T]{Items: items, Next: next, Ahead: ahead}, err
+	}, convert)
+}
+
+// listRelationWith is listRelation reading pages with fetch (cap.go:
+// windowed, marked).
+func listRelationWith[T any](name string, r *run, first func(repo string) string, fetch func(ctx context.Context, cursor string) (paging.Fetched[T], error),
+	convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
 	return &endpointList{name: name, r: r, first: first, list: paging.NewList(name, paging.ListFuncs[T]{
 		First: func(ctx context.Context) (string, error) {
 			repo, err := r.repoPath(ctx)
@@ -176,10 +195,7 @@ func listRelation[T any](name string, r *run, first func(repo string) string, co
 			}
 			return first(repo), nil
 		},
-		Fetch: func(ctx context.Context, u string) (paging.Fetched[T], error) {
-			items, next, ahead, err := getPageAhead[T](ctx, r, u)
-			return paging.Fetched[T]{Items: items, Next: next, Ahead: ahead}, err
-		},
+		Fetch: fetch,
 		Convert: func(ctx context.Context, items []T) (*paging.Builder, error) {
 			b := r.builder()
 			return b.Builder, convert(ctx, b, items)

@@ -149,30 +149,32 @@ func (r *run) collaborators() importer.Relation {
 		})
 }
 
+// pullRequests reads the pulls list oldest first; past GitHub's
+// pagination limit it goes on from the newest (cap.go).
 func (r *run) pullRequests() importer.Relation {
-	return listRelation[*gh.PullRequest](relPullRequests, r,
+	convert := func(_ context.Context, b *builder, ps []*gh.PullRequest) error {
+		for _, p := range ps {
+			mr := b.mergeRequest(p)
+			b.Add(mr)
+			b.Follow(relPullRequestDetails, withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)))
+			if r.opts.SingleEndpointNotesImport {
+				b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
+			}
+		}
+		return nil
+	}
+	return pastCap(listRelationWith(relPullRequests, r,
 		func(repo string) string {
 			return r.listURL(repo, "pulls", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
-		},
-		func(_ context.Context, b *builder, ps []*gh.PullRequest) error {
-			for _, p := range ps {
-				mr := b.mergeRequest(p)
-				b.Add(mr)
-				b.Follow(relPullRequestDetails, withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)))
-				if r.opts.SingleEndpointNotesImport {
-					b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
-				}
-			}
-			return nil
-		})
+		}, marked(r, pullsMark), convert), r.pullsPast(convert), r.pullsPastCap)
 }
 
 // issues reads the issues list, which also carries every pull request:
 // those are skipped (pull_requests has them) but their reactions count
 // and labels come from here too.
 func (r *run) issues() importer.Relation {
-	return listRelation[*gh.Issue](relIssues, r,
-		r.issuesURL,
+	return listRelationWith(relIssues, r,
+		r.issuesURL, windowed[*gh.Issue](r),
 		func(_ context.Context, b *builder, is []*gh.Issue) error {
 			for _, i := range is {
 				on := forge.Noteable{Type: forge.OnIssue, IID: int64(i.GetNumber())}
@@ -193,7 +195,8 @@ func (r *run) issues() importer.Relation {
 		})
 }
 
-// issuesURL is the first page of the issues list, pull requests included.
+// issuesURL is the first page of the issues list, pull requests included
+// (past GitHub's pagination limit it goes on by update: cap.go).
 func (r *run) issuesURL(repo string) string {
 	return r.listURL(repo, "issues", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}})
 }
@@ -201,10 +204,10 @@ func (r *run) issuesURL(repo string) string {
 // issueComments reads the repo-wide conversation comments of issues and
 // pull requests alike (per item where the server has no repo-wide list).
 func (r *run) issueComments() importer.Relation {
-	return orElse(listRelation[*gh.IssueComment](relIssueComments, r,
+	return orElse(listRelationWith(relIssueComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "issues/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
-		},
+		}, windowed[*gh.IssueComment](r),
 		func(ctx context.Context, b *builder, cs []*gh.IssueComment) error {
 			for _, c := range cs {
 				on, err := r.commentNoteable(ctx, c)
@@ -245,10 +248,10 @@ func (r *run) commentNoteable(ctx context.Context, c *gh.IssueComment) (forge.No
 // reviewComments reads the repo-wide review comments (per pull request
 // where the server has no repo-wide list).
 func (r *run) reviewComments() importer.Relation {
-	return orElse(listRelation[*gh.PullRequestComment](relReviewComments, r,
+	return orElse(listRelationWith(relReviewComments, r,
 		func(repo string) string {
 			return r.listURL(repo, "pulls/comments", url.Values{"sort": {"created"}, "direction": {"asc"}})
-		},
+		}, windowed[*gh.PullRequestComment](r),
 		convertReviewComments), r.pullCommentsFallback())
 }
 
@@ -272,10 +275,11 @@ func convertReviewComments(_ context.Context, b *builder, cs []*gh.PullRequestCo
 }
 
 // issueEvents reads the repo-wide issue events (per item where the server
-// has no repo-wide list).
+// has no repo-wide list, and for the items past GitHub's pagination limit:
+// cap.go).
 func (r *run) issueEvents() importer.Relation {
-	return orElse(listRelation[*gh.IssueEvent](relIssueEvents, r,
-		func(repo string) string { return r.listURL(repo, "issues/events", nil) },
+	return pastCap(orElse(listRelationWith(relIssueEvents, r,
+		func(repo string) string { return r.listURL(repo, "issues/events", nil) }, marked(r, eventsMark),
 		func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
 			for _, e := range es {
 				if n, ok := b.eventNote(e); ok {
@@ -287,7 +291,7 @@ func (r *run) issueEvents() importer.Relation {
 			}
 			b.CountItems(len(es)) // unsupported events were fetched, not imported
 			return nil
-		}), r.itemEventsFallback())
+		}), r.itemEventsFallback()), r.itemEventsPast(), r.eventsPastCap)
 }
 
 // itemComments reads one issue's or pull request's comments

@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"testing"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// capScenario is the small preset with enough pull requests and review
+// comments that, at ferry's 100 a page, every repo-wide list GitHub caps
+// (issues, issues/comments, pulls/comments, issues/events, pulls) is more
+// than capDepthE2E pages long, and pulls more than twice that (so ferry
+// reads it from both ends and per number in between).
+func capScenario(c *scenario.Config) {
+	c.PullRequests, c.ReviewCommentsPerPR = 450, 2
+}
+
+const capDepthE2E = 2
+
+// TestGitHubPastPaginationCap imports the same repository twice, from a
+// GitHub without a pagination limit and from one that refuses pages past
+// 2 of its repo-wide lists (422), on both databases: the capped import
+// arrives with every comment, review comment, reaction, system note and
+// merged_by, the same counts as the uncapped one, and verifies itself
+// (passed, no failed relations).
+func TestGitHubPastPaginationCap(t *testing.T) {
+	t.Parallel()
+	uncapped, capped := storetest.Engines(t), storetest.Engines(t)
+	for i := range uncapped {
+		t.Run(uncapped[i].Name, func(t *testing.T) {
+			t.Parallel()
+			free := importCounts(t, uncapped[i], 0)
+			limited := importCounts(t, capped[i], capDepthE2E)
+			// Past the limit ferry reads more (the refused pages, the
+			// other end of pulls, events per item), and lands the same.
+			if limited["(source calls)"] <= free["(source calls)"] {
+				t.Errorf("%d source calls past the limit, %d without: the limit was never met", limited["(source calls)"], free["(source calls)"])
+			}
+			delete(free, "(source calls)")
+			for k, v := range free {
+				if limited[k] != v {
+					t.Errorf("%s: %d past the limit, %d without", k, limited[k], v)
+				}
+			}
+		})
+	}
+}
+
+// importCounts imports the scenario from a GitHub with maxPage (0: no
+// limit) into a fresh ferry and returns what landed, by kind.
+func importCounts(t *testing.T, e storetest.Engine, maxPage int) map[string]int {
+	t.Helper()
+	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{MaxPage: maxPage}}, capScenario)
+	sc := f.Scenario
+	want, _ := sc.Expected("github")
+	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+	root := in.Client(t, in.RootToken)
+	grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("group"), Path: gitlab.Ptr("group")}))(t)
+	f.GitHub.ResetStats()
+	id := startImport(t, in, f, "group")
+	st := waitImport(t, in, id, nil)
+	if st["import_status"] != "finished" {
+		t.Fatalf("max page %d: import ended %v: %v", maxPage, st["import_status"], st["import_error"])
+	}
+	if fr, _ := st["failed_relations"].([]any); len(fr) != 0 {
+		t.Errorf("max page %d: failed relations: %v", maxPage, fr)
+	}
+	if v, _ := st["verification"].(map[string]any); v == nil || v["status"] != "passed" {
+		t.Errorf("max page %d: verification %v", maxPage, st["verification"])
+	}
+	checkCounts(t, in.App.Store.DB(), want, id, grp.ID)
+	calls := f.GitHub.Stats().APIRequests
+	t.Logf("max page %d: %d source calls", maxPage, calls)
+	got := map[string]int{}
+	for k, q := range map[string]string{
+		"issues":                  `SELECT COUNT(*) FROM issues WHERE project_id = $1`,
+		"merge_requests":          `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`,
+		"merged_by":               `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1 AND merged_by_su IS NOT NULL`,
+		"closed_by (MRs)":         `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1 AND closed_by_su IS NOT NULL`,
+		"comments":                `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = FALSE AND position_type = ''`,
+		"review comments":         `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`,
+		"system notes":            `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = TRUE`,
+		"reactions":               `SELECT COUNT(*) FROM award_emoji WHERE project_id = $1`,
+		"reviews":                 `SELECT COUNT(*) FROM reviews WHERE project_id = $1`,
+		"notes on merge requests": `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND noteable_type = 'MergeRequest'`,
+	} {
+		got[k] = count(t, in, q, id)
+	}
+	if got["merged_by"] == 0 || got["system notes"] == 0 || got["comments"] < sc.CommentCount() {
+		t.Errorf("max page %d: %v", maxPage, got)
+	}
+	got["(source calls)"] = calls
+	return got
+}
