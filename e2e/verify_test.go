@@ -12,7 +12,9 @@ import (
 )
 
 // TestGitLabMigrationVerifies: every migrated project is checked against
-// what the source declared (user_notes_count, upvotes, downvotes). From a
+// what the source declared: through REST its lists' X-Total and each
+// item's user_notes_count, upvotes and downvotes, through an export the
+// relations' object counts. From a
 // source that gives everything, the verification passes with every count
 // matched; from one that withholds the first comment of every third issue
 // while still counting it, each such issue is a listed failure, the
@@ -21,14 +23,20 @@ import (
 func TestGitLabMigrationVerifies(t *testing.T) {
 	t.Parallel()
 	for _, e := range storetest.Engines(t) {
-		for _, withhold := range []int{0, 3} {
-			t.Run(fmt.Sprintf("%s/withhold=%d", e.Name, withhold), func(t *testing.T) {
+		for _, c := range []struct {
+			name     string
+			export   bool
+			withhold int
+		}{{"rest", false, 0}, {"rest-withheld", false, 3}, {"export", true, 0}} {
+			withhold := c.withhold
+			t.Run(e.Name+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				// REST (direct transfer off): the counters come with the
-				// issues and merge requests the REST API lists.
-				f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: true, WithholdIssueNotes: withhold}}, smallTree)
+				// Through REST (direct transfer off) the counters come with
+				// the issues and merge requests the REST API lists, and the
+				// lists' X-Total; through an export, the relations' counts.
+				f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportDisabled: !c.export, WithholdIssueNotes: withhold}}, smallTree)
 				in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
-				id := startMigration(t, in, f, fmt.Sprintf("verified%d", withhold))
+				id := startMigration(t, in, f, "verified-"+c.name)
 				done := waitBulkImport(t, in, id)
 				if done["status"] != "finished" {
 					logEntities(t, in, id)
@@ -60,13 +68,24 @@ func TestGitLabMigrationVerifies(t *testing.T) {
 						c := c.(map[string]any)
 						checks[c["object_type"].(string)] = c
 					}
+					for typ, n := range map[string]int{"issues": sc.Config().Issues, "merge_requests": sc.Config().PullRequests} {
+						if ch := checks[typ]; ch == nil || ch["expected"] != float64(n) {
+							t.Errorf("project %d: %s check %v, want %d expected", pid, typ, ch, n)
+						}
+					}
 					notes := checks["user_notes"]
+					if c.export {
+						if notes != nil || v["status"] != "passed" {
+							t.Errorf("project %d: export verification %v", pid, v)
+						}
+						continue
+					}
 					if notes == nil || notes["expected"].(float64) == 0 {
 						t.Fatalf("project %d: checks %v", pid, v["checks"])
 					}
-					for typ, c := range checks {
-						if typ != "user_notes" && (c["missing"] != float64(0) || c["imported"] != c["expected"]) {
-							t.Errorf("project %d: %s check %v", pid, typ, c)
+					for typ, ch := range checks {
+						if typ != "user_notes" && (ch["missing"] != float64(0) || ch["imported"] != ch["expected"]) {
+							t.Errorf("project %d: %s check %v", pid, typ, ch)
 						}
 					}
 					wantMissing := float64(len(withheld))

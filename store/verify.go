@@ -16,8 +16,10 @@ import (
 // must not cost the page its objects.
 func (tx *Tx) AddExpectations(ctx context.Context, importID int64, relation string, exps []ferry.Expectation) error {
 	for _, e := range exps {
-		if e.Type == "" || (e.Kind != forge.KindNote && e.Kind != forge.KindAwardEmoji) || e.OnIID <= 0 ||
-			(e.OnType != forge.OnIssue && e.OnType != forge.OnMergeRequest) || e.Count < 0 {
+		onItem := (e.Kind == forge.KindNote || e.Kind == forge.KindAwardEmoji) && e.OnIID > 0 &&
+			(e.OnType == forge.OnIssue || e.OnType == forge.OnMergeRequest)
+		onProject := listTables[e.Kind] != "" && e.OnIID == 0 && e.OnType == "" && e.NoteID == ""
+		if e.Type == "" || e.Count < 0 || (!onItem && !onProject) {
 			continue
 		}
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO import_expectations (import_id, relation, type, on_type, on_iid, note_id, kind, prefix,
@@ -169,12 +171,17 @@ func landedKey(t declTarget) declTarget {
 	return t
 }
 
+// listTables are the kinds a whole list's total is checked for, by table.
+var listTables = map[string]string{forge.KindIssue: "issues", forge.KindMergeRequest: "merge_requests"}
+
 // countLanded counts a project's notes or award emoji matching f, per item
 // (and per note, for award emoji on notes).
 func (tx *Tx) countLanded(ctx context.Context, projectID int64, f countFilter) (map[declTarget]int64, error) {
 	var q string
 	args := []any{projectID, f.prefix, len(f.prefix)}
 	switch f.kind {
+	case forge.KindIssue, forge.KindMergeRequest:
+		q = `SELECT '', 0, '', COUNT(*) FROM ` + listTables[f.kind] + ` WHERE project_id = $1 AND substr(source_id, 1, $3) = $2`
 	case forge.KindNote:
 		user := ""
 		if f.userOnly {

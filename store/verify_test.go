@@ -58,6 +58,9 @@ func TestVerify(t *testing.T) {
 				exp("thumbs", 1, "", forge.KindAwardEmoji, "a/", false, "thumbsup", 1),
 				exp("reactions", 1, "c/1", forge.KindAwardEmoji, "", false, "", 2), // 1 landed on the note
 				exp("ignored", 1, "", "label", "", false, "", 9),                   // not a kind that is counted
+				// A whole list: two issues landed of three.
+				{Type: "issues", Kind: forge.KindIssue, Count: 3, Title: "issues the source lists"},
+				{Type: "bad list", Kind: forge.KindIssue, OnType: forge.OnIssue, OnIID: 1, Count: 3}, // a list is not on an item
 			}); err != nil {
 				return err
 			}
@@ -71,7 +74,7 @@ func TestVerify(t *testing.T) {
 			return err
 		})
 		got := fmt.Sprint(checks)
-		want := "[{comments 6 4 2} {reactions 2 1 1} {thumbs 1 1 0} {user_notes 4 3 1}]"
+		want := "[{comments 6 4 2} {issues 3 2 1} {reactions 2 1 1} {thumbs 1 1 0} {user_notes 4 3 1}]"
 		if got != want {
 			t.Errorf("checks %s, want %s", got, want)
 		}
@@ -100,6 +103,7 @@ func TestVerify(t *testing.T) {
 		}
 		wantLines := []string{
 			"issue #2: comments: the source declares 3, 1 landed: 2 missing",
+			"issues the source lists: issues: the source declares 3, 2 landed: 1 missing",
 			"issue #1: reactions: the source declares 2, 1 landed: 1 missing",
 			"issue #2: user_notes: the source declares 2, 1 landed: 1 missing",
 		}

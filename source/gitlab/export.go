@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/forge/gitlabndjson"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/source/internal/paging"
@@ -55,6 +57,10 @@ const (
 	exportStarted  = 0
 	exportFinished = 1
 )
+
+// exportHolds are the exported relations whose records are one object
+// each, by the forge kind they land as.
+var exportHolds = map[string]string{"issues": forge.KindIssue, "merge_requests": forge.KindMergeRequest}
 
 // exportStatus is lib/api/entities/bulk_imports/export_status.rb.
 type exportStatus struct {
@@ -183,6 +189,11 @@ func (x *exported) start(ctx context.Context) (importer.Page, error) {
 		return importer.Page{}, err
 	}
 	p := importer.Page{Total: st.TotalObjectsCount}
+	// Every top-level record of these is one object: the export's count is
+	// checked against what landed when the import ends.
+	if kind := exportHolds[x.name]; kind != "" && st.TotalObjectsCount > 0 {
+		p.Expect = []ferry.Expectation{{Type: x.name, Kind: kind, Count: st.TotalObjectsCount, Title: x.name + " the source exported"}}
+	}
 	switch {
 	case st.Batched && st.BatchesCount > 0:
 		p.Next = exportCursor{batch: 1, batches: st.BatchesCount}.String()

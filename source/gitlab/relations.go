@@ -96,8 +96,8 @@ func (r *run) members() importer.Relation {
 
 // issues lists every issue, oldest first; each queues its notes.
 func (r *run) issues() importer.Relation {
-	return list(r, relIssues, r.projectPath()+"/issues",
-		url.Values{"scope": {"all"}, "state": {"all"}, "order_by": {"created_at"}, "sort": {"asc"}},
+	return listHolding(r, relIssues, r.projectPath()+"/issues",
+		url.Values{"scope": {"all"}, "state": {"all"}, "order_by": {"created_at"}, "sort": {"asc"}}, forge.KindIssue,
 		func(_ context.Context, b *builder, is []*gl.Issue) error {
 			for _, is := range is {
 				if is.IID <= 0 {
@@ -115,8 +115,8 @@ func (r *run) issues() importer.Relation {
 // each one's details and notes: the list entity lacks diff_refs, so the
 // merge request is written once, from GET …/merge_requests/:iid.
 func (r *run) mergeRequests() importer.Relation {
-	return list(r, relMRs, r.projectPath()+"/merge_requests",
-		url.Values{"scope": {"all"}, "state": {"all"}, "order_by": {"created_at"}, "sort": {"asc"}, "view": {"simple"}},
+	return listHolding(r, relMRs, r.projectPath()+"/merge_requests",
+		url.Values{"scope": {"all"}, "state": {"all"}, "order_by": {"created_at"}, "sort": {"asc"}, "view": {"simple"}}, forge.KindMergeRequest,
 		func(_ context.Context, b *builder, mrs []*gl.BasicMergeRequest) error {
 			for _, mr := range mrs {
 				if mr.IID <= 0 {

@@ -347,7 +347,14 @@ func all[T any](ctx context.Context, r *run, path string, q url.Values) ([]T, er
 
 // list is a relation over one paged list at path.
 func list[T any](r *run, name, path string, q url.Values, convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
+	return listHolding(r, name, path, q, "", convert)
+}
+
+// listHolding is list whose items each land as one object of kind holds:
+// the list's X-Total is checked against what landed when the import ends.
+func listHolding[T any](r *run, name, path string, q url.Values, holds string, convert func(ctx context.Context, b *builder, items []T) error) importer.Relation {
 	return paging.NewList(name, paging.ListFuncs[T]{
+		Holds: holds,
 		First: func(context.Context) (string, error) { return r.listURL(path, q), nil },
 		Fetch: func(ctx context.Context, cursor string) (paging.Fetched[T], error) { return getPage[T](ctx, r, cursor) },
 		Convert: func(ctx context.Context, items []T) (*paging.Builder, error) {

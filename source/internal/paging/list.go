@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/importer"
 )
 
@@ -30,6 +31,11 @@ type ListFuncs[T any] struct {
 	Fetch func(ctx context.Context, cursor string) (Fetched[T], error)
 	// Convert turns one page of items into objects and followups.
 	Convert func(ctx context.Context, items []T) (*Builder, error)
+	// Holds, when set, is the forge kind every item of the list lands as
+	// (forge.KindIssue…): the list's total, when the source says, is then
+	// declared (importer.Page.Expect) and checked against what landed
+	// when the import ends.
+	Holds string
 }
 
 // NewList is a relation over one paged list; its cursor is the adapter's
@@ -66,5 +72,9 @@ func (l *list[T]) Fetch(ctx context.Context, cursor string) (importer.Page, erro
 		p.Ahead = got.Ahead
 	}
 	p.Total = got.Total
+	if l.f.Holds != "" && got.Total > 0 {
+		p.Expect = append(p.Expect, ferry.Expectation{Type: l.name, Kind: l.f.Holds, Count: got.Total,
+			Title: l.name + " the source lists"})
+	}
 	return p, nil
 }
