@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,7 +36,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	dir := fs.String("dir", "", "where to write the git repositories (default: a temporary directory)")
 	var faults traffic.Faults
 	faults.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -help printed the usage: asking for it is no failure
+	} else if err != nil {
 		return err
 	}
 	sc, err := scenario.Preset(*name, *seed)
