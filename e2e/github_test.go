@@ -88,6 +88,16 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 			if fr := st["failed_relations"].([]any); len(fr) != 0 {
 				t.Errorf("failed relations: %v", fr)
 			}
+			// Progress figures agree with each other: every item fetched is
+			// imported or failed, and none passes a known total.
+			for _, x := range st["relations"].([]any) {
+				rel := x.(map[string]any)
+				f, i, fl := rel["fetched"].(float64), rel["imported"].(float64), rel["failed"].(float64)
+				total, known := rel["total"].(float64)
+				if i+fl != f || (known && f > total) || f == 0 {
+					t.Errorf("relation %v: fetched %v, imported %v, failed %v, total %v", rel["name"], f, i, fl, rel["total"])
+				}
+			}
 			// The import checked itself against every item's comments
 			// counter and reactions rollup, and met them all.
 			if v, _ := st["verification"].(map[string]any); v == nil || v["status"] != "passed" ||

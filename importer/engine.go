@@ -383,7 +383,12 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 	if im.StageIndex > job.Args.Stage {
 		return nil // a duplicate of a stage already started
 	}
+	// What the transaction did, logged once it is committed.
+	var started bool
+	var checks []ferry.VerificationCheck
+	finished := false
 	err = e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		started, checks, finished = false, nil, false
 		// Read again inside the transaction: a cancel may have landed since.
 		im, err := tx.ImportByID(ctx, im.ID)
 		if err != nil {
@@ -396,9 +401,12 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 			if err := tx.SetImportStatus(ctx, im, ferry.ImportStarted, ""); err != nil {
 				return err
 			}
+			started = true
 		}
 		if job.Args.Stage >= len(stages) {
-			return e.finish(ctx, tx, im)
+			finished = true
+			checks, err = e.finish(ctx, tx, im)
+			return err
 		}
 		st := stages[job.Args.Stage]
 		names := make([]string, len(st.Relations))
@@ -431,21 +439,37 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 	if errors.Is(err, store.ErrImportEnded) || ferry.ErrorCode(err) == ferry.ENOTFOUND {
 		return nil // canceled or deleted meanwhile: nothing more to do
 	}
+	if err == nil && started {
+		e.cfg.Log.InfoContext(ctx, "import started", "import_id", im.ID, "correlation_id", im.CorrelationID, "source", im.SourceType)
+	}
+	if err == nil && finished {
+		verified, missing := "none declared", int64(0)
+		for _, c := range checks {
+			missing += c.Missing
+			verified = "passed"
+		}
+		if missing > 0 {
+			verified = "failed"
+		}
+		e.cfg.Log.InfoContext(ctx, "import finished", "import_id", im.ID, "correlation_id", im.CorrelationID, "source", im.SourceType,
+			"verification", verified, "missing", missing)
+	}
 	return err
 }
 
 // finish ends an import: verified against what the source declared
 // (shortfalls join the failures), finished (failures, if any, are listed
 // by the status API), credential wiped.
-func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) error {
-	if _, err := tx.Verify(ctx, im); err != nil {
-		return fmt.Errorf("verify import %d: %w", im.ID, err)
+func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) ([]ferry.VerificationCheck, error) {
+	checks, err := tx.Verify(ctx, im)
+	if err != nil {
+		return nil, fmt.Errorf("verify import %d: %w", im.ID, err)
 	}
 	if err := tx.SetImportStatus(ctx, im, ferry.ImportFinished, ""); err != nil {
-		return err
+		return nil, err
 	}
 	e.finished.WithLabelValues(im.SourceType, ferry.ImportFinished).Inc()
-	return e.end(ctx, tx, im)
+	return checks, e.end(ctx, tx, im)
 }
 
 // fail ends an import as failed with the reason in import_error, and
@@ -855,7 +879,11 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 				total = -1
 			}
 		}
-		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), int64(len(written)), failed, total, done)
+		// Progress counts source items: fetched, and of those imported
+		// or failed (a page's objects may be more than its items — an
+		// event that is a note and a closure — or fewer).
+		imported := max(0, int64(items)-failed)
+		ok, err := tx.Checkpoint(ctx, r.im.ID, r.rel.Name(), cursor, page.Next, int64(items), imported, failed, total, done)
 		if err != nil || !ok {
 			return false, err
 		}

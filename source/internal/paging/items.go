@@ -149,7 +149,15 @@ func (l *items) Fetch(ctx context.Context, cursor string) (importer.Page, error)
 	if len(q) == l.cfg.Batch {
 		next = strconv.FormatInt(q[len(q)-1].Seq, 10)
 	}
-	return b.Page(next), nil
+	p := b.Page(next)
+	// A per-item relation's items are the followups it handled, as its
+	// total is the followups queued: fetched never passes total, however
+	// many objects (or none) an item brings. One whose items declared a
+	// total of their own (the LFS objects a clone points at) counts those.
+	if p.Total <= 0 {
+		p.Items = len(q)
+	}
+	return p, nil
 }
 
 // LFSObjects is the relation that fetches the LFS objects a mirrored
@@ -169,6 +177,7 @@ func LFSObjects(name string, env *importer.Env, cred gitstore.Credential) import
 				}
 			}
 			b.CountItems(len(ptrs))
+			b.Total(int64(len(ptrs))) // progress in objects, not clones
 			return nil
 		},
 		ItemURL: func(key string) string { return key },

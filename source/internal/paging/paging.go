@@ -35,6 +35,7 @@ type Builder struct {
 	items    int
 	failures []importer.ItemFailure
 	expect   []ferry.Expectation
+	total    int64
 }
 
 // NewBuilder returns an empty page.
@@ -74,7 +75,13 @@ func (b *Builder) Merge(o *Builder) {
 	b.items += o.items
 	b.failures = append(b.failures, o.failures...)
 	b.expect = append(b.expect, o.expect...)
+	b.total += o.total
 }
+
+// Total says how many source items the relation has in all, when the
+// page learns it (importer.Page.Total); a per-item relation that declares
+// none counts the followups it handles.
+func (b *Builder) Total(n int64) { b.total += n }
 
 // Expect declares what an item of the page holds, from the counters the
 // source sent with it (importer.Page.Expect); a zero count declares
@@ -89,7 +96,7 @@ func (b *Builder) Expect(e ...ferry.Expectation) {
 
 // Page is the finished page with the cursor of the next one.
 func (b *Builder) Page(next string) importer.Page {
-	return importer.Page{Objects: b.objs, Next: next, Items: b.items, Failures: b.failures, Expect: b.expect}
+	return importer.Page{Objects: b.objs, Next: next, Items: b.items, Failures: b.failures, Expect: b.expect, Total: b.total}
 }
 
 // FromStatus is the neutral form of a source's error answer, for adapters'
