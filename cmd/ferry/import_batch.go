@@ -299,15 +299,16 @@ func (o *importOpts) runBatch(ctx context.Context, c *cliclient.Client, bf *batc
 	var wg sync.WaitGroup
 	for i, row := range rows {
 		out[i] = &batchOutcome{row: row}
+		// Rows start in the file's order, each when a slot is free.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			out[i].err = ctx.Err()
+			continue
+		}
 		wg.Add(1)
 		go func(b *batchOutcome, n int) {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				b.err = ctx.Err()
-				return
-			}
 			defer func() { <-sem }()
 			b.s, b.err = startRow(ctx, c, bf, tokens, b.row)
 			if b.err != nil {
