@@ -27,7 +27,25 @@ type barRow struct {
 }
 
 func newBars(w io.Writer) *bars {
-	return &bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), rows: map[string]*barRow{}}
+	// On a terminal rows are as wide as it is; elsewhere (--progress bars
+	// into a pipe) 120 columns.
+	return &bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(120), mpb.WithAutoRefresh()), rows: map[string]*barRow{}}
+}
+
+// barText is a relation's counts beside its bar.
+func barText(rel cliclient.Relation) string {
+	total := "?"
+	if rel.Total != nil {
+		total = fmt.Sprint(*rel.Total)
+	}
+	s := fmt.Sprintf("%d/%s", rel.Imported, total)
+	if rel.Failed > 0 {
+		s += fmt.Sprintf(" · %d failed", rel.Failed)
+	}
+	if rel.State != "pending" {
+		s += " · " + rel.State
+	}
+	return s
 }
 
 // row returns the row for key, made on first use: a text line (heading)
@@ -42,7 +60,7 @@ func (b *bars) row(key, name string, heading bool) *barRow {
 	if heading {
 		r.bar = b.p.New(1, mpb.NopStyle(), mpb.PrependDecorators(text))
 	} else {
-		r.bar = b.p.AddBar(1,
+		r.bar = b.p.AddBar(1, mpb.BarWidth(30),
 			mpb.PrependDecorators(decor.Name("  "+name, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(text))
 	}
@@ -62,12 +80,12 @@ func (b *bars) project(label string, st *cliclient.ImportStatus) {
 	h.text.Store(label + ": " + text)
 	for _, rel := range st.Relations {
 		r := b.row(label+"\x00"+rel.Name, rel.Name, false)
-		r.text.Store(relationText(rel))
+		r.text.Store(barText(rel))
 		if r.done {
 			continue
 		}
 		if rel.State != "pending" || done {
-			r.bar.SetTotal(-1, true)
+			r.bar.SetTotal(max(rel.Imported, 1), true) // full
 			r.done = true
 			continue
 		}
@@ -116,6 +134,9 @@ func (b *bars) show(res *result) {
 		h.done = true
 	}
 }
+
+// printf writes above the bars (mpb keeps them below).
+func (b *bars) printf(format string, args ...any) { fmt.Fprintf(b.p, format, args...) }
 
 // close leaves every bar drawn as it last was and stops drawing.
 func (b *bars) close() {

@@ -289,12 +289,7 @@ func startRow(ctx context.Context, c *cliclient.Client, bf *batchFlags, tokens m
 func (o *importOpts) runBatch(ctx context.Context, c *cliclient.Client, bf *batchFlags, tokens map[string]string, rows []batchRow) error {
 	out := make([]*batchOutcome, len(rows))
 	r := o.renderer()
-	var mu sync.Mutex // the start and end lines
-	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(o.info(), format, args...)
-	}
+	say := r.printf // the start and end lines
 	sem := make(chan struct{}, bf.concurrency)
 	var wg sync.WaitGroup
 	for i, row := range rows {

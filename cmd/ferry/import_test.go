@@ -143,6 +143,17 @@ func TestImportCLI(t *testing.T) {
 			}
 		},
 	}, {
+		name: "github with progress bars",
+		args: []string{"github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "cli-gh-bars",
+			"--github-hostname", f.GitHub.URL, "--source-token-file", ghToken, "--interval", "100ms", "--progress", "bars"},
+		check: func(t *testing.T, r cli) {
+			for _, want := range []string{"root/cli-gh-bars: finished", "issue_comments", "] 40/? · done", "=] 12/? · done", "result: finished cleanly"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
+			}
+		},
+	}, {
 		name:     "gitlab migration with verification failures",
 		stdin:    f.GitLab.Token,
 		args:     []string{"gitlab", "--source-url", f.GitLab.URL, "--project", gitlabProject, "--to", "clidest", "--source-token-file", "-", "--interval", "100ms"},

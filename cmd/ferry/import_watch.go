@@ -281,6 +281,8 @@ func headline(st *cliclient.ImportStatus) (text string, rate string, eta string)
 // use (a batch watches several at once).
 type renderer interface {
 	show(res *result)
+	// printf writes a line of its own without breaking the display.
+	printf(format string, args ...any)
 	close()
 }
 
@@ -358,6 +360,12 @@ func (l *lines) show(res *result) {
 			l.project(label, res.projects[*e.ProjectID])
 		}
 	}
+}
+
+func (l *lines) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
 }
 
 func (l *lines) close() {}
