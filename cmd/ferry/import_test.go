@@ -75,7 +75,7 @@ func TestImportCLI(t *testing.T) {
 	sc.Groups = scenario.GroupTree{Depth: 1, Breadth: 1, ProjectsPerGroup: 1}
 	// GitLab withholds the first comment of every third issue while still
 	// counting it: a migration from it finishes with verification failures.
-	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub, scenario.GitLab},
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub, scenario.GitLab, scenario.BitbucketServer},
 		GitLab: fakegitlab.Options{ExportDisabled: true, WithholdIssueNotes: 3}})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,8 @@ func TestImportCLI(t *testing.T) {
 		t.Fatalf("create group: %d %v", code, res)
 	}
 	ghToken := writeFile(t, "gh-token", f.GitHub.Token+"\n")
-	secrets := []string{f.GitHub.Token, f.GitLab.Token, in.RootToken}
+	bbToken := writeFile(t, "bb-token", f.BitbucketServer.Token)
+	secrets := []string{f.GitHub.Token, f.GitLab.Token, f.BitbucketServer.Token, in.RootToken}
 	gitlabProject := f.Scenario.Projects()[0].FullPath
 	batch := writeFile(t, "repos.csv", fmt.Sprintf("source,repo,target,new_name\ngithub,%s/%s,root,batch-1\ngithub,%d,root,batch-2\ngithub,%s/%s,clidest,batch-3\n",
 		ffgithub.Owner, ffgithub.Repo, ffgithub.RepoID, ffgithub.Owner, ffgithub.Repo))
@@ -125,6 +126,11 @@ func TestImportCLI(t *testing.T) {
 			if l := runImport(t, in, "", "list"); l.code != 0 || !strings.Contains(l.stdout, "root/cli-gh") {
 				t.Errorf("list: exit %d", l.code)
 			}
+			// A finished import cannot be canceled: ferry's message is shown.
+			if cn := runImport(t, in, "", "cancel", strconv.FormatInt(id, 10)); cn.code != 1 ||
+				!strings.Contains(cn.stderr, "The import cannot be canceled because it is finished") {
+				t.Errorf("cancel of a finished import: exit %d", cn.code)
+			}
 		},
 	}, {
 		name: "github --json",
@@ -154,6 +160,17 @@ func TestImportCLI(t *testing.T) {
 			}
 		},
 	}, {
+		name: "bitbucket server clean finish",
+		args: []string{"bitbucket-server", "--url-of-server", f.BitbucketServer.URL, "--username", f.BitbucketServer.Username, "--project", "ACME",
+			"--repo", "widgets", "--target-namespace", "clidest", "--new-name", "cli-bb", "--source-token-file", bbToken, "--interval", "100ms"},
+		check: func(t *testing.T, r cli) {
+			for _, want := range []string{"clidest/cli-bb: finished", "clidest/cli-bb: pull_requests ", "result: finished cleanly"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q", want)
+				}
+			}
+		},
+	}, {
 		name:     "gitlab migration with verification failures",
 		stdin:    f.GitLab.Token,
 		args:     []string{"gitlab", "--source-url", f.GitLab.URL, "--project", gitlabProject, "--to", "clidest", "--source-token-file", "-", "--interval", "100ms"},
@@ -164,6 +181,23 @@ func TestImportCLI(t *testing.T) {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("stdout lacks %q", want)
 				}
+			}
+			var id int64
+			if _, err := fmt.Sscanf(r.stdout, "started migration %d", &id); err != nil {
+				t.Fatal(err)
+			}
+			st := runImport(t, in, "", "status", strconv.FormatInt(id, 10), "--kind", "migration", "--json")
+			var m struct {
+				BulkImport struct{ Status string } `json:"bulk_import"`
+				Projects   []struct {
+					Verification struct{ Status string }
+				}
+			}
+			if err := json.Unmarshal([]byte(st.stdout), &m); err != nil {
+				t.Fatalf("status --json: %v", err)
+			}
+			if st.code != 1 || m.BulkImport.Status != "finished" || len(m.Projects) != 1 || m.Projects[0].Verification.Status != "failed" {
+				t.Errorf("status --kind migration --json: exit %d, %+v", st.code, m)
 			}
 		},
 	}, {
