@@ -48,7 +48,7 @@ func (o *importOpts) newStatus() *cobra.Command {
 				}
 				return o.finish(res)
 			}
-			res, err := poll(cmd.Context(), c, kind, id)
+			res, err := poll(cmd.Context(), c, kind, id, nil)
 			if err != nil {
 				return err
 			}

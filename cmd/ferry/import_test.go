@@ -19,6 +19,7 @@ import (
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/importer"
 	"github.com/ferry-import/ferry/store/storetest"
 )
@@ -274,5 +275,35 @@ func TestImportCLI(t *testing.T) {
 				c.check(t, r)
 			}
 		})
+	}
+}
+
+// TestImportCLIRateLimitWait: a GitHub whose budget (40 calls per 3 s) is
+// smaller than the import: the progress says it waits for the rate limit
+// and until when, and the import still finishes cleanly.
+func TestImportCLIRateLimitWait(t *testing.T) {
+	sc, err := scenario.Preset("small", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
+		Faults: traffic.Faults{RateLimit: 40, RateLimitPeriod: 3 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
+		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
+	tok := writeFile(t, "gh-token", f.GitHub.Token)
+	r := runImport(t, in, "", "github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "limited",
+		"--github-hostname", f.GitHub.URL, "--source-token-file", tok, "--interval", "100ms")
+	if r.code != 0 || !strings.Contains(r.stdout, "result: finished cleanly") {
+		t.Fatalf("exit %d", r.code)
+	}
+	if !strings.Contains(r.stdout, "root/limited: waiting for the rate limit until ") || !strings.Contains(r.stdout, " UTC\n") {
+		t.Errorf("the progress never said it waits for the rate limit")
+	}
+	if strings.Contains(r.stdout, f.GitHub.Token) || strings.Contains(r.stderr, f.GitHub.Token) {
+		t.Errorf("the token appears in the output")
 	}
 }

@@ -88,8 +88,10 @@ func (r *result) projectIDs() []int64 {
 	return ids
 }
 
-// poll reads an import once.
-func poll(ctx context.Context, c *cliclient.Client, kind string, id int64) (*result, error) {
+// poll reads an import once. For a migration, final holds (and gets) the
+// statuses of projects whose entity and import have both ended, so that a
+// large migration is not read whole at every poll; nil reads all.
+func poll(ctx context.Context, c *cliclient.Client, kind string, id int64, final map[int64]*cliclient.ImportStatus) (*result, error) {
 	if kind == "project" {
 		st, err := c.ProjectImportStatus(ctx, id)
 		if err != nil {
@@ -110,6 +112,10 @@ func poll(ctx context.Context, c *cliclient.Client, kind string, id int64) (*res
 		if e.ProjectID == nil {
 			continue
 		}
+		if st := final[*e.ProjectID]; st != nil {
+			res.projects[*e.ProjectID] = st
+			continue
+		}
 		st, err := c.ProjectImportStatus(ctx, *e.ProjectID)
 		if err != nil {
 			var fe *cliclient.Error
@@ -119,6 +125,9 @@ func poll(ctx context.Context, c *cliclient.Client, kind string, id int64) (*res
 			return nil, err
 		}
 		res.projects[*e.ProjectID] = st
+		if final != nil && cliclient.Done(e.Status) && cliclient.Done(st.ImportStatus) {
+			final[*e.ProjectID] = st
+		}
 	}
 	return res, nil
 }
@@ -127,8 +136,9 @@ func poll(ctx context.Context, c *cliclient.Client, kind string, id int64) (*res
 // failed polls in a row (ferry restarting, 5xx) are waited out.
 func (o *importOpts) watch(ctx context.Context, c *cliclient.Client, kind string, id int64, r renderer) (*result, error) {
 	misses := 0
+	final := map[int64]*cliclient.ImportStatus{}
 	for {
-		res, err := poll(ctx, c, kind, id)
+		res, err := poll(ctx, c, kind, id, final)
 		if err != nil {
 			var fe *cliclient.Error
 			if ctx.Err() != nil || (errors.As(err, &fe) && fe.Status < 500) || misses >= 10 {
