@@ -100,6 +100,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(newServe(), newWorker(), newAdmin(), newVersion())
+	root.AddCommand(newImport())
 	return root
 }
 
