@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
@@ -122,12 +124,12 @@ func (s *Server) mergeRequestRange(r *http.Request) (mrRange, error) {
 	return out, nil
 }
 
-// diff is the merge request's diff, nil when it has none.
-func (s *Server) mrDiff(ctx context.Context, rg mrRange) ([]gitstore.DiffFile, bool, error) {
+// mrDiff is the merge request's diff, nil when it has none.
+func (s *Server) mrDiff(ctx context.Context, rg mrRange, limits gitstore.DiffLimits) ([]gitstore.DiffFile, bool, error) {
 	if rg.head == "" {
 		return nil, false, nil
 	}
-	files, overflow, err := s.cfg.Git.Diff(ctx, rg.ref.id, rg.base, rg.head, gitstore.DiffLimits{})
+	files, overflow, err := s.cfg.Git.Diff(ctx, rg.ref.id, rg.base, rg.head, limits)
 	if err != nil {
 		return nil, false, fmt.Errorf("diff of merge request %d: %w", rg.mr.ID, err)
 	}
@@ -172,7 +174,7 @@ func (s *Server) getMergeRequestChanges(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	unidiff, _ := p.optBool("unidiff")
-	_, _ = p.optBool("access_raw_diffs")
+	rawDiffs, _ := p.optBool("access_raw_diffs")
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -180,7 +182,13 @@ func (s *Server) getMergeRequestChanges(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	files, overflow, err := s.mrDiff(r.Context(), rg)
+	limits := gitstore.DiffLimits{}
+	if rawDiffs {
+		// GitLab's raw_diffs(limits: false): no file or patch limit, only
+		// ferry's bound on the whole output.
+		limits = gitstore.DiffLimits{MaxFiles: 1 << 30, MaxPatchBytes: 1 << 30}
+	}
+	files, overflow, err := s.mrDiff(r.Context(), rg, limits)
 	if err != nil {
 		return err
 	}
@@ -213,7 +221,7 @@ func (s *Server) listMergeRequestDiffs(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	files, _, err := s.mrDiff(r.Context(), rg)
+	files, _, err := s.mrDiff(r.Context(), rg, gitstore.DiffLimits{})
 	if err != nil {
 		return err
 	}
@@ -258,9 +266,9 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if fid, ok := p.optInt("from_project_id"); ok && fid != pr.ID {
-		// Comparing across forks needs the other project's repository;
-		// ferry imports no forks.
-		return errRefNotFound
+		// ferry imports no forks: no other project is in this one's fork
+		// network.
+		return ferry.Errorf(ferry.EBADREQUEST, "Target project id:%d is not a fork of project id:%s", fid, chi.URLParam(r, "id"))
 	}
 	if !exists {
 		return errRefNotFound

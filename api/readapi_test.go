@@ -329,6 +329,18 @@ func TestRepositoryTreeCompareBlobs(t *testing.T) {
 				}
 			}
 		}
+		// An object id as page_token (GitLab's first documented token).
+		status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/tree?ref=feature&pagination=keyset&page_token=%s", w.pid, w.binID))
+		var after []*gitlab.TreeNode
+		if err := json.Unmarshal(body, &after); status != 200 || err != nil || len(after) != 1 || after[0].Path != "new.txt" {
+			t.Errorf("keyset after an object id: %d %s", status, body)
+		}
+		// pagination=none: the whole recursive tree.
+		status, h, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/tree?ref=feature&recursive=true&pagination=none", w.pid))
+		var whole []*gitlab.TreeNode
+		if err := json.Unmarshal(body, &whole); status != 200 || err != nil || len(whole) != len(lsTree) || h.Get("Link") != "" {
+			t.Errorf("pagination=none: %d %s", status, body)
+		}
 		sort.Strings(keyset)
 		if !reflect.DeepEqual(keyset, lsTree) {
 			t.Errorf("keyset tree %v, want %v", keyset, lsTree)
@@ -380,7 +392,7 @@ func TestRepositoryTreeCompareBlobs(t *testing.T) {
 		if b := must(c.Repositories.RawBlobContent(w.pid, w.binID[:12]))(t); string(b) != "\x00\x01\x02\xffbinary" {
 			t.Errorf("raw blob %q", b)
 		}
-		_, h, _ := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/blobs/%s/raw", w.pid, w.binID))
+		_, h, _ = apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/blobs/%s/raw", w.pid, w.binID))
 		if h.Get("Content-Type") != "application/octet-stream" || h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("raw blob headers %v", h)
 		}
@@ -401,7 +413,9 @@ func TestRepositoryTreeCompareBlobs(t *testing.T) {
 			{"repository/compare?from=main", 400, `{"error":"to is missing"}`},
 			{"repository/compare?from=-p&to=main", 404, `{"message":"404 Ref Not Found"}`},
 			{"repository/compare?from=nope&to=main", 404, `{"message":"404 Ref Not Found"}`},
-			{"repository/compare?from=main&to=feature&from_project_id=99999", 404, `{"message":"404 Ref Not Found"}`},
+			{"repository/compare?from=main&to=feature&from_project_id=99999", 400,
+				fmt.Sprintf(`{"message":"Target project id:99999 is not a fork of project id:%d"}`, w.pid)},
+			{"repository/tree?pagination=none", 400, `{"error":"pagination cannot be \"none\" unless \"recursive\" is true"}`},
 			{"repository/blobs/-p", 404, `{"message":"404 Blob Not Found"}`},
 			{"repository/blobs/main", 404, `{"message":"404 Blob Not Found"}`},
 			{"repository/blobs/" + w.feature, 404, `{"message":"404 Blob Not Found"}`},
@@ -464,7 +478,7 @@ func TestRepositoryArchive(t *testing.T) {
 		for _, f := range zf.File {
 			names = append(names, f.Name)
 		}
-		p := "app-" + w.main + "-docs/"
+		p := "app-" + w.main + "-" + w.main + "-docs/" // append_sha, as the API asks
 		if want := []string{p, p + "docs/", p + "docs/guide.md"}; !reflect.DeepEqual(names, want) {
 			t.Errorf("zip of docs %v, want %v", names, want)
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,8 +19,10 @@ import (
 // The repository tree, blobs and archives. Trees list trees first, as
 // GitLab does (Gitaly's TREES_FIRST), with offset pagination (X-Total…) or
 // GitLab's keyset pagination (pagination=keyset, page_token = the id of the
-// last entry of the previous page, a Link rel="next" while more follow).
-// Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
+// last entry of the previous page, a Link rel="next" while more follow;
+// ferry's tokens are GitLab's current opaque ones, an object id is still
+// accepted).
+// pagination=none lists a recursive tree whole. Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
 // zip; the bzip2 formats GitLab also offers are 404 here.
 
 var (
@@ -51,6 +54,9 @@ func (s *Server) listTree(w http.ResponseWriter, r *http.Request) error {
 	recursive, _ := p.optBool("recursive")
 	pagination, _ := p.enum("pagination", "legacy", "keyset", "none")
 	token, _ := p.str("page_token")
+	if pagination == "none" && !recursive {
+		p.fail("pagination", `cannot be "none" unless "recursive" is true`)
+	}
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -71,6 +77,14 @@ func (s *Server) listTree(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return fmt.Errorf("tree of project %d: %w", pr.ID, err)
 	}
+	if pagination == "none" {
+		out := make([]treeNodeEntity, 0, len(entries))
+		for _, e := range entries {
+			out = append(out, renderTreeNode(e))
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
 	if pagination != "keyset" {
 		lo, hi := pageOf(pg, len(entries))
 		writePage(s, w, r, pg, len(entries), entries[lo:hi], renderTreeNode)
@@ -79,8 +93,9 @@ func (s *Server) listTree(w http.ResponseWriter, r *http.Request) error {
 	lo := 0
 	if token != "" {
 		lo = -1
+		name, byName := tokenFileName(token)
 		for i, e := range entries {
-			if e.ID == token {
+			if (byName && e.Path == name) || (!byName && e.ID == token) {
 				lo = i + 1
 				break
 			}
@@ -91,7 +106,7 @@ func (s *Server) listTree(w http.ResponseWriter, r *http.Request) error {
 	}
 	hi := min(lo+pg.PerPage, len(entries))
 	if hi < len(entries) && hi > lo {
-		q := url.Values{"pagination": {"keyset"}, "per_page": {strconv.Itoa(pg.PerPage)}, "page_token": {entries[hi-1].ID}}
+		q := url.Values{"pagination": {"keyset"}, "per_page": {strconv.Itoa(pg.PerPage)}, "page_token": {pageToken(entries[hi-1])}}
 		if treePath != "" {
 			q.Set("path", treePath)
 		}
@@ -229,11 +244,9 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 			return errArchive
 		}
 	}
-	// GitLab's archive_prefix: project-ref[-sha][-path].
-	segs := []string{pr.Path, strings.ReplaceAll(ref, "/", "-")}
-	if ref != sha {
-		segs = append(segs, sha)
-	}
+	// GitLab's archive_prefix: project-ref-sha[-path].
+	// The API asks for append_sha, so the sha is there even when ref is it.
+	segs := []string{pr.Path, strings.ReplaceAll(ref, "/", "-"), sha}
 	if sub != "" {
 		segs = append(segs, strings.ReplaceAll(sub, "/", "-"))
 	}
@@ -248,4 +261,28 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "archive cut short", "project", pr.ID, "error", err)
 	}
 	return nil
+}
+
+// pageToken is the keyset cursor after entry e, as GitLab's (Gitaly's)
+// tokens are now: base64 of {"file_name": …}. It names the entry by path,
+// which, unlike its object id, is unique in a tree.
+func pageToken(e gitstore.TreeEntry) string {
+	b, _ := json.Marshal(map[string]string{"file_name": e.Path})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// tokenFileName reads a token of pageToken; ok is false for anything else,
+// which is then taken as an object id (the token GitLab documented first).
+func tokenFileName(token string) (string, bool) {
+	b, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return "", false
+	}
+	var v struct {
+		FileName *string `json:"file_name"`
+	}
+	if json.Unmarshal(b, &v) != nil || v.FileName == nil {
+		return "", false
+	}
+	return *v.FileName, true
 }
