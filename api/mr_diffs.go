@@ -14,7 +14,8 @@ import (
 	"github.com/ferry-import/ferry/store"
 )
 
-// Merge request commits, changes and diffs, and repository compare: what
+// Merge request commits, changes, diffs and raw_diffs, and repository
+// compare: what
 // git says between two commits of the imported repository, in GitLab's
 // shapes.
 //
@@ -323,4 +324,26 @@ func refErr(pr *ferry.Project, err error) error {
 		return errRefNotFound
 	}
 	return fmt.Errorf("compare in project %d: %w", pr.ID, err)
+}
+
+// getMergeRequestRawDiffs streams the merge request's whole diff as git
+// prints it (GitLab's raw_diffs), as text/plain; a merge request without
+// imported commits has an empty one.
+func (s *Server) getMergeRequestRawDiffs(w http.ResponseWriter, r *http.Request) error {
+	rg, err := s.mergeRequestRange(r)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if rg.head == "" {
+		return nil
+	}
+	if err := s.cfg.Git.WriteRawDiff(r.Context(), rg.ref.id, rg.base, rg.head, w); err != nil {
+		s.log.WarnContext(r.Context(), "raw diff cut short", "merge_request", rg.mr.ID, "error", err)
+	}
+	return nil
 }

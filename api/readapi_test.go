@@ -231,7 +231,7 @@ func TestMergeRequestCommitsAndDiffs(t *testing.T) {
 		if mr.IID != 1 || mr.Title != "Feature" || mr.ChangesCount != "5" || mr.DiffRefs.HeadSha != w.feature || mr.DiffRefs.StartSha != w.main {
 			t.Errorf("changes: merge request %+v", mr)
 		}
-		status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/changes", w.pid))
+		status, h, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/changes", w.pid))
 		var changes struct {
 			IID      int64                      `json:"iid"`
 			Changes  []*gitlab.MergeRequestDiff `json:"changes"`
@@ -245,7 +245,14 @@ func TestMergeRequestCommitsAndDiffs(t *testing.T) {
 			t.Errorf("changes: overflow %v", changes.Overflow)
 		}
 
-		for _, path := range []string{"commits", "changes", "diffs"} {
+		// Raw diffs: git's patch, headers and all.
+		status, h, body = apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/raw_diffs", w.pid))
+		wantRaw := gitOK(t, "", "--git-dir="+w.bare, "diff-tree", "-r", "-p", "-M", "--full-index", "--no-commit-id", w.main, w.feature)
+		if status != 200 || string(body) != wantRaw || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+			t.Errorf("raw diffs: %d %q\n%s\nwant\n%s", status, h.Get("Content-Type"), body, wantRaw)
+		}
+
+		for _, path := range []string{"commits", "changes", "diffs", "raw_diffs"} {
 			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/99/%s", w.pid, path))
 			if status != 404 || strings.TrimSpace(string(body)) != `{"message":"404 Merge Request Not Found"}` {
 				t.Errorf("missing merge request %s: %d %s", path, status, body)
@@ -533,7 +540,7 @@ func TestReadAPIAccess(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newReadWorld(t, in)
-		paths := []string{"merge_requests/1/commits", "merge_requests/1/changes", "merge_requests/1/diffs",
+		paths := []string{"merge_requests/1/commits", "merge_requests/1/changes", "merge_requests/1/diffs", "merge_requests/1/raw_diffs",
 			"repository/tree", "repository/compare?from=main&to=feature", "repository/blobs/" + w.binID,
 			"repository/blobs/" + w.binID + "/raw", "repository/archive", "repository/archive.zip", "wikis", "wikis/home"}
 		for _, tt := range []struct {
@@ -553,7 +560,7 @@ func TestReadAPIAccess(t *testing.T) {
 				}
 			}
 		}
-		for _, p := range paths[3:] {
+		for _, p := range paths[4:] {
 			if status, _, body := apiGet(t, in, w.guest, fmt.Sprintf("/api/v4/projects/%d/%s", w.pid, p)); status != 403 {
 				t.Errorf("guest: %s: %d, want 403: %s", p, status, body)
 			}

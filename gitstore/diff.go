@@ -297,4 +297,28 @@ func (s *Store) ResolveCommit(ctx context.Context, id int64, ref string) (string
 	return sha, nil
 }
 
-var _ io.Writer = (*cappedBuffer)(nil)
+// WriteRawDiff streams the full patch between two commits of project id
+// (from "" for the empty tree) to w, as `git diff` prints it, headers and
+// all: GitLab's raw_diffs. Both are resolved first, so an error before
+// anything is written means a missing commit.
+func (s *Store) WriteRawDiff(ctx context.Context, id int64, from, to string, w io.Writer) error {
+	dir, err := s.openRepo(id)
+	if err != nil {
+		return err
+	}
+	toSHA, err := s.resolveCommit(ctx, dir, to)
+	if err != nil {
+		return fmt.Errorf("raw diff %d: %w", id, err)
+	}
+	fromSHA := emptyTree
+	if from != "" {
+		if fromSHA, err = s.resolveCommit(ctx, dir, from); err != nil {
+			return fmt.Errorf("raw diff %d: %w", id, err)
+		}
+	}
+	args := []string{"diff-tree", "-r", "-p", "-M", "--full-index", "--no-commit-id", "--no-color", "--no-ext-diff", "--no-textconv", fromSHA, toSHA, "--"}
+	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: args, Stdout: w}); err != nil {
+		return fmt.Errorf("raw diff %d: %w", id, err)
+	}
+	return nil
+}

@@ -141,6 +141,14 @@ func TestDiff(t *testing.T) {
 		}
 	}
 
+	var raw bytes.Buffer
+	if err := s.WriteRawDiff(ctx, 1, main, feature, &raw); err != nil || !strings.Contains(raw.String(), "diff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\n") {
+		t.Errorf("raw diff: %v\n%s", err, raw.String())
+	}
+	if err := s.WriteRawDiff(ctx, 1, "-p", feature, io.Discard); !errors.Is(err, ErrInvalid) {
+		t.Errorf("raw diff from -p: %v", err)
+	}
+
 	cs, total, err := s.CommitsBetween(ctx, 1, main, feature, 0, 10)
 	if err != nil || total != 1 || len(cs) != 1 || cs[0].ID != feature {
 		t.Errorf("commits between: %d %v err %v", total, cs, err)
