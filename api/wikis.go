@@ -59,12 +59,12 @@ func (s *Server) listWikis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("wiki of project %d: %w", pr.ID, err)
 	}
-	for _, pg := range pages {
-		if withContent {
-			if pg, err = s.cfg.Git.WikiPageAt(r.Context(), pr.ID, pg.Slug, ""); err != nil {
-				return fmt.Errorf("wiki of project %d: %w", pr.ID, err)
-			}
+	if withContent {
+		if err := s.cfg.Git.WikiContents(r.Context(), pr.ID, pages); err != nil {
+			return fmt.Errorf("wiki of project %d: %w", pr.ID, err)
 		}
+	}
+	for _, pg := range pages {
 		out = append(out, renderWikiPage(pg, withContent))
 	}
 	writeJSON(w, http.StatusOK, out)

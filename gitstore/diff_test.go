@@ -278,6 +278,14 @@ func TestWikiPages(t *testing.T) {
 	if err != nil || string(pg.Content) != "sub\n" || pg.Path != "dir/Sub Page.md" {
 		t.Errorf("page: %+v err %v", pg, err)
 	}
+	if err := s.WikiContents(ctx, 1, pages); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"sub\n", "# Home\n", "= Manual\n", "= Notes\n", "* Plan\n"} {
+		if string(pages[i].Content) != want {
+			t.Errorf("page %s content %q, want %q", pages[i].Slug, pages[i].Content, want)
+		}
+	}
 	if _, err := s.WikiPageAt(ctx, 1, "uploads/logo", ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("attachment as a page: %v", err)
 	}

@@ -1,10 +1,12 @@
 package gitstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -72,6 +74,51 @@ func sortPages(pages []WikiPage) {
 	sort.SliceStable(pages, func(i, j int) bool { return pages[i].Slug < pages[j].Slug })
 }
 
+// MaxWikiContentBytes bounds what WikiContents reads in one call.
+const MaxWikiContentBytes = 64 << 20
+
+// WikiContents fills the Content of pages (from WikiPages of project id)
+// with one git call; ErrTooLarge when together they exceed
+// MaxWikiContentBytes.
+func (s *Store) WikiContents(ctx context.Context, id int64, pages []WikiPage) error {
+	if len(pages) == 0 {
+		return nil
+	}
+	var in strings.Builder
+	for _, pg := range pages {
+		if !hexID.MatchString(pg.BlobID) {
+			return fmt.Errorf("wiki contents %d: blob %q: %w", id, pg.BlobID, ErrInvalid)
+		}
+		in.WriteString(pg.BlobID + "\n")
+	}
+	out := &cappedBuffer{max: MaxWikiContentBytes}
+	if _, err := s.run(ctx, gitCmd{Dir: s.WikiPath(id), Args: []string{"cat-file", "--batch"}, Stdin: strings.NewReader(in.String()), Stdout: out}); err != nil {
+		return fmt.Errorf("wiki contents %d: %w", id, err)
+	}
+	if out.cut {
+		return fmt.Errorf("wiki contents %d: %w", id, ErrTooLarge)
+	}
+	// "<oid> blob <size>\n<content>\n" per object, in the order asked.
+	b := out.buf.Bytes()
+	for i := range pages {
+		nl := bytes.IndexByte(b, '\n')
+		if nl < 0 {
+			return fmt.Errorf("wiki contents %d: short output", id)
+		}
+		f := strings.Fields(string(b[:nl]))
+		if len(f) != 3 || f[1] != "blob" {
+			return fmt.Errorf("wiki contents %d: %q: %w", id, b[:nl], ErrNotFound)
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil || nl+1+size > len(b) {
+			return fmt.Errorf("wiki contents %d: bad size %q", id, f[2])
+		}
+		pages[i].Content = b[nl+1 : nl+1+size : nl+1+size]
+		b = b[min(nl+2+size, len(b)):]
+	}
+	return nil
+}
+
 // WikiPageAt reads the page of the wiki of project id whose slug is slug,
 // at ref ("" for the default branch); ErrNotFound when there is none.
 func (s *Store) WikiPageAt(ctx context.Context, id int64, slug, ref string) (WikiPage, error) {
@@ -83,12 +130,11 @@ func (s *Store) WikiPageAt(ctx context.Context, id int64, slug, ref string) (Wik
 		if pg.Slug != slug {
 			continue
 		}
-		content, err := s.run(ctx, gitCmd{Dir: s.WikiPath(id), Args: []string{"cat-file", "blob", pg.BlobID}})
-		if err != nil {
-			return WikiPage{}, fmt.Errorf("wiki page %d %q: %w", id, slug, err)
+		one := []WikiPage{pg}
+		if err := s.WikiContents(ctx, id, one); err != nil {
+			return WikiPage{}, fmt.Errorf("wiki page %q: %w", slug, err)
 		}
-		pg.Content = content
-		return pg, nil
+		return one[0], nil
 	}
 	return WikiPage{}, fmt.Errorf("wiki page %d %q: %w", id, slug, ErrNotFound)
 }
