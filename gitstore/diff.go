@@ -24,6 +24,8 @@ type DiffFile struct {
 	// TooLarge: the patch exceeded DiffLimits.MaxPatchBytes, or the whole
 	// diff exceeded MaxBytes before this file; its text is left out.
 	TooLarge bool
+
+	typeChange bool // raw status T: git prints two patches for it
 }
 
 // DiffLimits bound a diff. The zero value means GitLab's defaults.
@@ -102,15 +104,25 @@ func (s *Store) Diff(ctx context.Context, id int64, from, to string, limits Diff
 		return nil, false, fmt.Errorf("diff %d: %w", id, err)
 	}
 	patches := splitPatches(out.buf.Bytes())
+	pi := 0
 	for i := range files {
-		complete := i < len(patches) && (!out.cut || i < len(patches)-1)
+		// A change between file, symlink and submodule is printed as a
+		// deletion and a creation: two patches for one entry.
+		n := 1
+		if files[i].typeChange {
+			n = 2
+		}
+		complete := pi+n <= len(patches) && (!out.cut || pi+n < len(patches))
+		text := ""
+		if complete {
+			text = strings.Join(patches[pi:pi+n], "")
+		}
+		pi += n
 		switch {
-		case !complete:
-			files[i].TooLarge = true
-		case len(patches[i]) > limits.MaxPatchBytes:
+		case !complete, len(text) > limits.MaxPatchBytes:
 			files[i].TooLarge = true
 		default:
-			files[i].Diff = patches[i]
+			files[i].Diff = text
 		}
 	}
 	return files, overflow, nil
@@ -140,6 +152,8 @@ func parseRawDiff(raw []byte) ([]DiffFile, error) {
 			d.NewFile = true
 		case 'D':
 			d.DeletedFile = true
+		case 'T':
+			d.typeChange = true
 		case 'R', 'C':
 			if i >= len(f) {
 				return nil, fmt.Errorf("parse raw diff: rename without target")

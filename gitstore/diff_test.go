@@ -149,6 +149,28 @@ func TestDiff(t *testing.T) {
 		t.Errorf("raw diff from -p: %v", err)
 	}
 
+	// A file that becomes a symlink is one entry (git prints it as two
+	// patches), and the entries after it keep their own patches.
+	work := filepath.Join(t.TempDir(), "tc")
+	gitWith(t, "", "clone", "--quiet", "-b", "feature", s.Path(1), work)
+	if err := os.Remove(filepath.Join(work, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("new.txt", filepath.Join(work, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "z.txt"), []byte("z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitWith(t, work, "add", "-A")
+	gitWith(t, work, "commit", "--quiet", "-m", "Symlink")
+	gitWith(t, work, "push", "--quiet", "origin", "HEAD:refs/heads/symlink")
+	tc, _, err := s.Diff(ctx, 1, feature, "symlink", DiffLimits{})
+	if err != nil || len(tc) != 2 || tc[0].AMode != "100644" || tc[0].BMode != "120000" ||
+		!strings.Contains(tc[0].Diff, "-one\n") || !strings.Contains(tc[0].Diff, "+new.txt\n") || tc[1].Diff != "@@ -0,0 +1 @@\n+z\n" {
+		t.Errorf("type change: %+v err %v", tc, err)
+	}
+
 	cs, total, err := s.CommitsBetween(ctx, 1, main, feature, 0, 10)
 	if err != nil || total != 1 || len(cs) != 1 || cs[0].ID != feature {
 		t.Errorf("commits between: %d %v err %v", total, cs, err)
