@@ -252,7 +252,24 @@ func TestMergeRequestCommitsAndDiffs(t *testing.T) {
 			t.Errorf("raw diffs: %d %q\n%s\nwant\n%s", status, h.Get("Content-Type"), body, wantRaw)
 		}
 
-		for _, path := range []string{"commits", "changes", "diffs", "raw_diffs"} {
+		// Versions: one, the diff of today.
+		versions := must(c.MergeRequests.GetMergeRequestDiffVersions(w.pid, 1, nil))(t)
+		if len(versions) != 1 || versions[0].HeadCommitSHA != w.feature || versions[0].BaseCommitSHA != w.main ||
+			versions[0].StartCommitSHA != w.main || versions[0].State != "collected" || versions[0].RealSize != "5" || versions[0].MergeRequestID != versions[0].ID {
+			t.Fatalf("versions: %+v", versions)
+		}
+		v := must(c.MergeRequests.GetSingleMergeRequestDiffVersion(w.pid, 1, versions[0].ID, nil))(t)
+		if len(v.Commits) != 2 || v.Commits[0].ID != w.feature || len(v.Diffs) != len(wantDiffs) || v.Diffs[4].NewPath != "new.txt" || !v.Diffs[4].RenamedFile {
+			t.Errorf("version: %+v", v)
+		}
+		if vs := must(c.MergeRequests.GetMergeRequestDiffVersions(w.pid, 3, nil))(t); len(vs) != 0 {
+			t.Errorf("versions of merge request 3: %+v", vs)
+		}
+		if code, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/versions/%d", w.pid, versions[0].ID+1000)); code != 404 {
+			t.Errorf("missing version: %d %s", code, body)
+		}
+
+		for _, path := range []string{"commits", "changes", "diffs", "raw_diffs", "versions"} {
 			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/99/%s", w.pid, path))
 			if status != 404 || strings.TrimSpace(string(body)) != `{"message":"404 Merge Request Not Found"}` {
 				t.Errorf("missing merge request %s: %d %s", path, status, body)
@@ -540,7 +557,7 @@ func TestReadAPIAccess(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, in *apptest.Instance) {
 		w := newReadWorld(t, in)
-		paths := []string{"merge_requests/1/commits", "merge_requests/1/changes", "merge_requests/1/diffs", "merge_requests/1/raw_diffs",
+		paths := []string{"merge_requests/1/commits", "merge_requests/1/changes", "merge_requests/1/diffs", "merge_requests/1/raw_diffs", "merge_requests/1/versions",
 			"repository/tree", "repository/compare?from=main&to=feature", "repository/blobs/" + w.binID,
 			"repository/blobs/" + w.binID + "/raw", "repository/archive", "repository/archive.zip", "wikis", "wikis/home"}
 		for _, tt := range []struct {
@@ -560,7 +577,7 @@ func TestReadAPIAccess(t *testing.T) {
 				}
 			}
 		}
-		for _, p := range paths[4:] {
+		for _, p := range paths[5:] {
 			if status, _, body := apiGet(t, in, w.guest, fmt.Sprintf("/api/v4/projects/%d/%s", w.pid, p)); status != 403 {
 				t.Errorf("guest: %s: %d, want 403: %s", p, status, body)
 			}

@@ -3,8 +3,8 @@
 // users, tokens, groups, namespaces, projects and members, imported content
 // (issues, merge requests, notes…), the repository API (branches, tags,
 // commits, files, trees, compare, blobs, archives, merge request commits,
-// changes and diffs, wikis: repository.go, tree.go, mr_diffs.go,
-// wikis.go), the import
+// changes, diffs and versions, wikis: repository.go, tree.go,
+// mr_diffs.go, mr_versions.go, wikis.go), the import
 // endpoints and GitLab migrations (/bulk_imports), and the resolver that
 // lets git clone over HTTP with the same tokens.
 //
