@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -63,6 +64,9 @@ func renderDiff(d gitstore.DiffFile, unidiff bool) diffEntity {
 		RenamedFile: d.RenamedFile, DeletedFile: d.DeletedFile, TooLarge: d.TooLarge}
 }
 
+// fullSHA is a full SHA-1 or SHA-256 object id.
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
 // mrRange is what a merge request compares.
 type mrRange struct {
 	mr      *store.MergeRequest
@@ -89,6 +93,14 @@ func (s *Server) mergeRequestRange(r *http.Request) (mrRange, error) {
 		return out, nil
 	}
 	ctx, git, mr := r.Context(), s.cfg.Git, it.mr
+	// The stored SHAs came from the source: only full hex ids count, so
+	// a "sha" such as "main" or "HEAD" never names something else.
+	sha := func(x string) string {
+		if fullSHA.MatchString(x) {
+			return x
+		}
+		return ""
+	}
 	resolve := func(refs ...string) string {
 		for _, x := range refs {
 			if x == "" {
@@ -100,13 +112,13 @@ func (s *Server) mergeRequestRange(r *http.Request) (mrRange, error) {
 		}
 		return ""
 	}
-	out.head = resolve(mr.SourceSHA, "refs/merge-requests/"+strconv.FormatInt(mr.IID, 10)+"/head")
+	out.head = resolve(sha(mr.SourceSHA), "refs/merge-requests/"+strconv.FormatInt(mr.IID, 10)+"/head")
 	if out.head == "" {
 		return out, nil
 	}
-	out.base = resolve(mr.BaseSHA)
+	out.base = resolve(sha(mr.BaseSHA))
 	if out.base == "" {
-		for _, target := range []string{mr.TargetSHA, "refs/heads/" + mr.TargetBranch} {
+		for _, target := range []string{sha(mr.TargetSHA), "refs/heads/" + mr.TargetBranch} {
 			if t := resolve(target); t != "" {
 				if mb, err := git.MergeBase(ctx, ref.id, t, out.head); err == nil {
 					out.base = mb

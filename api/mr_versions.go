@@ -43,7 +43,7 @@ func (s *Server) mergeRequestVersion(r *http.Request, rg mrRange) (mergeRequestD
 		size += "+"
 	}
 	start := rg.base
-	if t, err := s.cfg.Git.ResolveCommit(r.Context(), rg.ref.id, rg.mr.TargetSHA); rg.mr.TargetSHA != "" && err == nil {
+	if t, err := s.cfg.Git.ResolveCommit(r.Context(), rg.ref.id, rg.mr.TargetSHA); fullSHA.MatchString(rg.mr.TargetSHA) && err == nil {
 		start = t
 	}
 	return mergeRequestDiffEntity{ID: rg.mr.ID, HeadCommitSHA: rg.head, BaseCommitSHA: rg.base, StartCommitSHA: start,

@@ -113,7 +113,8 @@ func newReadWorld(t *testing.T, in *apptest.Instance) *readWorld {
 
 	// 1 compares feature with main by its SHAs, 2 has no SHAs (its head
 	// is refs/merge-requests/2/head, its base the merge base with main),
-	// 3 names commits that were never imported.
+	// 3 names commits that were never imported, 4 "SHAs" that are ref
+	// names (which must not be resolved).
 	err := in.App.Store.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.WriteContent(ctx, p.ID, []forge.Object{
 			forge.MergeRequest{SourceID: gh("P1"), IID: 1, Title: "Feature", State: forge.StateOpened, SourceBranch: "feature",
@@ -123,6 +124,8 @@ func newReadWorld(t *testing.T, in *apptest.Instance) *readWorld {
 			forge.MergeRequest{SourceID: gh("P3"), IID: 3, Title: "Lost", State: forge.StateClosed, SourceBranch: "lost",
 				TargetBranch: "gone", SourceSHA: strings.Repeat("1", 40), TargetSHA: strings.Repeat("2", 40), Author: octo,
 				CreatedAt: at(3), UpdatedAt: at(3), ClosedAt: ptr(at(3))},
+			forge.MergeRequest{SourceID: gh("P4"), IID: 4, Title: "Named", State: forge.StateOpened, SourceBranch: "feature",
+				TargetBranch: "main", SourceSHA: "feature", TargetSHA: "HEAD", Author: octo, CreatedAt: at(4), UpdatedAt: at(4)},
 		})
 		return err
 	})
@@ -193,8 +196,10 @@ func TestMergeRequestCommitsAndDiffs(t *testing.T) {
 		if len(two) != 1 || two[0].ID != w.two {
 			t.Errorf("merge request 2 (head from refs/merge-requests): %v", two)
 		}
-		if lost := must(c.MergeRequests.GetMergeRequestCommits(w.pid, 3, nil))(t); len(lost) != 0 {
-			t.Errorf("merge request without imported commits: %v", lost)
+		for _, iid := range []int64{3, 4} {
+			if lost := must(c.MergeRequests.GetMergeRequestCommits(w.pid, iid, nil))(t); len(lost) != 0 {
+				t.Errorf("merge request %d without imported commits: %v", iid, lost)
+			}
 		}
 
 		// Diffs, paginated.
