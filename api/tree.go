@@ -72,9 +72,13 @@ func (s *Server) listTree(w http.ResponseWriter, r *http.Request) error {
 		return errTreeNotFound
 	}
 	entries, err := s.cfg.Git.Tree(r.Context(), pr.ID, ref, treePath, recursive)
-	if errors.Is(err, gitstore.ErrNotFound) || errors.Is(err, gitstore.ErrInvalid) {
+	switch {
+	case errors.Is(err, gitstore.ErrNotFound) || errors.Is(err, gitstore.ErrInvalid):
 		return errTreeNotFound
-	} else if err != nil {
+	case errors.Is(err, gitstore.ErrTooLarge):
+		// ferry's bound, not GitLab's: the listing is read whole.
+		return ferry.Errorf(ferry.ETOOLARGE, "413 Tree too large: list a path inside it")
+	case err != nil:
 		return fmt.Errorf("tree of project %d: %w", pr.ID, err)
 	}
 	if pagination == "none" {

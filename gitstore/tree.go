@@ -10,6 +10,10 @@ import (
 	"strings"
 )
 
+// MaxTreeBytes bounds the listing Tree reads from git (some 500,000
+// entries); a larger tree is ErrTooLarge, to be listed by its subtrees.
+const MaxTreeBytes = 64 << 20
+
 // TreeEntry is one entry of a tree, GitLab's TreeNode.
 type TreeEntry struct {
 	ID   string
@@ -61,12 +65,15 @@ func (s *Store) tree(ctx context.Context, id int64, wiki bool, ref, treePath str
 	if recursive {
 		args = append(args, "-r", "-t")
 	}
-	out, err := s.run(ctx, gitCmd{Dir: dir, Args: append(args, tree)})
-	if err != nil {
+	capped := &cappedBuffer{max: MaxTreeBytes}
+	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: append(args, tree), Stdout: capped}); err != nil {
 		return nil, fmt.Errorf("tree %d: %w", id, err)
 	}
+	if capped.cut {
+		return nil, fmt.Errorf("tree %d %q: %w", id, treePath, ErrTooLarge)
+	}
 	var entries []TreeEntry
-	for _, rec := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+	for _, rec := range strings.Split(strings.TrimSuffix(capped.buf.String(), "\x00"), "\x00") {
 		meta, name, ok := strings.Cut(rec, "\t")
 		f := strings.Fields(meta)
 		if !ok || len(f) != 3 {
