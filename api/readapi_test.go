@@ -546,7 +546,12 @@ func TestWikis(t *testing.T) {
 		if page.Slug != "dir/Sub-Page" || page.Title != "Sub Page" || page.Content != "sub\n" || page.Format != gitlab.WikiFormatMarkdown || page.Encoding != "UTF-8" {
 			t.Errorf("wiki page %+v", page)
 		}
-		for _, slug := range []string{"nope", "uploads%2Flogo", "..%2Fhome"} {
+		// version: the page as of a commit of the wiki.
+		first := strings.TrimSpace(gitOK(t, "", "--git-dir="+in.App.Git.WikiPath(w.pid), "rev-parse", "HEAD"))
+		if pg := must(c.Wikis.GetWikiPage(w.pid, "home", &gitlab.GetWikiPageOptions{Version: gitlab.Ptr(first)}))(t); pg.Content != "# Home\n" {
+			t.Errorf("home at %s: %+v", first, pg)
+		}
+		for _, slug := range []string{"nope", "uploads%2Flogo", "..%2Fhome", "home?version=nope", "home?version=--all"} {
 			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/wikis/%s", w.pid, slug))
 			if status != 404 || strings.TrimSpace(string(body)) != `{"message":"404 Wiki Page Not Found"}` {
 				t.Errorf("wiki %s: %d %s", slug, status, body)

@@ -22,7 +22,8 @@ import (
 // last entry of the previous page, a Link rel="next" while more follow;
 // ferry's tokens are GitLab's current opaque ones, an object id is still
 // accepted).
-// pagination=none lists a recursive tree whole. Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
+// pagination=none lists a recursive tree whole. A tree whose listing
+// exceeds gitstore.MaxTreeBytes is 413 (ferry's bound). Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
 // zip; the bzip2 formats GitLab also offers are 404 here.
 
 var (
