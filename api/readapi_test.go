@@ -511,7 +511,23 @@ func TestRepositoryArchive(t *testing.T) {
 		if want := []string{p, p + "docs/", p + "docs/guide.md"}; !reflect.DeepEqual(names, want) {
 			t.Errorf("zip of docs %v, want %v", names, want)
 		}
-		for _, bad := range []string{"archive?sha=nope", "archive?sha=-x", "archive?path=../x", "archive?path=missing", "archive.tar.bz2", "archive.exe"} {
+		// exclude_paths, comma-separated.
+		code, _, excl := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/archive.zip?sha=feature&exclude_paths=docs,bin.dat", w.pid))
+		if code != 200 {
+			t.Fatalf("archive with exclude_paths: %d %s", code, excl)
+		}
+		zf, err = zip.NewReader(bytes.NewReader(excl), int64(len(excl)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = nil
+		for _, f := range zf.File {
+			names = append(names, strings.TrimPrefix(f.Name, prefix))
+		}
+		if want := []string{"/", "/a.txt", "/new.txt"}; !reflect.DeepEqual(names, want) {
+			t.Errorf("zip without docs and bin.dat: %v, want %v", names, want)
+		}
+		for _, bad := range []string{"archive?exclude_paths=../x", "archive?sha=nope", "archive?sha=-x", "archive?path=../x", "archive?path=missing", "archive.tar.bz2", "archive.exe"} {
 			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/%s", w.pid, bad))
 			if status != 404 || strings.TrimSpace(string(body)) != `{"message":"404 File Not Found"}` {
 				t.Errorf("%s: %d %s", bad, status, body)

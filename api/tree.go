@@ -17,14 +17,17 @@ import (
 )
 
 // The repository tree, blobs and archives. Trees list trees first, as
-// GitLab does (Gitaly's TREES_FIRST), with offset pagination (X-Total…) or
-// GitLab's keyset pagination (pagination=keyset, page_token = the id of the
-// last entry of the previous page, a Link rel="next" while more follow;
-// ferry's tokens are GitLab's current opaque ones, an object id is still
-// accepted).
-// pagination=none lists a recursive tree whole. A tree whose listing
-// exceeds gitstore.MaxTreeBytes is 413 (ferry's bound). Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
-// zip; the bzip2 formats GitLab also offers are 404 here.
+// GitLab does (Gitaly's TREES_FIRST), with offset pagination (X-Total…),
+// pagination=none (a recursive tree whole) or GitLab's keyset pagination
+// (pagination=keyset, a Link rel="next" with a page_token while more
+// follow; ferry's tokens are opaque like GitLab's current ones, and an
+// object id, the token GitLab first documented, is accepted too). A tree
+// whose listing exceeds gitstore.MaxTreeBytes is 413 (ferry's bound).
+//
+// Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
+// zip, with path and exclude_paths; the bzip2 formats GitLab also offers
+// are 404 here, and include_lfs_blobs is ignored (LFS files are archived
+// as their pointers).
 
 var (
 	errTreeNotFound = notFound("Tree")
@@ -212,6 +215,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	ref, _ := p.str("sha")
 	sub, _ := p.str("path")
 	_, _ = p.optBool("include_lfs_blobs")
+	exclude, _ := p.list("exclude_paths")
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -226,6 +230,11 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	sub = strings.Trim(sub, "/")
 	if sub != "" && !validFilePath(sub) {
 		return errArchive
+	}
+	for i, x := range exclude {
+		if exclude[i] = strings.Trim(x, "/"); !validFilePath(exclude[i]) {
+			return errArchive
+		}
 	}
 	pr, exists, err := s.repoProject(r)
 	if err != nil {
@@ -262,7 +271,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, strings.ReplaceAll(name, `"`, ""), format))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	if err := git.Archive(ctx, pr.ID, sha, sub, format, name+"/", w); err != nil {
+	if err := git.Archive(ctx, pr.ID, sha, sub, format, name+"/", exclude, w); err != nil {
 		s.log.WarnContext(ctx, "archive cut short", "project", pr.ID, "error", err)
 	}
 	return nil

@@ -16,10 +16,10 @@ var ArchiveFormats = map[string]string{
 
 // Archive streams an archive of commit sha (a full id from ResolveCommit)
 // of project id to w: the whole tree, or only subPath, every entry under
-// prefix (which should end with "/"). Nothing is buffered: an error after
-// the first bytes leaves w with a truncated archive, so callers check sha
-// and subPath first (ArchivePathExists).
-func (s *Store) Archive(ctx context.Context, id int64, sha, subPath, format, prefix string, w io.Writer) error {
+// prefix (which should end with "/"), leaving out the paths in exclude.
+// Nothing is buffered: an error after the first bytes leaves w with a
+// truncated archive, so callers check sha and subPath first (PathExists).
+func (s *Store) Archive(ctx context.Context, id int64, sha, subPath, format, prefix string, exclude []string, w io.Writer) error {
 	dir, err := s.openRepo(id)
 	if err != nil {
 		return err
@@ -29,16 +29,29 @@ func (s *Store) Archive(ctx context.Context, id int64, sha, subPath, format, pre
 		return fmt.Errorf("archive %d: format %q sha %q: %w", id, format, sha, ErrInvalid)
 	}
 	args := []string{"archive", "--format=" + gitFormat, "--prefix=" + prefix, sha}
-	env := []string{}
+	// Pathspecs are literal (no globs) but for the exclude magic.
+	var specs []string
 	if subPath != "" {
 		p, err := cleanRepoPath(subPath)
 		if err != nil {
 			return fmt.Errorf("archive %d: %w", id, err)
 		}
-		args = append(args, "--", p)
-		env = append(env, "GIT_LITERAL_PATHSPECS=1")
+		specs = append(specs, ":(literal)"+p)
 	}
-	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: args, Env: env, Stdout: w}); err != nil {
+	for _, x := range exclude {
+		p, err := cleanRepoPath(x)
+		if err != nil {
+			return fmt.Errorf("archive %d: exclude: %w", id, err)
+		}
+		if len(specs) == 0 {
+			specs = append(specs, ":(literal).")
+		}
+		specs = append(specs, ":(exclude,literal)"+p)
+	}
+	if len(specs) > 0 {
+		args = append(append(args, "--"), specs...)
+	}
+	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: args, Stdout: w}); err != nil {
 		return fmt.Errorf("archive %d: %w", id, err)
 	}
 	return nil
