@@ -82,13 +82,23 @@ type mrRange struct {
 func (s *Server) mergeRequestRange(r *http.Request) (mrRange, error) {
 	var it issuable
 	var ref projectRef
+	var pr *ferry.Project
+	var role ferry.AccessLevel
 	if err := s.store.Read(r.Context(), func(tx *store.Tx) (err error) {
-		it, ref, _, err = s.findIssuable(r, tx, mergeRequestsAPI)
+		if it, ref, role, err = s.findIssuable(r, tx, mergeRequestsAPI); err != nil {
+			return err
+		}
+		pr, err = tx.ProjectByID(r.Context(), ref.id)
 		return err
 	}); err != nil {
 		return mrRange{}, err
 	}
-	out := mrRange{mr: it.mr, ref: ref, project: &ferry.Project{ID: ref.id, FullPath: ref.fullPath}}
+	// Commits and diffs are code: who may see the merge request but not
+	// the repository (a Guest of a private project) may not see them.
+	if !canReadCode(pr, currentUser(r), role) {
+		return mrRange{}, errForbidden
+	}
+	out := mrRange{mr: it.mr, ref: ref, project: pr}
 	if s.cfg.Git == nil || !s.cfg.Git.Exists(ref.id) {
 		return out, nil
 	}
