@@ -27,8 +27,10 @@ import (
 // commits and no changes, as GitLab does for a merge request without a
 // diff. Diffs are cut as GitLab cuts them with its default limits: past
 // 1000 files the rest is left out (overflow, changes_count "1000+"), a patch
-// over 200 KiB is too_large with an empty diff; collapsed is always false
-// (the API shows expanded diffs).
+// over 200 KiB is too_large with an empty diff (access_raw_diffs=true on
+// changes lifts both); collapsed is always false (the API shows expanded
+// diffs). Commits and diffs need the repository's read ability
+// (canReadCode) besides seeing the merge request.
 
 // diffEntity is GitLab's Entities::Diff, with the flags of the merge
 // request diffs endpoint.

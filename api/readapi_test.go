@@ -29,10 +29,9 @@ import (
 type readWorld struct {
 	pid                     int64
 	bare                    string
-	main, feature, two      string // branch heads
+	main, feature, two, big string // branch heads
 	member, guest, outsider string // tokens
 	binID                   string
-	featureFiles, mainFiles []string
 }
 
 func newReadWorld(t *testing.T, in *apptest.Instance) *readWorld {
@@ -91,9 +90,13 @@ func newReadWorld(t *testing.T, in *apptest.Instance) *readWorld {
 	write(work, "two.txt", "2\n")
 	gitOK(t, work, "add", ".")
 	gitOK(t, work, "commit", "--quiet", "-m", "Two")
-	gitOK(t, work, "push", "--quiet", w.bare, "main", "feature", "two:refs/merge-requests/2/head")
+	gitOK(t, work, "checkout", "--quiet", "-b", "big", "main")
+	write(work, "big.txt", strings.Repeat("a long line of text to make a patch over 200 KiB\n", 5000))
+	gitOK(t, work, "add", ".")
+	gitOK(t, work, "commit", "--quiet", "-m", "Big")
+	gitOK(t, work, "push", "--quiet", w.bare, "main", "feature", "big", "two:refs/merge-requests/2/head")
 	rev := func(r string) string { return strings.TrimSpace(gitOK(t, "", "--git-dir="+w.bare, "rev-parse", r)) }
-	w.main, w.feature, w.two = rev("main"), rev("feature"), rev("refs/merge-requests/2/head")
+	w.main, w.feature, w.two, w.big = rev("main"), rev("feature"), rev("refs/merge-requests/2/head"), rev("big")
 	w.binID = rev("feature:bin.dat")
 
 	if err := in.App.Git.CreateWiki(ctx, p.ID); err != nil {
@@ -124,6 +127,8 @@ func newReadWorld(t *testing.T, in *apptest.Instance) *readWorld {
 			forge.MergeRequest{SourceID: gh("P3"), IID: 3, Title: "Lost", State: forge.StateClosed, SourceBranch: "lost",
 				TargetBranch: "gone", SourceSHA: strings.Repeat("1", 40), TargetSHA: strings.Repeat("2", 40), Author: octo,
 				CreatedAt: at(3), UpdatedAt: at(3), ClosedAt: ptr(at(3))},
+			forge.MergeRequest{SourceID: gh("P5"), IID: 5, Title: "Big", State: forge.StateOpened, SourceBranch: "big",
+				TargetBranch: "main", SourceSHA: w.big, TargetSHA: w.main, Author: octo, CreatedAt: at(5), UpdatedAt: at(5)},
 			forge.MergeRequest{SourceID: gh("P4"), IID: 4, Title: "Named", State: forge.StateOpened, SourceBranch: "feature",
 				TargetBranch: "main", SourceSHA: "feature", TargetSHA: "HEAD", Author: octo, CreatedAt: at(4), UpdatedAt: at(4)},
 		})
@@ -231,12 +236,23 @@ func TestMergeRequestCommitsAndDiffs(t *testing.T) {
 			t.Errorf("merge request 3 diffs: %+v", d)
 		}
 
+		// A patch over GitLab's 200 KiB is too_large, its diff left out,
+		// unless the raw diffs are asked for.
+		big := must(c.MergeRequests.ListMergeRequestDiffs(w.pid, 5, nil))(t)
+		if len(big) != 1 || !big[0].TooLarge || big[0].Diff != "" || big[0].NewPath != "big.txt" {
+			t.Errorf("big diff: %+v", big)
+		}
+		status, h, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/5/changes?access_raw_diffs=true", w.pid))
+		if status != 200 || !strings.Contains(string(body), `"too_large":false`) || len(body) < 200<<10 {
+			t.Errorf("big changes with raw diffs: %d %.300s", status, body)
+		}
+
 		// Changes: the merge request and its diffs.
 		mr := must(c.MergeRequests.GetMergeRequestChanges(w.pid, 1, nil))(t)
 		if mr.IID != 1 || mr.Title != "Feature" || mr.ChangesCount != "5" || mr.DiffRefs.HeadSha != w.feature || mr.DiffRefs.StartSha != w.main {
 			t.Errorf("changes: merge request %+v", mr)
 		}
-		status, h, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/changes", w.pid))
+		status, h, body = apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/merge_requests/1/changes", w.pid))
 		var changes struct {
 			IID      int64                      `json:"iid"`
 			Changes  []*gitlab.MergeRequestDiff `json:"changes"`
