@@ -22,6 +22,14 @@ func (s *Server) contentRoutes(r chi.Router) {
 	}
 	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
 	r.Get("/projects/{id}/merge_requests/{iid}/reviewers", s.wrap(s.listReviewers))
+	r.Get("/projects/{id}/merge_requests/{iid}/commits", s.wrap(s.listMergeRequestCommits))
+	r.Get("/projects/{id}/merge_requests/{iid}/changes", s.wrap(s.getMergeRequestChanges))
+	r.Get("/projects/{id}/merge_requests/{iid}/diffs", s.wrap(s.listMergeRequestDiffs))
+	r.Get("/projects/{id}/merge_requests/{iid}/raw_diffs", s.wrap(s.getMergeRequestRawDiffs))
+	r.Get("/projects/{id}/merge_requests/{iid}/versions", s.wrap(s.listMergeRequestVersions))
+	r.Get("/projects/{id}/merge_requests/{iid}/versions/{version_id}", s.wrap(s.getMergeRequestVersion))
+	r.Get("/projects/{id}/wikis", s.wrap(s.listWikis))
+	r.Get("/projects/{id}/wikis/{slug}", s.wrap(s.getWikiPage))
 
 	r.Get("/projects/{id}/labels", s.wrap(s.listLabels(false)))
 	r.Get("/groups/{id}/labels", s.wrap(s.listLabels(true)))

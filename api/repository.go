@@ -52,6 +52,12 @@ func (s *Server) repositoryRoutes(r chi.Router) {
 	r.Get(base+"/files/{file_path}/raw", s.wrap(s.getRawFile))
 	r.Get(base+"/files/{file_path}", s.wrap(s.getFile))
 	r.Head(base+"/files/{file_path}", s.wrap(s.getFile))
+	r.Get(base+"/tree", s.wrap(s.listTree))
+	r.Get(base+"/compare", s.wrap(s.compare))
+	r.Get(base+"/blobs/{sha}", s.wrap(s.getBlob))
+	r.Get(base+"/blobs/{sha}/raw", s.wrap(s.getRawBlob))
+	r.Get(base+"/archive", s.wrap(s.getArchive))
+	r.Get(base+"/archive.{format}", s.wrap(s.getArchive))
 }
 
 // GitLab's texts for what is missing in a repository.

@@ -1,7 +1,10 @@
 // Package api is ferry's GitLab REST v4 surface: authentication, GitLab's
 // error envelopes and pagination headers, the entities and the routes for
 // users, tokens, groups, namespaces, projects and members, imported content
-// (issues, merge requests, notes…), the repository API, the import
+// (issues, merge requests, notes…), the repository API (branches, tags,
+// commits, files, trees, compare, blobs, archives, merge request commits,
+// changes, diffs and versions, wikis: repository.go, tree.go,
+// mr_diffs.go, mr_versions.go, wikis.go), the import
 // endpoints and GitLab migrations (/bulk_imports), and the resolver that
 // lets git clone over HTTP with the same tokens.
 //

@@ -13,6 +13,14 @@
 // credentials. LFS objects are stored content-addressed and linked to project
 // ids with marker files under the root, so no database table is needed.
 //
+// The read API's git reads live here too: refs, commits and files
+// (refs.go), diffs between commits with GitLab's limits, commits between
+// two commits and merge bases (diff.go), trees and blobs (tree.go),
+// streamed archives (archive.go) and the pages of a wiki repository
+// (wiki.go). Every ref, sha and path they take is validated before git
+// sees it: refs are resolved to full ids first, paths are cleaned and
+// passed as literal pathspecs, and outputs are bounded.
+//
 // Layout under Store.Root:
 //
 //	repositories/@hashed/ab/cd/<sha256(id)>.git       project repository
