@@ -18,7 +18,7 @@
     st.textContent = s.status; st.className = "status status-" + s.status;
     text("stage", s.stage || "");
     text("duration", s.duration || "");
-    text("eta", s.eta || "");
+    text("eta", s.eta || "not known yet");
     var rl = document.getElementById("ratelimit");
     if (s.rate_limit_until) {
       rl.hidden = false;
