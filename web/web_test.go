@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -330,6 +331,24 @@ func TestImportPagesAndCancel(t *testing.T) {
 			t.Errorf("bob cancels alice's import: %d, want 404", res.StatusCode)
 		}
 
+		// A rate-limit wait shows with its end.
+		until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+		err := in.App.Store.Write(context.Background(), func(tx *store.Tx) error {
+			im, err := tx.ImportByProject(context.Background(), running)
+			if err != nil {
+				return err
+			}
+			return tx.SetRateLimitWait(context.Background(), im.ID, &until)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, page = a.do("GET", fmt.Sprintf("/-/imports/%d", running), nil)
+		if !strings.Contains(page, `<p id="ratelimit" class="notice">Waiting for the rate limit until`) ||
+			!strings.Contains(page, until.Format("2006-01-02 15:04:05 UTC")) {
+			t.Errorf("no rate-limit wait until %v on the page:\n%s", until, page)
+		}
+
 		// Cancel.
 		res, _ = a.do("POST", fmt.Sprintf("/-/imports/%d/cancel", running), url.Values{"authenticity_token": {csrf(t, page)}})
 		if res.StatusCode != http.StatusSeeOther || importStatus(t, in, running) != ferry.ImportCanceled {
@@ -397,6 +416,45 @@ func TestSecureCookieOverTLS(t *testing.T) {
 		}
 		if rec.Code != http.StatusSeeOther || !found {
 			t.Errorf("sign-in over TLS: %d %v", rec.Code, rec.Result().Cookies())
+		}
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{Workers: 1}, func(t *testing.T, in *apptest.Instance) {
+		alice, atok := user(t, in, "alice")
+		_, btok := user(t, in, "bob")
+		b := &ferry.BulkImport{UserID: alice.ID, SourceType: "gitlab", SourceURL: "https://gitlab.example", Status: ferry.BulkStarted}
+		err := in.App.Store.Write(context.Background(), func(tx *store.Tx) error {
+			return tx.CreateBulkImport(context.Background(), b, []*ferry.BulkEntity{
+				{SourceType: ferry.GroupEntity, SourceFullPath: "src/team", DestinationSlug: "team", DestinationNamespace: "", MigrateProjects: true},
+				{SourceType: ferry.ProjectEntity, SourceFullPath: "src/team/app", DestinationSlug: "app", DestinationNamespace: "team"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, bb := newBrowser(t, in), newBrowser(t, in)
+		a.signIn(atok.Token)
+		bb.signIn(btok.Token)
+		_, page := a.do("GET", "/-/imports", nil)
+		for _, want := range []string{fmt.Sprintf(`<a href="/-/migrations/%d">Migration %d</a>`, b.ID, b.ID), "https://gitlab.example", "src/team/app", "team/app"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("history lacks %q:\n%s", want, page)
+			}
+		}
+		if _, page := a.do("GET", "/-/imports?status=finished", nil); strings.Contains(page, "/-/migrations/") {
+			t.Errorf("a started migration under status finished")
+		}
+		if _, page := bb.do("GET", "/-/imports", nil); strings.Contains(page, "/-/migrations/") {
+			t.Errorf("bob sees alice's migration")
+		}
+		path := fmt.Sprintf("/-/migrations/%d", b.ID)
+		if res, page := a.do("GET", path, nil); res.StatusCode != 200 || !strings.Contains(page, "src/team/app") {
+			t.Errorf("alice GET %s: %d\n%s", path, res.StatusCode, page)
+		}
+		if res, _ := bb.do("GET", path, nil); res.StatusCode != 404 {
+			t.Errorf("bob GET %s: %d, want 404", path, res.StatusCode)
 		}
 	})
 }
