@@ -1,8 +1,8 @@
 // Package app assembles a running ferry from its parts: the store, the job
-// queue, the API, git over HTTP beside it and the operational endpoints,
-// plus the first-start bootstrap of the root user. cmd/ferry, integration
-// tests and the benchmark harness all start ferry through it, so they run
-// the same thing.
+// queue, the API, git over HTTP and the web pages beside it and the
+// operational endpoints, plus the first-start bootstrap of the root user.
+// cmd/ferry, integration tests and the benchmark harness all start ferry
+// through it, so they run the same thing.
 //
 // It owns lifecycles (open, serve, shut down); it must not hold domain
 // rules, which live in the packages it wires.
@@ -37,6 +37,7 @@ import (
 	"github.com/ferry-import/ferry/source/gitlab"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/uploads"
+	"github.com/ferry-import/ferry/web"
 )
 
 // Version is ferry's own version; the API reports GitLab's version it
@@ -100,6 +101,7 @@ type App struct {
 	Engine   *importer.Engine
 	Exports  *gitlabexport.Service // export_relations (ferry as a migration source)
 	API      *api.Server
+	Web      *web.Handler // the browser pages
 	gitHTTP  http.Handler
 	upHTTP   http.Handler
 	Registry *prometheus.Registry
@@ -230,6 +232,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		s.Close()
 		return nil, err
 	}
+	// Web sessions are signed with a key derived from the secret key, so
+	// they survive a restart and work on every instance.
+	if a.Web, err = web.New(web.Config{Store: s, SessionKey: a.Secrets.Derive("web sessions"), Imports: a.Engine, Log: cfg.Log}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -308,7 +316,8 @@ func (a *App) URL() string {
 // ("/<full_path>.git/…", see gitstore.IsGitPath), project uploads
 // ("/<full_path>/uploads/<secret>/<filename>" and the API's
 // "/api/v4/projects/:id/uploads/:secret/:filename", see api.IsUploadPath),
-// health and metrics.
+// the web pages ("/", sign-in and -out, "/-/imports…", "/-/migrations/…",
+// see web.Handles), health and metrics.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
@@ -342,6 +351,10 @@ func (a *App) Handler() http.Handler {
 		}
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && api.IsUploadPath(r.URL.Path) {
 			a.upHTTP.ServeHTTP(w, r)
+			return
+		}
+		if web.Handles(r) {
+			a.Web.ServeHTTP(w, r)
 			return
 		}
 		apiHandler.ServeHTTP(w, r)

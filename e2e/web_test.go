@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/store"
+	"github.com/ferry-import/ferry/store/storetest"
+)
+
+// chromium finds Debian's chromium (or another Chromium/Chrome on PATH).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium found: install Debian's (apt-get install -y chromium; .ci/run does) to run the browser test")
+	return ""
+}
+
+// screenshotDir is $FERRY_SCREENSHOTS (made if missing) or a temporary
+// directory of the test.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("FERRY_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestWebImportInBrowser drives the web pages in a real, headless
+// chromium: sign in with a new token through the form, start a GitHub
+// import from fakeforge through the API, open its page and watch it reach
+// "finished" (the page's own polling script reloads it), then read the
+// verification result and find the import in the history.
+func TestWebImportInBrowser(t *testing.T) {
+	t.Parallel()
+	bin := chromium(t)
+	shots := screenshotDir(t)
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}}, nil)
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+			root := in.Client(t, in.RootToken)
+			must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("group"), Path: gitlab.Ptr("group")}))(t)
+			// A token of root's for the browser (the initial one stays the API's).
+			tok := &ferry.PersonalAccessToken{UserID: 1, Name: "browser", Scopes: []string{ferry.ScopeAPI}}
+			if err := in.App.Store.Write(context.Background(), func(tx *store.Tx) error { return tx.CreateToken(context.Background(), tok) }); err != nil {
+				t.Fatal(err)
+			}
+
+			alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+				chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+				chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+				chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+				chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+			defer cancelAlloc()
+			browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+			defer cancelBrowser()
+			// The first call starts the browser: no timeout on it (that
+			// would stop the browser); the steps after it are bounded.
+			if err := chromedp.Do(browser, chromedp.Navigate(in.URL+"/")); err != nil {
+				t.Fatalf("start chromium: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(browser, 4*time.Minute)
+			defer cancel()
+			shot := func(name string) chromedp.Action[chromedp.Void] {
+				return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					png, err := chromedp.FullScreenshot(100)(ctx, tg)
+					if err != nil {
+						return err
+					}
+					p := filepath.Join(shots, e.Name+"-"+name+".png")
+					t.Logf("screenshot %s", p)
+					return os.WriteFile(p, png, 0o644)
+				})
+			}
+			text := func(sel string) string {
+				t.Helper()
+				v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+				if err != nil {
+					t.Fatalf("text of %s: %v", sel, err)
+				}
+				return strings.TrimSpace(v)
+			}
+			step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				if err := chromedp.Do(ctx, steps...); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+			}
+
+			// Signed out, / is the sign-in form; a wrong token brings it back
+			// with a message; the right one signs in.
+			step("sign-in form", chromedp.WaitVisible(chromedp.CSS(`#token`)), shot("1-sign-in"),
+				chromedp.SendKeys(chromedp.CSS(`#token`), "glpat-not-a-token"), chromedp.Submit(chromedp.CSS(`#token`)),
+				chromedp.WaitVisible(chromedp.CSS(`#signin-error`)))
+			if msg := text(`#signin-error`); !strings.Contains(msg, "not valid") {
+				t.Errorf("wrong token message %q", msg)
+			}
+			step("sign in", chromedp.SendKeys(chromedp.CSS(`#token`), tok.Token), chromedp.Submit(chromedp.CSS(`#token`)),
+				chromedp.WaitVisible(chromedp.CSS(`form.signout`)))
+			if h := text(`h1`); h != "Imports" {
+				t.Errorf("signed in, heading %q", h)
+			}
+
+			// Start the import through the API and watch it in the page.
+			id := startImport(t, in, f, "group")
+			step("open the import page", chromedp.Navigate(in.URL+"/-/imports/"+strconv.FormatInt(id, 10)),
+				chromedp.WaitVisible(chromedp.CSS(`#status`)))
+			t.Logf("import page opened while the import was %q", text(`#status`))
+			step("screenshot", shot("2-import-opened"))
+			// No reload from here: the page's script polls every 2 s and
+			// reloads the page itself when the import ends.
+			step("watch the import finish", chromedp.WaitVisible(chromedp.CSS(`#status.status-finished`)),
+				chromedp.WaitVisible(chromedp.CSS(`#verification`)), shot("3-import-finished"))
+			if st, v := text(`#status`), text(`#verification`); st != "finished" || v != "passed" {
+				t.Errorf("status %q, verification %q", st, v)
+			}
+			step("history", chromedp.Navigate(in.URL+"/-/imports?status=finished"), chromedp.WaitVisible(chromedp.CSS(`#imports`)),
+				shot("4-history"))
+			if h := text(`#imports`); !strings.Contains(h, "group/NEW-NAME") || !strings.Contains(h, "finished") {
+				t.Errorf("history %q", h)
+			}
+		})
+	}
+}
