@@ -58,6 +58,7 @@ var (
 		{name: "merge_requests", batchable: true, run: exportMergeRequests},
 		{name: "releases", batchable: true, run: exportReleases},
 		{name: "protected_branches", batchable: true, run: exportProtectedBranches},
+		{name: "project_badges", batchable: true, run: exportBadges},
 		{name: "project_members", batchable: true, run: exportMembers},
 		{name: "uploads", batchable: true, archive: true, run: exportUploads},
 		{name: "user_contributions", batchable: true, run: exportContributors},

@@ -102,6 +102,9 @@ var projectRelations = []relation{
 	{name: "protected_branches", batchable: true, records: func(s *Server, pt portable) (int, func(int) any) {
 		return s.sc.Config().ProtectedBranches, func(i int) any { return s.exProtectedBranch(pt.p, i-1) }
 	}},
+	{name: "project_badges", batchable: true, records: func(s *Server, pt portable) (int, func(int) any) {
+		return 1, func(int) any { return s.projectBadge(pt.p) }
+	}},
 	{name: "project_members", batchable: true, records: func(s *Server, _ portable) (int, func(int) any) {
 		return s.sc.Config().Users, func(i int) any { return s.exMember(i, "Project") }
 	}},

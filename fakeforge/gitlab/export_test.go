@@ -742,6 +742,27 @@ func TestExportMatchesREST(t *testing.T) {
 				c.eq("merge_access_levels", levels(e.MergeAccessLevels), restLevels(r.MergeAccessLevels))
 			}
 		}},
+		{"project_badges", func(t *testing.T, raw []byte) {
+			ex := records[nd.Badge](t, raw)
+			var rest []*gl.ProjectBadge
+			cl.get(proj+"/badges", &rest)
+			var own []*gl.ProjectBadge
+			for _, b := range rest {
+				if b.Kind == "project" {
+					own = append(own, b)
+				}
+			}
+			if len(ex) != len(own) || len(rest) != len(own)+1 {
+				t.Fatalf("%d exported badges, REST %d of the project's own among %d", len(ex), len(own), len(rest))
+			}
+			for k, b := range ex {
+				c := cmp{t, "badge " + own[k].Name}
+				c.eq("name", b.Name, own[k].Name)
+				c.eq("link_url", b.LinkURL, own[k].LinkURL)
+				c.eq("image_url", b.ImageURL, own[k].ImageURL)
+				c.eq("type", b.Type, "ProjectBadge")
+			}
+		}},
 		{"project_members", func(t *testing.T, raw []byte) {
 			compareMembers(t, records[nd.Member](t, raw), nd.SourceProject, users)
 		}},
@@ -882,7 +903,7 @@ func TestExportBatched(t *testing.T) {
 				rels     []string
 			}{
 				{fmt.Sprintf("/projects/%d", p.ID), []string{"labels", "milestones", "issues", "merge_requests", "releases",
-					"protected_branches", "project_members", "uploads", "self", "user_contributions"}},
+					"protected_branches", "project_badges", "project_members", "uploads", "self", "user_contributions"}},
 				{fmt.Sprintf("/groups/%d", g.ID), []string{"labels", "milestones", "members", "badges", "self", "user_contributions"}},
 			} {
 				cl.start(tt.portable, true)

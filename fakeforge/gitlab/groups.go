@@ -60,6 +60,30 @@ func (s *Server) groupBadges(w http.ResponseWriter, r *http.Request, g scenario.
 	})
 }
 
+// projectBadge is a project's one badge (a coverage badge), as REST and
+// the export give it.
+func (s *Server) projectBadge(p proj) exBadge {
+	return exBadge{Name: "coverage", LinkURL: s.base + "/" + p.FullPath + "/-/jobs",
+		ImageURL: s.base + "/" + p.FullPath + "/badges/main/coverage.svg", Type: "ProjectBadge"}
+}
+
+// projectBadges lists, as GitLab does, the project's own badge and the
+// badge of its group (kind "group"), which an importer must not copy to
+// the project.
+func (s *Server) projectBadges(w http.ResponseWriter, r *http.Request, p proj) {
+	g := s.sc.Groups()[p.Group]
+	s.list(w, r, rangeSeq(1, 2), func(i int) any {
+		if i == 1 {
+			b := s.projectBadge(p)
+			return &gl.ProjectBadge{ID: p.ID*10 + 2, Name: b.Name, LinkURL: b.LinkURL, ImageURL: b.ImageURL,
+				RenderedLinkURL: b.LinkURL, RenderedImageURL: b.ImageURL, Kind: "project"}
+		}
+		gb := s.exGroupBadge(g)
+		return &gl.ProjectBadge{ID: g.ID*10 + 1, Name: gb.Name, LinkURL: gb.LinkURL, ImageURL: gb.ImageURL,
+			RenderedLinkURL: gb.LinkURL, RenderedImageURL: gb.ImageURL, Kind: "group"}
+	})
+}
+
 // protectedBranches lists the scenario's protected branches: main lets
 // developers merge, the rest only maintainers; force pushes are allowed on
 // feature branches only.

@@ -168,6 +168,7 @@ func (s *Server) routes() {
 		"/members":                         s.projectMembers,
 		"/members/all":                     s.projectMembers,
 		"/protected_branches":              s.protectedBranches,
+		"/badges":                          s.projectBadges,
 		"/export_relations/status":         s.exportStatus,
 		"/export_relations/download":       s.exportDownload,
 		"/uploads/{secret}/{name}":         s.apiUpload,

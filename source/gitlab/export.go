@@ -481,7 +481,8 @@ func (r *run) exportStages() []importer.Stage {
 		}
 		return append(stages, importer.Stage{Name: "not_migrated", Relations: []importer.Relation{r.notMigrated(stages)}})
 	}
-	second := []importer.Relation{users, rel(relLabels, (*builder).exLabel), rel(relMilestones, (*builder).exMilestone)}
+	second := []importer.Relation{users, rel(relLabels, (*builder).exLabel), rel(relMilestones, (*builder).exMilestone),
+		rel("project_badges", (*builder).exBadge)}
 	if r.opts.MigrateMemberships {
 		second = append(second, rel("project_members", (*builder).exMember))
 	}

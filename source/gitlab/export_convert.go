@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferry-import/ferry"
@@ -351,18 +352,25 @@ func (b *builder) exMember(raw json.RawMessage) error {
 // (exMember), written to the group.
 func (b *builder) exGroupMember(raw json.RawMessage) error { return b.exMember(raw) }
 
-// exBadge is a line of a group's badges. Export records carry no badge
-// id: a badge is keyed by its place in the group, its name and URLs, which
-// a re-read of the same export gives again.
+// exBadge is a line of a group's badges or a project's project_badges.
+// Export records carry no badge id: a badge is keyed by its name and URLs
+// (relative to the instance), which a re-read of the same export gives
+// again.
 func (b *builder) exBadge(raw json.RawMessage) error {
 	x, err := decode[nd.Badge](raw)
 	if err != nil {
 		return err
 	}
-	if x.Type != "" && x.Type != "GroupBadge" {
-		return nil // a project's badge
+	want := "GroupBadge"
+	if b.r.opts.Entity == KindProject {
+		want = "ProjectBadge"
 	}
-	sum := sha1.Sum([]byte(x.Name + "\x00" + x.LinkURL + "\x00" + x.ImageURL))
+	if x.Type != "" && x.Type != want {
+		return nil // another portable's badge
+	}
+	// Relative to the instance, so the key does not change with its address.
+	rel := func(u string) string { return strings.TrimPrefix(u, b.r.base.String()) }
+	sum := sha1.Sum([]byte(x.Name + "\x00" + rel(x.LinkURL) + "\x00" + rel(x.ImageURL)))
 	b.Add(forge.Badge{SourceID: b.r.sid("badge/" + hex.EncodeToString(sum[:])), Name: x.Name, LinkURL: x.LinkURL, ImageURL: x.ImageURL})
 	return nil
 }

@@ -35,6 +35,21 @@ func (r *run) groupMilestones() importer.Relation {
 		})
 }
 
+// projectBadges lists the project's own badges: GitLab lists its groups'
+// badges with them (kind "group"), which stay with the groups.
+func (r *run) projectBadges() importer.Relation {
+	return list(r, relBadges, r.projectPath()+"/badges", nil,
+		func(_ context.Context, b *builder, bs []*gl.ProjectBadge) error {
+			for _, x := range bs {
+				if x.Kind != "" && x.Kind != "project" {
+					continue
+				}
+				b.Add(forge.Badge{SourceID: b.r.sid("badge/" + id(x.ID)), Name: x.Name, LinkURL: x.LinkURL, ImageURL: x.ImageURL})
+			}
+			return nil
+		})
+}
+
 // groupBadges lists the group's own badges.
 func (r *run) groupBadges() importer.Relation {
 	return list(r, relBadges, r.groupPath()+"/badges", nil,

@@ -45,10 +45,10 @@ const (
 
 // Unmodelled is what GitLab's direct transfer migrates (spec §4.3) that
 // this source does not bring, because ferry's model has no place for it
-// or REST does not give it. (A group's badges and members do arrive; a
-// project's badges are not read yet.)
+// or REST does not give it. (Groups' and projects' badges and members do
+// arrive.)
 var Unmodelled = []string{
-	"epics", "boards and board lists", "epic boards", "iterations and iteration cadences", "project badges",
+	"epics", "boards and board lists", "epic boards", "iterations and iteration cadences",
 	"namespace settings", "group wikis", "group uploads", "CI pipelines and pipeline history",
 	"pipeline schedules", "snippets", "designs", "external pull requests", "commit comments", "Auto DevOps settings",
 	"push rules", "project settings and features", "container expiration policy", "Service Desk settings",

@@ -142,7 +142,7 @@ func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage,
 		}
 		return []importer.Stage{{Name: "labels", Relations: rels}}, nil
 	}
-	second := []importer.Relation{r.labels(), r.milestones()}
+	second := []importer.Relation{r.labels(), r.milestones(), r.projectBadges()}
 	if r.opts.MigrateMemberships {
 		second = append(second, r.members())
 	}
