@@ -176,8 +176,10 @@ func diffNote(t *testing.T, in *apptest.Instance, sc *scenario.Scenario) (pid, i
 		for _, d := range ds {
 			if len(d.Notes) > 0 && d.Notes[0].Position != nil && d.Notes[0].Position.NewLine > 0 {
 				first := d.Notes[0]
+				// Its first line, as rendered Markdown shows it (a heading
+				// without its "#"s).
 				b, _, _ := strings.Cut(strings.TrimSpace(first.Body), "\n")
-				return p.ID, n, first.Position.NewPath, first.Position.NewLine, b
+				return p.ID, n, first.Position.NewPath, first.Position.NewLine, strings.TrimLeft(b, "# ")
 			}
 		}
 	}

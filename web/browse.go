@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"path"
 	"regexp"
@@ -259,6 +260,9 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, pv *projec
 					if f, err := h.git.ReadFile(r.Context(), pv.p.ID, branch, e.Path); err == nil {
 						data["ReadmeName"] = e.Name
 						data["Readme"] = textOf(f.Content, maxReadme)
+						if rt := data["Readme"].(fileText); isMarkdown(e.Name) && !rt.Binary {
+							data["ReadmeHTML"] = markdown(rt.Text)
+						}
 					}
 					break
 				}
@@ -475,7 +479,7 @@ func (h *Handler) issuableList(w http.ResponseWriter, r *http.Request, pv *proje
 type noteView struct {
 	ID       int64
 	Author   string
-	Body     string
+	Body     template.HTML // rendered Markdown
 	System   bool
 	Internal bool
 	Resolved bool
@@ -619,7 +623,8 @@ func (h *Handler) issuablePage(w http.ResponseWriter, r *http.Request, pv *proje
 	}
 	data := map[string]any{"Kind": one, "Plural": plural, "Seg": seg, "IID": iid, "Item": base, "Author": userName(base.Author),
 		"Confidential": confidential, "MR": mr,
-		"Created": base.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")}
+		"Description": markdown(base.Description),
+		"Created":     base.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")}
 	var em []string
 	for _, e := range emoji {
 		em = append(em, ":"+e.Name+": "+userName(e.User))
@@ -640,7 +645,7 @@ func (h *Handler) issuablePage(w http.ResponseWriter, r *http.Request, pv *proje
 		dv := discussionView{ID: d.ID}
 		var pos *forge.DiffPosition
 		for i, n := range d.Notes {
-			nv := noteView{ID: n.ID, Author: userName(n.Author), Body: n.Body, System: n.System, Internal: n.Internal,
+			nv := noteView{ID: n.ID, Author: userName(n.Author), Body: markdown(n.Body), System: n.System, Internal: n.Internal,
 				Resolved: n.Resolved, Created: n.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Emoji: noteEmoji[n.ID]}
 			if i == 0 && n.Position != nil {
 				pos = n.Position

@@ -82,7 +82,7 @@ func browseWorld(t *testing.T, in *apptest.Instance, owner *ferry.User, path str
 		_, err := tx.WriteContent(ctx, p.ID, []forge.Object{
 			forge.Issue{SourceID: id("I1"), IID: 1, Title: "Crash " + hostile, Description: "It crashes", State: forge.StateOpened, Author: octo,
 				CreatedAt: t0, UpdatedAt: t0},
-			forge.Note{SourceID: id("C1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Body: "Note " + hostile, Author: octo, CreatedAt: t0, UpdatedAt: t0},
+			forge.Note{SourceID: id("C1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Body: "Note **bold** " + hostile + " [click](javascript:alert(1))", Author: octo, CreatedAt: t0, UpdatedAt: t0},
 			forge.Note{SourceID: id("C2"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Body: "closed", System: true, Author: octo, CreatedAt: t0, UpdatedAt: t0},
 			forge.AwardEmoji{SourceID: id("E1"), On: forge.Noteable{Type: forge.OnIssue, IID: 1}, Name: "thumbsup", User: octo, CreatedAt: t0, UpdatedAt: t0},
 			forge.MergeRequest{SourceID: id("P2"), IID: 2, Title: "Change a", State: forge.StateOpened, SourceBranch: "feature/x", TargetBranch: "main",
@@ -134,7 +134,8 @@ func TestBrowse(t *testing.T) {
 		esc := `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`
 
 		// Project page: name, description, default branch, README, links.
-		get(b, base, 200, `<h1 id="project-name">secret</h1>`, "About "+esc, `<dd id="default-branch">main</dd>`, "# Hello", esc,
+		get(b, base, 200, `<h1 id="project-name">secret</h1>`, "About "+esc, `<dd id="default-branch">main</dd>`,
+			`<div class="markdown" id="readme"><h1>Hello</h1>`, "<!-- raw HTML omitted -->",
 			`href="/root/secret/-/issues"`, `href="/root/secret/-/merge_requests"`, `href="/root/secret/-/tree/main/docs"`,
 			`href="/root/secret/-/blob/main/a.txt"`)
 		// Tree and file views; a ref with a slash; binary files say so.
@@ -147,14 +148,18 @@ func TestBrowse(t *testing.T) {
 
 		// Issues: list, one with its notes, system notes and emoji, escaped.
 		get(b, base+"/-/issues", 200, `href="/root/secret/-/issues/1"`, "Crash "+esc)
-		get(b, base+"/-/issues/1", 200, "Note "+esc, `class="note system"`, ":thumbsup:")
+		// Markdown is rendered; raw HTML and javascript: links are not.
+		page := get(b, base+"/-/issues/1", 200, "<p>Note <strong>bold</strong> <!-- raw HTML omitted -->", `class="note system"`, ":thumbsup:")
+		if strings.Contains(page, "javascript:") || strings.Contains(page, "<script") {
+			t.Errorf("a hostile note got through:\n%s", page)
+		}
 		get(b, base+"/-/issues/9", 404)
 
 		// Merge requests: the diff, each diff note at its line.
 		get(b, base+"/-/merge_requests", 200, `href="/root/secret/-/merge_requests/2"`, "feature/x → main")
-		page := get(b, base+"/-/merge_requests/2", 200, "Looks good")
+		page = get(b, base+"/-/merge_requests/2", 200, "Looks good")
 		i := strings.Index(page, `data-new="2"`)
-		j := strings.Index(page, "Why 2? "+esc)
+		j := strings.Index(page, "Why 2? <!-- raw HTML omitted -->")
 		k := strings.Index(page, `data-new="3" data-old="3"`)
 		if i < 0 || j < i || k < j {
 			t.Errorf("the new-side note is not right after new line 2 (%d %d %d):\n%s", i, j, k, page)
@@ -175,7 +180,7 @@ func TestBrowse(t *testing.T) {
 				}
 			}
 			get(who, "/root/open", 200, `<h1 id="project-name">open</h1>`)
-			get(who, "/root/open/-/merge_requests/2", 200, "Why 2? "+esc)
+			get(who, "/root/open/-/merge_requests/2", 200, "Why 2?")
 		}
 
 		// Not shadowed: the API, git, unknown paths and sub-pages, other methods.
