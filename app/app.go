@@ -234,7 +234,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// Web sessions are signed with a key derived from the secret key, so
 	// they survive a restart and work on every instance.
-	if a.Web, err = web.New(web.Config{Store: s, SessionKey: a.Secrets.Derive("web sessions"), Imports: a.Engine, Log: cfg.Log}); err != nil {
+	if a.Web, err = web.New(web.Config{Store: s, SessionKey: a.Secrets.Derive("web sessions"), Imports: a.Engine, Git: a.Git, Log: cfg.Log}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -353,7 +353,7 @@ func (a *App) Handler() http.Handler {
 			a.upHTTP.ServeHTTP(w, r)
 			return
 		}
-		if web.Handles(r) {
+		if web.Handles(r) || a.Web.Browses(r) {
 			a.Web.ServeHTTP(w, r)
 			return
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,6 +141,48 @@ func TestWebImportInBrowser(t *testing.T) {
 			if h := text(`#imports`); !strings.Contains(h, "group/NEW-NAME") || !strings.Contains(h, "finished") {
 				t.Errorf("history %q", h)
 			}
+
+			// Browse what was imported: the project from the history, then
+			// a merge request with a diff note, the note under its line.
+			step("open the project from the history", chromedp.Click(chromedp.CSS(`#imports a.project`)),
+				chromedp.WaitVisible(chromedp.CSS(`#project-name`)), shot("5-project"))
+			if h := text(`#project-name`); h != "NEW-NAME" {
+				t.Errorf("project page heading %q", h)
+			}
+			pid, iid, path, line, body := diffNote(t, in, f.Scenario)
+			step("open the merge requests", chromedp.Click(chromedp.CSS(`nav.projnav a[href$="/-/merge_requests"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#issuables`)))
+			mrLink := fmt.Sprintf(`#issuables a[href="/group/NEW-NAME/-/merge_requests/%d"]`, iid)
+			lineSel := fmt.Sprintf(`section.difffile[data-path=%q] tr.line[data-new="%d"]`, path, line)
+			step("open the merge request with a diff note", chromedp.Click(chromedp.CSS(mrLink)),
+				chromedp.WaitVisible(chromedp.CSS(lineSel+" + tr.diffnotes")), chromedp.ScrollIntoView(chromedp.CSS(lineSel)), shot("6-merge-request-diff-note"))
+			if got, want := strings.Join(strings.Fields(text(lineSel+" + tr.diffnotes .note .body")), " "), strings.Join(strings.Fields(body), " "); !strings.Contains(got, want) {
+				t.Errorf("project %d !%d: the note at %s:%d reads %q, want %q", pid, iid, path, line, got, want)
+			}
+			t.Logf("!%d: diff note on %s new line %d shown under its line: %q", iid, path, line, text(lineSel+" td.code"))
 		})
 	}
+}
+
+// diffNote finds, through the API, the first diff note (on a new line) of
+// the imported project's first pull request with review comments.
+func diffNote(t *testing.T, in *apptest.Instance, sc *scenario.Scenario) (pid, iid int64, path string, line int64, body string) {
+	t.Helper()
+	c := in.Client(t, in.RootToken)
+	p := must(c.Projects.GetProject("group/NEW-NAME", nil))(t)
+	for j := 1; j <= 3; j++ {
+		n := int64(sc.PRNumber(j))
+		ds := must(c.Discussions.ListMergeRequestDiscussions(p.ID, n, &gitlab.ListMergeRequestDiscussionsOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}))(t)
+		for _, d := range ds {
+			if len(d.Notes) > 0 && d.Notes[0].Position != nil && d.Notes[0].Position.NewLine > 0 {
+				first := d.Notes[0]
+				// Its first line, as rendered Markdown shows it (a heading
+				// without its "#"s).
+				b, _, _ := strings.Cut(strings.TrimSpace(first.Body), "\n")
+				return p.ID, n, first.Position.NewPath, first.Position.NewLine, strings.TrimLeft(b, "# ")
+			}
+		}
+	}
+	t.Fatal("no diff note on the first pull requests")
+	return
 }

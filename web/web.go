@@ -1,6 +1,8 @@
 // Package web is ferry's browser interface: server-rendered pages to sign
 // in with a personal access token, see the history of the imports a user
-// may see, watch one import live and cancel it. Templates, styles and the
+// may see, watch one import live and cancel it, and browse what was
+// imported (project, tree, file, issues, merge requests with their diff
+// notes; browse.go) at GitLab's web paths. Templates, styles and the
 // one small polling script are embedded; pages work without JavaScript.
 //
 // It reads through the store's transactions and ends imports through the
@@ -23,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -43,7 +46,10 @@ type Config struct {
 	SessionKey []byte
 	// Imports cancels imports; nil hides the Cancel button.
 	Imports Canceler
-	Log     *slog.Logger
+	// Git holds the imported repositories the browse pages read; nil
+	// shows projects without their code.
+	Git *gitstore.Store
+	Log *slog.Logger
 }
 
 // Handler serves the pages.
@@ -51,6 +57,7 @@ type Handler struct {
 	store   *store.Store
 	key     []byte
 	imports Canceler
+	git     *gitstore.Store
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	css     template.CSS
@@ -66,7 +73,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, log: cfg.Log, pages: map[string]*template.Template{}}
+	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
 	css, err := files.ReadFile("static/app.css")
 	if err != nil {
 		return nil, err
@@ -76,8 +83,12 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
-	for _, p := range []string{"signin", "history", "import", "migration", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
+	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable"} {
+		pats := []string{"templates/layout.html", "templates/" + p + ".html"}
+		if browsePages[p] {
+			pats = append(pats, "templates/browse.html")
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, pats...)
 		if err != nil {
 			return nil, err
 		}
@@ -94,6 +105,10 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("POST /-/imports/{id}/cancel", h.cancel)
 	m.HandleFunc("GET /-/migrations/{id}", h.migration)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.browse(w, r)
+			return
+		}
 		h.render(w, r, http.StatusNotFound, "error", h.session(r), map[string]any{"Title": "Not found", "Message": "There is no such page."})
 	})
 	h.mux = m
@@ -102,7 +117,8 @@ func New(cfg Config) (*Handler, error) {
 
 // Handles reports whether a request is for a web page: GET, HEAD or POST
 // on "/", the sign-in and sign-out paths, /-/imports… and /-/migrations/….
-// Everything else stays the API's, git's and the uploads'.
+// Everything else stays the API's, git's and the uploads', except the
+// project pages Browses accepts.
 func Handles(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
