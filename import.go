@@ -143,3 +143,34 @@ type VerificationCheck struct {
 	Imported   int64
 	Missing    int64
 }
+
+// SecondsLeft estimates the seconds an import still needs: the items left
+// of the relations whose totals are known, over the rate so far, plus a
+// rate-limit wait. Nil when nothing is known yet (no totals, nothing read)
+// or the import has ended. Relations of unknown length are not counted, so
+// it is a lower bound while some remain.
+func (im *Import) SecondsLeft(rels []*ImportRelation, now time.Time) *int64 {
+	if ImportDone(im.Status) || im.StartedAt == nil {
+		return nil
+	}
+	var done, left int64
+	known := false
+	for _, r := range rels {
+		done += r.Fetched
+		if r.Total >= 0 {
+			known = true
+			if r.State == RelationPending {
+				left += max(r.Total-r.Fetched, 0)
+			}
+		}
+	}
+	elapsed := now.Sub(*im.StartedAt).Seconds()
+	if !known || done == 0 || elapsed <= 0 {
+		return nil
+	}
+	secs := int64(float64(left) / (float64(done) / elapsed))
+	if im.RateLimitUntil != nil && im.RateLimitUntil.After(now) {
+		secs += int64(im.RateLimitUntil.Sub(now).Seconds())
+	}
+	return &secs
+}

@@ -328,35 +328,12 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// eta estimates the seconds left from the relations whose totals are known:
-// items left divided by the rate so far. Unknown until the import has
-// started and some total is known.
+// eta is estimated_seconds_remaining: 0 once the import has ended, else
+// ferry.Import.SecondsLeft (the web pages show the same figure).
 func eta(im *ferry.Import, rels []*ferry.ImportRelation, now time.Time) *int64 {
 	if ferry.ImportDone(im.Status) {
 		zero := int64(0)
 		return &zero
 	}
-	if im.StartedAt == nil {
-		return nil
-	}
-	var done, left int64
-	known := false
-	for _, r := range rels {
-		done += r.Fetched
-		if r.Total >= 0 {
-			known = true
-			if r.State == ferry.RelationPending {
-				left += max(r.Total-r.Fetched, 0)
-			}
-		}
-	}
-	elapsed := now.Sub(*im.StartedAt).Seconds()
-	if !known || done == 0 || elapsed <= 0 {
-		return nil
-	}
-	secs := int64(float64(left) / (float64(done) / elapsed))
-	if im.RateLimitUntil != nil && im.RateLimitUntil.After(now) {
-		secs += int64(im.RateLimitUntil.Sub(now).Seconds())
-	}
-	return &secs
+	return im.SecondsLeft(rels, now)
 }

@@ -330,7 +330,7 @@ func (h *Handler) loadImport(ctx context.Context, s *session, idText string) (*i
 			v.Relations = append(v.Relations, relationView{Name: rel.Name, Stage: rel.Stage, State: rel.State, Fetched: rel.Fetched,
 				Imported: rel.Imported, Failed: rel.Failed, Total: rel.Total, Error: rel.Error})
 		}
-		if secs := eta(im, rels, now); secs != nil {
+		if secs := im.SecondsLeft(rels, now); secs != nil {
 			v.ETA = (time.Duration(*secs) * time.Second).String()
 		}
 		// As the API: errors and failures name source URLs and messages,
@@ -384,35 +384,6 @@ func visibleProject(ctx context.Context, tx *store.Tx, u *ferry.User, id int64) 
 	}
 	role, err := tx.ProjectAccess(ctx, u.ID, p.ID)
 	return p, role, err
-}
-
-// eta estimates the seconds left as the API's estimated_seconds_remaining
-// does: items left of the relations with known totals over the rate so
-// far, plus a rate-limit wait.
-func eta(im *ferry.Import, rels []*ferry.ImportRelation, now time.Time) *int64 {
-	if ferry.ImportDone(im.Status) || im.StartedAt == nil {
-		return nil
-	}
-	var done, left int64
-	known := false
-	for _, r := range rels {
-		done += r.Fetched
-		if r.Total >= 0 {
-			known = true
-			if r.State == ferry.RelationPending {
-				left += max(r.Total-r.Fetched, 0)
-			}
-		}
-	}
-	elapsed := now.Sub(*im.StartedAt).Seconds()
-	if !known || done == 0 || elapsed <= 0 {
-		return nil
-	}
-	secs := int64(float64(left) / (float64(done) / elapsed))
-	if im.RateLimitUntil != nil && im.RateLimitUntil.After(now) {
-		secs += int64(im.RateLimitUntil.Sub(now).Seconds())
-	}
-	return &secs
 }
 
 func (h *Handler) importPage(w http.ResponseWriter, r *http.Request) {
