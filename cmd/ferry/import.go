@@ -202,6 +202,40 @@ func (o *importOpts) client() (*cliclient.Client, error) {
 }
 
 // sourceToken reads --source-token-file, required.
+// startClient reads the source's token (before the ferry client, so a
+// missing one is a usage error first) and returns it with the client.
+func (o *importOpts) startClient(tokenFile string) (string, *cliclient.Client, error) {
+	tok, err := o.sourceToken(tokenFile)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := o.client()
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, c, nil
+}
+
+// idClient checks the one import id argument and --kind of a command that
+// acts on an import, and returns them with the client.
+func (o *importOpts) idClient(args []string, verb, kind string) (int64, string, *cliclient.Client, error) {
+	if len(args) != 1 {
+		return 0, "", nil, usagef("%s takes one import id", verb)
+	}
+	id, err := parseID(args[0])
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if kind, err = kindOf(kind); err != nil {
+		return 0, "", nil, err
+	}
+	c, err := o.client()
+	if err != nil {
+		return 0, "", nil, err
+	}
+	return id, kind, c, nil
+}
+
 func (o *importOpts) sourceToken(path string) (string, error) {
 	if path == "" {
 		return "", usagef("--source-token-file is required (a file holding the source's token, or - for stdin)")

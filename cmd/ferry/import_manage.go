@@ -25,17 +25,7 @@ func (o *importOpts) newStatus() *cobra.Command {
 		Short: "Show an import (a project's, or a GitLab migration's), or watch it to its end",
 		Args:  cobra.ArbitraryArgs,
 		RunE: o.run(func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("status takes one import id")
-			}
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			if kind, err = kindOf(kind); err != nil {
-				return err
-			}
-			c, err := o.client()
+			id, kind, c, err := o.idClient(args, "status", kind)
 			if err != nil {
 				return err
 			}
@@ -129,17 +119,7 @@ func (o *importOpts) newCancel() *cobra.Command {
 		Short: "Cancel an import that has not ended",
 		Args:  cobra.ArbitraryArgs,
 		RunE: o.run(func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("cancel takes one import id")
-			}
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			if kind, err = kindOf(kind); err != nil {
-				return err
-			}
-			c, err := o.client()
+			id, kind, c, err := o.idClient(args, "cancel", kind)
 			if err != nil {
 				return err
 			}

@@ -42,11 +42,7 @@ func (o *importOpts) newGitHub() *cobra.Command {
 			if req.TargetNamespace == "" {
 				return usagef("--target-namespace is required")
 			}
-			tok, err := o.sourceToken(tokenFile)
-			if err != nil {
-				return err
-			}
-			c, err := o.client()
+			tok, c, err := o.startClient(tokenFile)
 			if err != nil {
 				return err
 			}
@@ -148,11 +144,7 @@ func (o *importOpts) newBitbucketServer() *cobra.Command {
 					return usagef("%s is required", flag)
 				}
 			}
-			tok, err := o.sourceToken(tokenFile)
-			if err != nil {
-				return err
-			}
-			c, err := o.client()
+			tok, c, err := o.startClient(tokenFile)
 			if err != nil {
 				return err
 			}
@@ -204,11 +196,7 @@ func (o *importOpts) newGitLab() *cobra.Command {
 			if to == "" {
 				return usagef("--to is required (the namespace the group or project lands in)")
 			}
-			tok, err := o.sourceToken(tokenFile)
-			if err != nil {
-				return err
-			}
-			c, err := o.client()
+			tok, c, err := o.startClient(tokenFile)
 			if err != nil {
 				return err
 			}
