@@ -187,14 +187,7 @@ func (r *run) itemCommentsFallback() importer.Relation {
 		if i.GetComments() == 0 {
 			return nil
 		}
-		cs, err := all[*gh.IssueComment](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/comments", on.IID), nil))
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			b.Add(b.issueNote(c, on))
-		}
-		return nil
+		return r.addItemComments(ctx, b, repo, on)
 	})
 }
 
@@ -248,11 +241,7 @@ func (r *run) pullCommentsFallback() importer.Relation {
 			if err != nil {
 				return err
 			}
-			cs, err := all[*gh.PullRequestComment](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/comments", n), nil))
-			if err != nil {
-				return err
-			}
-			return convertReviewComments(ctx, &builder{Builder: pb, r: r}, cs)
+			return r.addPullComments(ctx, &builder{Builder: pb, r: r}, repo, n)
 		},
 		ItemURL: func(key string) string { return r.itemURL(relPullRequestDetails, key) },
 		Log:     r.env.Log,

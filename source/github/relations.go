@@ -306,15 +306,32 @@ func (r *run) itemComments() importer.Relation {
 		if err != nil {
 			return err
 		}
-		cs, err := all[*gh.IssueComment](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/comments", on.IID), nil))
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			b.Add(b.issueNote(c, on))
-		}
-		return nil
+		return r.addItemComments(ctx, b, repo, on)
 	})
+}
+
+// addItemComments reads one item's conversation comments from its own
+// list into the page (single_endpoint_notes_import, and the fallback of a
+// server without the repo-wide list).
+func (r *run) addItemComments(ctx context.Context, b *builder, repo string, on forge.Noteable) error {
+	cs, err := all[*gh.IssueComment](ctx, r, r.listURL(repo, fmt.Sprintf("issues/%d/comments", on.IID), nil))
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		b.Add(b.issueNote(c, on))
+	}
+	return nil
+}
+
+// addPullComments reads one pull request's review comments from its own
+// list into the page.
+func (r *run) addPullComments(ctx context.Context, b *builder, repo string, n int) error {
+	cs, err := all[*gh.PullRequestComment](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/comments", n), nil))
+	if err != nil {
+		return err
+	}
+	return convertReviewComments(ctx, b, cs)
 }
 
 func (r *run) itemReviewComments() importer.Relation {
@@ -327,11 +344,7 @@ func (r *run) itemReviewComments() importer.Relation {
 		if err != nil {
 			return err
 		}
-		cs, err := all[*gh.PullRequestComment](ctx, r, r.listURL(repo, fmt.Sprintf("pulls/%d/comments", n), nil))
-		if err != nil {
-			return err
-		}
-		return convertReviewComments(ctx, b, cs)
+		return r.addPullComments(ctx, b, repo, n)
 	})
 }
 
