@@ -359,15 +359,21 @@ func crumbs(pv *projectView, ref, p string) []crumb {
 	return out
 }
 
-func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, pv *projectView, rest string) error {
+// repoRef is the ref and path a tree or blob page names, in a project
+// whose repository the viewer may read (else the page is not found).
+func (h *Handler) repoRef(r *http.Request, pv *projectView, rest string) (ref, p string, err error) {
 	ok, err := h.repo(pv)
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	if !ok {
-		return errPageNotFound
+		return "", "", errPageNotFound
 	}
-	ref, p, err := h.splitRef(r.Context(), pv.p.ID, rest)
+	return h.splitRef(r.Context(), pv.p.ID, rest)
+}
+
+func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, pv *projectView, rest string) error {
+	ref, p, err := h.repoRef(r, pv, rest)
 	if err != nil {
 		return err
 	}
@@ -380,14 +386,7 @@ func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, pv *projectVi
 }
 
 func (h *Handler) blobPage(w http.ResponseWriter, r *http.Request, pv *projectView, rest string) error {
-	ok, err := h.repo(pv)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errPageNotFound
-	}
-	ref, p, err := h.splitRef(r.Context(), pv.p.ID, rest)
+	ref, p, err := h.repoRef(r, pv, rest)
 	if err != nil {
 		return err
 	}
