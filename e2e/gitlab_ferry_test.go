@@ -31,20 +31,7 @@ func TestFerryMigratesFromFerry(t *testing.T) {
 	}
 	checkReassignedGroupMember(t, a, f.Scenario, "origin", "origin/acme")
 
-	b := apptest.Start(t, storetest.Engine{Name: e.Name, DataDir: t.TempDir()}, apptest.Options{AllowLocalNetwork: true,
-		EngineOverrides: fast, Workers: 4})
-	if code, res := postJSON(t, b.URL+"/api/v4/groups", b.RootToken, map[string]any{"name": "copy", "path": "copy"}); code != 201 {
-		t.Fatalf("create group on B: %d %v", code, res)
-	}
-	code, res := postJSON(t, b.URL+"/api/v4/bulk_imports", b.RootToken, map[string]any{
-		"configuration": map[string]any{"url": a.URL, "access_token": a.RootToken},
-		"entities": []map[string]any{{"source_type": "group_entity", "source_full_path": "origin/acme", "destination_slug": "acme",
-			"destination_namespace": "copy"}},
-	})
-	if code != 201 {
-		t.Fatalf("POST /bulk_imports on B: %d %v", code, res)
-	}
-	idB := int64(res["id"].(float64))
+	b, idB := migrateFromFerry(t, e, a, "origin/acme", "acme")
 	done := waitBulkImport(t, b, idB)
 	if done["status"] != "finished" {
 		logEntities(t, b, idB)
@@ -171,20 +158,7 @@ func TestFerryMigratesAGitHubImport(t *testing.T) {
 		t.Fatalf("A's GitHub import ended %v", st["import_status"])
 	}
 
-	b := apptest.Start(t, storetest.Engine{Name: e.Name, DataDir: t.TempDir()}, apptest.Options{AllowLocalNetwork: true,
-		EngineOverrides: fast, Workers: 4})
-	if code, res := postJSON(t, b.URL+"/api/v4/groups", b.RootToken, map[string]any{"name": "copy", "path": "copy"}); code != 201 {
-		t.Fatalf("create group on B: %d %v", code, res)
-	}
-	code, res := postJSON(t, b.URL+"/api/v4/bulk_imports", b.RootToken, map[string]any{
-		"configuration": map[string]any{"url": a.URL, "access_token": a.RootToken},
-		"entities": []map[string]any{{"source_type": "group_entity", "source_full_path": "origin", "destination_slug": "origin",
-			"destination_namespace": "copy"}},
-	})
-	if code != 201 {
-		t.Fatalf("POST /bulk_imports on B: %d %v", code, res)
-	}
-	idB := int64(res["id"].(float64))
+	b, idB := migrateFromFerry(t, e, a, "origin", "origin")
 	if done := waitBulkImport(t, b, idB); done["status"] != "finished" || done["has_failures"] != false {
 		logEntities(t, b, idB)
 		t.Fatalf("B's migration ended %v (has_failures %v)", done["status"], done["has_failures"])
@@ -210,4 +184,25 @@ func TestFerryMigratesAGitHubImport(t *testing.T) {
 			t.Errorf("A has no %q facts: the comparison proves little", what)
 		}
 	}
+}
+
+// migrateFromFerry starts ferry B (engine e's kind, its own data) and has
+// it migrate group source of ferry A into a new group "copy" as slug; it
+// returns B and the migration's id.
+func migrateFromFerry(t *testing.T, e storetest.Engine, a *apptest.Instance, source, slug string) (*apptest.Instance, int64) {
+	t.Helper()
+	b := apptest.Start(t, storetest.Engine{Name: e.Name, DataDir: t.TempDir()}, apptest.Options{AllowLocalNetwork: true,
+		EngineOverrides: fast, Workers: 4})
+	if code, res := postJSON(t, b.URL+"/api/v4/groups", b.RootToken, map[string]any{"name": "copy", "path": "copy"}); code != 201 {
+		t.Fatalf("create group on B: %d %v", code, res)
+	}
+	code, res := postJSON(t, b.URL+"/api/v4/bulk_imports", b.RootToken, map[string]any{
+		"configuration": map[string]any{"url": a.URL, "access_token": a.RootToken},
+		"entities": []map[string]any{{"source_type": "group_entity", "source_full_path": source, "destination_slug": slug,
+			"destination_namespace": "copy"}},
+	})
+	if code != 201 {
+		t.Fatalf("POST /bulk_imports on B: %d %v", code, res)
+	}
+	return b, int64(res["id"].(float64))
 }
