@@ -174,3 +174,12 @@ func (im *Import) SecondsLeft(rels []*ImportRelation, now time.Time) *int64 {
 	}
 	return &secs
 }
+
+// ErrIfEnded is GitLab's refusal to cancel an import that has ended (400
+// "The import cannot be canceled because it is finished"), or nil.
+func (im *Import) ErrIfEnded() error {
+	if ImportDone(im.Status) {
+		return Errorf(EBADREQUEST, "The import cannot be canceled because it is %s", im.Status)
+	}
+	return nil
+}

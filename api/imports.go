@@ -119,8 +119,8 @@ func (s *Server) cancelImport(ep *importEndpoint) handler {
 			if err != nil {
 				return err
 			}
-			if ferry.ImportDone(im.Status) {
-				return ferry.Errorf(ferry.EBADREQUEST, "The import cannot be canceled because it is %s", im.Status)
+			if err := im.ErrIfEnded(); err != nil {
+				return err
 			}
 			if err := s.cfg.Imports.Cancel(r.Context(), tx, im); err != nil {
 				return err

@@ -452,8 +452,8 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if ferry.ImportDone(im.Status) {
-			return ferry.Errorf(ferry.EBADREQUEST, "The import cannot be canceled because it is %s.", im.Status)
+		if err := im.ErrIfEnded(); err != nil {
+			return err
 		}
 		return h.imports.Cancel(r.Context(), tx, im)
 	})
