@@ -73,6 +73,15 @@ type Governor struct {
 	notified     time.Time // the last wait told to listeners (zero: none)
 	nextID       int
 	waits        atomic.Int64
+	// inflight counts requests let through and not yet answered (Observe)
+	// or given up (Release). An answer counts only the requests the source
+	// had seen when it answered, so the others in flight are spent too.
+	inflight int
+	// probe is closed when the one request let through on an unknown
+	// budget is answered (nil: no probe out).
+	probe chan struct{}
+	// observed is when the last answer arrived.
+	observed time.Time
 }
 
 // NewGovernor returns a governor with an unknown budget.
@@ -169,19 +178,44 @@ func (g *Governor) Wait(ctx context.Context) error { return g.WaitAtMost(ctx, 0)
 
 // WaitAtMost is Wait refusing (with *WaitError) to wait longer than max
 // (0: no bound).
+//
+// Once the source is known to have a limit, an unknown budget (a window
+// that has reset) lets one request through and holds the others until it
+// is answered: many requests sent on an unknown budget can each overrun
+// it before any answer says how much is left.
 func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error {
 	waited := false
 	for {
 		g.mu.Lock()
 		now := g.clock.Now()
+		if !g.reset.IsZero() && !now.Before(g.reset) && g.observed.Before(g.reset) {
+			// The window has reset: unknown until the next answer. (An
+			// answer that came after its own reset, from a source whose
+			// clock is behind, says nothing of the kind.)
+			g.remaining = -1
+		}
 		until := g.blockedUntil
 		if !now.Before(until) && g.remaining >= 0 && g.remaining <= g.Reserve && now.Before(g.reset) {
 			until = g.reset
 		}
 		if !now.Before(until) {
+			if g.remaining < 0 && g.limit > 0 && g.inflight > 0 && g.probe != nil {
+				probe := g.probe
+				g.mu.Unlock()
+				select {
+				case <-probe:
+					continue
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if g.remaining < 0 && g.limit > 0 && g.probe == nil {
+				g.probe = make(chan struct{})
+			}
 			if g.remaining > 0 {
 				g.remaining--
 			}
+			g.inflight++
 			g.mu.Unlock()
 			if waited {
 				g.notify(time.Time{})
@@ -201,12 +235,26 @@ func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error 
 		if err := g.clock.Sleep(ctx, until.Sub(now)); err != nil {
 			return err
 		}
-		// The window has reset: the budget is unknown until the next answer.
-		g.mu.Lock()
-		if !g.clock.Now().Before(g.reset) {
-			g.remaining = -1
-		}
-		g.mu.Unlock()
+	}
+}
+
+// Release gives back a request let through that got no answer (the
+// connection failed), so it no longer counts as in flight.
+func (g *Governor) Release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.answered()
+}
+
+// answered ends one request in flight and frees the requests held for a
+// probe. g.mu is held.
+func (g *Governor) answered() {
+	if g.inflight > 0 {
+		g.inflight--
+	}
+	if g.probe != nil {
+		close(g.probe)
+		g.probe = nil
 	}
 }
 
@@ -215,7 +263,9 @@ func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
 	h := resp.Header
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.answered()
 	now := g.clock.Now()
+	g.observed = now
 	remaining := -1
 	if v := first(h, "X-RateLimit-Remaining", "RateLimit-Remaining"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
@@ -238,10 +288,13 @@ func (g *Governor) Observe(resp *http.Response, rateLimited bool) {
 		}
 	}
 	// Answers to concurrent requests arrive in any order, and each counts
-	// only the requests the source had seen when it answered: within one
-	// window the lowest count is the truth (Wait has already spent budget
-	// for requests still in flight). An answer from an earlier window says
-	// nothing about this one.
+	// only the requests the source had seen when it answered: the others
+	// still in flight may not have reached it, so they are taken off, and
+	// within one window the lowest count is the truth. An answer from an
+	// earlier window says nothing about this one.
+	if remaining >= 0 {
+		remaining = max(remaining-g.inflight, 0)
+	}
 	switch {
 	case !reset.IsZero() && reset.Before(g.reset):
 	case !reset.IsZero() && reset.After(g.reset):
@@ -358,6 +411,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := base.RoundTrip(r)
 		if err != nil {
+			if t.Governor != nil {
+				t.Governor.Release()
+			}
 			if ctx.Err() != nil || retries >= maxRetries || !Transient(err) {
 				return nil, err
 			}

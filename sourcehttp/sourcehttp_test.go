@@ -339,3 +339,92 @@ func TestBlockedDestinationIsNotRetried(t *testing.T) {
 		t.Fatalf("%d connections reached the trap", n)
 	}
 }
+
+// TestGovernorCountsRequestsInFlight: answers count only the requests the
+// source had seen, so requests still in flight are spent too; and once
+// the source has a known limit, a reset window lets one request probe it
+// while the others wait for the answer. Without both, requests sent
+// together overrun the budget.
+func TestGovernorCountsRequestsInFlight(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	g := NewGovernor(clock)
+	reset := int64(1_700_000_060)
+	answer := func(remaining int) {
+		h := http.Header{}
+		h.Set("X-RateLimit-Limit", "10")
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		g.Observe(&http.Response{StatusCode: 200, Header: h}, false)
+	}
+	// passes counts the requests let through before the budget runs out.
+	passes := func() int {
+		n := 0
+		for ; n < 100; n++ {
+			var we *WaitError
+			if err := g.WaitAtMost(context.Background(), time.Nanosecond); errors.As(err, &we) {
+				return n
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	for i := 0; i < 5; i++ { // limit unknown: five go at once
+		if err := g.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer(9) // the first answer, before the other four reached the source
+	if n := passes(); n != 5 {
+		t.Fatalf("%d more requests let through on a budget of 10 with 5 sent, want 5", n)
+	}
+	for _, r := range []int{5, 4, 3, 2, 1, 0, 0, 0, 0} { // every answer arrives
+		answer(r)
+	}
+	if n := passes(); n != 0 {
+		t.Fatalf("%d requests let through on a spent budget", n)
+	}
+
+	clock.Sleep(context.Background(), 2*time.Minute) // the window resets
+	reset += 180
+	if err := g.Wait(context.Background()); err != nil { // the probe
+		t.Fatal(err)
+	}
+	held, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(held); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a second request on an unknown budget went out (err %v) while the probe was in flight", err)
+	}
+	g.Release() // the probe failed without an answer: another may probe
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	answer(9)
+	if n := passes(); n != 9 {
+		t.Fatalf("after the probe's answer %d requests let through, want 9", n)
+	}
+}
+
+// TestGovernorBehindASlowClock: a source whose clock is behind sends
+// resets already past; its answers must not read as a reset window each
+// time, or every request would wait for the one before.
+func TestGovernorBehindASlowClock(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	g := NewGovernor(clock)
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", "4000")
+	h.Set("X-RateLimit-Reset", "1699999000") // in the past here
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.Observe(&http.Response{StatusCode: 200, Header: h}, false)
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(second); err != nil {
+		t.Fatalf("a second request waited for the first (%v): the skewed reset read as a new window", err)
+	}
+}
