@@ -32,10 +32,12 @@ const (
 )
 
 // browsePages are the templates that share templates/browse.html.
-var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true}
+var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true,
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "milestone": true, "releases": true}
 
 // browseSubs are the project sub-pages served after "/-/".
-var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true}
+var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true,
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "releases": true}
 
 // splitProjectPath cuts an URL path into a project's full path and what
 // follows "/-/" ("" for the project page); ok is false for paths that are
@@ -156,7 +158,7 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 		h.browseFail(w, r, s, err)
 		return
 	}
-	pv := &projectView{p: p, role: role, s: s}
+	pv := &projectView{p: p, role: role, s: s, git: h.git}
 	seg, rest, _ := strings.Cut(sub, "/")
 	var err error
 	switch {
@@ -182,7 +184,7 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 			err = h.issuablePage(w, r, pv, typ, iid)
 		}
 	default:
-		err = errPageNotFound
+		err = h.browseMore(w, r, pv, seg, rest) // browse_repo.go, browse_content.go
 	}
 	if err != nil {
 		h.browseFail(w, r, s, err)
@@ -216,6 +218,7 @@ type projectView struct {
 	p    *ferry.Project
 	role ferry.AccessLevel
 	s    *session
+	git  *gitstore.Store
 }
 
 func (v *projectView) FullPath() string    { return v.p.FullPath }
@@ -236,6 +239,9 @@ func (h *Handler) repo(pv *projectView) (bool, error) {
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, pv *projectView, tmpl, title string, data map[string]any) error {
 	data["Title"], data["Project"] = title, pv
+	if _, ok := data["Nav"]; !ok {
+		data["Nav"] = tmpl // the sub-navigation's current link
+	}
 	h.render(w, r, http.StatusOK, tmpl, pv.s, data)
 	return nil
 }
@@ -439,39 +445,23 @@ func (h *Handler) issuableList(w http.ResponseWriter, r *http.Request, pv *proje
 	}
 	seg, plural, _ := kindOf(typ)
 	f := store.IssuableFilter{Viewer: viewerOf(pv.s), ProjectID: pv.p.ID, Role: pv.role, State: state, Sort: "desc"}
-	pg := store.Page{Page: 1, PerPage: listPage}
+	page := pageParam(r)
 	var rows []issuableRow
 	var total int
-	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
-		if typ == forge.OnIssue {
-			list, n, err := tx.ListIssues(r.Context(), f, pg)
-			for _, it := range list {
-				rows = append(rows, issuableRow{IID: it.IID, Title: it.Title, State: it.State, Author: userName(it.Author), Labels: it.Labels, Notes: it.UserNotesCount})
-			}
-			total = n
-			return err
-		}
-		list, n, err := tx.ListMergeRequests(r.Context(), f, pg)
-		for _, it := range list {
-			rows = append(rows, issuableRow{IID: it.IID, Title: it.Title, State: it.State, Author: userName(it.Author), Labels: it.Labels,
-				Notes: it.UserNotesCount, Source: it.SourceBranch, Target: it.TargetBranch})
-		}
-		total = n
+	err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		rows, total, err = h.issuableRows(r.Context(), tx, pv, typ, f, store.Page{Page: page, PerPage: listPage})
 		return err
 	})
 	if err != nil {
 		return err
-	}
-	for i := range rows {
-		rows[i].URL = fmt.Sprintf("%s/-/%s/%d", pv.URL(), seg, rows[i].IID)
 	}
 	states := []string{"all", "opened", "closed"}
 	if typ == forge.OnMergeRequest {
 		states = append(states, "merged")
 	}
 	return h.page(w, r, pv, "issuables", plural+" · "+pv.p.FullPath, map[string]any{
-		"Kind": plural, "Seg": seg, "Rows": rows, "Total": total, "More": total > len(rows), "State": state, "States": states,
-		"MR": typ == forge.OnMergeRequest})
+		"Nav": seg, "Kind": plural, "Seg": seg, "Rows": rows, "Total": total, "State": state, "States": states,
+		"MR": typ == forge.OnMergeRequest, "Pager": newPager(r, page, listPage, total)})
 }
 
 // noteView is a note as the page shows it.
@@ -620,7 +610,7 @@ func (h *Handler) issuablePage(w http.ResponseWriter, r *http.Request, pv *proje
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Kind": one, "Plural": plural, "Seg": seg, "IID": iid, "Item": base, "Author": userName(base.Author),
+	data := map[string]any{"Nav": seg, "Kind": one, "Plural": plural, "Seg": seg, "IID": iid, "Item": base, "Author": userName(base.Author),
 		"Confidential": confidential, "MR": mr,
 		"Description": markdown(base.Description),
 		"Created":     base.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")}
@@ -725,6 +715,13 @@ func (h *Handler) mrDiff(ctx context.Context, pv *projectView, mr *store.MergeRe
 	if err != nil {
 		return nil, "", fmt.Errorf("diff of merge request %d: %w", mr.ID, err)
 	}
+	out, note := diffViews(raw, overflow)
+	return out, note, nil
+}
+
+// diffViews numbers the lines of a diff's files for the page; note says
+// when files were left out.
+func diffViews(raw []gitstore.DiffFile, overflow bool) ([]diffFileView, string) {
 	out := make([]diffFileView, 0, len(raw))
 	for _, d := range raw {
 		fv := diffFileView{OldPath: d.OldPath, NewPath: d.NewPath, New: d.NewFile, Deleted: d.DeletedFile, Renamed: d.RenamedFile, TooLarge: d.TooLarge}
@@ -739,7 +736,7 @@ func (h *Handler) mrDiff(ctx context.Context, pv *projectView, mr *store.MergeRe
 	if overflow {
 		note = "Only the first files of the diff are shown."
 	}
-	return out, note, nil
+	return out, note
 }
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)

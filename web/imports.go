@@ -26,19 +26,68 @@ const (
 )
 
 var funcs = template.FuncMap{
-	"when": func(t *time.Time) string {
-		if t == nil {
+	"when": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
 			return ""
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"iso": func(t *time.Time) string {
-		if t == nil {
+	"iso": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
+	"day": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
 	"barmax": func(r relationView) int64 { return r.max() },
+	// count is "1 commit", "2 commits": count n "commit" (or count n
+	// "branch" "branches").
+	"count": func(n int, one string, many ...string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		if len(many) > 0 {
+			return strconv.Itoa(n) + " " + many[0]
+		}
+		return strconv.Itoa(n) + " " + one + "s"
+	},
+	// dict passes several values to a template: dict "K1" v1 "K2" v2.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: %d arguments", len(kv))
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+}
+
+// timeOf is a template's time.Time or *time.Time; false for nil and the
+// zero time.
+func timeOf(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, !t.IsZero()
+	case *time.Time:
+		if t != nil {
+			return *t, !t.IsZero()
+		}
+	}
+	return time.Time{}, false
 }
 
 // importRow is one line of the history.

@@ -83,8 +83,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
-	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable"} {
-		pats := []string{"templates/layout.html", "templates/" + p + ".html"}
+	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
+		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases"} {
+		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
 		}
