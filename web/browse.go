@@ -119,20 +119,23 @@ func canReadCode(p *ferry.Project, s *session, role ferry.AccessLevel) bool {
 	return role >= ferry.ReporterAccess
 }
 
-// Browses reports whether r is a GET or HEAD of a project page the
-// session may see. Everything else (unknown paths, projects the viewer
+// Browses reports whether r is a GET or HEAD of a project page, or a
+// group page (groups.go), the session may see. Everything else (unknown paths, projects the viewer
 // may not see, other methods) stays where it goes without the web UI.
 func (h *Handler) Browses(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	full, _, ok := splitProjectPath(r.URL.Path)
+	full, sub, ok := splitProjectPath(r.URL.Path)
 	if !ok {
 		return false
 	}
 	s := h.session(r)
 	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
 		_, _, err := h.findProject(r.Context(), tx, s, full)
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND && sub == "" {
+			_, err = h.findGroup(r.Context(), tx, s, full) // groups.go
+		}
 		return err
 	})
 	if err != nil && ferry.ErrorCode(err) != ferry.ENOTFOUND {
@@ -154,7 +157,10 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 	if err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
 		p, role, err = h.findProject(r.Context(), tx, s, full)
 		return err
-	}); err != nil {
+	}); ferry.ErrorCode(err) == ferry.ENOTFOUND && sub == "" {
+		h.groupPage(w, r, s, full)
+		return
+	} else if err != nil {
 		h.browseFail(w, r, s, err)
 		return
 	}

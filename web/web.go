@@ -84,7 +84,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
 	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
-		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases"} {
+		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group"} {
 		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
