@@ -11,8 +11,11 @@ import (
 const maxPage = 10000
 
 // pageParam is the 1-based ?page= of r (1 when absent or invalid).
-func pageParam(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+func pageParam(r *http.Request) int { return pageParamOf(r, "page") }
+
+// pageParamOf is the 1-based page that query parameter key names.
+func pageParamOf(r *http.Request, key string) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(key))
 	if err != nil || n < 1 {
 		return 1
 	}
@@ -25,19 +28,32 @@ func pageParam(r *http.Request) int {
 type pager struct {
 	Page, Pages, Total int
 	Prev, Next         string
+	Label              string // the navigation's name when a page has two
+}
+
+// labeled names the navigation (for a page with two paged lists).
+func (p *pager) labeled(l string) *pager {
+	p.Label = l
+	return p
 }
 
 // newPager is the navigation of page (1-based) of total rows shown
 // perPage at a time.
 func newPager(r *http.Request, page, perPage, total int) *pager {
+	return newPagerOf(r, "page", page, perPage, total)
+}
+
+// newPagerOf is newPager for a list paged by query parameter key (a page
+// with two paged lists).
+func newPagerOf(r *http.Request, key string, page, perPage, total int) *pager {
 	pages := max(1, (total+perPage-1)/perPage)
 	p := &pager{Page: page, Pages: pages, Total: total}
 	link := func(n int) string {
 		q := r.URL.Query()
 		if n == 1 {
-			q.Del("page")
+			q.Del(key)
 		} else {
-			q.Set("page", strconv.Itoa(n))
+			q.Set(key, strconv.Itoa(n))
 		}
 		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 		return u.String()
