@@ -33,7 +33,8 @@ const (
 
 // browsePages are the templates that share templates/browse.html.
 var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true,
-	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "milestone": true, "releases": true}
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "milestone": true, "releases": true,
+	"group": true}
 
 // browseSubs are the project sub-pages served after "/-/".
 var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true,
@@ -133,7 +134,7 @@ func (h *Handler) Browses(r *http.Request) bool {
 	s := h.session(r)
 	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
 		_, _, err := h.findProject(r.Context(), tx, s, full)
-		if ferry.ErrorCode(err) == ferry.ENOTFOUND && sub == "" {
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND && groupSub(sub) {
 			_, err = h.findGroup(r.Context(), tx, s, full) // groups.go
 		}
 		return err
@@ -157,8 +158,8 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 	if err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
 		p, role, err = h.findProject(r.Context(), tx, s, full)
 		return err
-	}); ferry.ErrorCode(err) == ferry.ENOTFOUND && sub == "" {
-		h.groupPage(w, r, s, full)
+	}); ferry.ErrorCode(err) == ferry.ENOTFOUND && groupSub(sub) {
+		h.groupPage(w, r, s, full, sub)
 		return
 	} else if err != nil {
 		h.browseFail(w, r, s, err)

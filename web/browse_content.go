@@ -17,7 +17,8 @@ import (
 // ("/-/milestones[/<iid>]", a milestone with its issues and merge
 // requests) and releases ("/-/releases[/<tag>]"). They read what the
 // API's lists read (store.ListLabels, ListMilestones, ListReleases), for
-// whoever may see the project, as the API does.
+// whoever may see the project, as the API does. Groups have their labels
+// and milestones pages too (groups.go), from the same templates.
 
 const contentPage = 50 // labels, milestones and releases shown on a page
 
@@ -37,23 +38,29 @@ func (h *Handler) labelsPage(w http.ResponseWriter, r *http.Request, pv *project
 	page := pageParam(r)
 	var rows []labelRow
 	var total int
-	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
-		ls, n, err := tx.ListLabels(r.Context(), store.ContentFilter{ProjectID: pv.p.ID}, store.Page{Page: page, PerPage: contentPage})
-		for _, l := range ls {
-			row := labelRow{Name: l.Name, Description: l.Description, Group: l.GroupID != nil, OpenIssues: l.OpenIssues,
-				ClosedIssues: l.ClosedIssues, OpenMergeRequests: l.OpenMergeRequests}
-			if hexColor.MatchString(l.Color) {
-				row.Color = l.Color
-			}
-			rows = append(rows, row)
-		}
-		total = n
+	err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		rows, total, err = labelRows(r.Context(), tx, store.ContentFilter{ProjectID: pv.p.ID}, page)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return h.page(w, r, pv, "labels", "Labels · "+pv.p.FullPath, map[string]any{"Rows": rows, "Pager": newPager(r, page, contentPage, total)})
+}
+
+// labelRows is one page of a project's or group's labels.
+func labelRows(ctx context.Context, tx *store.Tx, f store.ContentFilter, page int) ([]labelRow, int, error) {
+	ls, total, err := tx.ListLabels(ctx, f, store.Page{Page: page, PerPage: contentPage})
+	rows := make([]labelRow, 0, len(ls))
+	for _, l := range ls {
+		row := labelRow{Name: l.Name, Description: l.Description, Group: f.ProjectID != 0 && l.GroupID != nil, OpenIssues: l.OpenIssues,
+			ClosedIssues: l.ClosedIssues, OpenMergeRequests: l.OpenMergeRequests}
+		if hexColor.MatchString(l.Color) {
+			row.Color = l.Color
+		}
+		rows = append(rows, row)
+	}
+	return rows, total, err
 }
 
 // milestoneRow is a milestone as lists and its page show it.
@@ -66,39 +73,72 @@ type milestoneRow struct {
 	OpenIssues, Issues int
 }
 
-func milestoneRowOf(pv *projectView, m *store.Milestone) milestoneRow {
-	row := milestoneRow{IID: m.IID, Title: m.Title, State: m.State, Group: m.GroupID != nil, Start: m.StartDate, Due: m.DueDate}
-	if !row.Group {
-		row.URL = fmt.Sprintf("%s/-/milestones/%d", pv.URL(), m.IID)
+var milestoneStates = []string{"all", "active", "closed"}
+
+// milestoneState is the list's ?state= and the filter it makes.
+func milestoneState(r *http.Request) (string, store.ContentFilter) {
+	state := r.URL.Query().Get("state")
+	if state != "active" && state != "closed" {
+		return "all", store.ContentFilter{}
 	}
-	return row
+	return state, store.ContentFilter{State: state}
+}
+
+// milestoneRows is one page of the milestones f selects. A project's list
+// holds its groups' milestones too: they link to their group's page when
+// the viewer may see that group.
+func milestoneRows(ctx context.Context, tx *store.Tx, s *session, projectURL string, f store.ContentFilter, page int) ([]milestoneRow, int, error) {
+	ms, total, err := tx.ListMilestones(ctx, f, store.Page{Page: page, PerPage: contentPage})
+	if err != nil {
+		return nil, 0, err
+	}
+	groups := map[int64]string{} // group id: its page, "" if not shown
+	rows := make([]milestoneRow, 0, len(ms))
+	for _, m := range ms {
+		row := milestoneRow{IID: m.IID, Title: m.Title, State: m.State, Group: f.ProjectID != 0 && m.GroupID != nil, Start: m.StartDate, Due: m.DueDate}
+		switch {
+		case m.GroupID == nil:
+			row.URL = fmt.Sprintf("%s/-/milestones/%d", projectURL, m.IID)
+		case f.GroupID != 0:
+			row.URL = fmt.Sprintf("%s/-/milestones/%d", projectURL, m.IID) // projectURL is the group's
+		default:
+			gu, ok := groups[*m.GroupID]
+			if !ok {
+				if seen, err := tx.CanSeeNamespace(ctx, viewerOf(s), *m.GroupID); err != nil {
+					return nil, 0, err
+				} else if seen {
+					g, err := tx.NamespaceByID(ctx, *m.GroupID)
+					if err != nil {
+						return nil, 0, err
+					}
+					gu = groupURL(g)
+				}
+				groups[*m.GroupID] = gu
+			}
+			if gu != "" {
+				row.URL = fmt.Sprintf("%s/-/milestones/%d", gu, m.IID)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, total, nil
 }
 
 func (h *Handler) milestonesPage(w http.ResponseWriter, r *http.Request, pv *projectView) error {
-	state := r.URL.Query().Get("state")
-	if state != "active" && state != "closed" {
-		state = "all"
-	}
-	f := store.ContentFilter{ProjectID: pv.p.ID}
-	if state != "all" {
-		f.State = state
-	}
+	state, f := milestoneState(r)
+	f.ProjectID = pv.p.ID
 	page := pageParam(r)
 	var rows []milestoneRow
 	var total int
-	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
-		ms, n, err := tx.ListMilestones(r.Context(), f, store.Page{Page: page, PerPage: contentPage})
-		for _, m := range ms {
-			rows = append(rows, milestoneRowOf(pv, m))
-		}
-		total = n
+	err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		rows, total, err = milestoneRows(r.Context(), tx, pv.s, pv.URL(), f, page)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return h.page(w, r, pv, "milestones", "Milestones · "+pv.p.FullPath, map[string]any{"Rows": rows, "State": state,
-		"States": []string{"all", "active", "closed"}, "Pager": newPager(r, page, contentPage, total)})
+		"States": milestoneStates, "Pager": newPager(r, page, contentPage, total)})
 }
 
 // milestonePage is one of the project's own milestones with the issues and
@@ -128,8 +168,7 @@ func (h *Handler) milestonePage(w http.ResponseWriter, r *http.Request, pv *proj
 	if err != nil {
 		return err
 	}
-	row := milestoneRowOf(pv, m)
-	row.Description = markdown(m.Description)
+	row := milestoneRow{IID: m.IID, Title: m.Title, State: m.State, Start: m.StartDate, Due: m.DueDate, Description: markdown(m.Description)}
 	return h.page(w, r, pv, "milestone", m.Title+" · Milestones · "+pv.p.FullPath, map[string]any{"M": row,
 		"Issues": issues, "IssuesTotal": nIssues, "MRs": mrs, "MRsTotal": nMRs})
 }

@@ -1,12 +1,18 @@
 package web_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/store"
 )
 
 // TestGroupPages: a group's page at "/<path>" and at the API's web_url
@@ -57,6 +63,36 @@ func TestGroupPages(t *testing.T) {
 			AccessLevel: gitlab.Ptr(gitlab.GuestPermissions)}); err != nil {
 			t.Fatal(err)
 		}
+		// The group's own label and milestone; the project sees them too.
+		ctx := context.Background()
+		gid := func(s string) forge.SourceID { return forge.SourceID{Type: "gitlab", Host: "gitlab.example", ID: s} }
+		if err := in.App.Store.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.WriteGroupContent(ctx, int64(team.ID), []forge.Object{
+				forge.Label{SourceID: gid("GL1"), Name: "team-label", Color: "#00ff00", Description: "For the team"},
+				forge.Milestone{SourceID: gid("GM1"), IID: 4, Title: "Team goal", Description: "Do *it* " + hostile, State: forge.MilestoneActive},
+			})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v4/groups/%d/milestones", in.URL, team.ID), nil)
+		req.Header.Set("PRIVATE-TOKEN", in.RootToken)
+		var ms []struct {
+			WebURL string `json:"web_url"`
+		}
+		if res, err := http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		} else {
+			err = json.NewDecoder(res.Body).Decode(&ms)
+			res.Body.Close()
+			if err != nil || len(ms) != 1 {
+				t.Fatalf("group milestones: %v %v", ms, err)
+			}
+		}
+		milestonePath := strings.TrimPrefix(ms[0].WebURL, in.URL)
+		if milestonePath != "/groups/team/-/milestones/4" {
+			t.Fatalf("group milestone web_url %q", ms[0].WebURL)
+		}
 		// The API's web_url of a group is a page.
 		g, _, err := root.Groups.GetGroup(team.ID, nil)
 		if err != nil {
@@ -83,11 +119,19 @@ func TestGroupPages(t *testing.T) {
 			{"public group web_url, anonymous", anon, "/groups/pub", 200, []string{`<h1 id="group-name">Pub</h1>`}, []string{"inner"}},
 			{"a user namespace is no group", b, "/root", 404, nil, nil},
 			{"unknown group", b, "/groups/nope", 404, nil, nil},
-			{"group sub-page", b, "/team/-/issues", 404, nil, nil},
+			{"group sub-page that is not", b, "/team/-/issues", 404, nil, nil},
+			{"group labels", b, "/groups/team/-/labels", 200, []string{`<nav aria-label="Group"`, `href="/groups/team/-/labels" aria-current="page"`,
+				"team-label", `fill="#00ff00"`, "1 label by name<"}, nil},
+			{"group milestones", b, "/team/-/milestones", 200, []string{`href="/groups/team/-/milestones/4"`, "Team goal"}, nil},
+			{"group milestone web_url", b, milestonePath, 200, []string{`<h1 id="title">Team goal`, "<em>it</em>"}, []string{"issues-h"}},
+			{"unknown group milestone", b, "/groups/team/-/milestones/5", 404, nil, nil},
+			{"the project's milestones link the group's", b, "/team/app/-/milestones", 200, []string{`href="/groups/team/-/milestones/4"`,
+				`<span class="kind">group</span>`}, nil},
+			{"the project's labels hold the group's", b, "/team/app/-/labels", 200, []string{"team-label", `<span class="kind">group</span>`}, nil},
 		}
 		for _, who := range []*browser{stranger, anon} {
-			for _, p := range []string{"/team", "/groups/team", "/groups/team/sub", "/team/sub"} {
-				cases = append(cases, pageCase{"outsider", who, p, 404, nil, []string{"About", "app"}})
+			for _, p := range []string{"/team", "/groups/team", "/groups/team/sub", "/team/sub", "/groups/team/-/labels", "/team/-/milestones", milestonePath} {
+				cases = append(cases, pageCase{"outsider", who, p, 404, nil, []string{"About", "app", "Team goal", "team-label"}})
 			}
 		}
 		checkPages(t, cases)
