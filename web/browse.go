@@ -20,8 +20,10 @@ import (
 
 // Browse pages: what was imported, read-only, at GitLab's web paths
 // ("/<full_path>", "/<full_path>/-/tree/<ref>/<path>", "/-/blob/…",
-// "/-/issues[/<iid>]", "/-/merge_requests[/<iid>]"), so the API's web_url
-// values lead somewhere. They read as the API reads: a project the viewer
+// "/-/issues[/<iid>]", "/-/merge_requests[/<iid>]"; lists take ?page=;
+// the sub-pages of browse_repo.go and browse_content.go; a group's pages
+// when no project has the path, groups.go), so the API's web_url values
+// lead somewhere. They read as the API reads: a project the viewer
 // may not see is not routed here at all (the API's JSON 404 answers, as
 // for a path that names nothing), and code needs the API's read_code rule.
 
