@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -207,8 +208,26 @@ type releaseRow struct {
 	Short             string
 	Released          *time.Time
 	Description       template.HTML
-	Links             []forge.ReleaseLink
+	Links             []releaseLink
 	Anchor            string
+}
+
+// releaseLink is a release's asset link; URL is "" (the name shown
+// without a link) unless it is an http or https address.
+type releaseLink struct {
+	Name, URL, Type string
+}
+
+func releaseLinks(ls []forge.ReleaseLink) []releaseLink {
+	out := make([]releaseLink, 0, len(ls))
+	for _, l := range ls {
+		rl := releaseLink{Name: l.Name, Type: l.LinkType}
+		if u, err := url.Parse(l.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			rl.URL = l.URL
+		}
+		out = append(out, rl)
+	}
+	return out
 }
 
 // releasesPage lists the releases, newest first; "/-/releases/<tag>" (a
@@ -234,7 +253,7 @@ func (h *Handler) releasesPage(w http.ResponseWriter, r *http.Request, pv *proje
 	rows := make([]releaseRow, 0, len(list))
 	for i, rel := range list {
 		row := releaseRow{Tag: rel.TagName, Name: rel.Name, Author: userName(rel.Author), Released: rel.ReleasedAt,
-			Description: markdown(rel.Description), Links: rel.Links, Anchor: "release-" + strconv.Itoa(i+1)}
+			Description: markdown(rel.Description), Links: releaseLinks(rel.Links), Anchor: "release-" + strconv.Itoa(i+1)}
 		if row.Name == "" {
 			row.Name = rel.TagName
 		}

@@ -137,11 +137,11 @@ func TestBrowseRepoAndContent(t *testing.T) {
 				`<label for="state">State</label>`}, nil},
 			{"closed milestones", b, base + "/-/milestones?state=closed", 200, []string{"No milestones."}, []string{"Version one"}},
 			{"milestone", b, base + "/-/milestones/7", 200, []string{`<h1 id="title">Version one`, "<strong>it</strong>",
-				`href="/root/secret/-/issues/3"`, "In the milestone", "1 issues in this milestone"}, []string{"Filler"}},
+				`href="/root/secret/-/issues/3"`, "In the milestone", "1 issue in this milestone"}, []string{"Filler"}},
 			{"unknown milestone", b, base + "/-/milestones/8", 404, nil, nil},
 			// Releases: rendered notes, tag and commit links, safe asset links.
 			{"releases", b, base + "/-/releases", 200, []string{"One " + esc, "<em>here</em>", `href="/root/secret/-/tree/v1.0"`,
-				`href="/root/secret/-/commit/` + mainSHA + `"`, `href="https://example.com/bin"`, "octo"}, nil},
+				`href="/root/secret/-/commit/` + mainSHA + `"`, `href="https://example.com/bin"`, "octo", `evil <span class="kind">link not shown</span>`}, []string{"ZgotmplZ"}},
 			{"release", b, base + "/-/releases/v1.0", 200, []string{"Release One " + esc, `href="/root/secret/-/releases"`}, nil},
 			{"unknown release", b, base + "/-/releases/v9", 404, nil, nil},
 			{"tag path leads to its files", b, base + "/-/tags/v1.0", 303, nil, nil},
