@@ -257,6 +257,9 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, pv *projectView, 
 
 func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, pv *projectView) error {
 	data := map[string]any{}
+	if err := h.projectGroup(r.Context(), pv, data); err != nil { // groups.go
+		return err
+	}
 	ok, err := h.repo(pv)
 	if err != nil && !errors.Is(err, errNoCode) {
 		return err

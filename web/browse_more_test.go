@@ -119,6 +119,8 @@ func TestBrowseRepoAndContent(t *testing.T) {
 				[]string{"Step 6<", `rel="next"`}},
 			{"commits past the end", b, base + "/-/commits/long?page=9", 404, nil, nil},
 			{"commits of no ref", b, base + "/-/commits/nobranch", 404, nil, nil},
+			{"commits of a path", b, base + "/-/commits/main/docs/guide.md", 200, []string{`id="path-ignored"`, "<code>docs/guide.md</code>"}, nil},
+			{"tree links its history", b, base + "/-/tree/feature/x", 200, []string{`href="/root/secret/-/commits/feature/x"`}, nil},
 			// One commit: message, parent, its diff.
 			{"commit", b, base + "/-/commit/" + featSHA, 200, []string{`<h1 id="title">Change</h1>`, featSHA,
 				`href="/root/secret/-/commit/` + mainSHA + `"`, `class="difffile" data-path="a.txt"`, `data-new="2"`, `<td class="code">+2</td>`}, nil},

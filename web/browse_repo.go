@@ -98,11 +98,12 @@ func (h *Handler) commitsPage(w http.ResponseWriter, r *http.Request, pv *projec
 		return err
 	}
 	ctx := r.Context()
-	ref := ""
+	ref, p := "", ""
 	if rest != "" {
-		// "<ref>[/<path>]": the path is not used (the history of a whole ref).
+		// "<ref>[/<path>]": the path is not used (the history of the whole
+		// ref is shown, and the page says so).
 		var err error
-		if ref, _, err = h.splitRef(ctx, pv.p.ID, rest); err != nil {
+		if ref, p, err = h.splitRef(ctx, pv.p.ID, rest); err != nil {
 			return err
 		}
 	} else if b, err := h.git.DefaultBranch(ctx, pv.p.ID); err == nil && b != "" {
@@ -127,7 +128,7 @@ func (h *Handler) commitsPage(w http.ResponseWriter, r *http.Request, pv *projec
 		rows = append(rows, commitRowOf(pv, c))
 	}
 	return h.page(w, r, pv, "commits", "Commits · "+ref+" · "+pv.p.FullPath, map[string]any{
-		"Ref": ref, "Rows": rows, "Pager": newPager(r, page, commitsPage, total)})
+		"Ref": ref, "Path": p, "Rows": rows, "Pager": newPager(r, page, commitsPage, total)})
 }
 
 func (h *Handler) commitPage(w http.ResponseWriter, r *http.Request, pv *projectView, sha string) error {

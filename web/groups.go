@@ -203,3 +203,19 @@ func (h *Handler) groupMilestones(w http.ResponseWriter, r *http.Request, s *ses
 	return h.groupRender(w, r, s, g, "milestones", "milestones", "Milestones · "+g.FullPath, map[string]any{"Rows": rows, "State": state,
 		"States": milestoneStates, "Pager": newPager(r, page, contentPage, total)})
 }
+
+// projectGroup adds the project's group (GroupPath, GroupURL) to a project
+// page's data when the viewer may see that group.
+func (h *Handler) projectGroup(ctx context.Context, pv *projectView, data map[string]any) error {
+	ns := pv.p.Namespace
+	if ns == nil || ns.Kind != ferry.KindGroup {
+		return nil
+	}
+	return h.store.Read(ctx, func(tx *store.Tx) error {
+		ok, err := tx.CanSeeNamespace(ctx, viewerOf(pv.s), ns.ID)
+		if ok {
+			data["GroupPath"], data["GroupURL"] = ns.FullPath, groupURL(ns)
+		}
+		return err
+	})
+}

@@ -127,6 +127,7 @@ func TestGroupPages(t *testing.T) {
 			{"unknown group milestone", b, "/groups/team/-/milestones/5", 404, nil, nil},
 			{"the project's milestones link the group's", b, "/team/app/-/milestones", 200, []string{`href="/groups/team/-/milestones/4"`,
 				`<span class="kind">group</span>`}, nil},
+			{"the project links its group", b, "/team/app", 200, []string{`<dd id="group"><a href="/groups/team">team</a></dd>`}, nil},
 			{"the project's labels hold the group's", b, "/team/app/-/labels", 200, []string{"team-label", `<span class="kind">group</span>`}, nil},
 		}
 		for _, who := range []*browser{stranger, anon} {
