@@ -10,6 +10,7 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/store"
@@ -93,6 +94,18 @@ func TestGroupPages(t *testing.T) {
 		if milestonePath != "/groups/team/-/milestones/4" {
 			t.Fatalf("group milestone web_url %q", ms[0].WebURL)
 		}
+		// Enough projects in pub for two pages (50 a page) for anonymous viewers: site and these.
+		if err := in.App.Store.Write(ctx, func(tx *store.Tx) error {
+			for i := 1; i <= 50; i++ {
+				name := fmt.Sprintf("z%02d", i)
+				if err := tx.CreateProject(ctx, &ferry.Project{Name: name, Path: name, Visibility: ferry.Public, NamespaceID: int64(pub.ID), CreatorID: 1}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		// The API's web_url of a group is a page.
 		g, _, err := root.Groups.GetGroup(team.ID, nil)
 		if err != nil {
@@ -116,7 +129,10 @@ func TestGroupPages(t *testing.T) {
 			{"subgroup by full path", b, "/team/sub", 200, []string{`<h1 id="group-name">Sub</h1>`}, nil},
 			{"a subgroup they may not see", b, "/groups/team/covert", 404, nil, []string{"Covert"}},
 			{"public group, anonymous", anon, "/pub", 200, []string{`href="/pub/site"`}, []string{"inner"}},
-			{"public group web_url, anonymous", anon, "/groups/pub", 200, []string{`<h1 id="group-name">Pub</h1>`}, []string{"inner"}},
+			{"public group web_url, anonymous", anon, "/groups/pub", 200, []string{`<h1 id="group-name">Pub</h1>`, "51 projects you may see",
+				`rel="next" href="/groups/pub?page=2"`, `href="/pub/site"`, `href="/pub/z49"`}, []string{"inner", `href="/pub/z50"`}},
+			{"public group, page 2", anon, "/groups/pub?page=2", 200, []string{`href="/pub/z50"`, `rel="prev" href="/groups/pub"`},
+				[]string{`href="/pub/site"`, `href="/pub/z49"`}},
 			{"a user namespace is no group", b, "/root", 404, nil, nil},
 			{"unknown group", b, "/groups/nope", 404, nil, nil},
 			{"group sub-page that is not", b, "/team/-/issues", 404, nil, nil},
