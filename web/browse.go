@@ -20,8 +20,10 @@ import (
 
 // Browse pages: what was imported, read-only, at GitLab's web paths
 // ("/<full_path>", "/<full_path>/-/tree/<ref>/<path>", "/-/blob/…",
-// "/-/issues[/<iid>]", "/-/merge_requests[/<iid>]"), so the API's web_url
-// values lead somewhere. They read as the API reads: a project the viewer
+// "/-/issues[/<iid>]", "/-/merge_requests[/<iid>]"; lists take ?page=;
+// the sub-pages of browse_repo.go and browse_content.go; a group's pages
+// when no project has the path, groups.go), so the API's web_url values
+// lead somewhere. They read as the API reads: a project the viewer
 // may not see is not routed here at all (the API's JSON 404 answers, as
 // for a path that names nothing), and code needs the API's read_code rule.
 
@@ -32,10 +34,13 @@ const (
 )
 
 // browsePages are the templates that share templates/browse.html.
-var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true}
+var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true,
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "milestone": true, "releases": true,
+	"group": true}
 
 // browseSubs are the project sub-pages served after "/-/".
-var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true}
+var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true,
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "releases": true}
 
 // splitProjectPath cuts an URL path into a project's full path and what
 // follows "/-/" ("" for the project page); ok is false for paths that are
@@ -117,20 +122,23 @@ func canReadCode(p *ferry.Project, s *session, role ferry.AccessLevel) bool {
 	return role >= ferry.ReporterAccess
 }
 
-// Browses reports whether r is a GET or HEAD of a project page the
-// session may see. Everything else (unknown paths, projects the viewer
+// Browses reports whether r is a GET or HEAD of a project page, or a
+// group page (groups.go), the session may see. Everything else (unknown paths, projects the viewer
 // may not see, other methods) stays where it goes without the web UI.
 func (h *Handler) Browses(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	full, _, ok := splitProjectPath(r.URL.Path)
+	full, sub, ok := splitProjectPath(r.URL.Path)
 	if !ok {
 		return false
 	}
 	s := h.session(r)
 	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
 		_, _, err := h.findProject(r.Context(), tx, s, full)
+		if ferry.ErrorCode(err) == ferry.ENOTFOUND && groupSub(sub) {
+			_, err = h.findGroup(r.Context(), tx, s, full) // groups.go
+		}
 		return err
 	})
 	if err != nil && ferry.ErrorCode(err) != ferry.ENOTFOUND {
@@ -152,11 +160,14 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 	if err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
 		p, role, err = h.findProject(r.Context(), tx, s, full)
 		return err
-	}); err != nil {
+	}); ferry.ErrorCode(err) == ferry.ENOTFOUND && groupSub(sub) {
+		h.groupPage(w, r, s, full, sub)
+		return
+	} else if err != nil {
 		h.browseFail(w, r, s, err)
 		return
 	}
-	pv := &projectView{p: p, role: role, s: s}
+	pv := &projectView{p: p, role: role, s: s, git: h.git}
 	seg, rest, _ := strings.Cut(sub, "/")
 	var err error
 	switch {
@@ -182,7 +193,7 @@ func (h *Handler) browse(w http.ResponseWriter, r *http.Request) {
 			err = h.issuablePage(w, r, pv, typ, iid)
 		}
 	default:
-		err = errPageNotFound
+		err = h.browseMore(w, r, pv, seg, rest) // browse_repo.go, browse_content.go
 	}
 	if err != nil {
 		h.browseFail(w, r, s, err)
@@ -216,6 +227,7 @@ type projectView struct {
 	p    *ferry.Project
 	role ferry.AccessLevel
 	s    *session
+	git  *gitstore.Store
 }
 
 func (v *projectView) FullPath() string    { return v.p.FullPath }
@@ -236,12 +248,18 @@ func (h *Handler) repo(pv *projectView) (bool, error) {
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, pv *projectView, tmpl, title string, data map[string]any) error {
 	data["Title"], data["Project"] = title, pv
+	if _, ok := data["Nav"]; !ok {
+		data["Nav"] = tmpl // the sub-navigation's current link
+	}
 	h.render(w, r, http.StatusOK, tmpl, pv.s, data)
 	return nil
 }
 
 func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, pv *projectView) error {
 	data := map[string]any{}
+	if err := h.projectGroup(r.Context(), pv, data); err != nil { // groups.go
+		return err
+	}
 	ok, err := h.repo(pv)
 	if err != nil && !errors.Is(err, errNoCode) {
 		return err
@@ -439,39 +457,23 @@ func (h *Handler) issuableList(w http.ResponseWriter, r *http.Request, pv *proje
 	}
 	seg, plural, _ := kindOf(typ)
 	f := store.IssuableFilter{Viewer: viewerOf(pv.s), ProjectID: pv.p.ID, Role: pv.role, State: state, Sort: "desc"}
-	pg := store.Page{Page: 1, PerPage: listPage}
+	page := pageParam(r)
 	var rows []issuableRow
 	var total int
-	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
-		if typ == forge.OnIssue {
-			list, n, err := tx.ListIssues(r.Context(), f, pg)
-			for _, it := range list {
-				rows = append(rows, issuableRow{IID: it.IID, Title: it.Title, State: it.State, Author: userName(it.Author), Labels: it.Labels, Notes: it.UserNotesCount})
-			}
-			total = n
-			return err
-		}
-		list, n, err := tx.ListMergeRequests(r.Context(), f, pg)
-		for _, it := range list {
-			rows = append(rows, issuableRow{IID: it.IID, Title: it.Title, State: it.State, Author: userName(it.Author), Labels: it.Labels,
-				Notes: it.UserNotesCount, Source: it.SourceBranch, Target: it.TargetBranch})
-		}
-		total = n
+	err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		rows, total, err = h.issuableRows(r.Context(), tx, pv, typ, f, store.Page{Page: page, PerPage: listPage})
 		return err
 	})
 	if err != nil {
 		return err
-	}
-	for i := range rows {
-		rows[i].URL = fmt.Sprintf("%s/-/%s/%d", pv.URL(), seg, rows[i].IID)
 	}
 	states := []string{"all", "opened", "closed"}
 	if typ == forge.OnMergeRequest {
 		states = append(states, "merged")
 	}
 	return h.page(w, r, pv, "issuables", plural+" · "+pv.p.FullPath, map[string]any{
-		"Kind": plural, "Seg": seg, "Rows": rows, "Total": total, "More": total > len(rows), "State": state, "States": states,
-		"MR": typ == forge.OnMergeRequest})
+		"Nav": seg, "Kind": plural, "Seg": seg, "Rows": rows, "Total": total, "State": state, "States": states,
+		"MR": typ == forge.OnMergeRequest, "Pager": newPager(r, page, listPage, total)})
 }
 
 // noteView is a note as the page shows it.
@@ -620,7 +622,7 @@ func (h *Handler) issuablePage(w http.ResponseWriter, r *http.Request, pv *proje
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Kind": one, "Plural": plural, "Seg": seg, "IID": iid, "Item": base, "Author": userName(base.Author),
+	data := map[string]any{"Nav": seg, "Kind": one, "Plural": plural, "Seg": seg, "IID": iid, "Item": base, "Author": userName(base.Author),
 		"Confidential": confidential, "MR": mr,
 		"Description": markdown(base.Description),
 		"Created":     base.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")}
@@ -725,6 +727,13 @@ func (h *Handler) mrDiff(ctx context.Context, pv *projectView, mr *store.MergeRe
 	if err != nil {
 		return nil, "", fmt.Errorf("diff of merge request %d: %w", mr.ID, err)
 	}
+	out, note := diffViews(raw, overflow)
+	return out, note, nil
+}
+
+// diffViews numbers the lines of a diff's files for the page; note says
+// when files were left out.
+func diffViews(raw []gitstore.DiffFile, overflow bool) ([]diffFileView, string) {
 	out := make([]diffFileView, 0, len(raw))
 	for _, d := range raw {
 		fv := diffFileView{OldPath: d.OldPath, NewPath: d.NewPath, New: d.NewFile, Deleted: d.DeletedFile, Renamed: d.RenamedFile, TooLarge: d.TooLarge}
@@ -739,7 +748,7 @@ func (h *Handler) mrDiff(ctx context.Context, pv *projectView, mr *store.MergeRe
 	if overflow {
 		note = "Only the first files of the diff are shown."
 	}
-	return out, note, nil
+	return out, note
 }
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)

@@ -19,26 +19,73 @@ var statuses = []string{ferry.ImportScheduled, ferry.BulkCreated, ferry.ImportSt
 	ferry.BulkTimeout, ferry.ImportCanceled}
 
 const (
-	// historyRows bounds each list of the history page.
-	historyRows = 100
-	// failureCap bounds how many failures are counted per import.
-	failureCap = 1000
+	// historyRows is how many rows each list of the history shows a page.
+	historyRows = 50
 )
 
 var funcs = template.FuncMap{
-	"when": func(t *time.Time) string {
-		if t == nil {
+	"when": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
 			return ""
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"iso": func(t *time.Time) string {
-		if t == nil {
+	"iso": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
+	"day": func(v any) string {
+		t, ok := timeOf(v)
+		if !ok {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
 	"barmax": func(r relationView) int64 { return r.max() },
+	// count is "1 commit", "2 commits": count n "commit" (or count n
+	// "branch" "branches").
+	"count": func(n int, one string, many ...string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		if len(many) > 0 {
+			return strconv.Itoa(n) + " " + many[0]
+		}
+		return strconv.Itoa(n) + " " + one + "s"
+	},
+	// dict passes several values to a template: dict "K1" v1 "K2" v2.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: %d arguments", len(kv))
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+}
+
+// timeOf is a template's time.Time or *time.Time; false for nil and the
+// zero time.
+func timeOf(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, !t.IsZero()
+	case *time.Time:
+		if t != nil {
+			return *t, !t.IsZero()
+		}
+	}
+	return time.Time{}, false
 }
 
 // importRow is one line of the history.
@@ -49,7 +96,6 @@ type importRow struct {
 	Started                     *time.Time
 	Duration                    string
 	Fetched, Imported, Failures int64
-	FailuresMore                bool
 }
 
 // migrationRow is one GitLab migration of the history with its entities.
@@ -81,83 +127,56 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 // historyFor renders the imports s's user may see: project imports of the
 // projects they are a member of (every one for administrators) and the
 // GitLab migrations they started (every one for administrators), newest
-// first, optionally of one status.
+// first, optionally of one status; ?page= pages the project imports and
+// ?mpage= the migrations.
 func (h *Handler) historyFor(w http.ResponseWriter, r *http.Request, s *session) {
 	status := r.URL.Query().Get("status")
 	if !slices.Contains(statuses, status) {
 		status = ""
 	}
+	page, mpage := pageParam(r), pageParamOf(r, "mpage")
 	var imports []importRow
 	var migrations []migrationRow
-	more := false
+	var nImports, nMigrations int
 	ctx := r.Context()
 	err := h.store.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		if imports, more, err = projectImports(ctx, tx, s.user, status); err != nil {
+		if imports, nImports, err = projectImports(ctx, tx, s.user, status, page); err != nil {
 			return err
 		}
-		migrations, err = bulkImports(ctx, tx, s.user, status)
+		migrations, nMigrations, err = bulkImports(ctx, tx, s.user, status, mpage)
 		return err
 	})
 	if err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "history", s, map[string]any{"Title": "Imports", "Imports": imports, "More": more,
-		"Migrations": migrations, "Status": status, "Statuses": statuses})
+	h.render(w, r, http.StatusOK, "history", s, map[string]any{"Title": "Imports", "Imports": imports, "ImportsTotal": nImports,
+		"Pager": newPager(r, page, historyRows, nImports).labeled("Pages of project imports"), "Migrations": migrations, "MigrationsTotal": nMigrations,
+		"MPager": newPagerOf(r, "mpage", mpage, historyRows, nMigrations).labeled("Pages of migrations"), "Status": status, "Statuses": statuses})
 }
 
-// projectImports lists project imports (GitHub, Bitbucket Server; the
-// projects of GitLab migrations show under their migration). The store
-// has no list of imports, so it walks the user's projects, newest first.
-func projectImports(ctx context.Context, tx *store.Tx, u *ferry.User, status string) ([]importRow, bool, error) {
-	var rows []importRow
-	now := tx.Now()
-	f := store.ProjectFilter{Viewer: store.Viewer{UserID: u.ID, Admin: u.IsAdmin}, Membership: !u.IsAdmin, OrderBy: "created_at"}
-	for page := 1; page <= 50; page++ {
-		projects, total, err := tx.ListProjects(ctx, f, store.Page{Page: page, PerPage: 100})
-		if err != nil {
-			return nil, false, err
-		}
-		for _, p := range projects {
-			if p.ImportType == "gitlab_project" || p.ImportStatus == "" || p.ImportStatus == ferry.ImportNone ||
-				(status != "" && p.ImportStatus != status) {
-				continue
-			}
-			im, err := tx.ImportByProject(ctx, p.ID)
-			if ferry.ErrorCode(err) == ferry.ENOTFOUND {
-				continue
-			} else if err != nil {
-				return nil, false, err
-			}
-			if status != "" && im.Status != status {
-				continue
-			}
-			if len(rows) == historyRows {
-				return rows, true, nil
-			}
-			rels, err := tx.Relations(ctx, im.ID)
-			if err != nil {
-				return nil, false, err
-			}
-			fails, err := tx.Failures(ctx, im.ID, failureCap+1)
-			if err != nil {
-				return nil, false, err
-			}
-			row := importRow{ProjectID: p.ID, Target: p.FullPath, SourceType: im.SourceType, Source: sourceOf(im, p), Status: im.Status,
-				Started: im.StartedAt, Duration: duration(im.StartedAt, im.FinishedAt, now), Failures: int64(min(len(fails), failureCap)),
-				FailuresMore: len(fails) > failureCap}
-			for _, rel := range rels {
-				row.Fetched += rel.Fetched
-				row.Imported += rel.Imported
-			}
-			rows = append(rows, row)
-		}
-		if page*100 >= total {
-			break
-		}
+// projectImports lists one page of project imports (GitHub, Bitbucket
+// Server; the projects of GitLab migrations show under their migration)
+// with the total, in one store query.
+func projectImports(ctx context.Context, tx *store.Tx, u *ferry.User, status string, page int) ([]importRow, int, error) {
+	f := store.ImportFilter{Viewer: store.Viewer{UserID: u.ID, Admin: u.IsAdmin}, Status: status, SkipImportType: "gitlab_project"}
+	list, total, err := tx.ListProjectImports(ctx, f, store.Page{Page: page, PerPage: historyRows})
+	if err != nil {
+		return nil, 0, err
 	}
-	return rows, false, nil
+	now := tx.Now()
+	rows := make([]importRow, 0, len(list))
+	for _, x := range list {
+		im := x.Import
+		src := im.SourceURL + " " + im.SourceRef
+		if x.ImportSource != "" {
+			src = im.SourceURL + " " + x.ImportSource
+		}
+		rows = append(rows, importRow{ProjectID: im.ProjectID, Target: x.ProjectFullPath, SourceType: im.SourceType, Source: src, Status: im.Status,
+			Started: im.StartedAt, Duration: duration(im.StartedAt, im.FinishedAt, now), Fetched: x.Fetched, Imported: x.Imported, Failures: x.Failures})
+	}
+	return rows, total, nil
 }
 
 func sourceOf(im *ferry.Import, p *ferry.Project) string {
@@ -167,26 +186,27 @@ func sourceOf(im *ferry.Import, p *ferry.Project) string {
 	return im.SourceURL + " " + im.SourceRef
 }
 
-// bulkImports lists GitLab migrations with their entities.
-func bulkImports(ctx context.Context, tx *store.Tx, u *ferry.User, status string) ([]migrationRow, error) {
+// bulkImports lists one page of GitLab migrations with their entities,
+// and the total.
+func bulkImports(ctx context.Context, tx *store.Tx, u *ferry.User, status string, page int) ([]migrationRow, int, error) {
 	f := store.BulkFilter{UserID: u.ID, Status: status, Desc: true}
 	if u.IsAdmin {
 		f.UserID = 0
 	}
-	list, _, err := tx.ListBulkImports(ctx, f, store.Page{Page: 1, PerPage: historyRows})
+	list, total, err := tx.ListBulkImports(ctx, f, store.Page{Page: page, PerPage: historyRows})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	now := tx.Now()
 	var rows []migrationRow
 	for _, b := range list {
 		row, err := migrationOf(ctx, tx, b, now)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rows = append(rows, row)
 	}
-	return rows, nil
+	return rows, total, nil
 }
 
 func migrationOf(ctx context.Context, tx *store.Tx, b *ferry.BulkImport, now time.Time) (migrationRow, error) {

@@ -1,9 +1,12 @@
 // Package web is ferry's browser interface: server-rendered pages to sign
 // in with a personal access token, see the history of the imports a user
-// may see, watch one import live and cancel it, and browse what was
-// imported (project, tree, file, issues, merge requests with their diff
-// notes; browse.go) at GitLab's web paths. Templates, styles and the
-// one small polling script are embedded; pages work without JavaScript.
+// may see (paged, one store query a page), watch one import live and
+// cancel it, and browse what was imported at GitLab's web paths: project,
+// tree, file, issues and merge requests with their diff notes (browse.go),
+// commits, a commit's diff, branches and tags (browse_repo.go), labels,
+// milestones and releases (browse_content.go), and groups with their
+// labels and milestones (groups.go). Templates, styles and the one small
+// polling script are embedded; pages work without JavaScript.
 //
 // It reads through the store's transactions and ends imports through the
 // engine's Cancel, as the API does. It must not know the sources, the
@@ -83,8 +86,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
-	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable"} {
-		pats := []string{"templates/layout.html", "templates/" + p + ".html"}
+	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
+		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group"} {
+		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
 		}
