@@ -162,8 +162,10 @@ func TestBadInputValidation(t *testing.T) {
 			{"group: description of 501", call{"POST", "/api/v4/groups", "root", jsonCT, fmt.Sprintf(`{"name":"x","path":"x1","description":"%s"}`, long(501))}, 400, fieldBody("description", "is too long (maximum is 500 characters)")},
 			{"group: description of 501 on edit", call{"PUT", fmt.Sprintf("/api/v4/groups/%d", vg), "root", jsonCT, fmt.Sprintf(`{"description":"%s"}`, long(501))}, 400, fieldBody("description", "is too long (maximum is 500 characters)")},
 			{"group: name of 256", call{"POST", "/api/v4/groups", "root", jsonCT, fmt.Sprintf(`{"name":"%s","path":"x1"}`, long(256))}, 400, fieldBody("name", "is too long (maximum is 255 characters)")},
-			{"user: name of 256", call{"POST", "/api/v4/users", "root", jsonCT, fmt.Sprintf(`{"username":"u1","name":"%s","email":"u1@example.com","password":"p"}`, long(256))}, 400, fieldBody("name", "is too long (maximum is 255 characters)")},
-			{"user: username of 256", call{"POST", "/api/v4/users", "root", jsonCT, fmt.Sprintf(`{"username":"%s","name":"u1","email":"u1@example.com","password":"p"}`, long(256))}, 400, fieldBody("username", "is too long (maximum is 255 characters)")},
+			{"user: name of 256", call{"POST", "/api/v4/users", "root", jsonCT, fmt.Sprintf(`{"username":"u1","name":"%s","email":"u1@example.com","password":"s3cret-pass"}`, long(256))}, 400, fieldBody("name", "is too long (maximum is 255 characters)")},
+			{"user: username of 256", call{"POST", "/api/v4/users", "root", jsonCT, fmt.Sprintf(`{"username":"%s","name":"u1","email":"u1@example.com","password":"s3cret-pass"}`, long(256))}, 400, fieldBody("username", "is too long (maximum is 255 characters)")},
+			{"user: password of 7", call{"POST", "/api/v4/users", "root", jsonCT, `{"username":"u1","name":"u1","email":"u1@example.com","password":"1234567"}`}, 400, fieldBody("password", "is too short (minimum is 8 characters)")},
+			{"user: password of 129 on edit", call{"PUT", fmt.Sprintf("/api/v4/users/%d", alice), "root", jsonCT, fmt.Sprintf(`{"password":"%s"}`, long(129))}, 400, fieldBody("password", "is too long (maximum is 128 characters)")},
 			{"user: email of 256 on edit", call{"PUT", fmt.Sprintf("/api/v4/users/%d", alice), "root", jsonCT, fmt.Sprintf(`{"email":"%s@example.com"}`, long(256-len("@example.com")+1))}, 400, fieldBody("email", "is too long (maximum is 255 characters)")},
 			// 6. dates and enums of the lists
 			{"users: bad order_by", call{"GET", "/api/v4/users?order_by=stars", "root", "", ""}, 400, `{"error":"order_by does not have a valid value"}`},

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/password"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -134,8 +135,23 @@ func userConflict(err error) error {
 	return ferry.Errorf(ferry.ECONFLICT, "Username has already been taken")
 }
 
-// createUser is POST /users. ferry signs in with tokens only, so a password
-// is accepted for compatibility with scripts but never stored.
+// passwordParam reads and hashes a new password (GitLab's length rule,
+// 400 {"message":{"password":[…]}}); hash is "" when none was given. The
+// hashing runs before any transaction: bcrypt takes tens of milliseconds.
+func passwordParam(p *params) (hash string, err error) {
+	pw, ok := p.str("password")
+	if !ok {
+		return "", nil
+	}
+	if err := password.Validate(pw); err != nil {
+		return "", ferry.FieldError(ferry.EBADREQUEST, "password", err.Error())
+	}
+	return password.Hash(pw)
+}
+
+// createUser is POST /users. A password lets the user sign in to the web
+// UI; reset_password and force_random_password leave the user without
+// one (ferry sends no mail), to sign in with a personal access token.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := requireAdmin(r); err != nil {
 		return err
@@ -158,7 +174,19 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := validateUser(p, u); err != nil {
 		return err
 	}
-	if err := s.store.Write(r.Context(), func(tx *store.Tx) error { return tx.CreateUser(r.Context(), u) }); err != nil {
+	hash, err := passwordParam(p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.CreateUser(r.Context(), u); err != nil {
+			return err
+		}
+		if hash == "" {
+			return nil
+		}
+		return tx.SetUserPassword(r.Context(), u.ID, hash)
+	}); err != nil {
 		return userConflict(err)
 	}
 	writeJSON(w, http.StatusCreated, s.renderUser(r, u))
@@ -174,6 +202,10 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return notFound("User")
 	}
 	p, err := s.params(r)
+	if err != nil {
+		return err
+	}
+	hash, err := passwordParam(p)
 	if err != nil {
 		return err
 	}
@@ -194,7 +226,10 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		if err := validateUser(p, u); err != nil {
 			return err
 		}
-		return tx.UpdateUser(r.Context(), u)
+		if err := tx.UpdateUser(r.Context(), u); err != nil || hash == "" {
+			return err
+		}
+		return tx.SetUserPassword(r.Context(), u.ID, hash)
 	})
 	if err != nil {
 		return userConflict(err)

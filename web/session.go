@@ -28,8 +28,10 @@ const (
 )
 
 // session is a signed-in browser: which user, through which personal
-// access token, until when. The cookie holds these, signed; never the
-// token's secret.
+// access token (nil when signed in with a password), until when. The
+// cookie holds these, signed; never the token's secret nor anything of
+// the password but a stamp of its hash, so that changing the password
+// ends the sessions it opened.
 type session struct {
 	payload string // what the MAC covers; also what CSRF tokens derive from
 	user    *ferry.User
@@ -37,9 +39,13 @@ type session struct {
 	expires time.Time
 }
 
-// canWrite reports whether the session's token allows changes (cancel):
-// the api scope, as the API asks for a POST.
-func (s *session) canWrite() bool { return s.token.HasScope(ferry.ScopeAPI) }
+// canWrite reports whether the session allows changes (cancel, start): a
+// password session does, as GitLab's web sessions do; a token's needs the
+// api scope, as the API asks for a POST.
+func (s *session) canWrite() bool { return s.token == nil || s.token.HasScope(ferry.ScopeAPI) }
+
+// passwordStamp stands for a password hash in a session cookie.
+func (h *Handler) passwordStamp(hash string) string { return "p" + h.mac("password", hash)[:22] }
 
 func (h *Handler) mac(parts ...string) string {
 	m := hmac.New(sha256.New, h.key)
@@ -64,7 +70,18 @@ func (h *Handler) newSessionCookie(r *http.Request, t *ferry.PersonalAccessToken
 	if t.ExpiresAt != nil && t.ExpiresAt.Before(exp) {
 		exp = *t.ExpiresAt
 	}
-	payload := fmt.Sprintf("v1.%d.%d.%d.%s", t.UserID, t.ID, exp.Unix(), nonce())
+	return h.sessionCookie(r, t.UserID, strconv.FormatInt(t.ID, 10), exp)
+}
+
+// newPasswordSessionCookie makes the cookie of a session opened with the
+// password whose hash is given.
+func (h *Handler) newPasswordSessionCookie(r *http.Request, userID int64, hash string, now time.Time) *http.Cookie {
+	return h.sessionCookie(r, userID, h.passwordStamp(hash), now.Add(sessionTTL))
+}
+
+// sessionCookie signs "v1.<user>.<token id | password stamp>.<expiry>.<nonce>".
+func (h *Handler) sessionCookie(r *http.Request, userID int64, via string, exp time.Time) *http.Cookie {
+	payload := fmt.Sprintf("v1.%d.%s.%d.%s", userID, via, exp.Unix(), nonce())
 	return &http.Cookie{Name: sessionCookie, Value: payload + "." + h.mac("session", payload), Path: "/", Expires: exp,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
 }
@@ -90,8 +107,12 @@ func (h *Handler) session(r *http.Request) *session {
 		return nil
 	}
 	uid, err1 := strconv.ParseInt(f[1], 10, 64)
-	tid, err2 := strconv.ParseInt(f[2], 10, 64)
 	exp, err3 := strconv.ParseInt(f[3], 10, 64)
+	byPassword := strings.HasPrefix(f[2], "p")
+	tid, err2 := int64(0), error(nil)
+	if !byPassword {
+		tid, err2 = strconv.ParseInt(f[2], 10, 64)
+	}
 	if err1 != nil || err2 != nil || err3 != nil {
 		return nil
 	}
@@ -101,12 +122,23 @@ func (h *Handler) session(r *http.Request) *session {
 		if !now.Before(s.expires) {
 			return errNoSession
 		}
-		t, err := tx.TokenByID(r.Context(), tid)
-		if err != nil {
-			return err
-		}
-		if t.UserID != uid || !t.Active(now) {
-			return errNoSession
+		if byPassword {
+			hash, err := tx.PasswordHash(r.Context(), uid)
+			if err != nil {
+				return err
+			}
+			if hash == "" || !hmac.Equal([]byte(h.passwordStamp(hash)), []byte(f[2])) {
+				return errNoSession // the password changed or was removed
+			}
+		} else {
+			t, err := tx.TokenByID(r.Context(), tid)
+			if err != nil {
+				return err
+			}
+			if t.UserID != uid || !t.Active(now) {
+				return errNoSession
+			}
+			s.token = t
 		}
 		u, err := tx.UserByID(r.Context(), uid)
 		if err != nil {
@@ -115,7 +147,7 @@ func (h *Handler) session(r *http.Request) *session {
 		if !u.CanSignIn() {
 			return errNoSession
 		}
-		s.user, s.token = u, t
+		s.user = u
 		return nil
 	})
 	if err != nil {

@@ -63,6 +63,7 @@ type Handler struct {
 	git     *gitstore.Store
 	log     *slog.Logger
 	pages   map[string]*template.Template
+	failed  failures // recent failed password sign-ins
 	css     template.CSS
 	js      template.JS
 	mux     *http.ServeMux
@@ -205,6 +206,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.forbidden(w, r, nil)
 		return
 	}
+	if login := strings.TrimSpace(r.PostFormValue("login")); login != "" || r.PostForm.Has("password") {
+		h.signInPassword(w, r, login, r.PostFormValue("password"))
+		return
+	}
 	secret := strings.TrimSpace(r.PostFormValue("token"))
 	t, err := h.signInWith(r.Context(), secret)
 	if secret == "" || err != nil {
@@ -212,11 +217,34 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			h.log.ErrorContext(r.Context(), "web sign-in", "error", err)
 		}
 		// Never echo the token: the field comes back empty.
-		h.render(w, r, http.StatusUnauthorized, "signin", nil, map[string]any{"Title": "Sign in",
+		h.render(w, r, http.StatusUnauthorized, "signin", nil, map[string]any{"Title": "Sign in", "Via": "token",
 			"Error": "That token is not valid: it may be mistyped, revoked or expired, or lack the api or read_api scope."})
 		return
 	}
-	http.SetCookie(w, h.newSessionCookie(r, t, h.store.Now()))
+	h.signedInWith(w, r, h.newSessionCookie(r, t, h.store.Now()))
+}
+
+// signInPassword answers the password form. The error never says whether
+// the login exists, and the password never comes back.
+func (h *Handler) signInPassword(w http.ResponseWriter, r *http.Request, login, pw string) {
+	u, hash, err := h.signInWithPassword(r.Context(), login, pw)
+	if err != nil {
+		msg, code := "Invalid login or password.", http.StatusUnauthorized
+		switch {
+		case err == errLocked:
+			msg, code = "Too many failed sign-in attempts for that login: try again in a few minutes.", http.StatusTooManyRequests
+		case ferry.ErrorCode(err) == ferry.EINTERNAL && err != errNoSession:
+			h.log.ErrorContext(r.Context(), "web sign-in", "error", err)
+		}
+		h.render(w, r, code, "signin", nil, map[string]any{"Title": "Sign in", "Via": "password", "Login": login, "Error": msg})
+		return
+	}
+	h.signedInWith(w, r, h.newPasswordSessionCookie(r, u.ID, hash, h.store.Now()))
+}
+
+// signedInWith sets the new session, drops the sign-in nonce and goes home.
+func (h *Handler) signedInWith(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
+	http.SetCookie(w, c)
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Path: "/users/sign_in", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -6,7 +6,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/app"
+	"github.com/ferry-import/ferry/password"
 	"github.com/ferry-import/ferry/store"
 )
 
@@ -171,6 +174,7 @@ func newAdminUser() *cobra.Command {
 	user := &cobra.Command{Use: "user", Short: "Manage users"}
 	var s settings
 	var u ferry.User
+	var pwFile string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a user",
@@ -182,13 +186,22 @@ func newAdminUser() *cobra.Command {
 			if u.Name == "" {
 				u.Name = u.Username
 			}
+			hash, err := passwordFromFile(cmd, pwFile)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := openStore(ctx, &s)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := st.Write(ctx, func(tx *store.Tx) error { return tx.CreateUser(ctx, &u) }); err != nil {
+			if err := st.Write(ctx, func(tx *store.Tx) error {
+				if err := tx.CreateUser(ctx, &u); err != nil || hash == "" {
+					return err
+				}
+				return tx.SetUserPassword(ctx, u.ID, hash)
+			}); err != nil {
 				return fmt.Errorf("create user: %s", ferry.ErrorMessage(err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created user %s (id %d)\n", u.Username, u.ID)
@@ -200,9 +213,74 @@ func newAdminUser() *cobra.Command {
 	create.Flags().StringVar(&u.Name, "name", "", "display name (default: the username)")
 	create.Flags().StringVar(&u.Email, "email", "", "e-mail address")
 	create.Flags().BoolVar(&u.IsAdmin, "admin", false, "make the user an administrator")
+	create.Flags().StringVar(&pwFile, "password-file", "", "file holding the web sign-in password, - for stdin (default: none; sign in with a token)")
 	_ = create.MarkFlagRequired("username")
-	user.AddCommand(create)
+
+	var ps settings
+	var username, setFile string
+	setPassword := &cobra.Command{
+		Use:   "password",
+		Short: "Set a user's web sign-in password (ends the sessions the old one opened)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hash, err := passwordFromFile(cmd, setFile)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openStore(ctx, &ps)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Write(ctx, func(tx *store.Tx) error {
+				u, err := tx.UserByUsername(ctx, username)
+				if err != nil {
+					return err
+				}
+				return tx.SetUserPassword(ctx, u.ID, hash)
+			}); err != nil {
+				return fmt.Errorf("set password: %s", ferry.ErrorMessage(err))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set\n", username)
+			return nil
+		},
+	}
+	ps.storageFlags(setPassword)
+	setPassword.Flags().StringVar(&username, "username", "", "user whose password to set (required)")
+	setPassword.Flags().StringVar(&setFile, "password-file", "", "file holding the password, - for stdin (required)")
+	_ = setPassword.MarkFlagRequired("username")
+	_ = setPassword.MarkFlagRequired("password-file")
+	user.AddCommand(create, setPassword)
 	return user
+}
+
+// passwordFromFile reads a password from a file (- for stdin; never from
+// argv, where other users of the machine see it), checks GitLab's length
+// rule and hashes it; "" when path is "". Only the line break that ends
+// the file is dropped: spaces may be part of a password.
+func passwordFromFile(cmd *cobra.Command, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("--password-file: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if strings.ContainsAny(pw, "\r\n") {
+		return "", errors.New("--password-file: want the password on one line")
+	}
+	if err := password.Validate(pw); err != nil {
+		return "", fmt.Errorf("--password-file: the password %w", err)
+	}
+	return password.Hash(pw)
 }
 
 func newAdminToken() *cobra.Command {

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,9 +225,22 @@ func TestServeAsANewUserWould(t *testing.T) {
 	}
 
 	// Admin commands work on the same data directory while ferry runs.
-	out, err := exec.Command(ferryBin, "admin", "user", "create", "--data-dir", filepath.Join(dir, "ferry-data"), "--username", "bob", "--email", "bob@example.com").CombinedOutput()
+	short := exec.Command(ferryBin, "admin", "user", "create", "--data-dir", filepath.Join(dir, "ferry-data"), "--username", "bob", "--password-file", "-")
+	short.Stdin = strings.NewReader("short\n")
+	if out, err := short.CombinedOutput(); err == nil || !strings.Contains(string(out), "is too short (minimum is 8 characters)") {
+		t.Fatalf("admin user create with a short password: %v %s", err, out)
+	}
+	create := exec.Command(ferryBin, "admin", "user", "create", "--data-dir", filepath.Join(dir, "ferry-data"), "--username", "bob", "--email", "bob@example.com", "--password-file", "-")
+	create.Stdin = strings.NewReader(" bob's password \n")
+	out, err := create.CombinedOutput()
 	if err != nil {
 		t.Fatalf("admin user create: %v %s", err, out)
+	}
+	if code := webPasswordSignIn(t, p.url, "bob", " bob's password "); code != http.StatusSeeOther {
+		t.Fatalf("bob signs in with the password from --password-file: %d", code)
+	}
+	if code := webPasswordSignIn(t, p.url, "bob", "bob's password"); code != http.StatusUnauthorized {
+		t.Fatalf("the password's spaces were dropped: %d", code)
 	}
 	out, err = exec.Command(ferryBin, "admin", "token", "create", "--data-dir", filepath.Join(dir, "ferry-data"), "--username", "bob", "--scopes", "read_api").Output()
 	if err != nil {
@@ -362,4 +378,28 @@ func TestAdminTokenCreateRefusesWhatTheAPIRefuses(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "glpat-") {
 		t.Fatalf("valid token: %q %v", out, err)
 	}
+}
+
+// webPasswordSignIn posts the web sign-in form with a password and
+// returns the status (303 when signed in).
+func webPasswordSignIn(t *testing.T, base, login, pw string) int {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(base + "/users/sign_in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="authenticity_token" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-in form: %s", page)
+	}
+	res, err = c.PostForm(base+"/users/sign_in", url.Values{"authenticity_token": {string(m[1])}, "login": {login}, "password": {pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
