@@ -24,7 +24,7 @@ import (
 const (
 	exitFailed  = 1 // an import failed, was canceled or finished with failures; or ferry refused
 	exitUsage   = 2 // the command line is wrong
-	exitRunning = 3 // status without --watch: the import has not ended yet
+	exitRunning = 3 // the import has not ended yet: status without --watch, or watching stopped by Ctrl-C
 )
 
 // usageError is a wrong command line: exit 2.

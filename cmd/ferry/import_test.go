@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -305,5 +306,70 @@ func TestImportCLIRateLimitWait(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, f.GitHub.Token) || strings.Contains(r.stderr, f.GitHub.Token) {
 		t.Errorf("the token appears in the output")
+	}
+}
+
+// TestImportCLIDetachAndInterrupt: --detach returns at once with the id
+// while the import goes on; Ctrl-C while watching leaves the import
+// running, says how to follow it again and exits 3; watching again sees
+// it to a clean finish.
+func TestImportCLIDetachAndInterrupt(t *testing.T) {
+	sc, err := scenario.Preset("small", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A budget of 40 calls per 3 s makes the import outlast the steps.
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
+		Faults: traffic.Faults{RateLimit: 40, RateLimitPeriod: 3 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
+		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
+	tok := writeFile(t, "gh-token", f.GitHub.Token)
+	r := runImport(t, in, "", "github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "detached",
+		"--github-hostname", f.GitHub.URL, "--source-token-file", tok, "--detach")
+	var id int64
+	if i := strings.Index(r.stdout+r.stderr, "started import of project"); r.code != 0 || i < 0 {
+		t.Fatalf("--detach: exit %d", r.code)
+	} else if _, err := fmt.Sscanf((r.stdout + r.stderr)[i:], "started import of project %d", &id); err != nil {
+		t.Fatal(err)
+	}
+	if st := runImport(t, in, "", "status", strconv.FormatInt(id, 10)); st.code != 3 {
+		t.Fatalf("status right after --detach: exit %d, want 3 (still running)", st.code)
+	}
+
+	// Watch until the first progress line, then Ctrl-C.
+	cmd := exec.Command(ferryBin, "import", "status", strconv.FormatInt(id, 10), "--watch", "--interval", "100ms")
+	cmd.Env = append(os.Environ(), "FERRY_URL="+in.URL, "FERRY_TOKEN="+in.RootToken)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	for lines.Scan() && !strings.Contains(lines.Text(), "root/detached: ") {
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 ||
+		!strings.Contains(errOut.String(), fmt.Sprintf("the import goes on in ferry. Follow it again with: ferry import status %d --watch", id)) {
+		t.Fatalf("Ctrl-C while watching: %v, stderr %q", err, errOut.String())
+	}
+
+	// The import went on: watched again, it finishes cleanly.
+	if w := runImport(t, in, "", "status", strconv.FormatInt(id, 10), "--watch", "--interval", "100ms"); w.code != 0 ||
+		!strings.Contains(w.stdout, "result: finished cleanly") {
+		t.Fatalf("watch after Ctrl-C: exit %d", w.code)
 	}
 }

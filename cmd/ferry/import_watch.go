@@ -141,7 +141,10 @@ func (o *importOpts) watch(ctx context.Context, c *cliclient.Client, kind string
 		res, err := poll(ctx, c, kind, id, final)
 		if err != nil {
 			var fe *cliclient.Error
-			if ctx.Err() != nil || (errors.As(err, &fe) && fe.Status < 500) || misses >= 10 {
+			if ctx.Err() != nil {
+				return nil, o.stoppedWatching(kind, id)
+			}
+			if (errors.As(err, &fe) && fe.Status < 500) || misses >= 10 {
 				return nil, err
 			}
 			misses++
@@ -154,10 +157,22 @@ func (o *importOpts) watch(ctx context.Context, c *cliclient.Client, kind string
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped watching (the import goes on): %w", ctx.Err())
+			return nil, o.stoppedWatching(kind, id)
 		case <-time.After(o.interval):
 		}
 	}
+}
+
+// stoppedWatching answers Ctrl-C (or SIGTERM) while watching: the import
+// goes on in ferry, so the exit is the one of an import not ended yet,
+// with the command that picks the watch up again.
+func (o *importOpts) stoppedWatching(kind string, id int64) error {
+	again := fmt.Sprintf("ferry import status %d --watch", id)
+	if kind == "migration" {
+		again = fmt.Sprintf("ferry import status %d --kind migration --watch", id)
+	}
+	fmt.Fprintf(o.stderr, "stopped watching; the import goes on in ferry. Follow it again with: %s\n", again)
+	return exitError{exitRunning}
 }
 
 // finish prints an ended import's outcome (JSON on stdout with --json, the
