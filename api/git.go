@@ -119,7 +119,10 @@ func (g gitResolver) Resolve(ctx context.Context, r *http.Request, fullPath stri
 	if err != nil {
 		return 0, fmt.Errorf("git %s: %w", fullPath, err)
 	}
-	if !canReadCode(p, user, role) {
+	// A wiki is read by whoever sees the project (GitLab's read_wiki, which
+	// grants download_wiki_code: a Guest of a private project clones its
+	// wiki but not its repository).
+	if !wiki && !canReadCode(p, user, role) || wiki && write && !canReadCode(p, user, role) {
 		return 0, fmt.Errorf("git %s: role %d may not read code: %w", fullPath, role, gitstore.ErrForbidden)
 	}
 	if write && (role < ferry.DeveloperAccess || !tok.HasScope(ferry.ScopeAPI)) {

@@ -215,6 +215,11 @@ func TestGitClone(t *testing.T) {
 			if _, stderr, err := gitRun(t, "", "ls-remote", cloneURL(in, "group/private.wiki", "")); err == nil {
 				t.Errorf("anonymous reads the private wiki\n%s", stderr)
 			}
+			// GitLab's read_wiki grants download_wiki_code: a Guest, who may
+			// not clone the repository, clones the wiki.
+			if _, stderr, err := gitRun(t, "", "clone", cloneURL(in, "group/private.wiki", w.guest), filepath.Join(t.TempDir(), "guest-wiki")); err != nil {
+				t.Errorf("a guest clones the private wiki: %v\n%s", err, stderr)
+			}
 		})
 	})
 }

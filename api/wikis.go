@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/store"
 )
 
 // Project wikis, read from the imported wiki repository beside the
 // project's (gitstore.WikiPages): every file with a page extension
 // (markdown: md, markdown, mdown, mkd, mkdn; rdoc; asciidoc: adoc,
 // asciidoc; org) is a page whose slug is its path without the extension
-// (spaces as '-') and whose title is its base name. Reading needs the same
-// ability as the repository (canReadCode). Not served: front matter
+// (spaces as '-') and whose title is its base name. Whoever sees the
+// project reads its wiki (GitLab's read_wiki: a Guest of a private project
+// too, who may not read its repository). Not served: front matter
 // titles, render_html (content is always the raw markup), and writes.
 
 var errWikiNotFound = notFound("Wiki Page")
@@ -46,7 +49,7 @@ func (s *Server) listWikis(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	pr, _, err := s.repoProject(r)
+	pr, err := s.wikiProject(r)
 	if err != nil {
 		return err
 	}
@@ -82,7 +85,7 @@ func (s *Server) getWikiPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	slug, ok := pathParam(r, "slug")
-	pr, _, err := s.repoProject(r)
+	pr, err := s.wikiProject(r)
 	if err != nil {
 		return err
 	}
@@ -97,4 +100,14 @@ func (s *Server) getWikiPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, renderWikiPage(pg, true))
 	return nil
+}
+
+// wikiProject is the project the request names, for a viewer who may read
+// its wiki: anyone FindProject lets see it.
+func (s *Server) wikiProject(r *http.Request) (p *ferry.Project, err error) {
+	err = s.store.Read(r.Context(), func(tx *store.Tx) (err error) {
+		p, _, err = s.FindProject(r, tx)
+		return err
+	})
+	return p, err
 }
