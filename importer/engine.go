@@ -188,14 +188,19 @@ func (e *Engine) HasSource(typ string) bool {
 }
 
 // governor is the rate-limit budget of credential at apiBase's host,
-// shared by every import and check using both.
-func (e *Engine) governor(apiBase, credential string) (*sourcehttp.Governor, string, error) {
+// shared by every import and check using both; budget names another of
+// the source's budgets for the credential ("" for the main one).
+func (e *Engine) governor(apiBase, credential, budget string) (*sourcehttp.Governor, string, error) {
 	u, err := url.Parse(apiBase)
 	if err != nil || u.Host == "" {
 		return nil, "", ferry.Errorf(ferry.EINVALID, "invalid source URL")
 	}
 	sum := sha256.Sum256([]byte(credential))
-	return e.governors.Get(u.Host + "#" + hex.EncodeToString(sum[:8])), u.Host, nil
+	key := u.Host + "#" + hex.EncodeToString(sum[:8])
+	if budget != "" {
+		key += "#" + budget
+	}
+	return e.governors.Get(key), u.Host, nil
 }
 
 // RateLimitedUntil tells until when the rate-limit budget of credential at
@@ -203,7 +208,7 @@ func (e *Engine) governor(apiBase, credential string) (*sourcehttp.Governor, str
 // (sourcehttp.Governor.SpentUntil), as this process's imports and checks
 // have seen it; the zero time when it is not, or nothing is known.
 func (e *Engine) RateLimitedUntil(apiBase, credential string) time.Time {
-	gov, _, err := e.governor(apiBase, credential)
+	gov, _, err := e.governor(apiBase, credential, "")
 	if err != nil {
 		return time.Time{}
 	}
@@ -253,7 +258,12 @@ func (e *Engine) Cancel(ctx context.Context, tx *store.Tx, im *ferry.Import) err
 // only the source's host, retries, a governor shared by every import using
 // the same host and credential, call accounting.
 func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func()) (*http.Client, *sourcehttp.Governor, error) {
-	gov, host, err := e.governor(apiBase, credential)
+	return e.budgetClient(sourceType, apiBase, credential, "", onCall)
+}
+
+// budgetClient is HTTPClient for one named budget of the credential.
+func (e *Engine) budgetClient(sourceType, apiBase, credential, budget string, onCall func()) (*http.Client, *sourcehttp.Governor, error) {
+	gov, host, err := e.governor(apiBase, credential, budget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -298,7 +308,7 @@ func (e *Engine) DownloadClient(sourceType string) *http.Client {
 }
 
 // env builds the Env of an import for its source.
-func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sourcehttp.Governor, error) {
+func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *governors, error) {
 	src, ok := e.sources[im.SourceType]
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("no source for import type %q", im.SourceType)
@@ -311,14 +321,78 @@ func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *sour
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	govs := &governors{main: gov, e: e, im: im, credential: cred, clients: map[string]*http.Client{"": client}}
 	env := &Env{ImportID: im.ID, ProjectID: im.ProjectID, NamespaceID: im.NamespaceID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
-		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Git: e.cfg.Git,
+		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Budget: govs.client, Git: e.cfg.Git,
 		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}
 	if e.cfg.Uploads != nil {
 		env.Uploads, env.Downloads = e.cfg.Uploads, e.DownloadClient(im.SourceType)
 	}
-	return env, src, gov, nil
+	return env, src, govs, nil
 }
+
+// governors are the rate-limit budgets one import job uses: the main one
+// ("", Env.HTTP) and those the source asks for by name (Env.Budget), made
+// on first use.
+// A listener set with listen hears the waits of every one of them.
+type governors struct {
+	main       *sourcehttp.Governor
+	e          *Engine
+	im         *ferry.Import
+	credential string
+
+	mu      sync.Mutex
+	clients map[string]*http.Client
+	others  []*sourcehttp.Governor
+	fn      func(until time.Time)
+	stops   []func()
+}
+
+func (g *governors) client(name string) *http.Client {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.clients[name]; ok {
+		return c
+	}
+	c, gov, err := g.e.budgetClient(g.im.SourceType, g.im.SourceURL, g.credential, name, nil)
+	if err != nil {
+		// The main client was made from the same URL: this cannot fail
+		// where it did not; a client that refuses every call says so.
+		c = &http.Client{Transport: failingTransport{err}}
+	} else {
+		g.others = append(g.others, gov)
+		if g.fn != nil {
+			g.stops = append(g.stops, gov.Listen(g.fn))
+		}
+	}
+	g.clients[name] = c
+	return c
+}
+
+// listen tells fn of the waits of every budget, those made later too,
+// until the returned func is called.
+func (g *governors) listen(fn func(until time.Time)) func() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fn = fn
+	g.stops = append(g.stops, g.main.Listen(fn))
+	for _, o := range g.others {
+		g.stops = append(g.stops, o.Listen(fn))
+	}
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, s := range g.stops {
+			s()
+		}
+		g.stops, g.fn = nil, nil
+	}
+}
+
+// failingTransport answers every request with one error.
+type failingTransport struct{ err error }
+
+func (t failingTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, t.err }
 
 // followups reads the store's followup queue for one import.
 type followups struct {
@@ -510,7 +584,7 @@ type planned struct {
 	im     *ferry.Import
 	env    *Env
 	src    Source
-	gov    *sourcehttp.Governor
+	govs   *governors
 	stages []Stage
 }
 
@@ -528,7 +602,7 @@ func (e *Engine) plan(ctx context.Context, importID int64) (*planned, error) {
 	if ferry.ImportDone(im.Status) {
 		return nil, nil
 	}
-	env, src, gov, err := e.env(ctx, im)
+	env, src, govs, err := e.env(ctx, im)
 	if err != nil {
 		return nil, e.fail(ctx, im, "", err)
 	}
@@ -536,7 +610,7 @@ func (e *Engine) plan(ctx context.Context, importID int64) (*planned, error) {
 	if err != nil {
 		return nil, e.fail(ctx, im, "", fmt.Errorf("plan stages: %w", err), env.Credential)
 	}
-	return &planned{im: im, env: env, src: src, gov: gov, stages: stages}, nil
+	return &planned{im: im, env: env, src: src, govs: govs, stages: stages}, nil
 }
 
 type relationWorker struct {
@@ -557,7 +631,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	if p == nil || err != nil {
 		return err
 	}
-	im, env, src, gov, stages := p.im, p.env, p.src, p.gov, p.stages
+	im, env, src, govs, stages := p.im, p.env, p.src, p.govs, p.stages
 	var rel Relation
 	stageIndex := -1
 	for i, st := range stages {
@@ -576,7 +650,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	}
 	defer release()
 	// Show rate-limit pauses in the status while this relation runs.
-	stop := gov.Listen(func(until time.Time) { e.noteWait(im, until) })
+	stop := govs.listen(func(until time.Time) { e.noteWait(im, until) })
 	defer stop()
 	r := &relationRun{e: e, im: im, src: src, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice), secret: env.Credential}
 	return r.run(ctx)

@@ -127,6 +127,12 @@ type Env struct {
 	// addresses, retries transient failures, waits out rate limits and
 	// counts calls.
 	HTTP *http.Client
+	// Budget returns a client like HTTP for another rate-limit budget the
+	// source keeps for the same credential (GitHub's GraphQL API counts
+	// points apart from REST calls): its own governor, the same guard,
+	// host and call accounting. Rate-limit waits of any budget show in the
+	// import's status.
+	Budget func(name string) *http.Client
 	// Git holds the destination repositories.
 	Git *gitstore.Store
 	// Downloads fetches files that bodies link to (attachments), which

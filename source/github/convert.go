@@ -85,7 +85,7 @@ func (b *builder) user(u *gh.User) forge.SourceUser {
 		return forge.SourceUser{Login: "ghost"}
 	}
 	if u.GetType() != "Organization" {
-		b.Follow(relUsers, u.GetLogin())
+		b.Follow(relUsers, withNode(u.GetLogin(), u.GetNodeID()))
 	}
 	su := forge.SourceUser{Login: u.GetLogin(), Name: u.GetName(), Email: u.GetEmail()}
 	if u.ID != nil {
@@ -142,6 +142,7 @@ func noteableKey(on forge.Noteable) string { return on.Type + "/" + strconv.Form
 // parseNoteableKey reads "Issue/12" or "MergeRequest/12" at the start of
 // key and returns what follows the next slash.
 func parseNoteableKey(key string) (forge.Noteable, string, error) {
+	key, _ = splitNode(key)
 	typ, rest, _ := strings.Cut(key, "/")
 	num, rest, _ := strings.Cut(rest, "/")
 	iid, err := strconv.ParseInt(num, 10, 64)
@@ -203,7 +204,7 @@ func hasReactions(r *gh.Reactions) bool { return r.GetTotalCount() > 0 }
 func (b *builder) issueNote(c *gh.IssueComment, on forge.Noteable) forge.Note {
 	id := noteID(kindIssueComment, c.GetID())
 	if hasReactions(c.Reactions) {
-		b.Follow(relReactions, noteableKey(on)+"/"+id)
+		b.Follow(relReactions, withNode(noteableKey(on)+"/"+id, c.GetNodeID()))
 		b.expectReactions(on, id, c.Reactions, c.GetHTMLURL(), fmt.Sprintf("comment %d", c.GetID()))
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, Body: b.attach(c.GetBody()), Author: b.user(c.User),
@@ -262,7 +263,7 @@ func (b *builder) diffNote(c *gh.PullRequestComment) (forge.Note, error) {
 		root = c.GetInReplyTo()
 	}
 	if hasReactions(c.Reactions) {
-		b.Follow(relReactions, noteableKey(on)+"/"+id)
+		b.Follow(relReactions, withNode(noteableKey(on)+"/"+id, c.GetNodeID()))
 		b.expectReactions(on, id, c.Reactions, c.GetHTMLURL(), fmt.Sprintf("review comment %d", c.GetID()))
 	}
 	return forge.Note{SourceID: b.r.sid(id), On: on, DiscussionID: noteID(kindReviewComment, root), Body: b.attach(c.GetBody()),
@@ -519,6 +520,7 @@ func withUpdated(key string, t time.Time) string {
 // detailsUpdated is the updated_at a details key carries, zero when none
 // (keys queued before it was added have none).
 func detailsUpdated(key string) time.Time {
+	key, _ = splitNode(key)
 	_, sec, ok := strings.Cut(key, "@")
 	if !ok {
 		return time.Time{}
@@ -531,6 +533,7 @@ func detailsUpdated(key string) time.Time {
 }
 
 func parseDetailsKey(key string) (int, bool, error) {
+	key, _ = splitNode(key)
 	base, sec, at := strings.Cut(key, "@")
 	if _, err := strconv.ParseInt(sec, 10, 64); at && err != nil {
 		return 0, false, fmt.Errorf("bad pull request key %q", key)

@@ -206,19 +206,36 @@ func listRelationWith[T any](name string, r *run, first func(repo string) string
 // itemRelation does per-item work queued as followups by earlier stages
 // (paging.NewItems); each does one item.
 func itemRelation(name string, r *run, each func(ctx context.Context, b *builder, key string) error) importer.Relation {
-	return paging.NewItems(name, paging.ItemsConfig{
+	return paging.NewItems(name, r.itemsConfig(name, each))
+}
+
+func (r *run) itemsConfig(name string, each func(ctx context.Context, b *builder, key string) error) paging.ItemsConfig {
+	return paging.ItemsConfig{
 		Followups: r.env.Followups,
 		Each: func(ctx context.Context, pb *paging.Builder, key string) error {
 			return each(ctx, &builder{Builder: pb, r: r}, key)
 		},
 		ItemURL: func(key string) string { return r.itemURL(name, key) },
 		Log:     r.env.Log,
-	})
+	}
+}
+
+// batchedItemRelation is itemRelation reading a page of items with one
+// GraphQL query where it can (graphql_batch.go), a page being as many
+// items as one query asks for.
+func batchedItemRelation(name string, r *run, batch func(ctx context.Context, keys []string) ([]paging.BatchItem, error),
+	each func(ctx context.Context, b *builder, key string) error) importer.Relation {
+	cfg := r.itemsConfig(name, each)
+	if r.gql != nil {
+		cfg.EachBatch, cfg.Batch = batch, gqlMaxNodes
+	}
+	return paging.NewItems(name, cfg)
 }
 
 // itemURL names where a per-item relation's item lives, for failure lists:
 // a URL under the API base where the key is a path, else the key itself.
 func (r *run) itemURL(relation, key string) string {
+	key, _ = splitNode(key)
 	switch {
 	case strings.HasPrefix(key, "http://") || strings.HasPrefix(key, "https://"):
 		return key

@@ -156,7 +156,7 @@ func (r *run) pullRequests() importer.Relation {
 		for _, p := range ps {
 			mr := b.mergeRequest(p)
 			b.Add(mr)
-			b.Follow(relPullRequestDetails, withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)))
+			b.Follow(relPullRequestDetails, withNode(withUpdated(detailsKey(p.GetNumber(), p.MergedAt != nil), ts(p.UpdatedAt)), p.GetNodeID()))
 			if r.opts.SingleEndpointNotesImport {
 				b.Follow(relItemReviewComments, strconv.Itoa(p.GetNumber()))
 			}
@@ -184,7 +184,7 @@ func (r *run) issues() importer.Relation {
 					b.Add(b.issue(i))
 				}
 				if hasReactions(i.Reactions) {
-					b.Follow(relReactions, noteableKey(on))
+					b.Follow(relReactions, withNode(noteableKey(on), i.GetNodeID()))
 				}
 				b.expectItem(on, i)
 				if r.opts.SingleEndpointNotesImport && i.GetComments() > 0 {
@@ -353,7 +353,7 @@ func (r *run) itemReviewComments() importer.Relation {
 // review with a body also becomes a note on the merge request (reviewNote),
 // under a source id of its own, so a re-import updates it in place.
 func (r *run) pullRequestDetails() importer.Relation {
-	return itemRelation(relPullRequestDetails, r, func(ctx context.Context, b *builder, key string) error {
+	return batchedItemRelation(relPullRequestDetails, r, r.reviewsBatch, func(ctx context.Context, b *builder, key string) error {
 		n, merged, err := parseDetailsKey(key)
 		if err != nil {
 			return &importer.Permanent{Err: err}
@@ -382,7 +382,7 @@ func (r *run) pullRequestDetails() importer.Relation {
 // reactions reads the reactions of an issue, a pull request or a comment
 // whose reaction count was not zero.
 func (r *run) reactions() importer.Relation {
-	return itemRelation(relReactions, r, func(ctx context.Context, b *builder, key string) error {
+	return batchedItemRelation(relReactions, r, r.reactionsBatch, func(ctx context.Context, b *builder, key string) error {
 		on, note, err := parseNoteableKey(key)
 		if err != nil {
 			return &importer.Permanent{Err: err}
@@ -422,7 +422,8 @@ func (r *run) reactions() importer.Relation {
 // users reads each person's profile once, for the name and the public
 // e-mail that placeholder users are matched by.
 func (r *run) users() importer.Relation {
-	return itemRelation(relUsers, r, func(ctx context.Context, b *builder, login string) error {
+	return batchedItemRelation(relUsers, r, r.usersBatch, func(ctx context.Context, b *builder, key string) error {
+		login, _ := splitNode(key)
 		// An empty login would read the token's own user.
 		if login == "" || strings.ContainsAny(login, "/?#%") || login == ".." {
 			return &importer.Permanent{Err: fmt.Errorf("bad login %q", login)}

@@ -62,7 +62,11 @@ func validFullName(s string) bool {
 }
 
 // Source imports one GitHub repository. The zero value is ready to use.
-type Source struct{}
+type Source struct {
+	// noGraphQL remembers the GraphQL endpoints found unavailable, so that
+	// later jobs of an import (and other imports) do not ask again.
+	noGraphQL gqlMemo
+}
 
 // New returns the GitHub source.
 func New() *Source { return &Source{} }
@@ -73,10 +77,13 @@ func (*Source) Type() string { return Type }
 // Stages implements importer.Source. Env.SourceURL is the API base
 // (APIBase's result); Env.SourceRef the numeric repository id, or
 // "owner/name".
-func (*Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
+func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
 	r, err := newRun(env)
 	if err != nil {
 		return nil, err
+	}
+	if r.gql != nil {
+		r.gql.memo = &s.noGraphQL
 	}
 	base := []importer.Relation{r.labels(), r.milestones(), r.releases(), r.protectedBranches()}
 	if r.opts.CollaboratorsImport {
@@ -122,12 +129,17 @@ type run struct {
 	base    *url.URL // API base, with a trailing slash
 	host    string   // forge.SourceID.Host
 	perPage int
+	// gql reads per-item data many items a query (graphql.go); nil when
+	// the engine gives no GraphQL budget.
+	gql *gqlClient
 
 	fetchMu sync.Mutex // one repository lookup at a time
 	mu      sync.Mutex
 	repo    *repoMeta    // the repository as GET /repositories/:id told
 	prsMu   sync.Mutex   // held while the numbers are read, apart from mu
 	prs     map[int]bool // pull request numbers queued by pull_requests
+	// gqlChunk is how many nodes a GraphQL query asks for (under mu).
+	gqlChunk int
 }
 
 // repoMeta is what relations need to know about the repository.
@@ -161,7 +173,11 @@ func newRun(env *importer.Env) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &run{env: env, opts: opts, client: client, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}, nil
+	r := &run{env: env, opts: opts, client: client, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}
+	if env.Budget != nil {
+		r.gql = &gqlClient{hc: env.Budget(gqlBudget), url: graphqlURL(base), token: env.Credential}
+	}
+	return r, nil
 }
 
 // newClient builds a go-github client on the given HTTP client. go-github's

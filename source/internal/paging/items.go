@@ -37,6 +37,18 @@ type ItemsConfig struct {
 	Log     *slog.Logger
 	// Batch, Workers and Attempts default to the Default… constants.
 	Batch, Workers, Attempts int
+	// EachBatch, when set, does a page's items together first (one GraphQL
+	// query for many items): one result per key, in order. An item it
+	// leaves not Done (a nested list longer than the query reads, a node
+	// the query could not resolve, a batch path the source lacks) goes
+	// through Each as usual. An error fails the page, as Each's would.
+	EachBatch func(ctx context.Context, keys []string) ([]BatchItem, error)
+}
+
+// BatchItem is what EachBatch made of one item.
+type BatchItem struct {
+	B    *Builder
+	Done bool
 }
 
 // NewItems is a relation doing per-item work queued as followups by
@@ -97,11 +109,32 @@ func (l *items) Fetch(ctx context.Context, cursor string) (importer.Page, error)
 	}
 	parts := make([]*Builder, len(q))
 	errs := make([]error, len(q))
+	if l.cfg.EachBatch != nil && len(q) > 0 {
+		keys := make([]string, len(q))
+		for i, it := range q {
+			keys[i] = it.Key
+		}
+		done, err := l.cfg.EachBatch(ctx, keys)
+		if err != nil {
+			return importer.Page{}, fmt.Errorf("%s: batch after %d: %w", l.name, after, err)
+		}
+		if len(done) != len(q) {
+			return importer.Page{}, fmt.Errorf("%s: batch answered %d items of %d", l.name, len(done), len(q))
+		}
+		for i, d := range done {
+			if d.Done {
+				parts[i] = d.B
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, l.cfg.Workers)
 	var wg sync.WaitGroup
 	for i, it := range q {
+		if parts[i] != nil {
+			continue
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()

@@ -1,0 +1,256 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/ferry-import/ferry/forge"
+	"github.com/ferry-import/ferry/source/internal/paging"
+)
+
+// The per-item relations reactions, pull_request_details and users read
+// a page of queued items with one nodes(ids:) query (paging's EachBatch)
+// when their keys carry the GraphQL node id of the object (withNode), and
+// turn the answers into the same go-github values the REST path converts,
+// so both paths land the same rows. An item the query cannot finish — a
+// nested list longer than one page (more than 100 reactions or reviews), a
+// node GitHub could not resolve, a key without a node id, GraphQL
+// unavailable — goes through the relation's REST call as before.
+
+// nodeSep joins a followup key and its object's GraphQL node id: neither
+// logins nor the keys' other parts contain a space.
+const nodeSep = " "
+
+// withNode adds a node id to a followup key ("" adds nothing).
+func withNode(key, node string) string {
+	if node == "" {
+		return key
+	}
+	return key + nodeSep + node
+}
+
+// splitNode is withNode undone; keys queued before node ids existed have
+// none.
+func splitNode(key string) (rest, node string) {
+	rest, node, _ = strings.Cut(key, nodeSep)
+	return rest, node
+}
+
+const reactionsFields = `reactions(first: 100) { totalCount pageInfo { hasNextPage } nodes { databaseId content createdAt user { __typename login databaseId } } }`
+
+var (
+	reactionsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ` +
+		`... on Issue { ` + reactionsFields + ` } ` +
+		`... on PullRequest { ` + reactionsFields + ` } ` +
+		`... on IssueComment { ` + reactionsFields + ` } ` +
+		`... on PullRequestReviewComment { ` + reactionsFields + ` } } }`
+	reviewsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on PullRequest { reviews(first: 100) { totalCount pageInfo { hasNextPage } ` +
+		`nodes { databaseId body state submittedAt commit { oid } author { __typename login ... on User { databaseId } } } } } } }`
+	usersQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on User { databaseId login name email } } }`
+)
+
+type gqlPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+}
+
+type gqlActor struct {
+	Typename   string `json:"__typename"`
+	Login      string `json:"login"`
+	DatabaseID int64  `json:"databaseId"`
+}
+
+// ghUser is the REST shape of a person inside an object.
+func (a *gqlActor) ghUser() *gh.User {
+	if a == nil || a.Login == "" {
+		return nil // a deleted account: the converters make it "ghost"
+	}
+	u := &gh.User{Login: gh.Ptr(a.Login), Type: gh.Ptr(a.Typename)}
+	if a.DatabaseID != 0 {
+		u.ID = gh.Ptr(a.DatabaseID)
+	}
+	return u
+}
+
+type gqlNode struct {
+	Typename   string `json:"__typename"`
+	DatabaseID int64  `json:"databaseId"`
+	Login      string `json:"login"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Reactions  *struct {
+		TotalCount int         `json:"totalCount"`
+		PageInfo   gqlPageInfo `json:"pageInfo"`
+		Nodes      []struct {
+			DatabaseID int64     `json:"databaseId"`
+			Content    string    `json:"content"`
+			CreatedAt  time.Time `json:"createdAt"`
+			User       *gqlActor `json:"user"`
+		} `json:"nodes"`
+	} `json:"reactions"`
+	Reviews *struct {
+		TotalCount int         `json:"totalCount"`
+		PageInfo   gqlPageInfo `json:"pageInfo"`
+		Nodes      []struct {
+			DatabaseID  int64      `json:"databaseId"`
+			Body        string     `json:"body"`
+			State       string     `json:"state"`
+			SubmittedAt *time.Time `json:"submittedAt"`
+			Commit      *struct {
+				OID string `json:"oid"`
+			} `json:"commit"`
+			Author *gqlActor `json:"author"`
+		} `json:"nodes"`
+	} `json:"reviews"`
+}
+
+// restReaction is GraphQL's ReactionContent in REST's words.
+var restReaction = map[string]string{"THUMBS_UP": "+1", "THUMBS_DOWN": "-1", "LAUGH": "laugh", "HOORAY": "hooray",
+	"CONFUSED": "confused", "HEART": "heart", "ROCKET": "rocket", "EYES": "eyes"}
+
+func stamp(t time.Time) *gh.Timestamp { return &gh.Timestamp{Time: t} }
+
+// batchNodes runs query over the keys' node ids, in chunks GitHub accepts
+// (gqlMaxNodes, halved while GitHub answers that a query is too big), and
+// gives each resolved node to fill, which says whether it finished the
+// item. Items without a node id, unresolved, or not finished are left for
+// the REST call.
+func (r *run) batchNodes(ctx context.Context, relation, query string, keys []string,
+	fill func(b *builder, key string, n *gqlNode) bool) ([]paging.BatchItem, error) {
+	out := make([]paging.BatchItem, len(keys))
+	var idx []int
+	var ids []string
+	for i, k := range keys {
+		if _, node := splitNode(k); node != "" {
+			idx, ids = append(idx, i), append(ids, node)
+		}
+	}
+	for start := 0; start < len(ids) && r.gql.usable(); {
+		size := min(r.chunk(), len(ids)-start)
+		var data struct {
+			Nodes []*gqlNode `json:"nodes"`
+		}
+		_, err := r.gql.query(ctx, query, map[string]any{"ids": ids[start : start+size]}, &data)
+		var es gqlErrors
+		switch {
+		case errors.Is(err, errGraphQLUnavailable):
+			r.gql.turnOff(err)
+			r.env.Log.WarnContext(ctx, "GitHub's GraphQL API is not available: reading per item through REST", "relation", relation, "error", err)
+			return out, nil
+		case errors.As(err, &es) && es.tooBig():
+			if size == 1 {
+				start++ // this one item goes through REST
+				continue
+			}
+			r.shrink(size)
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("GraphQL %s of %d items: %w", relation, size, err)
+		}
+		if len(data.Nodes) != size {
+			return nil, fmt.Errorf("GraphQL %s: %d nodes for %d ids", relation, len(data.Nodes), size)
+		}
+		for j, n := range data.Nodes {
+			i := idx[start+j]
+			if n == nil || n.Typename == "" {
+				continue // unresolved (NOT_FOUND): REST says what became of it
+			}
+			b := &builder{Builder: paging.NewBuilder(), r: r}
+			if fill(b, keys[i], n) {
+				out[i] = paging.BatchItem{B: b.Builder, Done: true}
+			}
+		}
+		r.grow(size)
+		start += size
+	}
+	return out, nil
+}
+
+// chunk is how many nodes a query asks for now.
+func (r *run) chunk() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gqlChunk <= 0 {
+		r.gqlChunk = gqlMaxNodes
+	}
+	return r.gqlChunk
+}
+
+// shrink halves the chunk after GitHub found a query of size too big.
+func (r *run) shrink(size int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gqlChunk = max(1, min(r.gqlChunk, size)/2)
+}
+
+// grow doubles the chunk back after a query of size went through.
+func (r *run) grow(size int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if size >= r.gqlChunk {
+		r.gqlChunk = min(gqlMaxNodes, r.gqlChunk*2)
+	}
+}
+
+// reactionsBatch reads the reactions of a page of items and comments.
+func (r *run) reactionsBatch(ctx context.Context, keys []string) ([]paging.BatchItem, error) {
+	return r.batchNodes(ctx, relReactions, reactionsQuery, keys, func(b *builder, key string, n *gqlNode) bool {
+		on, note, err := parseNoteableKey(key)
+		if err != nil || n.Reactions == nil || n.Reactions.PageInfo.HasNextPage || len(n.Reactions.Nodes) < n.Reactions.TotalCount {
+			return false
+		}
+		for _, x := range n.Reactions.Nodes {
+			content, ok := restReaction[x.Content]
+			if !ok {
+				return false // a content REST names and the converter checks
+			}
+			rx := &gh.Reaction{ID: gh.Ptr(x.DatabaseID), User: x.User.ghUser(), Content: gh.Ptr(content), CreatedAt: stamp(x.CreatedAt)}
+			if a, ok := b.award(rx, on, note); ok {
+				b.Add(a)
+			}
+		}
+		return true
+	})
+}
+
+// reviewsBatch reads the reviews of a page of pull requests.
+func (r *run) reviewsBatch(ctx context.Context, keys []string) ([]paging.BatchItem, error) {
+	return r.batchNodes(ctx, relPullRequestDetails, reviewsQuery, keys, func(b *builder, key string, n *gqlNode) bool {
+		num, _, err := parseDetailsKey(key)
+		if err != nil || n.Reviews == nil || n.Reviews.PageInfo.HasNextPage || len(n.Reviews.Nodes) < n.Reviews.TotalCount {
+			return false
+		}
+		for _, x := range n.Reviews.Nodes {
+			rv := &gh.PullRequestReview{ID: gh.Ptr(x.DatabaseID), User: x.Author.ghUser(), Body: gh.Ptr(x.Body), State: gh.Ptr(x.State)}
+			if x.SubmittedAt != nil {
+				rv.SubmittedAt = stamp(*x.SubmittedAt)
+			}
+			if x.Commit != nil {
+				rv.CommitID = gh.Ptr(x.Commit.OID)
+			}
+			if v, ok := b.review(rv, int64(num)); ok {
+				b.Add(v)
+			}
+			if v, ok := b.reviewNote(rv, int64(num), detailsUpdated(key)); ok {
+				b.Add(v)
+			}
+		}
+		return true
+	})
+}
+
+// usersBatch reads the profiles of a page of people.
+func (r *run) usersBatch(ctx context.Context, keys []string) ([]paging.BatchItem, error) {
+	return r.batchNodes(ctx, relUsers, usersQuery, keys, func(b *builder, key string, n *gqlNode) bool {
+		login, _ := splitNode(key)
+		if n.Typename != "User" || n.DatabaseID == 0 || !strings.EqualFold(n.Login, login) {
+			return false
+		}
+		b.Add(forge.SourceUser{SourceID: r.sid(idString(&n.DatabaseID)), Login: n.Login, Name: n.Name, Email: n.Email})
+		return true
+	})
+}
