@@ -623,6 +623,32 @@ type (
 		IssueAssignees   []exUserRef   `json:"issue_assignees"`
 		AwardEmoji       []exAward     `json:"award_emoji"`
 		Notes            []exNote      `json:"notes"`
+		exEvents
+	}
+	exLabelEvent struct {
+		Action    string  `json:"action"`
+		UserID    int64   `json:"user_id"`
+		CreatedAt *exTime `json:"created_at"`
+		Label     exLabel `json:"label"`
+	}
+	exMilestoneEvent struct {
+		Action    string       `json:"action"`
+		UserID    int64        `json:"user_id"`
+		State     string       `json:"state"`
+		CreatedAt *exTime      `json:"created_at"`
+		Milestone *exMilestone `json:"milestone"`
+	}
+	exStateEvent struct {
+		UserID       int64   `json:"user_id"`
+		State        string  `json:"state"`
+		CreatedAt    *exTime `json:"created_at"`
+		SourceCommit *string `json:"source_commit"`
+	}
+	// exEvents are the resource event lists an issue or merge request nests.
+	exEvents struct {
+		ResourceLabelEvents     []exLabelEvent     `json:"resource_label_events"`
+		ResourceMilestoneEvents []exMilestoneEvent `json:"resource_milestone_events"`
+		ResourceStateEvents     []exStateEvent     `json:"resource_state_events"`
 	}
 	exMetrics struct {
 		MergedByID       *int64  `json:"merged_by_id"`
@@ -667,6 +693,7 @@ type (
 		Approvals             []exUserRef   `json:"approvals"`
 		AwardEmoji            []exAward     `json:"award_emoji"`
 		Notes                 []exNote      `json:"notes"`
+		exEvents
 	}
 	exLink struct {
 		URL      string `json:"url"`
@@ -785,6 +812,35 @@ func (s *Server) exItemParts(p proj, it scenario.Item, kind string) (labels []ex
 	return labels, awards, ms
 }
 
+// exEventsOf is item n's scenario issue events as GitLab's resource
+// events: labeled and unlabeled are label events, milestoned sets the
+// item's milestone (the first when it has none), closed and merged are
+// state events; the others have no resource event.
+func (s *Server) exEventsOf(p proj, n int, it scenario.Item) exEvents {
+	out := exEvents{ResourceLabelEvents: []exLabelEvent{}, ResourceMilestoneEvents: []exMilestoneEvent{}, ResourceStateEvents: []exStateEvent{}}
+	per := s.sc.Config().EventsPerItem
+	for e := (n-1)*per + 1; e <= n*per; e++ {
+		ev := s.sc.Event(e)
+		at := xt(&ev.Created)
+		switch ev.Event {
+		case "labeled", "unlabeled":
+			lo := s.labelObj(p, ev.Label)
+			action := map[bool]string{true: "add", false: "remove"}[ev.Event == "labeled"]
+			out.ResourceLabelEvents = append(out.ResourceLabelEvents, exLabelEvent{Action: action, UserID: ev.Actor.ID, CreatedAt: at,
+				Label: s.exLabel(labelView{lo.Name, lo.Color, lo.Description}, "ProjectLabel")})
+		case "milestoned":
+			if s.sc.Config().Milestones == 0 {
+				continue
+			}
+			out.ResourceMilestoneEvents = append(out.ResourceMilestoneEvents, exMilestoneEvent{Action: "add", UserID: ev.Actor.ID, State: "opened",
+				CreatedAt: at, Milestone: s.exMilestone(p, max(it.Milestone, 1))})
+		case "closed", "merged":
+			out.ResourceStateEvents = append(out.ResourceStateEvents, exStateEvent{UserID: ev.Actor.ID, State: ev.Event, CreatedAt: at})
+		}
+	}
+	return out
+}
+
 func linePtr(v int64) *int64 {
 	if v == 0 {
 		return nil
@@ -878,6 +934,7 @@ func (s *Server) exIssue(p proj, j int) exIssue {
 	}
 	out.DueDate = isoDate(iss.DueDate)
 	out.LabelLinks, out.AwardEmoji, out.Milestone = s.exItemParts(p, it, "Issue")
+	out.exEvents = s.exEventsOf(p, s.sc.IssueNumber(j), it)
 	for _, a := range iss.Assignees {
 		out.IssueAssignees = append(out.IssueAssignees, exUserRef{UserID: a.ID})
 	}
@@ -902,6 +959,7 @@ func (s *Server) exMergeRequest(p proj, j int) exMergeRequest {
 		out.MergeCommitSHA = &mr.MergeCommitSHA
 	}
 	out.LabelLinks, out.AwardEmoji, out.Milestone = s.exItemParts(p, it, "MergeRequest")
+	out.exEvents = s.exEventsOf(p, s.sc.PRNumber(j), it)
 	if mr.MergedBy != nil {
 		out.Metrics.MergedByID = &mr.MergedBy.ID
 	} else if mr.MergeUser != nil {

@@ -167,6 +167,7 @@ func conformance(t *testing.T, transport string) {
 	if want := sc.Config().PullRequests * (sc.Config().ReviewCommentsPerPR / 2); replies != want {
 		t.Errorf("%d diff note replies in threads, want %d", replies, want)
 	}
+	checkResourceEvents(t, sc, transport, sourcetest.Of[forge.ResourceEvent](im, forge.KindResourceEvent))
 	for _, is := range sourcetest.Of[forge.Issue](im, forge.KindIssue) {
 		if is.State == forge.StateClosed && (is.ClosedAt == nil || is.ClosedBy == nil) {
 			t.Errorf("closed issue %d: %+v", is.IID, is)
@@ -269,5 +270,41 @@ func conformanceGroup(t *testing.T, transport string) {
 		if m.IID == 0 || m.DueDate == nil || !strings.HasPrefix(m.Title, "Group ") {
 			t.Errorf("group milestone %+v", m)
 		}
+	}
+}
+
+// checkResourceEvents compares the resource events read with the
+// scenario's issue events: the export nests them in every item; the REST
+// path does not read them (three more calls per item).
+func checkResourceEvents(t *testing.T, sc *scenario.Scenario, transport string, got []forge.ResourceEvent) {
+	t.Helper()
+	want := map[string]int{}
+	if transport == TransportExport {
+		for e := 1; e <= sc.EventCount(); e++ {
+			switch ev := sc.Event(e); ev.Event {
+			case "labeled", "unlabeled":
+				want[forge.EventLabel]++
+			case "milestoned":
+				if sc.Config().Milestones > 0 {
+					want[forge.EventMilestone]++
+				}
+			case "closed", "merged":
+				want[forge.EventState]++
+			}
+		}
+		if want[forge.EventLabel] == 0 || want[forge.EventState] == 0 {
+			t.Errorf("the scenario has no label or state events: the comparison would prove nothing")
+		}
+	}
+	have := map[string]int{}
+	for _, e := range got {
+		have[e.Event]++
+		if e.Author.ID == "" || e.CreatedAt.IsZero() || e.On.IID == 0 || (e.Event == forge.EventLabel && e.Label == "") ||
+			(e.Event == forge.EventMilestone && e.MilestoneIID == 0) {
+			t.Errorf("resource event %+v", e)
+		}
+	}
+	if fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Errorf("resource events by type %v, want %v", have, want)
 	}
 }
