@@ -60,9 +60,9 @@ type ResourceEvent struct {
 	Milestone  *Milestone
 	User       *ferry.User
 	CreatedAt  time.Time
-
-	milestoneIID   int64
-	milestoneTitle string
+	// What the event named, resolved or not (an export writes it again).
+	MilestoneIID   int64
+	MilestoneTitle string
 }
 
 // EventFilter selects the events of one type on one issue or merge request.
@@ -86,15 +86,34 @@ func (tx *Tx) ListResourceEvents(ctx context.Context, f EventFilter, p Page) ([]
 	if err != nil {
 		return nil, 0, err
 	}
+	out, err := tx.resourceEvents(ctx, f.ProjectID, cond+fmt.Sprintf(` ORDER BY e.created_at, e.id LIMIT $%d OFFSET $%d`, len(args)+1, len(args)+2),
+		append(args, p.PerPage, p.Offset())...)
+	return out, total, err
+}
+
+// ExportResourceEvents returns the events of every type of the given
+// issues or merge requests, by parent iid, then oldest first.
+func (tx *Tx) ExportResourceEvents(ctx context.Context, projectID int64, typ string, iids []int64) ([]*ResourceEvent, error) {
+	if len(iids) == 0 {
+		return nil, nil
+	}
+	args := []any{projectID, typ}
+	return tx.resourceEvents(ctx, projectID, `e.project_id = $1 AND e.resource_type = $2 AND e.resource_iid IN `+inList(&args, iids)+
+		` ORDER BY e.resource_iid, e.created_at, e.id`, args...)
+}
+
+// resourceEvents reads the events of a project's query (a WHERE condition
+// and its ORDER BY…) with their labels, milestones and users.
+func (tx *Tx) resourceEvents(ctx context.Context, projectID int64, where string, args ...any) ([]*ResourceEvent, error) {
 	refs := userRefs{}
 	var out []*ResourceEvent
 	var labelNames []string
-	err = tx.scanAll(ctx, "resource events", func(row *sql.Rows) error {
+	err := tx.scanAll(ctx, "resource events", func(row *sql.Rows) error {
 		var e ResourceEvent
 		var su int64
 		var label Label
 		if err := row.Scan(&e.ID, &e.On.Type, &e.On.IID, &e.ResourceID, &e.Event, &e.Action, &label.Name, &label.Color,
-			&e.milestoneIID, &e.milestoneTitle, &e.State, &su, &e.CreatedAt); err != nil {
+			&e.MilestoneIID, &e.MilestoneTitle, &e.State, &su, &e.CreatedAt); err != nil {
 			return err
 		}
 		if e.Event == forge.EventLabel {
@@ -107,18 +126,17 @@ func (tx *Tx) ListResourceEvents(ctx context.Context, f EventFilter, p Page) ([]
 		return nil
 	}, `SELECT e.id, e.resource_type, e.resource_iid, `+issuableRowID("e", "resource_type", "resource_iid")+`, e.event, e.action,
 		e.label_name, e.label_color, e.milestone_iid, e.milestone_title, e.state, e.user_su, e.created_at
-		FROM resource_events e WHERE `+cond+fmt.Sprintf(` ORDER BY e.created_at, e.id LIMIT $%d OFFSET $%d`, len(args)+1, len(args)+2),
-		append(args, p.PerPage, p.Offset())...)
+		FROM resource_events e WHERE `+where, args...)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	if err := tx.eventLabels(ctx, f.ProjectID, out, labelNames); err != nil {
-		return nil, 0, err
+	if err := tx.eventLabels(ctx, projectID, out, labelNames); err != nil {
+		return nil, err
 	}
-	if err := tx.eventMilestones(ctx, f.ProjectID, out); err != nil {
-		return nil, 0, err
+	if err := tx.eventMilestones(ctx, projectID, out); err != nil {
+		return nil, err
 	}
-	return out, total, refs.resolve(ctx, tx)
+	return out, refs.resolve(ctx, tx)
 }
 
 // eventLabels swaps the labels events name for the labels the project sees
@@ -167,10 +185,10 @@ func (tx *Tx) eventMilestones(ctx context.Context, projectID int64, events []*Re
 	for _, e := range events {
 		switch {
 		case e.Event != forge.EventMilestone:
-		case e.milestoneIID > 0:
-			iids = append(iids, e.milestoneIID)
+		case e.MilestoneIID > 0:
+			iids = append(iids, e.MilestoneIID)
 		default:
-			titles = append(titles, e.milestoneTitle)
+			titles = append(titles, e.MilestoneTitle)
 		}
 	}
 	if len(iids)+len(titles) == 0 {
@@ -210,10 +228,10 @@ func (tx *Tx) eventMilestones(ctx context.Context, projectID int64, events []*Re
 		if e.Event != forge.EventMilestone {
 			continue
 		}
-		if e.milestoneIID > 0 {
-			e.Milestone = byIID[e.milestoneIID]
+		if e.MilestoneIID > 0 {
+			e.Milestone = byIID[e.MilestoneIID]
 		} else {
-			e.Milestone = byTitle[e.milestoneTitle]
+			e.Milestone = byTitle[e.MilestoneTitle]
 		}
 	}
 	return nil
