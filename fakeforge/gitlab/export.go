@@ -812,30 +812,22 @@ func (s *Server) exItemParts(p proj, it scenario.Item, kind string) (labels []ex
 	return labels, awards, ms
 }
 
-// exEventsOf is item n's scenario issue events as GitLab's resource
-// events: labeled and unlabeled are label events, milestoned sets the
-// item's milestone (the first when it has none), closed and merged are
-// state events; the others have no resource event.
+// exEventsOf is item n's resource events (itemEvents) as the export
+// nests them.
 func (s *Server) exEventsOf(p proj, n int, it scenario.Item) exEvents {
 	out := exEvents{ResourceLabelEvents: []exLabelEvent{}, ResourceMilestoneEvents: []exMilestoneEvent{}, ResourceStateEvents: []exStateEvent{}}
-	per := s.sc.Config().EventsPerItem
-	for e := (n-1)*per + 1; e <= n*per; e++ {
-		ev := s.sc.Event(e)
-		at := xt(&ev.Created)
-		switch ev.Event {
-		case "labeled", "unlabeled":
-			lo := s.labelObj(p, ev.Label)
-			action := map[bool]string{true: "add", false: "remove"}[ev.Event == "labeled"]
-			out.ResourceLabelEvents = append(out.ResourceLabelEvents, exLabelEvent{Action: action, UserID: ev.Actor.ID, CreatedAt: at,
+	for _, ev := range s.itemEvents(n, it) {
+		at := xt(&ev.created)
+		switch ev.kind {
+		case "label":
+			lo := s.labelObj(p, ev.label)
+			out.ResourceLabelEvents = append(out.ResourceLabelEvents, exLabelEvent{Action: ev.action, UserID: ev.actor.ID, CreatedAt: at,
 				Label: s.exLabel(labelView{lo.Name, lo.Color, lo.Description}, "ProjectLabel")})
-		case "milestoned":
-			if s.sc.Config().Milestones == 0 {
-				continue
-			}
-			out.ResourceMilestoneEvents = append(out.ResourceMilestoneEvents, exMilestoneEvent{Action: "add", UserID: ev.Actor.ID, State: "opened",
-				CreatedAt: at, Milestone: s.exMilestone(p, max(it.Milestone, 1))})
-		case "closed", "merged":
-			out.ResourceStateEvents = append(out.ResourceStateEvents, exStateEvent{UserID: ev.Actor.ID, State: ev.Event, CreatedAt: at})
+		case "milestone":
+			out.ResourceMilestoneEvents = append(out.ResourceMilestoneEvents, exMilestoneEvent{Action: ev.action, UserID: ev.actor.ID,
+				State: "opened", CreatedAt: at, Milestone: s.exMilestone(p, ev.milestone)})
+		case "state":
+			out.ResourceStateEvents = append(out.ResourceStateEvents, exStateEvent{UserID: ev.actor.ID, State: ev.state, CreatedAt: at})
 		}
 	}
 	return out
