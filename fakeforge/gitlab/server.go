@@ -1,11 +1,11 @@
 // Package gitlab simulates a GitLab instance's REST API v4 as an import
 // source: the scenario's group tree, and in every project its labels,
 // milestones, issues, merge requests, notes and discussions (diff notes
-// with positions), approvals, releases, members and award emoji, plus what
-// GitLab's direct transfer asks a source for (version, metadata, token
-// self-check, GraphQL id lookups, export_relations: the NDJSON relations
-// and a project's uploads as one tar.gz of <secret>/<filename> entries,
-// whole or batched).
+// with positions), approvals, resource events, releases, members and award
+// emoji, plus what GitLab's direct transfer asks a source for (version,
+// metadata, token self-check, GraphQL id lookups, export_relations: the
+// NDJSON relations and a project's uploads as one tar.gz of
+// <secret>/<filename> entries, whole or batched).
 //
 // Bodies are client-go types, so names and nesting are GitLab's; paging
 // (X-Next-Page, X-Total…, Link), auth (PRIVATE-TOKEN, private_token,
