@@ -25,6 +25,7 @@ type issuable struct {
 	base  *store.Issuable
 	issue *store.Issue
 	mr    *store.MergeRequest
+	ref   projectRef // its project, set by findIssuable
 }
 
 func (k *issuableAPI) fetch(ctx context.Context, tx *store.Tx, f store.IssuableFilter, pg store.Page) ([]issuable, int, error) {
@@ -223,6 +224,7 @@ func (s *Server) findIssuable(r *http.Request, tx *store.Tx, k *issuableAPI) (is
 	if len(items) == 0 {
 		return issuable{}, ref, role, notFound(k.what)
 	}
+	items[0].ref = ref
 	return items[0], ref, role, nil
 }
 

@@ -19,6 +19,10 @@ func (s *Server) contentRoutes(r chi.Router) {
 		r.Get(base+"/{iid}/discussions", s.wrap(s.listDiscussions(k)))
 		r.Get(base+"/{iid}/discussions/{discussion_id}", s.wrap(s.getDiscussion(k)))
 		r.Get(base+"/{iid}/award_emoji", s.wrap(s.listAwardEmoji(k, false)))
+		for _, ev := range resourceEventAPIs {
+			r.Get(base+"/{iid}/"+ev.path, s.wrap(s.listResourceEvents(k, ev)))
+			r.Get(base+"/{iid}/"+ev.path+"/{event_id}", s.wrap(s.getResourceEvent(k, ev)))
+		}
 	}
 	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
 	r.Get("/projects/{id}/merge_requests/{iid}/reviewers", s.wrap(s.listReviewers))

@@ -253,6 +253,9 @@ func checkBBSCounts(t *testing.T, db *sql.DB, want scenario.Counts, id int64) {
 		{"diff notes", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = FALSE AND position_type <> ''`, want["diff_notes"]},
 		{"system notes", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND system = TRUE`, system},
 		{"tasks", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND resolvable = TRUE`, want["tasks"]},
+		// One state event beside each merged, declined and reopened system note.
+		{"state events", `SELECT COUNT(*) FROM resource_events WHERE project_id = $1 AND event = 'state'`,
+			want["system_notes_merged"] + want["system_notes_closed"] + want["system_notes_reopened"]},
 		{"approvals", `SELECT COUNT(*) FROM approvals WHERE project_id = $1`, want["approvals"]},
 		{"placeholder people", `SELECT COUNT(*) FROM source_users WHERE source_type = 'bitbucket_server' AND namespace_id =
 			(SELECT n.id FROM namespaces n JOIN projects p ON p.id = $1 JOIN namespace_ancestors a ON a.namespace_id = p.namespace_id

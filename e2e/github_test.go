@@ -156,7 +156,7 @@ func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int6
 	for _, is := range issues {
 		byIID[is.IID] = is
 	}
-	checked := 0
+	checked, events := 0, 0
 	for n := 1; n <= sc.Items() && checked < 20; n++ {
 		it := sc.Item(n)
 		if it.IsPR {
@@ -205,7 +205,49 @@ func checkIssues(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int6
 		if user != it.Comments {
 			t.Errorf("issue #%d has %d comments, want %d", n, user, it.Comments)
 		}
+		events += checkResourceEvents(t, c, sc, pid, n, got.ID)
 	}
+	if events == 0 {
+		t.Errorf("no label or state events on the %d issues checked", checked)
+	}
+}
+
+// checkResourceEvents compares the label and state events ferry serves
+// for issue n (row id) with the scenario's issue events of it, and returns
+// how many it found.
+func checkResourceEvents(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, pid int64, n int, id int64) int {
+	t.Helper()
+	var wantLabels, wantStates, gotLabels, gotStates []string
+	per := sc.Config().EventsPerItem
+	for e := (n-1)*per + 1; e <= n*per; e++ {
+		switch ev := sc.Event(e); ev.Event {
+		case "labeled":
+			wantLabels = append(wantLabels, "add "+ev.Label.Name)
+		case "unlabeled":
+			wantLabels = append(wantLabels, "remove "+ev.Label.Name)
+		case "closed":
+			wantStates = append(wantStates, "closed")
+		}
+	}
+	les := must(c.ResourceLabelEvents.ListIssueLabelEvents(pid, int64(n), nil))(t)
+	for _, e := range les {
+		gotLabels = append(gotLabels, e.Action+" "+e.Label.Name)
+		if e.Label.ID == 0 || e.ResourceID != id || e.ResourceType != "Issue" || e.User.Username == "" || e.CreatedAt == nil {
+			t.Errorf("issue #%d label event %+v", n, e)
+		}
+	}
+	for _, e := range must(c.ResourceStateEvents.ListIssueStateEvents(pid, int64(n), nil))(t) {
+		gotStates = append(gotStates, string(e.State))
+		if e.ResourceID != id || e.User == nil {
+			t.Errorf("issue #%d state event %+v", n, e)
+		}
+	}
+	sort.Strings(wantLabels)
+	sort.Strings(gotLabels)
+	if strings.Join(gotLabels, ",") != strings.Join(wantLabels, ",") || strings.Join(gotStates, ",") != strings.Join(wantStates, ",") {
+		t.Errorf("issue #%d resource events: labels %v states %v, want %v %v", n, gotLabels, gotStates, wantLabels, wantStates)
+	}
+	return len(gotLabels) + len(gotStates)
 }
 
 // checkMergeRequests checks states, merged_by and diff-note threads.
@@ -244,6 +286,9 @@ func checkMergeRequests(t *testing.T, c *gitlab.Client, sc *scenario.Scenario, p
 		full := must(c.MergeRequests.GetMergeRequest(pid, mr.IID, nil))(t)
 		if full.MergedBy == nil || full.MergedAt == nil {
 			t.Errorf("!%d merged without merged_by/merged_at", mr.IID)
+		}
+		if ses := must(c.ResourceStateEvents.ListMergeStateEvents(pid, mr.IID, nil))(t); len(ses) != 1 || ses[0].State != "merged" {
+			t.Errorf("!%d state events %+v, want one merged", mr.IID, ses)
 		}
 		ds := must(c.Discussions.ListMergeRequestDiscussions(pid, mr.IID, &gitlab.ListMergeRequestDiscussionsOptions{ListOptions: gitlab.ListOptions{PerPage: 100}}))(t)
 		diffNotes, threads := 0, 0

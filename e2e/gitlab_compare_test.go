@@ -82,8 +82,8 @@ func (f *facts) userList(key string, us []*gitlab.BasicUser) {
 }
 
 // projectFacts reads labels, milestones, issues and merge requests with
-// their discussions, award emoji and approvals, releases and protected
-// branches of project pid.
+// their discussions, award emoji, approvals and resource events, releases
+// and protected branches of project pid.
 func projectFacts(t *testing.T, in *apptest.Instance, token string, pid int64) *facts {
 	t.Helper()
 	c := in.Client(t, token)
@@ -233,6 +233,7 @@ func projectFacts(t *testing.T, in *apptest.Instance, token string, pid int64) *
 		}
 		f.set("refs "+repo, refs)
 	}
+	resourceEventFacts(t, c, pid, f)
 	return f
 }
 

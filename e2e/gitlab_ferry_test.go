@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/fakeforge"
@@ -172,14 +175,14 @@ func TestFerryMigratesAGitHubImport(t *testing.T) {
 	// What the comparison covers, so that it proves something.
 	seen := map[string]int{}
 	for k := range fa.values {
-		for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/", "upload "} {
+		for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/", "upload ", " label_event[", " state_event["} {
 			if strings.Contains(k, what) {
 				seen[what]++
 			}
 		}
 	}
 	t.Logf("compared %d facts: %v", len(fa.values), seen)
-	for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/"} {
+	for _, what := range []string{"merge request ", " position", " emoji[", "ref .git refs/merge-requests/", " label_event[", " state_event["} {
 		if seen[what] == 0 {
 			t.Errorf("A has no %q facts: the comparison proves little", what)
 		}
@@ -205,4 +208,69 @@ func migrateFromFerry(t *testing.T, e storetest.Engine, a *apptest.Instance, sou
 		t.Fatalf("POST /bulk_imports on B: %d %v", code, res)
 	}
 	return b, int64(res["id"].(float64))
+}
+
+// resourceEventFacts adds the label, state and milestone events of every
+// issue and merge request of project pid to f, keyed by their place (ids
+// differ between copies).
+func resourceEventFacts(t *testing.T, c *gitlab.Client, pid int64, f *facts) {
+	t.Helper()
+	type item struct {
+		key        string
+		labels     func(gitlab.ListOptions) ([]*gitlab.LabelEvent, *gitlab.Response, error)
+		states     func(gitlab.ListOptions) ([]*gitlab.StateEvent, *gitlab.Response, error)
+		milestones func(gitlab.ListOptions) ([]*gitlab.MilestoneEvent, *gitlab.Response, error)
+	}
+	var items []item
+	for _, is := range all(t, func(o gitlab.ListOptions) ([]*gitlab.Issue, *gitlab.Response, error) {
+		return c.Issues.ListProjectIssues(pid, &gitlab.ListProjectIssuesOptions{ListOptions: o})
+	}) {
+		iid := is.IID
+		items = append(items, item{fmt.Sprintf("issue %d", iid),
+			func(o gitlab.ListOptions) ([]*gitlab.LabelEvent, *gitlab.Response, error) {
+				return c.ResourceLabelEvents.ListIssueLabelEvents(pid, iid, &gitlab.ListLabelEventsOptions{ListOptions: o})
+			},
+			func(o gitlab.ListOptions) ([]*gitlab.StateEvent, *gitlab.Response, error) {
+				return c.ResourceStateEvents.ListIssueStateEvents(pid, iid, &gitlab.ListStateEventsOptions{ListOptions: o})
+			},
+			func(o gitlab.ListOptions) ([]*gitlab.MilestoneEvent, *gitlab.Response, error) {
+				return c.ResourceMilestoneEvents.ListIssueMilestoneEvents(pid, iid, &gitlab.ListMilestoneEventsOptions{ListOptions: o})
+			}})
+	}
+	for _, mr := range all(t, func(o gitlab.ListOptions) ([]*gitlab.BasicMergeRequest, *gitlab.Response, error) {
+		return c.MergeRequests.ListProjectMergeRequests(pid, &gitlab.ListProjectMergeRequestsOptions{ListOptions: o})
+	}) {
+		iid := mr.IID
+		items = append(items, item{fmt.Sprintf("merge request %d", iid),
+			func(o gitlab.ListOptions) ([]*gitlab.LabelEvent, *gitlab.Response, error) {
+				return c.ResourceLabelEvents.ListMergeRequestsLabelEvents(pid, iid, &gitlab.ListLabelEventsOptions{ListOptions: o})
+			},
+			func(o gitlab.ListOptions) ([]*gitlab.StateEvent, *gitlab.Response, error) {
+				return c.ResourceStateEvents.ListMergeStateEvents(pid, iid, &gitlab.ListStateEventsOptions{ListOptions: o})
+			},
+			func(o gitlab.ListOptions) ([]*gitlab.MilestoneEvent, *gitlab.Response, error) {
+				return c.ResourceMilestoneEvents.ListMergeMilestoneEvents(pid, iid, &gitlab.ListMilestoneEventsOptions{ListOptions: o})
+			}})
+	}
+	for _, it := range items {
+		for i, e := range all(t, it.labels) {
+			k := fmt.Sprintf("%s label_event[%d]", it.key, i)
+			f.set(k, fmt.Sprintf("%s %s %s %s", e.Action, e.Label.Name, e.Label.Color, e.CreatedAt.UTC().Format(time.RFC3339)))
+			f.user(k+" by", &e.User)
+		}
+		for i, e := range all(t, it.states) {
+			k := fmt.Sprintf("%s state_event[%d]", it.key, i)
+			f.set(k, fmt.Sprintf("%s %s", e.State, e.CreatedAt.UTC().Format(time.RFC3339)))
+			f.user(k+" by", e.User)
+		}
+		for i, e := range all(t, it.milestones) {
+			k := fmt.Sprintf("%s milestone_event[%d]", it.key, i)
+			title := "-"
+			if e.Milestone != nil {
+				title = e.Milestone.Title
+			}
+			f.set(k, fmt.Sprintf("%s %s %s", e.Action, title, e.CreatedAt.UTC().Format(time.RFC3339)))
+			f.user(k+" by", e.User)
+		}
+	}
 }

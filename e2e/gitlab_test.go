@@ -261,6 +261,7 @@ func checkGitLabProject(t *testing.T, in *apptest.Instance, c *gitlab.Client, pi
 		{"merge_requests", `SELECT COUNT(*) FROM merge_requests WHERE project_id = $1`},
 		{"releases", `SELECT COUNT(*) FROM releases WHERE project_id = $1`},
 		{"diff_notes", `SELECT COUNT(*) FROM notes WHERE project_id = $1 AND position_type <> ''`},
+		{"resource_events", `SELECT COUNT(*) FROM resource_events WHERE project_id = $1`},
 	} {
 		var n int
 		if err := db.QueryRow(k.query, pid).Scan(&n); err != nil {

@@ -79,7 +79,19 @@ type pyFacts struct {
 			ID    string  `json:"id"`
 			Notes []int64 `json:"notes"`
 		} `json:"discussions"`
+		StateEvents []string `json:"state_events"`
 	} `json:"mr"`
+	IssueEvents struct {
+		IID   int64          `json:"iid"`
+		Label []pyLabelEvent `json:"label"`
+		State []pyStateEvent `json:"state"`
+		// Milestone events: python-gitlab reads the list (the scenario's
+		// GitHub milestone events name no imported milestone).
+		Milestone []struct {
+			ID int64 `json:"id"`
+		} `json:"milestone"`
+		OneLabel string `json:"one_label"`
+	} `json:"issue_events"`
 	Tree    []pyTreeNode `json:"tree"`
 	Compare struct {
 		Commits []string `json:"commits"`
@@ -110,6 +122,24 @@ type pyNote struct {
 	Body   string `json:"body"`
 	System bool   `json:"system"`
 	Author string `json:"author"`
+}
+
+type pyLabelEvent struct {
+	ID           int64  `json:"id"`
+	Action       string `json:"action"`
+	Label        string `json:"label"`
+	LabelID      int64  `json:"label_id"`
+	ResourceType string `json:"resource_type"`
+	ResourceID   int64  `json:"resource_id"`
+	User         string `json:"user"`
+}
+
+type pyStateEvent struct {
+	ID           int64  `json:"id"`
+	State        string `json:"state"`
+	ResourceType string `json:"resource_type"`
+	ResourceID   int64  `json:"resource_id"`
+	User         string `json:"user"`
 }
 
 type pyDiff struct {
@@ -194,6 +224,23 @@ func TestPythonGitLabReadsAnImport(t *testing.T) {
 			if issueIID == 0 {
 				t.Fatal("the scenario has no issue with comments")
 			}
+			// And an issue with label or state events (labeled, unlabeled,
+			// closed), for its resource events.
+			eventIID := 0
+			for n := 1; n <= sc.Items() && eventIID == 0; n++ {
+				if sc.Item(n).IsPR {
+					continue
+				}
+				per := sc.Config().EventsPerItem
+				for e := (n-1)*per + 1; e <= n*per; e++ {
+					if ev := sc.Event(e).Event; ev == "labeled" || ev == "unlabeled" || ev == "closed" {
+						eventIID = n
+					}
+				}
+			}
+			if eventIID == 0 {
+				t.Fatal("the scenario has no issue with label or state events")
+			}
 			mrs := all(t, func(o gitlab.ListOptions) ([]*gitlab.BasicMergeRequest, *gitlab.Response, error) {
 				return root.MergeRequests.ListProjectMergeRequests(pid, &gitlab.ListProjectMergeRequestsOptions{ListOptions: o, State: gitlab.Ptr("all")})
 			})
@@ -222,7 +269,8 @@ func TestPythonGitLabReadsAnImport(t *testing.T) {
 			cmd := exec.Command(pyPython, script)
 			// URL and token in the environment only: argv shows in ps.
 			cmd.Env = append(os.Environ(), "FERRY_URL="+in.URL, "FERRY_TOKEN="+in.RootToken, "FERRY_PROJECT="+path,
-				"FERRY_ISSUE="+strconv.Itoa(issueIID), "FERRY_MR="+strconv.FormatInt(mrIID, 10), "FERRY_ARCHIVE="+archive)
+				"FERRY_ISSUE="+strconv.Itoa(issueIID), "FERRY_MR="+strconv.FormatInt(mrIID, 10), "FERRY_ARCHIVE="+archive,
+				"FERRY_EVENT_ISSUE="+strconv.Itoa(eventIID))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -237,6 +285,8 @@ func TestPythonGitLabReadsAnImport(t *testing.T) {
 			t.Logf("python-gitlab read issue #%d (%d notes), merge request !%d (%d commits, %d changes, %d versions, %d discussions, %d approvers), compare %d commits/%d diffs, blob %s (%d bytes)",
 				py.Issue.IID, len(py.Issue.Notes), py.MR.IID, len(py.MR.Commits), len(py.MR.Changes), len(py.MR.Versions), len(py.MR.Discussions),
 				len(py.MR.Approvals.ApprovedBy), len(py.Compare.Commits), len(py.Compare.Diffs), py.Blob.SHA, py.Blob.RawLen)
+			t.Logf("python-gitlab read issue #%d's resource events: %d label, %d state, %d milestone; !%d's state events %v",
+				py.IssueEvents.IID, len(py.IssueEvents.Label), len(py.IssueEvents.State), len(py.IssueEvents.Milestone), py.MR.IID, py.MR.StateEvents)
 			eq := func(what string, got, want any) {
 				t.Helper()
 				if !reflect.DeepEqual(got, want) {
@@ -279,6 +329,27 @@ func TestPythonGitLabReadsAnImport(t *testing.T) {
 			eq("issue notes", py.Issue.Notes, wantNotes)
 			eq("issue comments", user, sc.Item(issueIID).Comments)
 
+			// Resource events, against client-go's reading.
+			evIssue := must(root.Issues.GetIssue(pid, int64(eventIID)))(t)
+			wantLabels, wantStates := []pyLabelEvent{}, []pyStateEvent{}
+			for _, e := range must(root.ResourceLabelEvents.ListIssueLabelEvents(pid, int64(eventIID), nil))(t) {
+				wantLabels = append(wantLabels, pyLabelEvent{e.ID, e.Action, e.Label.Name, e.Label.ID, e.ResourceType, e.ResourceID, e.User.Username})
+			}
+			for _, e := range must(root.ResourceStateEvents.ListIssueStateEvents(pid, int64(eventIID), nil))(t) {
+				wantStates = append(wantStates, pyStateEvent{e.ID, string(e.State), e.ResourceType, e.ResourceID, e.User.Username})
+			}
+			if len(wantLabels)+len(wantStates) == 0 || evIssue.ID == 0 {
+				t.Errorf("issue #%d: no label or state events to compare", eventIID)
+			}
+			eq("issue.resourcelabelevents.list()", py.IssueEvents.Label, wantLabels)
+			eq("issue.resourcestateevents.list()", py.IssueEvents.State, wantStates)
+			eq("issue.resourcemilestoneevents.list() count", len(py.IssueEvents.Milestone),
+				len(must(root.ResourceMilestoneEvents.ListIssueMilestoneEvents(pid, int64(eventIID), nil))(t)))
+			if len(wantLabels) > 0 {
+				eq("issue.resourcelabelevents.get()", py.IssueEvents.OneLabel, wantLabels[0].Label)
+				eq("label event resource_id", wantLabels[0].ResourceID, evIssue.ID)
+			}
+
 			// Merge requests.
 			var mrIIDs []int64
 			for _, mr := range mrs {
@@ -316,6 +387,7 @@ func TestPythonGitLabReadsAnImport(t *testing.T) {
 			eq("mr.diffs.get() commits", py.MR.Version.Commits, commitIDs(v.Commits))
 			eq("mr.diffs.get() diffs", py.MR.Version.Diffs, pyDiffs(v.Diffs, fromDiff))
 			eq("mr.diffs.get() diffs against mr.changes()", py.MR.Version.Diffs, py.MR.Changes)
+			eq("mr.resourcestateevents.list()", py.MR.StateEvents, []string{"merged"})
 			ap := must(root.MergeRequestApprovals.GetConfiguration(pid, mrIID))(t)
 			approvedBy := []string{}
 			for _, a := range ap.ApprovedBy {

@@ -1,7 +1,8 @@
 // Package forge is the neutral model of imported content: repositories,
 // labels, milestones, issues, merge requests, notes and their discussions,
-// reviews, approvals, releases, award emoji, protected branches, members and
-// the source users who wrote them.
+// reviews, approvals, releases, award emoji, resource events (label,
+// milestone and state changes), protected branches, members and the source
+// users who wrote them.
 //
 // Every object carries its source identity (SourceID: the source forge's
 // type, its host and the object's id there) so the store can upsert it

@@ -335,6 +335,47 @@ type Closure struct {
 
 func (Closure) Kind() string { return KindClosure }
 
+// KindResourceEvent is ResourceEvent's kind.
+const KindResourceEvent = "resource_event"
+
+// Resource event types: what a ResourceEvent changed.
+const (
+	EventLabel     = "label"
+	EventState     = "state"
+	EventMilestone = "milestone"
+)
+
+// Resource event actions of label and milestone events.
+const (
+	ActionAdd    = "add"
+	ActionRemove = "remove"
+)
+
+// Resource event states beyond the issuable states: GitLab records a
+// reopening as its own state.
+const StateReopened = "reopened"
+
+// ResourceEvent is one change of an issue's or merge request's labels,
+// milestone or state, as GitLab's resource events record them (who, when,
+// what). System notes saying the same are separate objects: GitLab shows
+// both. The label is named by name and the milestone by iid, or by title
+// when the source knows none (GitHub's events), as items name theirs.
+type ResourceEvent struct {
+	SourceID
+	On             Noteable
+	Event          string // EventLabel, EventState, EventMilestone
+	Action         string // label and milestone events: ActionAdd, ActionRemove
+	Label          string // label events: the label's name
+	LabelColor     string // "#rrggbb" if the event says; shown when the label is gone
+	MilestoneIID   int64  // milestone events: 0 = by MilestoneTitle
+	MilestoneTitle string
+	State          string // state events: opened, closed, reopened, merged, locked
+	Author         SourceUser
+	CreatedAt      time.Time
+}
+
+func (ResourceEvent) Kind() string { return KindResourceEvent }
+
 // Every kind is an Object.
 var (
 	_ Object = SourceUser{}
@@ -354,4 +395,5 @@ var (
 	_ Object = Badge{}
 	_ Object = Closure{}
 	_ Object = Upload{}
+	_ Object = ResourceEvent{}
 )

@@ -139,8 +139,51 @@ func emojiRecord(e *store.ExportEmoji) gitlabndjson.AwardEmoji {
 // children are the notes and emoji of one page of issues or merge
 // requests, grouped by parent iid.
 type children struct {
-	notes map[int64][]gitlabndjson.Note
-	emoji map[int64][]gitlabndjson.AwardEmoji
+	notes  map[int64][]gitlabndjson.Note
+	emoji  map[int64][]gitlabndjson.AwardEmoji
+	events map[int64]*gitlabndjson.ResourceEvents
+}
+
+// eventsOf is an item's resource event lists, empty ones as [].
+func (c *children) eventsOf(iid int64) gitlabndjson.ResourceEvents {
+	out := gitlabndjson.ResourceEvents{}
+	if e := c.events[iid]; e != nil {
+		out = *e
+	}
+	out.ResourceLabelEvents, out.ResourceMilestoneEvents = nonNil(out.ResourceLabelEvents), nonNil(out.ResourceMilestoneEvents)
+	out.ResourceStateEvents = nonNil(out.ResourceStateEvents)
+	return out
+}
+
+// addEvent files an event under its item, as GitLab nests it: the label
+// by its title and colour, the milestone as the milestones relation
+// writes it (by title alone when the project has no such milestone).
+func (c *children) addEvent(e *store.ResourceEvent) {
+	evs := c.events[e.On.IID]
+	if evs == nil {
+		evs = &gitlabndjson.ResourceEvents{}
+		c.events[e.On.IID] = evs
+	}
+	at := gitlabndjson.At(e.CreatedAt)
+	switch e.Event {
+	case forge.EventLabel:
+		l := gitlabndjson.Label{Title: e.Label.Name, Color: e.Label.Color, Description: e.Label.Description, Type: gitlabndjson.ProjectLabel}
+		if e.Label.GroupID != nil {
+			l.Type = gitlabndjson.GroupLabel
+		}
+		evs.ResourceLabelEvents = append(evs.ResourceLabelEvents, gitlabndjson.ResourceLabelEvent{Action: e.Action, UserID: userID(e.User),
+			CreatedAt: at, Label: &l})
+	case forge.EventMilestone:
+		m := optMilestone(e.Milestone)
+		if m == nil {
+			m = &gitlabndjson.Milestone{IID: e.MilestoneIID, Title: e.MilestoneTitle}
+		}
+		evs.ResourceMilestoneEvents = append(evs.ResourceMilestoneEvents, gitlabndjson.ResourceMilestoneEvent{Action: e.Action,
+			UserID: userID(e.User), State: e.State, CreatedAt: at, Milestone: m})
+	case forge.EventState:
+		evs.ResourceStateEvents = append(evs.ResourceStateEvents, gitlabndjson.ResourceStateEvent{UserID: userID(e.User), State: e.State,
+			CreatedAt: at})
+	}
 }
 
 func loadChildren(ctx context.Context, tx *store.Tx, projectID int64, typ string, iids []int64) (*children, error) {
@@ -152,7 +195,14 @@ func loadChildren(ctx context.Context, tx *store.Tx, projectID int64, typ string
 	if err != nil {
 		return nil, err
 	}
-	c := &children{notes: map[int64][]gitlabndjson.Note{}, emoji: map[int64][]gitlabndjson.AwardEmoji{}}
+	events, err := tx.ExportResourceEvents(ctx, projectID, typ, iids)
+	if err != nil {
+		return nil, err
+	}
+	c := &children{notes: map[int64][]gitlabndjson.Note{}, emoji: map[int64][]gitlabndjson.AwardEmoji{}, events: map[int64]*gitlabndjson.ResourceEvents{}}
+	for _, e := range events {
+		c.addEvent(e)
+	}
 	onNote := map[int64][]gitlabndjson.AwardEmoji{}
 	for _, e := range emoji {
 		if e.NoteID != 0 {
@@ -224,7 +274,7 @@ func exportIssues(ctx context.Context, s *Service, p Portable, emit func(any) er
 			ClosedAt: gitlabndjson.AtPtr(is.ClosedAt), ClosedByID: optUserID(is.ClosedBy), DueDate: optString(is.DueDate),
 			Milestone:  optMilestone(is.Milestone),
 			LabelLinks: labelLinks(forge.OnIssue, &is.Issuable), IssueAssignees: userRefs(is.Assignees),
-			AwardEmoji: nonNil(kids.emoji[is.IID]), Notes: nonNil(kids.notes[is.IID])}
+			AwardEmoji: nonNil(kids.emoji[is.IID]), Notes: nonNil(kids.notes[is.IID]), ResourceEvents: kids.eventsOf(is.IID)}
 	}))
 }
 
@@ -269,7 +319,7 @@ func mergeRequestRecord(p Portable, mr *store.MergeRequest, kids *children, appr
 			HeadCommitSHA: mr.SourceSHA, CreatedAt: gitlabndjson.At(mr.CreatedAt), UpdatedAt: gitlabndjson.At(mr.UpdatedAt)},
 		LabelLinks: labelLinks(forge.OnMergeRequest, &mr.Issuable), MergeRequestAssignees: userRefs(mr.Assignees),
 		MergeRequestReviewers: userRefs(mr.Reviewers), Approvals: nonNil(approvals),
-		AwardEmoji: nonNil(kids.emoji[mr.IID]), Notes: nonNil(kids.notes[mr.IID])}
+		AwardEmoji: nonNil(kids.emoji[mr.IID]), Notes: nonNil(kids.notes[mr.IID]), ResourceEvents: kids.eventsOf(mr.IID)}
 	if mr.MergeCommit != "" {
 		sha := mr.MergeCommit
 		rec.MergeCommitSHA = &sha

@@ -122,6 +122,13 @@ func TestProjectExport(t *testing.T) {
 					t.Errorf("issue 10 %+v", is)
 				}
 				known("closed by", *is.ClosedByID)
+				le, me, se := is.ResourceLabelEvents, is.ResourceMilestoneEvents, is.ResourceStateEvents
+				if len(le) != 1 || le[0].Action != "add" || le[0].Label == nil || le[0].Label.Title != "feature" || le[0].Label.Color != "#00ff00" ||
+					len(me) != 1 || me[0].Milestone == nil || me[0].Milestone.IID != 1 || me[0].Milestone.Title != "v1" || me[0].State != "opened" ||
+					len(se) != 1 || se[0].State != "closed" || se[0].UserID != *is.ClosedByID || !se[0].CreatedAt.Equal(is.ClosedAt.Time) {
+					t.Errorf("issue 10 resource events: labels %+v milestones %+v states %+v", le, me, se)
+				}
+				known("label event user", le[0].UserID)
 			default:
 				if len(is.Notes) != exporttest.IssueNotes || is.Notes[0].Note != "Comment 0 on issue "+itoa(is.IID) || is.Notes[0].NoteableType != "Issue" ||
 					is.Notes[0].Type != nil || len(is.LabelLinks) != 1 || is.LabelLinks[0].Label.Title != "bug" || len(is.IssueAssignees) != 1 {
@@ -159,6 +166,10 @@ func TestProjectExport(t *testing.T) {
 			t.Errorf("merge request %+v", mr)
 		}
 		known("approver", mr.Approvals[0].UserID)
+		if se := mr.ResourceStateEvents; len(se) != 1 || se[0].State != "merged" || se[0].UserID != *mr.Metrics.MergedByID ||
+			mr.ResourceLabelEvents == nil || len(mr.ResourceLabelEvents) != 0 || mr.ResourceMilestoneEvents == nil {
+			t.Errorf("merge request resource events: %+v", mr.ResourceEvents)
+		}
 		if len(mr.Notes) != 2 {
 			t.Fatalf("notes %+v", mr.Notes)
 		}

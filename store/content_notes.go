@@ -69,9 +69,19 @@ func (f NoteFilter) cond(args *[]any) string {
 	return c
 }
 
-const noteSelect = `nt.id, nt.project_id, nt.source_type, nt.source_host, nt.source_id, nt.noteable_type, nt.noteable_iid,
- COALESCE((SELECT x.id FROM issues x WHERE nt.noteable_type = 'Issue' AND x.project_id = nt.project_id AND x.iid = nt.noteable_iid),
-   (SELECT x.id FROM merge_requests x WHERE nt.noteable_type = 'MergeRequest' AND x.project_id = nt.project_id AND x.iid = nt.noteable_iid), 0),
+// issuableRowID is the SQL of the row id of the issue or merge request a
+// row names by type and iid (0 when it is not stored): the API shows ids,
+// children store iids.
+func issuableRowID(alias, typeCol, iidCol string) string {
+	on := func(table, typ string) string {
+		return `(SELECT x.id FROM ` + table + ` x WHERE ` + alias + `.` + typeCol + ` = '` + typ + `' AND x.project_id = ` + alias +
+			`.project_id AND x.iid = ` + alias + `.` + iidCol + `)`
+	}
+	return `COALESCE(` + on("issues", forge.OnIssue) + `, ` + on("merge_requests", forge.OnMergeRequest) + `, 0)`
+}
+
+var noteSelect = `nt.id, nt.project_id, nt.source_type, nt.source_host, nt.source_id, nt.noteable_type, nt.noteable_iid,
+ ` + issuableRowID("nt", "noteable_type", "noteable_iid") + `,
  nt.discussion_id, nt.individual, nt.body, nt.author_su, nt.system, nt.internal, nt.resolvable, nt.resolved, nt.resolved_by_su,
  nt.resolved_at, nt.position_type, nt.base_sha, nt.start_sha, nt.head_sha, nt.old_path, nt.new_path, nt.old_line, nt.new_line,
  nt.line_range, nt.created_at, nt.updated_at`

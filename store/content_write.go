@@ -61,6 +61,9 @@ var (
 		cols: []string{"project_id", "su_id", "source_type", "source_host", "source_id", "access_level"}}
 	groupMemberSpec = &upsertSpec{table: "imported_group_members", key: []string{"namespace_id", "su_id"},
 		cols: []string{"namespace_id", "su_id", "source_type", "source_host", "source_id", "access_level"}}
+	resourceEventSpec = &upsertSpec{table: "resource_events", key: []string{"project_id", "source_type", "source_host", "source_id"},
+		cols: []string{"project_id", "source_type", "source_host", "source_id", "resource_type", "resource_iid", "event", "action",
+			"label_name", "label_color", "milestone_iid", "milestone_title", "state", "user_su", "created_at"}}
 	badgeCols = []string{"namespace_id", "project_id", "name", "link_url", "image_url", "source_type", "source_host", "source_id",
 		"created_at", "updated_at"}
 	projectBadgeSpec = &upsertSpec{table: "badges", cols: badgeCols, insertOnly: []string{"created_at"},
@@ -72,7 +75,8 @@ var (
 // specOrder is the order tables are written in; any order is correct (no
 // row points at another's id), a fixed one keeps lock order stable.
 var specOrder = []*upsertSpec{repositorySpec, projectLabelSpec, groupLabelSpec, projectMilestoneSpec, groupMilestoneSpec, issueSpec,
-	mergeRequestSpec, noteSpec, reviewSpec, approvalSpec, releaseSpec, awardSpec, protectedBranchSpec, memberSpec, groupMemberSpec, projectBadgeSpec, groupBadgeSpec}
+	mergeRequestSpec, noteSpec, reviewSpec, approvalSpec, releaseSpec, awardSpec, protectedBranchSpec, memberSpec, groupMemberSpec, projectBadgeSpec, groupBadgeSpec,
+	resourceEventSpec}
 
 // target is an issue or merge request whose child sets are replaced.
 type target struct {
@@ -252,6 +256,8 @@ func invalid(o forge.Object) error {
 		if x.MergeRequestIID <= 0 {
 			return bad("not on a merge request")
 		}
+	case forge.ResourceEvent:
+		return invalidEvent(x, bad, on)
 	case forge.Closure:
 		if x.Merged && x.On.Type != forge.OnMergeRequest {
 			return bad("merged, but not a merge request")
@@ -386,6 +392,11 @@ func (b *batch) object(o forge.Object) error {
 			return err
 		}
 		b.uploads = append(b.uploads, x)
+	case *forge.ResourceEvent:
+		return b.object(*x)
+	case forge.ResourceEvent:
+		b.add(resourceEventSpec, p, x.Type, x.Host, x.ID, x.On.Type, x.On.IID, x.Event, x.Action, x.Label, x.LabelColor, x.MilestoneIID,
+			x.MilestoneTitle, x.State, b.user(x.SourceID, x.Author), utc(x.CreatedAt))
 	case *forge.Closure:
 		return b.object(*x)
 	case forge.Closure:

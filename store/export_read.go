@@ -271,6 +271,7 @@ const contributorSUs = `SELECT author_su FROM issues WHERE project_id = $1
 	UNION SELECT su_id FROM approvals WHERE project_id = $1
 	UNION SELECT author_su FROM releases WHERE project_id = $1 AND author_su IS NOT NULL
 	UNION SELECT user_su FROM award_emoji WHERE project_id = $1
+	UNION SELECT user_su FROM resource_events WHERE project_id = $1
 	UNION SELECT su_id FROM imported_members WHERE project_id = $1`
 
 // ExportContributors returns the users a project's content shows as

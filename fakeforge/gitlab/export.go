@@ -623,6 +623,32 @@ type (
 		IssueAssignees   []exUserRef   `json:"issue_assignees"`
 		AwardEmoji       []exAward     `json:"award_emoji"`
 		Notes            []exNote      `json:"notes"`
+		exEvents
+	}
+	exLabelEvent struct {
+		Action    string  `json:"action"`
+		UserID    int64   `json:"user_id"`
+		CreatedAt *exTime `json:"created_at"`
+		Label     exLabel `json:"label"`
+	}
+	exMilestoneEvent struct {
+		Action    string       `json:"action"`
+		UserID    int64        `json:"user_id"`
+		State     string       `json:"state"`
+		CreatedAt *exTime      `json:"created_at"`
+		Milestone *exMilestone `json:"milestone"`
+	}
+	exStateEvent struct {
+		UserID       int64   `json:"user_id"`
+		State        string  `json:"state"`
+		CreatedAt    *exTime `json:"created_at"`
+		SourceCommit *string `json:"source_commit"`
+	}
+	// exEvents are the resource event lists an issue or merge request nests.
+	exEvents struct {
+		ResourceLabelEvents     []exLabelEvent     `json:"resource_label_events"`
+		ResourceMilestoneEvents []exMilestoneEvent `json:"resource_milestone_events"`
+		ResourceStateEvents     []exStateEvent     `json:"resource_state_events"`
 	}
 	exMetrics struct {
 		MergedByID       *int64  `json:"merged_by_id"`
@@ -667,6 +693,7 @@ type (
 		Approvals             []exUserRef   `json:"approvals"`
 		AwardEmoji            []exAward     `json:"award_emoji"`
 		Notes                 []exNote      `json:"notes"`
+		exEvents
 	}
 	exLink struct {
 		URL      string `json:"url"`
@@ -785,6 +812,27 @@ func (s *Server) exItemParts(p proj, it scenario.Item, kind string) (labels []ex
 	return labels, awards, ms
 }
 
+// exEventsOf is item n's resource events (itemEvents) as the export
+// nests them.
+func (s *Server) exEventsOf(p proj, n int, it scenario.Item) exEvents {
+	out := exEvents{ResourceLabelEvents: []exLabelEvent{}, ResourceMilestoneEvents: []exMilestoneEvent{}, ResourceStateEvents: []exStateEvent{}}
+	for _, ev := range s.itemEvents(n, it) {
+		at := xt(&ev.created)
+		switch ev.kind {
+		case "label":
+			lo := s.labelObj(p, ev.label)
+			out.ResourceLabelEvents = append(out.ResourceLabelEvents, exLabelEvent{Action: ev.action, UserID: ev.actor.ID, CreatedAt: at,
+				Label: s.exLabel(labelView{lo.Name, lo.Color, lo.Description}, "ProjectLabel")})
+		case "milestone":
+			out.ResourceMilestoneEvents = append(out.ResourceMilestoneEvents, exMilestoneEvent{Action: ev.action, UserID: ev.actor.ID,
+				State: "opened", CreatedAt: at, Milestone: s.exMilestone(p, ev.milestone)})
+		case "state":
+			out.ResourceStateEvents = append(out.ResourceStateEvents, exStateEvent{UserID: ev.actor.ID, State: ev.state, CreatedAt: at})
+		}
+	}
+	return out
+}
+
 func linePtr(v int64) *int64 {
 	if v == 0 {
 		return nil
@@ -878,6 +926,7 @@ func (s *Server) exIssue(p proj, j int) exIssue {
 	}
 	out.DueDate = isoDate(iss.DueDate)
 	out.LabelLinks, out.AwardEmoji, out.Milestone = s.exItemParts(p, it, "Issue")
+	out.exEvents = s.exEventsOf(p, s.sc.IssueNumber(j), it)
 	for _, a := range iss.Assignees {
 		out.IssueAssignees = append(out.IssueAssignees, exUserRef{UserID: a.ID})
 	}
@@ -902,6 +951,7 @@ func (s *Server) exMergeRequest(p proj, j int) exMergeRequest {
 		out.MergeCommitSHA = &mr.MergeCommitSHA
 	}
 	out.LabelLinks, out.AwardEmoji, out.Milestone = s.exItemParts(p, it, "MergeRequest")
+	out.exEvents = s.exEventsOf(p, s.sc.PRNumber(j), it)
 	if mr.MergedBy != nil {
 		out.Metrics.MergedByID = &mr.MergedBy.ID
 	} else if mr.MergeUser != nil {

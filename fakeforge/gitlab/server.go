@@ -1,11 +1,11 @@
 // Package gitlab simulates a GitLab instance's REST API v4 as an import
 // source: the scenario's group tree, and in every project its labels,
 // milestones, issues, merge requests, notes and discussions (diff notes
-// with positions), approvals, releases, members and award emoji, plus what
-// GitLab's direct transfer asks a source for (version, metadata, token
-// self-check, GraphQL id lookups, export_relations: the NDJSON relations
-// and a project's uploads as one tar.gz of <secret>/<filename> entries,
-// whole or batched).
+// with positions), approvals, resource events, releases, members and award
+// emoji, plus what GitLab's direct transfer asks a source for (version,
+// metadata, token self-check, GraphQL id lookups, export_relations: the
+// NDJSON relations and a project's uploads as one tar.gz of
+// <secret>/<filename> entries, whole or batched).
 //
 // Bodies are client-go types, so names and nesting are GitLab's; paging
 // (X-Next-Page, X-Total…, Link), auth (PRIVATE-TOKEN, private_token,
@@ -162,7 +162,13 @@ func (s *Server) routes() {
 		"/merge_requests/{iid}/discussions":     s.mrDiscussions,
 		"/merge_requests/{iid}/approvals":       s.approvals,
 		"/merge_requests/{iid}/award_emoji":     s.mrAwardEmoji,
-		"/merge_requests/{iid}/notes/{nid}/award_emoji": s.mrNoteAwardEmoji,
+		"/merge_requests/{iid}/notes/{nid}/award_emoji":   s.mrNoteAwardEmoji,
+		"/issues/{iid}/resource_label_events":             s.issueEvents("label"),
+		"/issues/{iid}/resource_milestone_events":         s.issueEvents("milestone"),
+		"/issues/{iid}/resource_state_events":             s.issueEvents("state"),
+		"/merge_requests/{iid}/resource_label_events":     s.mrEvents("label"),
+		"/merge_requests/{iid}/resource_milestone_events": s.mrEvents("milestone"),
+		"/merge_requests/{iid}/resource_state_events":     s.mrEvents("state"),
 		"/releases":                        s.releases,
 		"/releases/{tag}/downloads/{name}": s.assetDownload,
 		"/members":                         s.projectMembers,

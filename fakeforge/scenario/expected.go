@@ -94,6 +94,7 @@ func (s *Scenario) Expected(source string) (Counts, error) {
 			"notes":      np * (s.CommentCount() + s.ReviewCommentCount()),
 			"diff_notes": np * s.ReviewCommentCount(), "approvals": np * s.approvalCount(),
 			"members": np * c.Users, "award_emoji": np * s.ReactedItems() * c.ReactionsPerItem,
+			"resource_events": np * s.gitLabEventCount(),
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown source %q", source)
@@ -139,9 +140,10 @@ func pages(n, perPage int) int { return max(1, (n+perPage-1)/perPage) }
 // GitLab: version, token self-check, top-level group, descendant groups,
 // projects with include_subgroups; per project: project, labels, milestones,
 // issues, merge requests, releases, members; per issue and merge request
-// its discussions and its award emoji (GitLab's REST entities count only
-// thumbs up and down, so no list shows which items carry any), and per
-// merge request its approvals.
+// its discussions, its award emoji (GitLab's REST entities count only
+// thumbs up and down, so no list shows which items carry any) and its
+// three resource event lists (label, milestone, state: no project-wide
+// list exists), and per merge request its approvals.
 func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 	if perPage < 1 {
 		return 0, fmt.Errorf("perPage must be positive, got %d", perPage)
@@ -174,6 +176,7 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 		per += c.Issues * p(c.CommentsPerItem)
 		per += c.PullRequests * (p(s.MRDiscussionCount()) + 1)
 		per += s.ReactedItems()*p(c.ReactionsPerItem) + s.Items() - s.ReactedItems()
+		per += 3 * s.Items() * p(c.EventsPerItem) // each list holds at most EventsPerItem
 		return n + projects*per, nil
 	}
 	return 0, fmt.Errorf("unknown source %q", source)
@@ -184,4 +187,40 @@ func (s *Scenario) LowerBoundCalls(source string, perPage int) (int, error) {
 // threads of two.
 func (s *Scenario) MRDiscussionCount() int {
 	return s.cfg.CommentsPerItem + (s.cfg.ReviewCommentsPerPR+1)/2
+}
+
+// GitLab resource event kinds (GitLabEventKind).
+const (
+	GitLabLabelEvent     = "label"
+	GitLabMilestoneEvent = "milestone"
+	GitLabStateEvent     = "state"
+)
+
+// GitLabEventKind is what issue event e is among GitLab's resource events:
+// labeled and unlabeled are label events, milestoned a milestone event
+// (when the scenario has milestones), closed and merged state events; ""
+// for the events GitLab keeps none of.
+func (s *Scenario) GitLabEventKind(e Event) string {
+	switch e.Event {
+	case "labeled", "unlabeled":
+		return GitLabLabelEvent
+	case "milestoned":
+		if s.cfg.Milestones > 0 {
+			return GitLabMilestoneEvent
+		}
+	case "closed", "merged":
+		return GitLabStateEvent
+	}
+	return ""
+}
+
+// gitLabEventCount is how many resource events one GitLab project holds.
+func (s *Scenario) gitLabEventCount() int {
+	n := 0
+	for e := 1; e <= s.EventCount(); e++ {
+		if s.GitLabEventKind(s.Event(e)) != "" {
+			n++
+		}
+	}
+	return n
 }

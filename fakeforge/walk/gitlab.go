@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 )
@@ -217,6 +218,71 @@ func walkProject(c *gl.Client, rc gl.RequestOptionFunc, pid int64, page func(int
 						return fmt.Errorf("merge request !%d: approval without a user", iid)
 					}
 					n["approvals"]++
+				}
+			}
+			return nil
+		}},
+		// No list spans a project's resource events: each issue and merge
+		// request is asked for its three lists.
+		{"resource events", func() error {
+			count := func(what string, created *time.Time, user int64) error {
+				if created == nil || user == 0 {
+					return fmt.Errorf("%s event without a time or a user", what)
+				}
+				n["resource_events"]++
+				return nil
+			}
+			for _, item := range []struct {
+				iids  []int64
+				label func(iid, p int64) ([]*gl.LabelEvent, *gl.Response, error)
+				ms    func(iid, p int64) ([]*gl.MilestoneEvent, *gl.Response, error)
+				state func(iid, p int64) ([]*gl.StateEvent, *gl.Response, error)
+			}{
+				{issues,
+					func(iid, p int64) ([]*gl.LabelEvent, *gl.Response, error) {
+						return c.ResourceLabelEvents.ListIssueLabelEvents(pid, iid, &gl.ListLabelEventsOptions{ListOptions: page(p)}, rc)
+					},
+					func(iid, p int64) ([]*gl.MilestoneEvent, *gl.Response, error) {
+						return c.ResourceMilestoneEvents.ListIssueMilestoneEvents(pid, iid, &gl.ListMilestoneEventsOptions{ListOptions: page(p)}, rc)
+					},
+					func(iid, p int64) ([]*gl.StateEvent, *gl.Response, error) {
+						return c.ResourceStateEvents.ListIssueStateEvents(pid, iid, &gl.ListStateEventsOptions{ListOptions: page(p)}, rc)
+					}},
+				{mrs,
+					func(iid, p int64) ([]*gl.LabelEvent, *gl.Response, error) {
+						return c.ResourceLabelEvents.ListMergeRequestsLabelEvents(pid, iid, &gl.ListLabelEventsOptions{ListOptions: page(p)}, rc)
+					},
+					func(iid, p int64) ([]*gl.MilestoneEvent, *gl.Response, error) {
+						return c.ResourceMilestoneEvents.ListMergeMilestoneEvents(pid, iid, &gl.ListMilestoneEventsOptions{ListOptions: page(p)}, rc)
+					},
+					func(iid, p int64) ([]*gl.StateEvent, *gl.Response, error) {
+						return c.ResourceStateEvents.ListMergeStateEvents(pid, iid, &gl.ListStateEventsOptions{ListOptions: page(p)}, rc)
+					}},
+			} {
+				for _, iid := range item.iids {
+					err := glEach(func(p int64) ([]*gl.LabelEvent, *gl.Response, error) { return item.label(iid, p) },
+						func(e *gl.LabelEvent) error { return count("label", e.CreatedAt, e.User.ID) })
+					if err == nil {
+						err = glEach(func(p int64) ([]*gl.MilestoneEvent, *gl.Response, error) { return item.ms(iid, p) },
+							func(e *gl.MilestoneEvent) error {
+								if e.User == nil || e.Milestone == nil {
+									return fmt.Errorf("milestone event %d without a user or a milestone", e.ID)
+								}
+								return count("milestone", e.CreatedAt, e.User.ID)
+							})
+					}
+					if err == nil {
+						err = glEach(func(p int64) ([]*gl.StateEvent, *gl.Response, error) { return item.state(iid, p) },
+							func(e *gl.StateEvent) error {
+								if e.User == nil {
+									return fmt.Errorf("state event %d without a user", e.ID)
+								}
+								return count("state", e.CreatedAt, e.User.ID)
+							})
+					}
+					if err != nil {
+						return fmt.Errorf("item %d: %w", iid, err)
+					}
 				}
 			}
 			return nil

@@ -174,6 +174,43 @@ type UserRef struct {
 	State     string `json:"state,omitempty"` // reviewers: unreviewed, reviewed, requested_changes, approved
 }
 
+// ResourceLabelEvent is a label added to or removed from an issue or a
+// merge request, nested in it, with the label nested as a label link's.
+type ResourceLabelEvent struct {
+	Action    string `json:"action"` // add, remove
+	UserID    int64  `json:"user_id"`
+	CreatedAt Time   `json:"created_at"`
+	Label     *Label `json:"label"`
+}
+
+// ResourceMilestoneEvent is a milestone set on or taken off an issue or a
+// merge request, nested in it, with the milestone nested; State is the
+// item's state at the time.
+type ResourceMilestoneEvent struct {
+	Action    string     `json:"action"` // add, remove
+	UserID    int64      `json:"user_id"`
+	State     string     `json:"state"`
+	CreatedAt Time       `json:"created_at"`
+	Milestone *Milestone `json:"milestone"`
+}
+
+// ResourceStateEvent is a change of an issue's or merge request's state,
+// nested in it.
+type ResourceStateEvent struct {
+	UserID       int64   `json:"user_id"`
+	State        string  `json:"state"` // opened, closed, reopened, merged, locked
+	CreatedAt    Time    `json:"created_at"`
+	SourceCommit *string `json:"source_commit"`
+}
+
+// ResourceEvents are the three event lists an issue or a merge request
+// nests (embedded: their keys sit beside the item's own).
+type ResourceEvents struct {
+	ResourceLabelEvents     []ResourceLabelEvent     `json:"resource_label_events"`
+	ResourceMilestoneEvents []ResourceMilestoneEvent `json:"resource_milestone_events"`
+	ResourceStateEvents     []ResourceStateEvent     `json:"resource_state_events"`
+}
+
 // Issue is a line of issues.
 type Issue struct {
 	IID              int64        `json:"iid"`
@@ -194,6 +231,7 @@ type Issue struct {
 	IssueAssignees   []UserRef    `json:"issue_assignees"`
 	AwardEmoji       []AwardEmoji `json:"award_emoji"`
 	Notes            []Note       `json:"notes"`
+	ResourceEvents
 }
 
 // MergeRequestMetrics carries who merged or closed a merge request, and when.
@@ -245,6 +283,7 @@ type MergeRequest struct {
 	Approvals             []UserRef           `json:"approvals"`
 	AwardEmoji            []AwardEmoji        `json:"award_emoji"`
 	Notes                 []Note              `json:"notes"`
+	ResourceEvents
 }
 
 // ReleaseLink is an asset link nested in a release.

@@ -40,7 +40,8 @@ func src(id string) forge.SourceID { s := forgetest.Source; s.ID = id; return s 
 // milestone 1 closed by user 2, and merge request 100 with a diff thread
 // (a multi-line diff note and a reply), an emoji on it and on its diff
 // note, an approval, a reviewer, labels and a milestone; labels, a
-// milestone, a release with a link, a protected branch and a member.
+// milestone, a release with a link, a protected branch, a member, and
+// resource events on issue 10 and merge request 100.
 func projectContent() []forge.Object {
 	t0 := forgetest.T0
 	due := time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)
@@ -79,6 +80,16 @@ func projectContent() []forge.Object {
 			Links: []forge.ReleaseLink{{Name: "bin", URL: "https://example.com/bin", LinkType: "package"}}},
 		forge.ProtectedBranch{SourceID: src("pb-main"), Name: "main", PushAccessLevel: ferry.MaintainerAccess, MergeAccessLevel: ferry.DeveloperAccess},
 		forge.Member{SourceID: src("mem-alice"), User: alice, AccessLevel: ferry.DeveloperAccess},
+		// Resource events: issue 10 labelled, put in milestone 1 and closed
+		// by carol; merge request 100 merged by bob.
+		forge.ResourceEvent{SourceID: src("ev-1"), On: forge.Noteable{Type: forge.OnIssue, IID: 10}, Event: forge.EventLabel, Action: forge.ActionAdd,
+			Label: "feature", Author: carol, CreatedAt: t0.Add(time.Minute)},
+		forge.ResourceEvent{SourceID: src("ev-2"), On: forge.Noteable{Type: forge.OnIssue, IID: 10}, Event: forge.EventMilestone, Action: forge.ActionAdd,
+			MilestoneIID: 1, State: forge.StateOpened, Author: carol, CreatedAt: t0.Add(2 * time.Minute)},
+		forge.ResourceEvent{SourceID: src("ev-3"), On: forge.Noteable{Type: forge.OnIssue, IID: 10}, Event: forge.EventState, State: forge.StateClosed,
+			Author: carol, CreatedAt: closed},
+		forge.ResourceEvent{SourceID: src("ev-4"), On: forge.Noteable{Type: forge.OnMergeRequest, IID: 100}, Event: forge.EventState, State: forge.StateMerged,
+			Author: bob, CreatedAt: closed},
 	)
 	return objs
 }

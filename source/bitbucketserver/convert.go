@@ -141,6 +141,11 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 		b.Add(forge.Note{SourceID: b.r.sid("activity/" + id), On: on, Body: body, Author: b.user(a.User), System: true,
 			CreatedAt: ts(a.CreatedDate), UpdatedAt: ts(a.CreatedDate)})
 	}
+	// state is GitLab's resource state event beside the system note: the
+	// activity stream the import reads already, no further call.
+	state := func(st string, by forge.SourceUser, at time.Time) {
+		b.Add(forge.ResourceEvent{SourceID: b.r.sid("state_event/" + id), On: on, Event: forge.EventState, State: st, Author: by, CreatedAt: at})
+	}
 	switch a.Action {
 	case "COMMENTED":
 		if a.Comment == nil || a.CommentAction == "DELETED" {
@@ -176,11 +181,14 @@ func (b *builder) activity(iid int64, a activity, standing bool) {
 		}
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, Merged: true, By: by, At: at})
 		system(sysnote.Merged(sha))
+		state(forge.StateMerged, by, at)
 	case "DECLINED":
 		b.Add(forge.Closure{SourceID: b.r.sid("closure/" + id), On: on, By: b.user(a.User), At: ts(a.CreatedDate)})
 		system(sysnote.Closed(""))
+		state(forge.StateClosed, b.user(a.User), ts(a.CreatedDate))
 	case "REOPENED":
 		system(sysnote.Reopened())
+		state(forge.StateReopened, b.user(a.User), ts(a.CreatedDate))
 	case "RESCOPED":
 		if body := rescopeNote(a); body != "" {
 			system(body)

@@ -255,3 +255,47 @@ func TestEvents(t *testing.T) {
 		}
 	}
 }
+
+// MERGED, DECLINED and REOPENED activities are state events too, by the
+// merger (the merge commit's committer when the server says) and at the
+// time the closure and system note show.
+func TestStateEvents(t *testing.T) {
+	r := testRun(t, "http://bbs.example.com")
+	for _, c := range []struct {
+		a     activity
+		state string // "" = no state event
+		by    string
+		at    int64
+	}{
+		{activity{ID: 1, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000,
+			Commit: &commit{ID: "abc123", Committer: person{Slug: "carl", Name: "carl"}, CommitterTimestamp: 7000}}, "merged", "carl", 7000},
+		{activity{ID: 2, Action: "MERGED", User: user{Slug: "amy"}, CreatedDate: 1000}, "merged", "amy", 1000},
+		{activity{ID: 3, Action: "DECLINED", User: user{Slug: "amy"}, CreatedDate: 2000}, "closed", "amy", 2000},
+		{activity{ID: 4, Action: "REOPENED", User: user{Slug: "bob"}, CreatedDate: 3000}, "reopened", "bob", 3000},
+		{activity{ID: 5, Action: "APPROVED", User: user{Slug: "amy"}, CreatedDate: 4000}, "", "", 0},
+		{activity{ID: 6, Action: "UNAPPROVED", User: user{Slug: "amy"}, CreatedDate: 4000}, "", "", 0},
+	} {
+		b := r.builder()
+		b.activity(9, c.a, true)
+		var got []forge.ResourceEvent
+		for _, o := range b.Objects() {
+			if e, ok := o.(forge.ResourceEvent); ok {
+				got = append(got, e)
+			}
+		}
+		if c.state == "" {
+			if len(got) != 0 {
+				t.Errorf("%s: resource events %+v, want none", c.a.Action, got)
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s: %d resource events, want 1", c.a.Action, len(got))
+		}
+		e := got[0]
+		if e.Event != forge.EventState || e.State != c.state || e.Author.Login != c.by || e.CreatedAt.UnixMilli() != c.at ||
+			e.On != (forge.Noteable{Type: forge.OnMergeRequest, IID: 9}) || e.ID == "" {
+			t.Errorf("%s: %+v, want %s by %s at %d", c.a.Action, e, c.state, c.by, c.at)
+		}
+	}
+}

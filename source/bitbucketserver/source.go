@@ -105,6 +105,8 @@ func (*Source) ObjectType(_ string, o forge.Object) string {
 			return "merge_event"
 		}
 		return "decline_event"
+	case forge.ResourceEvent:
+		return "state_event"
 	case forge.SourceUser:
 		return "user"
 	}

@@ -353,6 +353,58 @@ func (b *builder) closure(e *gh.IssueEvent) (forge.Closure, bool) {
 	return forge.Closure{}, false
 }
 
+// resourceEvent turns a label, milestone or state change into GitLab's
+// resource event (kept beside its system note, as GitLab shows both): the
+// same events the repo-wide list already brings, no further call.
+func (b *builder) resourceEvent(e *gh.IssueEvent) (forge.ResourceEvent, bool) {
+	iss := e.GetIssue()
+	if iss == nil || iss.GetNumber() == 0 {
+		return forge.ResourceEvent{}, false
+	}
+	ev := forge.ResourceEvent{SourceID: b.r.sid("resource_event/" + idString(e.ID)), On: noteableOf(iss.GetNumber(), iss.IsPullRequest()),
+		Author: b.user(e.Actor), CreatedAt: ts(e.CreatedAt)}
+	action := map[bool]string{true: forge.ActionAdd, false: forge.ActionRemove}
+	switch name := e.GetEvent(); name {
+	case "labeled", "unlabeled":
+		l := e.GetLabel()
+		if l == nil || l.Name == "" {
+			return forge.ResourceEvent{}, false
+		}
+		ev.Event, ev.Action, ev.Label, ev.LabelColor = forge.EventLabel, action[name == "labeled"], l.Name, b.label(l).Color
+	case "milestoned", "demilestoned":
+		if e.GetMilestone().GetTitle() == "" {
+			return forge.ResourceEvent{}, false
+		}
+		ev.Event, ev.Action, ev.MilestoneTitle = forge.EventMilestone, action[name == "milestoned"], e.GetMilestone().GetTitle()
+	case "closed":
+		ev.Event, ev.State = forge.EventState, forge.StateClosed
+	case "reopened":
+		ev.Event, ev.State = forge.EventState, forge.StateReopened
+	case "merged":
+		if !iss.IsPullRequest() {
+			return forge.ResourceEvent{}, false
+		}
+		ev.Event, ev.State = forge.EventState, forge.StateMerged
+	default:
+		return forge.ResourceEvent{}, false
+	}
+	return ev, true
+}
+
+// event adds what one issue event becomes: its system note, who closed or
+// merged the item, and its resource event.
+func (b *builder) event(e *gh.IssueEvent) {
+	if n, ok := b.eventNote(e); ok {
+		b.Add(n)
+	}
+	if c, ok := b.closure(e); ok {
+		b.Add(c)
+	}
+	if ev, ok := b.resourceEvent(e); ok {
+		b.Add(ev)
+	}
+}
+
 // review converts a submitted review; pending ones are their author's
 // draft and not imported.
 func (b *builder) review(rv *gh.PullRequestReview, iid int64) (forge.Review, bool) {

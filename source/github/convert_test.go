@@ -3,6 +3,7 @@ package github
 import (
 	"net/url"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
@@ -94,6 +95,52 @@ func TestEventNote(t *testing.T) {
 		n, ok := b.eventNote(&e)
 		if ok != (tt.body != "") || (ok && (n.Body != tt.body || n.On != tt.on || !n.System || n.ID != "event/99" || n.Author.Login != "octo")) {
 			t.Errorf("%s: eventNote = %+v, %v; want %q on %+v", e.GetEvent(), n, ok, tt.body, tt.on)
+		}
+	}
+}
+
+func TestResourceEvent(t *testing.T) {
+	octo := &gh.User{Login: gh.Ptr("octo"), ID: gh.Ptr(int64(5))}
+	issue := &gh.Issue{Number: gh.Ptr(3)}
+	pull := &gh.Issue{Number: gh.Ptr(4), PullRequestLinks: &gh.PullRequestLinks{URL: gh.Ptr("x")}}
+	onIssue, onPull := forge.Noteable{Type: forge.OnIssue, IID: 3}, forge.Noteable{Type: forge.OnMergeRequest, IID: 4}
+	for _, tt := range []struct {
+		e    gh.IssueEvent
+		want *forge.ResourceEvent // nil = none
+	}{
+		{gh.IssueEvent{Event: gh.Ptr("labeled"), Label: &gh.Label{Name: "bug", Color: "d73a4a"}, Issue: issue},
+			&forge.ResourceEvent{On: onIssue, Event: forge.EventLabel, Action: forge.ActionAdd, Label: "bug", LabelColor: "#d73a4a"}},
+		{gh.IssueEvent{Event: gh.Ptr("unlabeled"), Label: &gh.Label{Name: "bug"}, Issue: pull},
+			&forge.ResourceEvent{On: onPull, Event: forge.EventLabel, Action: forge.ActionRemove, Label: "bug"}},
+		{gh.IssueEvent{Event: gh.Ptr("milestoned"), Milestone: &gh.Milestone{Title: gh.Ptr("v1.0")}, Issue: issue},
+			&forge.ResourceEvent{On: onIssue, Event: forge.EventMilestone, Action: forge.ActionAdd, MilestoneTitle: "v1.0"}},
+		{gh.IssueEvent{Event: gh.Ptr("demilestoned"), Milestone: &gh.Milestone{Title: gh.Ptr("Q3")}, Issue: pull},
+			&forge.ResourceEvent{On: onPull, Event: forge.EventMilestone, Action: forge.ActionRemove, MilestoneTitle: "Q3"}},
+		{gh.IssueEvent{Event: gh.Ptr("closed"), Issue: issue}, &forge.ResourceEvent{On: onIssue, Event: forge.EventState, State: "closed"}},
+		{gh.IssueEvent{Event: gh.Ptr("reopened"), Issue: pull}, &forge.ResourceEvent{On: onPull, Event: forge.EventState, State: "reopened"}},
+		{gh.IssueEvent{Event: gh.Ptr("merged"), Issue: pull}, &forge.ResourceEvent{On: onPull, Event: forge.EventState, State: "merged"}},
+		{gh.IssueEvent{Event: gh.Ptr("merged"), Issue: issue}, nil}, // only pull requests merge
+		{gh.IssueEvent{Event: gh.Ptr("labeled"), Issue: issue}, nil},
+		{gh.IssueEvent{Event: gh.Ptr("milestoned"), Issue: issue}, nil},
+		{gh.IssueEvent{Event: gh.Ptr("assigned"), Assignee: octo, Issue: issue}, nil}, // a system note only
+		{gh.IssueEvent{Event: gh.Ptr("locked"), Issue: pull}, nil},
+		{gh.IssueEvent{Event: gh.Ptr("closed")}, nil},
+	} {
+		b := testRun().builder()
+		e := tt.e
+		e.ID, e.Actor, e.CreatedAt = gh.Ptr(int64(99)), octo, &gh.Timestamp{Time: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
+		got, ok := b.resourceEvent(&e)
+		if ok != (tt.want != nil) {
+			t.Errorf("%s: resourceEvent = %+v, %v", e.GetEvent(), got, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		want := *tt.want
+		want.SourceID, want.Author, want.CreatedAt = got.SourceID, got.Author, got.CreatedAt
+		if got != want || got.ID != "resource_event/99" || got.Author.Login != "octo" || !got.CreatedAt.Equal(e.CreatedAt.Time) {
+			t.Errorf("%s: resourceEvent = %+v, want %+v", e.GetEvent(), got, want)
 		}
 	}
 }

@@ -207,12 +207,7 @@ func (r *run) itemEvents(ctx context.Context, b *builder, repo string, i *gh.Iss
 		if e.Issue == nil {
 			e.Issue = i
 		}
-		if n, ok := b.eventNote(e); ok {
-			b.Add(n)
-		}
-		if c, ok := b.closure(e); ok {
-			b.Add(c)
-		}
+		b.event(e)
 	}
 	b.CountItems(len(es)) // as issueEvents: events read, imported or not
 	return nil

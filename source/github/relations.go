@@ -282,12 +282,7 @@ func (r *run) issueEvents() importer.Relation {
 		func(repo string) string { return r.listURL(repo, "issues/events", nil) }, marked(r, eventsMark),
 		func(_ context.Context, b *builder, es []*gh.IssueEvent) error {
 			for _, e := range es {
-				if n, ok := b.eventNote(e); ok {
-					b.Add(n)
-				}
-				if c, ok := b.closure(e); ok {
-					b.Add(c)
-				}
+				b.event(e)
 			}
 			b.CountItems(len(es)) // unsupported events were fetched, not imported
 			return nil

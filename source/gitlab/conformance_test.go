@@ -54,11 +54,12 @@ func suite(t *testing.T, f *fakeforge.Forge, ref string, o Options, group bool) 
 // counts is what a project run produced, as scenario.Expected names it.
 func counts(im *sourcetest.Result) scenario.Counts {
 	n := scenario.Counts{}
-	for _, k := range []string{forge.KindLabel, forge.KindMilestone, forge.KindIssue, forge.KindRelease, forge.KindMember, forge.KindApproval, forge.KindAwardEmoji} {
+	for _, k := range []string{forge.KindLabel, forge.KindMilestone, forge.KindIssue, forge.KindRelease, forge.KindMember, forge.KindApproval,
+		forge.KindAwardEmoji, forge.KindResourceEvent} {
 		if c := len(im.Kind(k)); c > 0 {
 			n[map[string]string{forge.KindLabel: "labels", forge.KindMilestone: "milestones", forge.KindIssue: "issues",
 				forge.KindRelease: "releases", forge.KindMember: "members", forge.KindApproval: "approvals",
-				forge.KindAwardEmoji: "award_emoji"}[k]] = c
+				forge.KindAwardEmoji: "award_emoji", forge.KindResourceEvent: "resource_events"}[k]] = c
 		}
 	}
 	iids := map[int64]bool{}
@@ -167,6 +168,7 @@ func conformance(t *testing.T, transport string) {
 	if want := sc.Config().PullRequests * (sc.Config().ReviewCommentsPerPR / 2); replies != want {
 		t.Errorf("%d diff note replies in threads, want %d", replies, want)
 	}
+	checkResourceEvents(t, sc, sourcetest.Of[forge.ResourceEvent](im, forge.KindResourceEvent))
 	for _, is := range sourcetest.Of[forge.Issue](im, forge.KindIssue) {
 		if is.State == forge.StateClosed && (is.ClosedAt == nil || is.ClosedBy == nil) {
 			t.Errorf("closed issue %d: %+v", is.IID, is)
@@ -269,5 +271,32 @@ func conformanceGroup(t *testing.T, transport string) {
 		if m.IID == 0 || m.DueDate == nil || !strings.HasPrefix(m.Title, "Group ") {
 			t.Errorf("group milestone %+v", m)
 		}
+	}
+}
+
+// checkResourceEvents compares the resource events read with the
+// scenario's issue events: the export nests them in every item, the REST
+// path lists them per item.
+func checkResourceEvents(t *testing.T, sc *scenario.Scenario, got []forge.ResourceEvent) {
+	t.Helper()
+	want := map[string]int{}
+	for e := 1; e <= sc.EventCount(); e++ {
+		if k := sc.GitLabEventKind(sc.Event(e)); k != "" {
+			want[k]++ // the scenario's kinds are forge's event types
+		}
+	}
+	if want[forge.EventLabel] == 0 || want[forge.EventState] == 0 || want[forge.EventMilestone] == 0 {
+		t.Errorf("the scenario lacks label, milestone or state events: the comparison would prove little")
+	}
+	have := map[string]int{}
+	for _, e := range got {
+		have[e.Event]++
+		if e.Author.ID == "" || e.CreatedAt.IsZero() || e.On.IID == 0 || (e.Event == forge.EventLabel && e.Label == "") ||
+			(e.Event == forge.EventMilestone && e.MilestoneIID == 0) {
+			t.Errorf("resource event %+v", e)
+		}
+	}
+	if fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Errorf("resource events by type %v, want %v", have, want)
 	}
 }

@@ -155,6 +155,7 @@ func (b *builder) exIssue(raw json.RawMessage) error {
 	on := forge.Noteable{Type: forge.OnIssue, IID: is.IID}
 	b.exAwards(on, "", is.AwardEmoji)
 	b.exNotes(on, is.Notes)
+	b.exEvents(on, is.ResourceEvents)
 	return nil
 }
 
@@ -197,6 +198,7 @@ func (b *builder) exMergeRequest(raw json.RawMessage) error {
 	on := forge.Noteable{Type: forge.OnMergeRequest, IID: mr.IID}
 	b.exAwards(on, "", mr.AwardEmoji)
 	b.exNotes(on, mr.Notes)
+	b.exEvents(on, mr.ResourceEvents)
 	return nil
 }
 
@@ -234,6 +236,37 @@ func (b *builder) exNotes(on forge.Noteable, notes []nd.Note) {
 		}
 		b.Add(out)
 		b.exAwards(on, out.ID, n.AwardEmoji)
+	}
+}
+
+// exEvents converts an item's resource events, each keyed by its type
+// and place in its list (the export's records have no ids). An event
+// whose label or milestone the export left out is skipped: nothing could
+// show it.
+func (b *builder) exEvents(on forge.Noteable, evs nd.ResourceEvents) {
+	key := func(typ string, k int) forge.SourceID {
+		return b.r.sid("resource_event/" + typ + "/" + on.Type + "/" + id(on.IID) + "/" + strconv.Itoa(k))
+	}
+	for k, e := range evs.ResourceLabelEvents {
+		if e.Label == nil || e.Label.Title == "" {
+			continue
+		}
+		b.Add(forge.ResourceEvent{SourceID: key(forge.EventLabel, k), On: on, Event: forge.EventLabel, Action: e.Action,
+			Label: e.Label.Title, LabelColor: e.Label.Color, Author: b.ref(e.UserID, ""), CreatedAt: ts(e.CreatedAt)})
+	}
+	for k, e := range evs.ResourceMilestoneEvents {
+		if e.Milestone == nil || (e.Milestone.IID <= 0 && e.Milestone.Title == "") {
+			continue
+		}
+		b.Add(forge.ResourceEvent{SourceID: key(forge.EventMilestone, k), On: on, Event: forge.EventMilestone, Action: e.Action,
+			MilestoneIID: e.Milestone.IID, MilestoneTitle: e.Milestone.Title, State: e.State, Author: b.ref(e.UserID, ""), CreatedAt: ts(e.CreatedAt)})
+	}
+	for k, e := range evs.ResourceStateEvents {
+		if e.State == "" {
+			continue
+		}
+		b.Add(forge.ResourceEvent{SourceID: key(forge.EventState, k), On: on, Event: forge.EventState, State: e.State,
+			Author: b.ref(e.UserID, ""), CreatedAt: ts(e.CreatedAt)})
 	}
 }
 

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -176,20 +177,96 @@ func (r *run) items(name, kind string, each func(ctx context.Context, b *builder
 	})
 }
 
-// issueNotes reads one issue's discussions and award emoji, and each
-// user note's award emoji.
+// issueNotes reads one issue's discussions and award emoji, each user
+// note's award emoji, and its resource events.
 func (r *run) issueNotes() importer.Relation {
 	return r.items(relIssueNotes, "issues", func(ctx context.Context, b *builder, iid int64, path string) error {
-		return r.discussions(ctx, b, forge.Noteable{Type: forge.OnIssue, IID: iid}, path)
+		on := forge.Noteable{Type: forge.OnIssue, IID: iid}
+		if err := r.discussions(ctx, b, on, path); err != nil {
+			return err
+		}
+		return r.resourceEvents(ctx, b, on, path)
 	})
 }
 
 // mergeRequestNotes reads one merge request's discussions (DiffNotes with
-// their positions) and award emoji, and each user note's award emoji.
+// their positions) and award emoji, each user note's award emoji, and its
+// resource events.
 func (r *run) mergeRequestNotes() importer.Relation {
 	return r.items(relMRNotes, "merge_requests", func(ctx context.Context, b *builder, iid int64, path string) error {
-		return r.discussions(ctx, b, forge.Noteable{Type: forge.OnMergeRequest, IID: iid}, path)
+		on := forge.Noteable{Type: forge.OnMergeRequest, IID: iid}
+		if err := r.discussions(ctx, b, on, path); err != nil {
+			return err
+		}
+		return r.resourceEvents(ctx, b, on, path)
 	})
+}
+
+// milestoneEvent is GitLab's ResourceMilestoneEvent: client-go's struct
+// lacks the item's state at the time.
+type milestoneEvent struct {
+	gl.MilestoneEvent
+	State string `json:"state"`
+}
+
+// resourceEvents reads an item's label, milestone and state events: three
+// calls per issue and merge request, as GitLab's REST API lists them per
+// item only (the export transport gets them with the item instead). A 404
+// says the instance predates the list (state events came in GitLab 13.2):
+// the item has none to read, and its notes stand.
+func (r *run) resourceEvents(ctx context.Context, b *builder, on forge.Noteable, path string) error {
+	items := 0
+	read := func(what string, each func(raw []byte) (forge.ResourceEvent, bool, error)) error {
+		evs, err := all[json.RawMessage](ctx, r, path+"/resource_"+what+"_events", nil)
+		if paging.Gone(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s events of %s %d: %w", what, on.Type, on.IID, err)
+		}
+		for _, raw := range evs {
+			ev, ok, err := each(raw)
+			if err != nil {
+				return &importer.Permanent{Err: fmt.Errorf("%s event of %s %d: %w", what, on.Type, on.IID, err)}
+			}
+			if ok {
+				b.Add(ev)
+			}
+		}
+		items += len(evs)
+		return nil
+	}
+	err := read("label", func(raw []byte) (forge.ResourceEvent, bool, error) {
+		var e gl.LabelEvent
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return forge.ResourceEvent{}, false, err
+		}
+		return forge.ResourceEvent{SourceID: r.sid("resource_label_event/" + id(e.ID)), On: on, Event: forge.EventLabel, Action: e.Action,
+			Label: e.Label.Name, LabelColor: e.Label.Color, Author: b.basic(&e.User), CreatedAt: at(e.CreatedAt)}, e.Label.Name != "", nil
+	})
+	if err == nil {
+		err = read("milestone", func(raw []byte) (forge.ResourceEvent, bool, error) {
+			var e milestoneEvent
+			if err := json.Unmarshal(raw, &e); err != nil || e.Milestone == nil {
+				return forge.ResourceEvent{}, false, err
+			}
+			return forge.ResourceEvent{SourceID: r.sid("resource_milestone_event/" + id(e.ID)), On: on, Event: forge.EventMilestone,
+				Action: e.Action, MilestoneIID: e.Milestone.IID, MilestoneTitle: e.Milestone.Title, State: e.State, Author: b.basic(e.User),
+				CreatedAt: at(e.CreatedAt)}, true, nil
+		})
+	}
+	if err == nil {
+		err = read("state", func(raw []byte) (forge.ResourceEvent, bool, error) {
+			var e gl.StateEvent
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return forge.ResourceEvent{}, false, err
+			}
+			return forge.ResourceEvent{SourceID: r.sid("resource_state_event/" + id(e.ID)), On: on, Event: forge.EventState,
+				State: string(e.State), Author: b.basic(e.User), CreatedAt: at(e.CreatedAt)}, e.State != "", nil
+		})
+	}
+	b.CountItems(items)
+	return err
 }
 
 func (r *run) discussions(ctx context.Context, b *builder, on forge.Noteable, path string) error {

@@ -3,7 +3,8 @@
 Run by e2e TestPythonGitLabReadsAnImport with Debian's /usr/bin/python3
 (python3-gitlab). Everything comes from the environment, never argv:
 FERRY_URL, FERRY_TOKEN, FERRY_PROJECT (path with namespace), FERRY_ISSUE
-and FERRY_MR (iids to read in detail), FERRY_ARCHIVE (where to write the
+and FERRY_MR (iids to read in detail), FERRY_EVENT_ISSUE (an issue whose
+resource events to read), FERRY_ARCHIVE (where to write the
 repository archive's bytes). Prints one JSON object of facts on stdout; the
 Go test compares each with what client-go and the store say.
 """
@@ -42,6 +43,22 @@ def main():
     out["issue"] = {"iid": issue.iid, "title": issue.title, "state": issue.state,
                     "notes": notes(issue.notes.list(get_all=True))}
 
+    # Resource events of an issue with label or state events, and of the
+    # merge request: each list, and one event read by its id.
+    ev_issue = p.issues.get(int(env["FERRY_EVENT_ISSUE"]))
+    label_events = ev_issue.resourcelabelevents.list(get_all=True)
+    out["issue_events"] = {
+        "iid": ev_issue.iid,
+        "label": [{"id": e.id, "action": e.action, "label": e.label["name"], "label_id": e.label["id"],
+                   "resource_type": e.resource_type, "resource_id": e.resource_id, "user": e.user["username"]}
+                  for e in label_events],
+        "state": [{"id": e.id, "state": e.state, "resource_type": e.resource_type, "resource_id": e.resource_id,
+                   "user": e.user["username"]} for e in ev_issue.resourcestateevents.list(get_all=True)],
+        "milestone": [{"id": e.id, "action": e.action, "milestone": (e.milestone or {}).get("title", "")}
+                      for e in ev_issue.resourcemilestoneevents.list(get_all=True)],
+        "one_label": ev_issue.resourcelabelevents.get(label_events[0].id).label["name"] if label_events else "",
+    }
+
     mrs = p.mergerequests.list(get_all=True)
     out["merge_requests"] = len(mrs)
     out["merge_request_iids"] = sorted(m.iid for m in mrs)
@@ -61,6 +78,7 @@ def main():
         "approvals": {"approved": approvals.approved,
                       "approved_by": sorted(a["user"]["username"] for a in approvals.approved_by)},
         "discussions": [{"id": d.id, "notes": [n["id"] for n in d.attributes["notes"]]} for d in discussions],
+        "state_events": [e.state for e in mr.resourcestateevents.list(get_all=True)],
     }
 
     tree = p.repository_tree(recursive=True, get_all=True)
