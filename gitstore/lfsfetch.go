@@ -67,6 +67,10 @@ const lfsBatchSize = 100
 // linked. Failures of single objects are joined into the returned error;
 // the others are still fetched.
 func (s *Store) FetchLFS(ctx context.Context, id int64, repoURL string, cred Credential, objects []LFSPointer) error {
+	cred, err := cred.resolve(ctx)
+	if err != nil {
+		return err
+	}
 	if err := s.fetchLFS(ctx, id, repoURL, cred, objects); err != nil {
 		return fmt.Errorf("fetch lfs %d: %s", id, scrubErr(err, cred.secrets()))
 	}

@@ -25,6 +25,23 @@ type Credential struct {
 	Password string
 	// Bearer, if set, is sent as "Authorization: Bearer <Bearer>" instead.
 	Bearer string
+	// Fresh, when set, gives the credential to use at the start of each
+	// operation (a token that expires, such as a GitHub App installation
+	// token, is renewed there); the fields above are then ignored.
+	Fresh func(ctx context.Context) (Credential, error)
+}
+
+// resolve is the credential an operation uses: Fresh's answer, if set.
+func (c Credential) resolve(ctx context.Context) (Credential, error) {
+	if c.Fresh == nil {
+		return c, nil
+	}
+	f, err := c.Fresh(ctx)
+	if err != nil {
+		return Credential{}, fmt.Errorf("source credential: %w", err)
+	}
+	f.Fresh = nil
+	return f, nil
 }
 
 // authorization is the Authorization header value, or "".
@@ -137,6 +154,10 @@ type remote struct {
 }
 
 func (s *Store) mirror(ctx context.Context, id int64, wiki bool, sourceURL string, cred Credential, refspecs []string) error {
+	cred, err := cred.resolve(ctx)
+	if err != nil {
+		return err
+	}
 	u, err := url.Parse(sourceURL)
 	if err != nil {
 		// url errors quote the URL, which may hold a secret.
@@ -271,6 +292,9 @@ var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 // commit the source will not give is skipped and listed in missing, as
 // GitLab's importer skips an "unadvertised object".
 func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cred Credential, refs map[string]string) (missing []string, err error) {
+	if cred, err = cred.resolve(ctx); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(sourceURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return nil, fmt.Errorf("fetch commits %d: source URL: %w", id, ErrInvalid)

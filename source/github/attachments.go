@@ -52,7 +52,13 @@ func (r *run) attachments() *attach.Source {
 // private repositories; the image CDN does not, and storage hosts behind
 // redirects must never see it.
 func (r *run) attachment(u *url.URL) (auth func(*http.Request), ok bool) {
-	withToken := func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+r.env.Credential) }
+	withToken := func(req *http.Request) {
+		// An installation token that cannot be had leaves the request
+		// without one: GitHub's refusal lists the attachment as failed.
+		if t, err := r.auth.current(req.Context()); err == nil {
+			req.Header.Set("Authorization", "Bearer "+t)
+		}
+	}
 	host := strings.ToLower(u.Host)
 	if r.host == "github.com" {
 		switch {

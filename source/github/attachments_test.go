@@ -108,7 +108,7 @@ func TestDownloadAttachments(t *testing.T) {
 	}
 	defer files.Close()
 	base, _ := url.Parse(srv.URL + "/api/v3/")
-	r := &run{base: base, host: strings.ToLower(base.Host), opts: Options{AttachmentsImport: true},
+	r := &run{base: base, host: strings.ToLower(base.Host), opts: Options{AttachmentsImport: true}, auth: &auth{token: "s3cr3t"},
 		env: &importer.Env{Credential: "s3cr3t", Downloads: srv.Client(), Uploads: files}}
 	a := r.attachments()
 	link := srv.URL + "/user-attachments/assets/0d2f5a4c"

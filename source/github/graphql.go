@@ -90,7 +90,7 @@ func (es gqlErrors) tooBig() bool {
 type gqlClient struct {
 	hc    *http.Client
 	url   string
-	token string
+	token string // "" when hc authenticates (a GitHub App)
 
 	mu  sync.Mutex
 	off error // why GraphQL is not used in this run (nil: it is)
@@ -189,7 +189,9 @@ func (c *gqlClient) post(ctx context.Context, body []byte, data any) (gqlErrors,
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "bearer "+c.token)
+	if c.token != "" { // an app's transport sets its installation token
+		req.Header.Set("Authorization", "bearer "+c.token)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GraphQL query: %w", err)

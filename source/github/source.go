@@ -126,6 +126,7 @@ type run struct {
 	env     *importer.Env
 	opts    Options
 	client  *gh.Client
+	auth    *auth
 	base    *url.URL // API base, with a trailing slash
 	host    string   // forge.SourceID.Host
 	perPage int
@@ -169,40 +170,46 @@ func newRun(env *importer.Env) (*run, error) {
 	if apiBase == "" {
 		apiBase = githubAPI
 	}
-	client, base, err := newClient(env.HTTP, apiBase, env.Credential)
+	client, base, a, err := newClient(env.HTTP, apiBase, env.Credential)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{env: env, opts: opts, client: client, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}
+	r := &run{env: env, opts: opts, client: client, auth: a, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}
 	if env.Budget != nil {
-		r.gql = &gqlClient{hc: env.Budget(gqlBudget), url: graphqlURL(base), token: env.Credential}
+		r.gql = &gqlClient{hc: a.client(env.Budget(gqlBudget)), url: graphqlURL(base), token: a.token}
 	}
 	return r, nil
 }
 
-// newClient builds a go-github client on the given HTTP client. go-github's
-// own rate-limit bookkeeping is off: the HTTP client waits limits out, and
-// go-github would otherwise refuse calls up front.
-func newClient(hc *http.Client, apiBase, token string) (*gh.Client, *url.URL, error) {
+// newClient builds a go-github client on the given HTTP client, with the
+// credential (a token, or a GitHub App installation: credential.go).
+// go-github's own rate-limit bookkeeping is off: the HTTP client waits
+// limits out, and go-github would otherwise refuse calls up front.
+func newClient(hc *http.Client, apiBase, credential string) (*gh.Client, *url.URL, *auth, error) {
 	if hc == nil {
-		return nil, nil, errors.New("github: no HTTP client")
-	}
-	if token == "" {
-		return nil, nil, errors.New("github: no access token")
+		return nil, nil, nil, errors.New("github: no HTTP client")
 	}
 	base, err := paging.BaseURL(apiBase, "github: API base")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	a, err := newAuth(hc, base.String(), credential)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	s := base.String()
 	// The base is complete (APIBase added /api/v3 where GitHub Enterprise
 	// needs it), so WithURLs rather than WithEnterpriseURLs, which would
 	// append /api/v3/ to a base with another /api/ path.
-	c, err := gh.NewClient(gh.WithHTTPClient(hc), gh.WithAuthToken(token), gh.WithURLs(&s, &s), gh.WithDisableRateLimitCheck())
-	if err != nil {
-		return nil, nil, fmt.Errorf("github client: %w", err)
+	opts := []gh.ClientOptionsFunc{gh.WithHTTPClient(a.client(hc)), gh.WithURLs(&s, &s), gh.WithDisableRateLimitCheck()}
+	if a.token != "" {
+		opts = append(opts, gh.WithAuthToken(a.token))
 	}
-	return c, base, nil
+	c, err := gh.NewClient(opts...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("github client: %w", err)
+	}
+	return c, base, a, nil
 }
 
 // sourceHost names the forge in source ids: github.com for its API host.
@@ -216,10 +223,8 @@ func sourceHost(base *url.URL) string {
 func (r *run) sid(id string) forge.SourceID { return forge.SourceID{Type: Type, Host: r.host, ID: id} }
 
 // credential is how git authenticates to GitHub: any user name with the
-// token as password.
-func (r *run) credential() gitstore.Credential {
-	return gitstore.Credential{Username: "x-access-token", Password: r.env.Credential}
-}
+// token of the moment as password.
+func (r *run) credential() gitstore.Credential { return r.auth.git() }
 
 // fetchRepo asks GitHub for the repository and remembers what relations
 // need of it.

@@ -1,0 +1,97 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+
+	"github.com/ferry-import/ferry"
+	"github.com/ferry-import/ferry/gitstore"
+	"github.com/ferry-import/ferry/source/internal/paging"
+)
+
+// A source credential is a token, or a GitHub App installation
+// (ferry.GitHubApp) whose installation tokens bradleyfalzon/ghinstallation
+// mints with the app's key and renews a minute before they expire. API
+// calls, GraphQL queries, git and LFS all authenticate with the token of
+// the moment; minting goes through the same guarded, counted client.
+
+// auth is how one run authenticates.
+type auth struct {
+	token string                    // a personal (or OAuth) token; "" for an app
+	app   *ghinstallation.Transport // the installation's tokens; nil for a token
+}
+
+// newAuth reads credential for the API at apiBase, reached through hc.
+func newAuth(hc *http.Client, apiBase, credential string) (*auth, error) {
+	app, ok, err := ferry.ParseGitHubApp(credential)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("github: %w", err)
+	case !ok:
+		if credential == "" {
+			return nil, errors.New("github: no access token")
+		}
+		return &auth{token: credential}, nil
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	itr, err := ghinstallation.New(base, app.AppID, app.InstallationID, []byte(app.PrivateKey))
+	if err != nil {
+		return nil, errors.New("github: the GitHub App's private key is not usable") // never the key itself
+	}
+	itr.BaseURL = strings.TrimSuffix(apiBase, "/")
+	return &auth{app: itr}, nil
+}
+
+// client is hc sending the app's installation token with every request;
+// hc itself for a token (go-github adds it).
+func (a *auth) client(hc *http.Client) *http.Client {
+	if a.app == nil {
+		return hc
+	}
+	c := *hc
+	c.Transport = a.app
+	return &c
+}
+
+// current is the token to send now.
+func (a *auth) current(ctx context.Context) (string, error) {
+	if a.app == nil {
+		return a.token, nil
+	}
+	t, err := a.app.Token(ctx)
+	if err != nil {
+		return "", mintError(err)
+	}
+	return t, nil
+}
+
+// git is how git and LFS authenticate: any user name with the token of the
+// moment as password.
+func (a *auth) git() gitstore.Credential {
+	if a.app == nil {
+		return gitstore.Credential{Username: "x-access-token", Password: a.token}
+	}
+	return gitstore.Credential{Fresh: func(ctx context.Context) (gitstore.Credential, error) {
+		t, err := a.current(ctx)
+		return gitstore.Credential{Username: "x-access-token", Password: t}, err
+	}}
+}
+
+// mintError turns a refused installation-token request into the status
+// error the rest of the adapter classifies (401: the app or key is wrong,
+// 404: no such installation for it).
+func mintError(err error) error {
+	var he *ghinstallation.HTTPError
+	if errors.As(err, &he) && he.Response != nil {
+		return paging.FromStatus(he.Response.StatusCode, fmt.Errorf("GitHub refused an installation token (%d)", he.Response.StatusCode))
+	}
+	return err
+}
