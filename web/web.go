@@ -52,7 +52,10 @@ type Config struct {
 	// Git holds the imported repositories the browse pages read; nil
 	// shows projects without their code.
 	Git *gitstore.Store
-	Log *slog.Logger
+	// Starter starts imports through the API's pipeline; nil hides the
+	// start pages.
+	Starter Starter
+	Log     *slog.Logger
 }
 
 // Handler serves the pages.
@@ -60,6 +63,7 @@ type Handler struct {
 	store   *store.Store
 	key     []byte
 	imports Canceler
+	starter Starter
 	git     *gitstore.Store
 	log     *slog.Logger
 	pages   map[string]*template.Template
@@ -76,7 +80,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
+	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, starter: cfg.Starter, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
 	css, err := files.ReadFile("static/app.css")
 	if err != nil {
 		return nil, err
@@ -87,10 +91,14 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
 	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
-		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group"} {
+		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group",
+		"new_import", "new_github", "new_github_repos", "new_bitbucket_server", "new_gitlab"} {
 		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
+		}
+		if strings.HasPrefix(p, "new_") {
+			pats = append(pats, "templates/new_form.html")
 		}
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, pats...)
 		if err != nil {
@@ -108,6 +116,14 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /-/imports/{id}/status.json", h.importJSON)
 	m.HandleFunc("POST /-/imports/{id}/cancel", h.cancel)
 	m.HandleFunc("GET /-/migrations/{id}", h.migration)
+	m.HandleFunc("GET /-/imports/new", h.newImport)
+	m.HandleFunc("GET /-/imports/new/github", h.newGitHub)
+	m.HandleFunc("POST /-/imports/new/github/repos", h.listGitHub)
+	m.HandleFunc("POST /-/imports/new/github", h.startGitHub)
+	m.HandleFunc("GET /-/imports/new/bitbucket_server", h.newBitbucket)
+	m.HandleFunc("POST /-/imports/new/bitbucket_server", h.startBitbucket)
+	m.HandleFunc("GET /-/imports/new/gitlab", h.newGitLab)
+	m.HandleFunc("POST /-/imports/new/gitlab", h.startGitLab)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			h.browse(w, r)
