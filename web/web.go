@@ -5,14 +5,21 @@
 // tree, file, issues and merge requests with their diff notes (browse.go),
 // commits, a commit's diff, branches and tags (browse_repo.go), labels,
 // milestones and releases (browse_content.go), and groups with their
-// labels and milestones (groups.go). Templates, styles and the one small
+// labels and milestones (groups.go); start an import from GitHub (listing
+// the repositories a token reads), Bitbucket Server or a GitLab migration
+// (start.go, under /-/imports/new); and reassign a top-level group's
+// placeholder users (placeholders.go). Templates, styles and the one small
 // polling script are embedded; pages work without JavaScript.
 //
 // It reads through the store's transactions and ends imports through the
-// engine's Cancel, as the API does. It must not know the sources, the
-// engine's internals or the API's JSON shapes, and it never holds a token's
-// secret beyond checking it at sign-in: the session cookie carries a
-// signed user id, token id and expiry.
+// engine's Cancel, as the API does; it starts imports through the API's
+// own pipeline (Starter, the API server in process), so every check and
+// message is the API's. It must not know the sources, the engine's
+// internals or the API's JSON shapes, and it never holds a token's secret
+// beyond checking it at sign-in: the session cookie carries a signed user
+// id, token id and expiry. A source token typed into a start form goes to
+// the API once; between GitHub's listing and the import it travels sealed
+// for the session, never in clear.
 package web
 
 import (
@@ -92,7 +99,7 @@ func New(cfg Config) (*Handler, error) {
 	h.css, h.js = template.CSS(css), template.JS(js)
 	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
 		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group",
-		"new_import", "new_github", "new_github_repos", "new_bitbucket_server", "new_gitlab"} {
+		"new_import", "new_github", "new_github_repos", "new_bitbucket_server", "new_gitlab", "placeholders"} {
 		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
@@ -124,6 +131,7 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("POST /-/imports/new/bitbucket_server", h.startBitbucket)
 	m.HandleFunc("GET /-/imports/new/gitlab", h.newGitLab)
 	m.HandleFunc("POST /-/imports/new/gitlab", h.startGitLab)
+	m.HandleFunc("POST /-/placeholders/reassign", h.reassignPlaceholder)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			h.browse(w, r)
@@ -136,7 +144,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handles reports whether a request is for a web page: GET, HEAD or POST
-// on "/", the sign-in and sign-out paths, /-/imports… and /-/migrations/….
+// on "/", the sign-in and sign-out paths, /-/imports… (the start pages
+// too), /-/migrations/… and the placeholder reassignment form's POST.
 // Everything else stays the API's, git's and the uploads', except the
 // project pages Browses accepts.
 func Handles(r *http.Request) bool {
@@ -146,7 +155,7 @@ func Handles(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/" || p == "/users/sign_in" || p == "/users/sign_out" || p == "/-/imports" ||
+	return p == "/" || p == "/users/sign_in" || p == "/users/sign_out" || p == "/-/imports" || p == "/-/placeholders/reassign" ||
 		strings.HasPrefix(p, "/-/imports/") || strings.HasPrefix(p, "/-/migrations/")
 }
 
