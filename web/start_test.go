@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"net/http"
@@ -9,7 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -62,7 +65,7 @@ func alert(page string) string {
 
 // startForge starts the three simulated sources and a ferry that may
 // reach them (and no other local address).
-func startForge(t *testing.T) (*fakeforge.Forge, *apptest.Instance) {
+func startForge(t *testing.T, logs *logBuffer) (*fakeforge.Forge, *apptest.Instance) {
 	t.Helper()
 	sc, err := scenario.Preset("small", 3)
 	if err != nil {
@@ -80,12 +83,31 @@ func startForge(t *testing.T) (*fakeforge.Forge, *apptest.Instance) {
 		u, _ := url.Parse(e.URL)
 		allow = append(allow, netip.MustParseAddrPort(u.Host))
 	}
-	return f, apptest.Start(t, storetest.Engines(t)[0], apptest.Options{Workers: 2, AllowEndpoints: allow})
+	return f, apptest.Start(t, storetest.Engines(t)[0], apptest.Options{Workers: 2, AllowEndpoints: allow, Log: logs})
+}
+
+// logBuffer keeps ferry's log lines, to show that no token is logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestStartImports(t *testing.T) {
 	t.Parallel()
-	f, in := startForge(t)
+	logs := &logBuffer{}
+	f, in := startForge(t, logs)
 	alice, tok := user(t, in, "alice")
 	_, readTok := user(t, in, "reader", ferry.ScopeReadAPI)
 	c := in.Client(t, tok.Token)
@@ -209,6 +231,23 @@ func TestStartImports(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// And it runs: the engine imports the repository from fakeforge.
+		deadline := time.Now().Add(2 * time.Minute)
+		for st := importStatus(t, in, pid); st != ferry.ImportFinished; st = importStatus(t, in, pid) {
+			if st == ferry.ImportFailed || st == ferry.ImportCanceled || time.Now().After(deadline) {
+				t.Fatalf("the import started from the web ended %s", st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// A sealed token does not open in another session.
+		other := &recorder{browser: newBrowser(t, in)}
+		other.signIn(tok.Token)
+		_, page = other.do("GET", "/-/imports/new/github", nil)
+		res, page = other.do("POST", "/-/imports/new/github/repos", url.Values{"authenticity_token": {csrf(t, page)}, "sealed_token": {sealed},
+			"github_hostname": {f.GitHub.URL}})
+		if res.StatusCode == 200 || !strings.Contains(alert(page), "enter the GitHub token again") {
+			t.Errorf("a sealed token opened in another session: %d %q", res.StatusCode, alert(page))
+		}
 	})
 
 	t.Run("bitbucket server", func(t *testing.T) {
@@ -314,4 +353,12 @@ func TestStartImports(t *testing.T) {
 	})
 
 	b.neverShows(t, secrets...)
+	for _, secret := range secrets {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log shows the secret %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), "import started from the web") {
+		t.Errorf("no log line for the import started from the web")
+	}
 }
