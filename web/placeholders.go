@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -136,7 +137,11 @@ func (h *Handler) renderPlaceholders(w http.ResponseWriter, r *http.Request, s *
 	} else if err != nil {
 		return err
 	}
-	data := map[string]any{"Rows": rows, "Total": total, "Page": page, "Pager": newPager(r, page, placeholderRows, total).labeled("Pages of placeholder users")}
+	// The pager links the tab's own address, also when a refused POST
+	// renders it.
+	tabReq := &http.Request{URL: &url.URL{Path: groupURL(g) + "/-/group_members", RawQuery: "tab=placeholders"}}
+	data := map[string]any{"Rows": rows, "Total": total, "Page": page,
+		"Pager": newPager(tabReq, page, placeholderRows, total).labeled("Pages of placeholder users")}
 	if !shown && msg != "" {
 		data["Error"] = msg
 	}

@@ -188,19 +188,19 @@ func (h *Handler) listGitHub(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	h.githubRepos(w, r, s, "")
+	h.githubRepos(w, r, s, 0, "")
 }
 
 // githubRepos renders the listing for the POSTed token, hostname and page,
-// with startErr (from a refused import) above it; a failed listing goes
-// back to the token form with the API's message.
-func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session, startErr string) {
+// with startErr (from a refused import, answered with startStatus) above
+// it; a failed listing goes back to the token form with the API's message.
+func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session, startStatus int, startErr string) {
 	values := keep(r, "github_hostname", "repo_id", "target_namespace", "new_name")
 	for _, st := range githubStages {
 		values[st.Name] = r.PostFormValue("optional_stages[" + st.Name + "]")
 	}
 	back := func(status int, msg string) {
-		if startErr != "" {
+		if startErr != "" && startErr != msg {
 			msg = startErr + " " + msg
 		}
 		h.render(w, r, status, "new_github", s, map[string]any{"Title": "Import from GitHub",
@@ -231,7 +231,7 @@ func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session
 	}
 	status := http.StatusOK
 	if startErr != "" {
-		status = http.StatusUnprocessableEntity
+		status = startStatus
 	}
 	h.render(w, r, status, "new_github_repos", s, map[string]any{"Title": "Import from GitHub: choose a repository",
 		"Form":  startForm{Values: values, Error: startErr, Namespaces: nss, CanWrite: s.canWrite()},
@@ -250,8 +250,8 @@ func (h *Handler) startGitHub(w http.ResponseWriter, r *http.Request) {
 		err = errReadOnly
 	}
 	if err != nil {
-		_, msg := h.formError(r, err)
-		h.githubRepos(w, r, s, msg)
+		status, msg := h.formError(r, err)
+		h.githubRepos(w, r, s, status, msg)
 		return
 	}
 	form := url.Values{tokenField: {token}}
@@ -266,8 +266,8 @@ func (h *Handler) startGitHub(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := h.starter.StartImport(r.Context(), s.user, "github", form)
 	if err != nil {
-		_, msg := h.formError(r, err)
-		h.githubRepos(w, r, s, msg)
+		status, msg := h.formError(r, err)
+		h.githubRepos(w, r, s, status, msg)
 		return
 	}
 	http.Redirect(w, r, "/-/imports/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
