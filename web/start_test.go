@@ -5,6 +5,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -24,6 +25,7 @@ import (
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/store/storetest"
+	"github.com/ferry-import/ferry/web"
 )
 
 // recorder is a browser that keeps every answer, to show afterwards that
@@ -361,4 +363,78 @@ func TestStartImports(t *testing.T) {
 	if !strings.Contains(logs.String(), "import started from the web") {
 		t.Errorf("no log line for the import started from the web")
 	}
+}
+
+// pagingStarter lists two pages of repositories and remembers the tokens
+// it was given.
+type pagingStarter struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (p *pagingStarter) StartImport(context.Context, *ferry.User, string, url.Values) (int64, error) {
+	return 0, ferry.Errorf(ferry.EUNPROCESSABLE, "not in this test")
+}
+
+func (p *pagingStarter) StartMigration(context.Context, *ferry.User, url.Values) (int64, error) {
+	return 0, ferry.Errorf(ferry.EUNPROCESSABLE, "not in this test")
+}
+
+func (p *pagingStarter) ListRepos(_ context.Context, _ *ferry.User, _ string, form url.Values) ([]web.SourceRepo, int, error) {
+	p.mu.Lock()
+	p.tokens = append(p.tokens, form.Get("personal_access_token"))
+	p.mu.Unlock()
+	if form.Get("page") == "2" {
+		return []web.SourceRepo{{Ref: "3", FullName: "o/third"}}, 0, nil
+	}
+	return []web.SourceRepo{{Ref: "1", FullName: "o/first"}, {Ref: "2", FullName: "o/second", Private: true}}, 2, nil
+}
+
+// TestGitHubRepositoryPages: the listing pages through the token's
+// repositories with the token sealed, never shown.
+func TestGitHubRepositoryPages(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{Workers: 1})
+	_, tok := user(t, in, "alice")
+	st := &pagingStarter{}
+	h, err := web.New(web.Config{Store: in.App.Store, SessionKey: bytes.Repeat([]byte("k"), 32), Starter: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	b := &recorder{browser: newBrowser(t, in)}
+	b.url = srv.URL
+	b.signIn(tok.Token)
+	const secret = "ghp_paging000000000000000000000000000000"
+	_, page := b.do("GET", "/-/imports/new/github", nil)
+	token := csrf(t, page)
+	_, page = b.do("POST", "/-/imports/new/github/repos", url.Values{"authenticity_token": {token}, "personal_access_token": {secret}})
+	if !strings.Contains(page, "o/first") || !strings.Contains(page, "o/second") || !strings.Contains(page, ">More repositories</button>") ||
+		strings.Contains(page, "Previous repositories") {
+		t.Fatalf("page 1: %s", page)
+	}
+	// The "More repositories" form: page 2 with the sealed token.
+	more := regexp.MustCompile(`(?s)<form method="post" action="/-/imports/new/github/repos">(.*?)</form>`).FindAllStringSubmatch(page, -1)
+	if len(more) != 1 {
+		t.Fatalf("%d paging forms", len(more))
+	}
+	fields := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(more[0][1], -1) {
+		fields.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if fields.Get("page") != "2" || fields.Get("sealed_token") == "" {
+		t.Fatalf("paging form fields %v", fields)
+	}
+	_, page = b.do("POST", "/-/imports/new/github/repos", fields)
+	if !strings.Contains(page, "o/third") || strings.Contains(page, "o/first") || !strings.Contains(page, ">Previous repositories</button>") ||
+		strings.Contains(page, "More repositories") {
+		t.Fatalf("page 2: %s", page)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.tokens) != 2 || st.tokens[0] != secret || st.tokens[1] != secret {
+		t.Errorf("tokens given to the lister: %q", st.tokens)
+	}
+	b.neverShows(t, secret, tok.Token)
 }
