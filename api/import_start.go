@@ -6,17 +6,22 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/netguard"
+	"github.com/ferry-import/ferry/store"
 )
 
 // This file is the API's import pipeline offered in process, for the web
 // forms: the same parameters (as form values), the same checks in the same
 // order, the same messages and the same records as POST /import/github,
-// POST /import/bitbucket_server and POST /bulk_imports. The web never sees
-// the sources, and nothing here is a second copy of a rule.
+// POST /import/bitbucket_server and POST /bulk_imports; and likewise the
+// group placeholder reassignment endpoints. The web never sees the
+// sources, and nothing here is a second copy of a rule.
 
 // RepoLister is an ImportSource that can list the repositories a
 // credential reads, so a person can pick one rather than know its id.
@@ -184,3 +189,64 @@ func inProcessError(err error) error {
 	}
 	return err
 }
+
+// ---- placeholder reassignment, for the web's group page ----
+
+// inGroup is inProcess for a /groups/{id}/… route: the group's id as the
+// route's {id}, as the router would give it.
+func (s *Server) inGroup(ctx context.Context, u *ferry.User, groupID int64, form url.Values) (*http.Request, error) {
+	id := strconv.FormatInt(groupID, 10)
+	r, err := s.inProcess(ctx, u, "/groups/"+id+"/placeholder_reassignments", form)
+	if err != nil {
+		return nil, err
+	}
+	rctx := chi.NewRouteContext()
+	rctx.URLParams.Add("id", id)
+	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)), nil
+}
+
+// GroupPlaceholders is GET /groups/:id/placeholder_reassignments for u:
+// one page of the group's source users, under the endpoint's rule (the
+// group's owners and admins; anyone else EFORBIDDEN, a group u may not
+// see ENOTFOUND).
+func (s *Server) GroupPlaceholders(ctx context.Context, u *ferry.User, groupID int64, pg store.Page) ([]*store.SourceUser, int, error) {
+	r, err := s.inGroup(ctx, u, groupID, url.Values{})
+	if err != nil {
+		return nil, 0, err
+	}
+	var list []*store.SourceUser
+	var total int
+	err = s.store.Read(r.Context(), func(tx *store.Tx) error {
+		g, err := s.ownedGroup(r, tx)
+		if err != nil {
+			return err
+		}
+		list, total, err = tx.ListSourceUsers(r.Context(), g.ID, "", pg)
+		return err
+	})
+	return list, total, err
+}
+
+// ReassignPlaceholder is POST /groups/:id/placeholder_reassignments for u
+// with source_user_id and reassign_to_username: the endpoint itself, its
+// rules (owners only; someone else's consent awaited) and messages.
+func (s *Server) ReassignPlaceholder(ctx context.Context, u *ferry.User, groupID, sourceUserID int64, username string) error {
+	r, err := s.inGroup(ctx, u, groupID, url.Values{"source_user_id": {strconv.FormatInt(sourceUserID, 10)}, "reassign_to_username": {username}})
+	if err != nil {
+		return err
+	}
+	if err := s.reassignPlaceholder(discard{}, r); err != nil {
+		return inProcessError(err)
+	}
+	s.log.InfoContext(r.Context(), "placeholder reassigned from the web", "correlation_id", requestID(r.Context()), "group_id", groupID,
+		"source_user_id", sourceUserID, "user", u.Username)
+	return nil
+}
+
+// discard is a ResponseWriter for an endpoint whose answer the in-process
+// caller does not need.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}

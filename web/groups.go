@@ -116,7 +116,7 @@ func (h *Handler) groupRenderStatus(w http.ResponseWriter, r *http.Request, s *s
 	}
 	data["Title"], data["Group"], data["GroupURL"], data["GroupCrumbs"], data["Nav"] = title, g, groupURL(g), crumbs, nav
 	// The owners of a top-level group are shown its placeholders tab.
-	if g.ParentID == nil && s != nil {
+	if g.ParentID == nil && s != nil && h.placeholders != nil {
 		err := h.store.Read(r.Context(), func(tx *store.Tx) error {
 			ok, err := groupOwner(r.Context(), tx, s, g)
 			if ok {

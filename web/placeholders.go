@@ -16,11 +16,20 @@ import (
 // lists the group's source users, each with its source identity, the
 // placeholder standing for it, who its contributions show as and its
 // status, and a form to reassign it to a user by username (or undo a
-// reassignment). The form posts to /-/placeholders/reassign. The rules are
-// the API's (POST /groups/:id/placeholder_reassignments), through the same
-// store calls: only the group's owners (and admins) see the page or
-// reassign, and a reassignment to someone else waits for their consent
-// (store.Tx.Reassign).
+// reassignment), posted to /-/placeholders/reassign. Both go through the
+// API's own endpoints in process (Placeholders): only the group's owners
+// (and admins) see the list or reassign, and a reassignment to someone
+// else waits for their consent, with the API's messages.
+
+// Placeholders is the API's placeholder reassignment (the API server,
+// wired in app).
+type Placeholders interface {
+	// GroupPlaceholders is GET /groups/:id/placeholder_reassignments for u.
+	GroupPlaceholders(ctx context.Context, u *ferry.User, groupID int64, pg store.Page) ([]*store.SourceUser, int, error)
+	// ReassignPlaceholder is POST /groups/:id/placeholder_reassignments
+	// for u with source_user_id and reassign_to_username.
+	ReassignPlaceholder(ctx context.Context, u *ferry.User, groupID, sourceUserID int64, username string) error
+}
 
 const placeholderRows = 50
 
@@ -37,7 +46,8 @@ type placeholderRow struct {
 	Error                                string
 }
 
-// groupOwner reports whether s's user owns g (admins do).
+// groupOwner reports whether s's user owns g (admins do): whether the
+// group's page links the placeholders tab. The tab itself asks the API.
 func groupOwner(ctx context.Context, tx *store.Tx, s *session, g *ferry.Namespace) (bool, error) {
 	if s == nil {
 		return false, nil
@@ -48,8 +58,6 @@ func groupOwner(ctx context.Context, tx *store.Tx, s *session, g *ferry.Namespac
 	role, err := tx.NamespaceAccess(ctx, s.user.ID, g.ID)
 	return role >= ferry.OwnerAccess, err
 }
-
-var errNotOwner = ferry.Errorf(ferry.EFORBIDDEN, "Only the group's owners may see and reassign its placeholder users.")
 
 // topLevel is the top-level group of g, where its placeholders live.
 func topLevel(ctx context.Context, tx *store.Tx, g *ferry.Namespace) (*ferry.Namespace, error) {
@@ -73,6 +81,9 @@ func (h *Handler) placeholdersPage(w http.ResponseWriter, r *http.Request, s *se
 	if s == nil {
 		http.Redirect(w, r, "/users/sign_in", http.StatusSeeOther)
 		return nil
+	}
+	if h.placeholders == nil {
+		return errPageNotFound
 	}
 	var root *ferry.Namespace
 	err := h.store.Read(r.Context(), func(tx *store.Tx) (err error) {
@@ -98,20 +109,9 @@ func placeholdersURL(g *ferry.Namespace) string {
 func (h *Handler) renderPlaceholders(w http.ResponseWriter, r *http.Request, s *session, g *ferry.Namespace, status, page int, failedID int64,
 	typed, msg string) error {
 	var rows []placeholderRow
-	var total int
 	shown := false // the refused one is on this page
-	err := h.store.Read(r.Context(), func(tx *store.Tx) error {
-		ok, err := groupOwner(r.Context(), tx, s, g)
-		if err != nil {
-			return err
-		} else if !ok {
-			return errNotOwner
-		}
-		list, n, err := tx.ListSourceUsers(r.Context(), g.ID, "", store.Page{Page: page, PerPage: placeholderRows})
-		if err != nil {
-			return err
-		}
-		total = n
+	list, total, err := h.placeholders.GroupPlaceholders(r.Context(), s.user, g.ID, store.Page{Page: page, PerPage: placeholderRows})
+	if err == nil {
 		for _, su := range list {
 			row := placeholderRow{ID: su.ID, SourceName: su.SourceName, SourceUsername: su.SourceUsername, SourceID: su.SourceUserID,
 				SourceHost: su.SourceHost, SourceType: su.SourceType, Status: su.Status}
@@ -129,10 +129,10 @@ func (h *Handler) renderPlaceholders(w http.ResponseWriter, r *http.Request, s *
 			}
 			rows = append(rows, row)
 		}
-		return nil
-	})
+	}
 	if ferry.ErrorCode(err) == ferry.EFORBIDDEN {
-		h.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Title": "Forbidden", "Message": ferry.ErrorMessage(err)})
+		h.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Title": "Forbidden",
+			"Message": "Only the group's owners may see and reassign its placeholder users."})
 		return nil
 	} else if err != nil {
 		return err
@@ -162,6 +162,10 @@ func (h *Handler) reassignPlaceholder(w http.ResponseWriter, r *http.Request) {
 		h.forbidden(w, r, s)
 		return
 	}
+	if h.placeholders == nil {
+		h.notFound(w, r, s)
+		return
+	}
 	ctx := r.Context()
 	suID, _ := strconv.ParseInt(r.PostFormValue("source_user_id"), 10, 64)
 	username := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("username")), "@"))
@@ -183,28 +187,16 @@ func (h *Handler) reassignPlaceholder(w http.ResponseWriter, r *http.Request) {
 	} else if username == "" {
 		err = ferry.Errorf(ferry.EINVALID, "Enter the username of the user to reassign to.")
 	} else {
-		// POST /groups/:id/placeholder_reassignments with
-		// reassign_to_username: the same lookups and store.Tx.Reassign.
-		err = h.store.Write(ctx, func(tx *store.Tx) error {
-			ok, err := groupOwner(ctx, tx, s, g)
-			if err != nil {
-				return err
-			} else if !ok {
-				return errNotOwner
-			}
-			u, err := tx.UserByUsername(ctx, username)
-			if err != nil {
-				return ferry.Errorf(ferry.EBADREQUEST, "User not found")
-			}
-			_, err = tx.Reassign(ctx, g.ID, suID, u.ID, s.user)
-			return err
-		})
+		err = h.placeholders.ReassignPlaceholder(ctx, s.user, g.ID, suID, username)
 	}
 	switch code := ferry.ErrorCode(err); {
 	case err == nil:
 		http.Redirect(w, r, placeholdersURL(g)+"&page="+strconv.Itoa(page)+"#placeholder-"+strconv.FormatInt(suID, 10), http.StatusSeeOther)
 	case code == ferry.EINTERNAL:
 		h.browseFail(w, r, s, err)
+	case code == ferry.EFORBIDDEN && s.canWrite():
+		h.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Title": "Forbidden",
+			"Message": "Only the group's owners may see and reassign its placeholder users."})
 	case code == ferry.EFORBIDDEN:
 		h.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Title": "Forbidden", "Message": ferry.ErrorMessage(err)})
 	default:

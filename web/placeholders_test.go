@@ -22,10 +22,15 @@ func TestPlaceholderReassignment(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, apptest.Options{Workers: 1}, func(t *testing.T, in *apptest.Instance) {
 		_, aliceTok := user(t, in, "alice")
-		_, bobTok := user(t, in, "bob")
+		bobUser, bobTok := user(t, in, "bob")
 		ac := in.Client(t, aliceTok.Token)
 		grp, _, err := ac.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Org"), Path: gitlab.Ptr("org")})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// bob is a Developer of the group: he sees it, but does not own it.
+		if _, _, err := ac.GroupMembers.AddGroupMember(grp.ID, &gitlab.AddGroupMemberOptions{UserID: gitlab.Ptr(bobUser.ID),
+			AccessLevel: gitlab.Ptr(gitlab.DeveloperPermissions)}); err != nil {
 			t.Fatal(err)
 		}
 		sub, _, err := ac.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Team"), Path: gitlab.Ptr("team"), ParentID: &grp.ID})
@@ -131,12 +136,12 @@ func TestPlaceholderReassignment(t *testing.T) {
 			t.Errorf("a non-owner is shown the placeholders link")
 		}
 		res, page = bob.do("GET", tab, nil)
-		if res.StatusCode == 200 || strings.Contains(page, "Octo Cat") {
-			t.Errorf("non-owner tab: %d", res.StatusCode)
+		if res.StatusCode != http.StatusForbidden || strings.Contains(page, "Octo Cat") || !strings.Contains(alert(page), "Only the group's owners") {
+			t.Errorf("non-owner tab: %d %q", res.StatusCode, alert(page))
 		}
 		_, page = bob.do("GET", "/", nil)
-		if res, _ := reassign(bob, csrf(t, page), "bob"); res.StatusCode == http.StatusSeeOther {
-			t.Errorf("a non-owner reassigned: %d", res.StatusCode)
+		if res, page := reassign(bob, csrf(t, page), "bob"); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a non-owner reassigned: %d %q", res.StatusCode, alert(page))
 		}
 	})
 }

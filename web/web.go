@@ -62,7 +62,10 @@ type Config struct {
 	// Starter starts imports through the API's pipeline; nil hides the
 	// start pages.
 	Starter Starter
-	Log     *slog.Logger
+	// Placeholders lists and reassigns a group's placeholder users
+	// through the API; nil hides the group's placeholders tab.
+	Placeholders Placeholders
+	Log          *slog.Logger
 }
 
 // Handler serves the pages.
@@ -71,12 +74,14 @@ type Handler struct {
 	key     []byte
 	imports Canceler
 	starter Starter
-	git     *gitstore.Store
-	log     *slog.Logger
-	pages   map[string]*template.Template
-	css     template.CSS
-	js      template.JS
-	mux     *http.ServeMux
+	// placeholders is the API's placeholder reassignment (placeholders.go).
+	placeholders Placeholders
+	git          *gitstore.Store
+	log          *slog.Logger
+	pages        map[string]*template.Template
+	css          template.CSS
+	js           template.JS
+	mux          *http.ServeMux
 }
 
 // New builds the pages.
@@ -87,7 +92,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, starter: cfg.Starter, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
+	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, starter: cfg.Starter, placeholders: cfg.Placeholders, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
 	css, err := files.ReadFile("static/app.css")
 	if err != nil {
 		return nil, err
