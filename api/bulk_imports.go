@@ -145,32 +145,43 @@ func (e *opaqueError) Error() string { return e.err.Error() }
 // (422), then each entity's destination (422) and the migration stored
 // and scheduled, in one transaction.
 func (s *Server) createBulkImport(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.bulkUser(r)
+	b, err := s.runBulkImport(r)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusCreated, renderBulkImport(b))
+	return nil
+}
+
+// runBulkImport is POST /bulk_imports' work, for the endpoint and for
+// StartBulkImport (the web's form) alike.
+func (s *Server) runBulkImport(r *http.Request) (*ferry.BulkImport, error) {
+	u, err := s.bulkUser(r)
+	if err != nil {
+		return nil, err
 	}
 	p, err := s.params(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req, err := parseBulkRequest(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.UserID = u.ID
 	if !s.bulkLimit.allow(u.ID) {
-		return errBulkRateLimited
+		return nil, errBulkRateLimited
 	}
 	ctx := r.Context()
 	src, err := s.cfg.BulkImports.Check(ctx, req)
 	var refused *BulkRefusal
 	switch {
 	case errors.As(err, &refused):
-		return ferry.Errorf(ferry.EUNPROCESSABLE, "%s", refused.Message)
+		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "%s", refused.Message)
 	case errors.Is(err, ErrSourceRateLimited):
-		return ErrSourceRateLimited
+		return nil, ErrSourceRateLimited
 	case err != nil:
-		return &opaqueError{fmt.Errorf("check bulk import source: %w", err)}
+		return nil, &opaqueError{fmt.Errorf("check bulk import source: %w", err)}
 	}
 	b := &ferry.BulkImport{UserID: u.ID, Status: ferry.BulkCreated, SourceType: "gitlab", SourceURL: req.URL, SourceVersion: src.Version,
 		SourceEnterprise: src.Enterprise}
@@ -189,11 +200,10 @@ func (s *Server) createBulkImport(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.SealedCredential = ""
-	writeJSON(w, http.StatusCreated, renderBulkImport(b))
-	return nil
+	return b, nil
 }
 
 func bulkInvalid(format string, args ...any) error {

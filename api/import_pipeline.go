@@ -139,17 +139,29 @@ func (s *Server) importHandler(ep *importEndpoint) handler {
 }
 
 func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importEndpoint) error {
+	pr, repo, err := s.runImport(r, ep)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.WebURL))
+	return nil
+}
+
+// runImport is the pipeline after authentication, for the endpoints and
+// for StartImport (the web's forms) alike: the project made and the
+// source's repository, or the error the endpoint answers.
+func (s *Server) runImport(r *http.Request, ep *importEndpoint) (*ferry.Project, *SourceRepo, error) {
 	src, ok := s.sources[ep.sourceType]
 	if !ok || s.cfg.Imports == nil {
-		return ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 %s import is not enabled", ep.title)
+		return nil, nil, ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 %s import is not enabled", ep.title)
 	}
 	p, err := s.params(r)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	req, err := ep.parse(p)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ctx := r.Context()
 	apiBase, err := src.APIBase(req.address)
@@ -157,7 +169,7 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importE
 		err = s.cfg.Imports.CheckURL(ctx, apiBase)
 	}
 	if err != nil {
-		return s.invalidSourceURL(r, req.address, err)
+		return nil, nil, s.invalidSourceURL(r, req.address, err)
 	}
 	var target *importTarget
 	err = s.store.Read(ctx, func(tx *store.Tx) error {
@@ -172,28 +184,27 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importE
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if !s.cfg.Imports.RateLimitedUntil(apiBase, req.credential).IsZero() {
-		return ErrSourceRateLimited
+		return nil, nil, ErrSourceRateLimited
 	}
 	options, err := json.Marshal(req.options)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	repo, err := src.Check(ctx, &SourceRequest{APIBase: apiBase, Ref: req.ref, Options: options, Credential: req.credential})
 	var blocked *netguard.BlockedError
 	if errors.As(err, &blocked) {
-		return s.invalidSourceURL(r, req.address, blocked)
+		return nil, nil, s.invalidSourceURL(r, req.address, blocked)
 	} else if err != nil {
-		return err
+		return nil, nil, err
 	}
 	pr, err := s.createImport(r, ep, req, apiBase, target, repo)
 	if err != nil {
-		return projectSaveError(err)
+		return nil, nil, projectSaveError(err)
 	}
-	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.WebURL))
-	return nil
+	return pr, repo, nil
 }
 
 // createImport is the pipeline's last step: in one transaction, the groups

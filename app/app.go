@@ -234,7 +234,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// Web sessions are signed with a key derived from the secret key, so
 	// they survive a restart and work on every instance.
-	if a.Web, err = web.New(web.Config{Store: s, SessionKey: a.Secrets.Derive("web sessions"), Imports: a.Engine, Git: a.Git, Log: cfg.Log}); err != nil {
+	if a.Web, err = web.New(web.Config{Store: s, SessionKey: a.Secrets.Derive("web sessions"), Imports: a.Engine, Git: a.Git,
+		Starter: webStarter{a.API}, Placeholders: a.API, Log: cfg.Log}); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -83,3 +83,22 @@ func githubError(collaborators bool) func(error) error {
 		return ferry.Errorf(ferry.EUNPROCESSABLE, "Import failed because of a GitHub error: github: %s", err.Error())
 	}
 }
+
+// ListRepos lists the repositories the token reads (api.RepoLister),
+// through the same guarded, governed client as Check, with Check's
+// answers to a refused token or a rate limit.
+func (g githubSource) ListRepos(ctx context.Context, req *api.SourceRequest, page int) ([]api.ListedRepo, int, error) {
+	client, _, err := g.e.HTTPClient(github.Type, req.APIBase, req.Credential, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	repos, next, err := github.UserRepos(ctx, client, req.APIBase, req.Credential, page, 100)
+	if err != nil {
+		return nil, 0, checkError(err, githubError(false))
+	}
+	out := make([]api.ListedRepo, len(repos))
+	for i, r := range repos {
+		out[i] = api.ListedRepo{Ref: strconv.FormatInt(r.ID, 10), FullName: r.FullName, Description: r.Description, Private: r.Private}
+	}
+	return out, next, nil
+}

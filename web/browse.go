@@ -36,11 +36,12 @@ const (
 // browsePages are the templates that share templates/browse.html.
 var browsePages = map[string]bool{"project": true, "tree": true, "blob": true, "issuables": true, "issuable": true,
 	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "milestone": true, "releases": true,
-	"group": true}
+	"group": true, "placeholders": true}
 
 // browseSubs are the project sub-pages served after "/-/".
 var browseSubs = map[string]bool{"tree": true, "blob": true, "issues": true, "merge_requests": true,
-	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "releases": true}
+	"commits": true, "commit": true, "branches": true, "tags": true, "labels": true, "milestones": true, "releases": true,
+	"group_members": true} // group_members: groups only (placeholders.go)
 
 // splitProjectPath cuts an URL path into a project's full path and what
 // follows "/-/" ("" for the project page); ok is false for paths that are

@@ -55,6 +55,8 @@ func groupSub(sub string) bool {
 		return rest == ""
 	case "milestones":
 		return true
+	case "group_members": // placeholders.go
+		return rest == ""
 	}
 	return false
 }
@@ -80,6 +82,8 @@ func (h *Handler) groupPage(w http.ResponseWriter, r *http.Request, s *session, 
 			err = h.groupLabels(w, r, s, g)
 		case "milestones":
 			err = h.groupMilestones(w, r, s, g, rest)
+		case "group_members":
+			err = h.placeholdersPage(w, r, s, g)
 		default:
 			err = errPageNotFound
 		}
@@ -94,6 +98,13 @@ func groupURL(g *ferry.Namespace) string { return "/groups/" + g.FullPath }
 
 // groupRender renders a group page with what the group navigation needs.
 func (h *Handler) groupRender(w http.ResponseWriter, r *http.Request, s *session, g *ferry.Namespace, tmpl, nav, title string, data map[string]any) error {
+	h.groupRenderStatus(w, r, s, g, http.StatusOK, tmpl, nav, title, data)
+	return nil
+}
+
+// groupRenderStatus is groupRender with a status.
+func (h *Handler) groupRenderStatus(w http.ResponseWriter, r *http.Request, s *session, g *ferry.Namespace, status int, tmpl, nav, title string,
+	data map[string]any) {
 	crumbs := []crumb{}
 	acc := ""
 	for _, seg := range strings.Split(g.FullPath, "/") {
@@ -104,8 +115,20 @@ func (h *Handler) groupRender(w http.ResponseWriter, r *http.Request, s *session
 		crumbs = append(crumbs, crumb{Name: seg, URL: "/groups/" + acc})
 	}
 	data["Title"], data["Group"], data["GroupURL"], data["GroupCrumbs"], data["Nav"] = title, g, groupURL(g), crumbs, nav
-	h.render(w, r, http.StatusOK, tmpl, s, data)
-	return nil
+	// The owners of a top-level group are shown its placeholders tab.
+	if g.ParentID == nil && s != nil && h.placeholders != nil {
+		err := h.store.Read(r.Context(), func(tx *store.Tx) error {
+			ok, err := groupOwner(r.Context(), tx, s, g)
+			if ok {
+				data["PlaceholdersURL"] = placeholdersURL(g)
+			}
+			return err
+		})
+		if err != nil {
+			h.log.WarnContext(r.Context(), "web group role", "group", g.FullPath, "error", err)
+		}
+	}
+	h.render(w, r, status, tmpl, s, data)
 }
 
 // groupHome shows a group: ?page= pages through its projects (and its

@@ -5,14 +5,21 @@
 // tree, file, issues and merge requests with their diff notes (browse.go),
 // commits, a commit's diff, branches and tags (browse_repo.go), labels,
 // milestones and releases (browse_content.go), and groups with their
-// labels and milestones (groups.go). Templates, styles and the one small
+// labels and milestones (groups.go); start an import from GitHub (listing
+// the repositories a token reads), Bitbucket Server or a GitLab migration
+// (start.go, under /-/imports/new); and reassign a top-level group's
+// placeholder users (placeholders.go). Templates, styles and the one small
 // polling script are embedded; pages work without JavaScript.
 //
 // It reads through the store's transactions and ends imports through the
-// engine's Cancel, as the API does. It must not know the sources, the
-// engine's internals or the API's JSON shapes, and it never holds a token's
-// secret beyond checking it at sign-in: the session cookie carries a
-// signed user id, token id and expiry.
+// engine's Cancel, as the API does; it starts imports through the API's
+// own pipeline (Starter, the API server in process), so every check and
+// message is the API's. It must not know the sources, the engine's
+// internals or the API's JSON shapes, and it never holds a token's secret
+// beyond checking it at sign-in: the session cookie carries a signed user
+// id, token id and expiry. A source token typed into a start form goes to
+// the API once; between GitHub's listing and the import it travels sealed
+// for the session, never in clear.
 package web
 
 import (
@@ -52,7 +59,13 @@ type Config struct {
 	// Git holds the imported repositories the browse pages read; nil
 	// shows projects without their code.
 	Git *gitstore.Store
-	Log *slog.Logger
+	// Starter starts imports through the API's pipeline; nil hides the
+	// start pages.
+	Starter Starter
+	// Placeholders lists and reassigns a group's placeholder users
+	// through the API; nil hides the group's placeholders tab.
+	Placeholders Placeholders
+	Log          *slog.Logger
 }
 
 // Handler serves the pages.
@@ -60,13 +73,16 @@ type Handler struct {
 	store   *store.Store
 	key     []byte
 	imports Canceler
-	git     *gitstore.Store
-	log     *slog.Logger
-	pages   map[string]*template.Template
-	failed  failures // recent failed password sign-ins
-	css     template.CSS
-	js      template.JS
-	mux     *http.ServeMux
+	starter Starter
+	// placeholders is the API's placeholder reassignment (placeholders.go).
+	placeholders Placeholders
+	git          *gitstore.Store
+	log          *slog.Logger
+	pages        map[string]*template.Template
+	failed       failures // recent failed password sign-ins
+	css          template.CSS
+	js           template.JS
+	mux          *http.ServeMux
 }
 
 // New builds the pages.
@@ -77,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
+	h := &Handler{store: cfg.Store, key: cfg.SessionKey, imports: cfg.Imports, starter: cfg.Starter, placeholders: cfg.Placeholders, git: cfg.Git, log: cfg.Log, pages: map[string]*template.Template{}}
 	css, err := files.ReadFile("static/app.css")
 	if err != nil {
 		return nil, err
@@ -88,10 +104,14 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.css, h.js = template.CSS(css), template.JS(js)
 	for _, p := range []string{"signin", "history", "import", "migration", "error", "project", "tree", "blob", "issuables", "issuable",
-		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group"} {
+		"commits", "commit", "branches", "tags", "labels", "milestones", "milestone", "releases", "group",
+		"new_import", "new_github", "new_github_repos", "new_bitbucket_server", "new_gitlab", "placeholders"} {
 		pats := []string{"templates/layout.html", "templates/" + p + ".html", "templates/pager.html"}
 		if browsePages[p] {
 			pats = append(pats, "templates/browse.html")
+		}
+		if strings.HasPrefix(p, "new_") {
+			pats = append(pats, "templates/new_form.html")
 		}
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, pats...)
 		if err != nil {
@@ -109,6 +129,15 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /-/imports/{id}/status.json", h.importJSON)
 	m.HandleFunc("POST /-/imports/{id}/cancel", h.cancel)
 	m.HandleFunc("GET /-/migrations/{id}", h.migration)
+	m.HandleFunc("GET /-/imports/new", h.newImport)
+	m.HandleFunc("GET /-/imports/new/github", h.newGitHub)
+	m.HandleFunc("POST /-/imports/new/github/repos", h.listGitHub)
+	m.HandleFunc("POST /-/imports/new/github", h.startGitHub)
+	m.HandleFunc("GET /-/imports/new/bitbucket_server", h.newBitbucket)
+	m.HandleFunc("POST /-/imports/new/bitbucket_server", h.startBitbucket)
+	m.HandleFunc("GET /-/imports/new/gitlab", h.newGitLab)
+	m.HandleFunc("POST /-/imports/new/gitlab", h.startGitLab)
+	m.HandleFunc("POST /-/placeholders/reassign", h.reassignPlaceholder)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			h.browse(w, r)
@@ -121,7 +150,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Handles reports whether a request is for a web page: GET, HEAD or POST
-// on "/", the sign-in and sign-out paths, /-/imports… and /-/migrations/….
+// on "/", the sign-in and sign-out paths, /-/imports… (the start pages
+// too), /-/migrations/… and the placeholder reassignment form's POST.
 // Everything else stays the API's, git's and the uploads', except the
 // project pages Browses accepts.
 func Handles(r *http.Request) bool {
@@ -131,7 +161,7 @@ func Handles(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/" || p == "/users/sign_in" || p == "/users/sign_out" || p == "/-/imports" ||
+	return p == "/" || p == "/users/sign_in" || p == "/users/sign_out" || p == "/-/imports" || p == "/-/placeholders/reassign" ||
 		strings.HasPrefix(p, "/-/imports/") || strings.HasPrefix(p, "/-/migrations/")
 }
 

@@ -155,6 +155,12 @@ func (s *Server) routes(p string) {
 		}
 		s.repository(w, r, s.apiBase(r))
 	}))
+	// The repositories the token can read: the one repository, paged as
+	// GitHub pages GET /user/repos.
+	s.mux.HandleFunc("GET "+p+"/user/repos", s.authed(func(w http.ResponseWriter, r *http.Request) {
+		api := s.apiBase(r)
+		s.list(w, r, rangeSeq(1, 1), func(int) any { return s.repoObj(api) })
+	}))
 	s.mux.HandleFunc("GET "+p+"/users/{login}", s.authed(s.user))
 	s.mux.HandleFunc("GET "+p+"/rate_limit", s.authed(s.rateLimit))
 }
