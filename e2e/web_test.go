@@ -14,11 +14,10 @@ import (
 	"github.com/chromedp/chromedp"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
-	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/fakeforge"
+	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
-	"github.com/ferry-import/ferry/store"
 	"github.com/ferry-import/ferry/store/storetest"
 )
 
@@ -48,8 +47,8 @@ func screenshotDir(t *testing.T) string {
 }
 
 // TestWebImportInBrowser drives the web pages in a real, headless
-// chromium: sign in with a new token through the form, start a GitHub
-// import from fakeforge through the API, open its page and watch it reach
+// chromium: sign in with a password through the form, start a GitHub
+// import from fakeforge through the start forms, watch its page reach
 // "finished" (the page's own polling script reloads it), then read the
 // verification result and find the import in the history.
 func TestWebImportInBrowser(t *testing.T) {
@@ -62,9 +61,9 @@ func TestWebImportInBrowser(t *testing.T) {
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			root := in.Client(t, in.RootToken)
 			must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("group"), Path: gitlab.Ptr("group")}))(t)
-			// A token of root's for the browser (the initial one stays the API's).
-			tok := &ferry.PersonalAccessToken{UserID: 1, Name: "browser", Scopes: []string{ferry.ScopeAPI}}
-			if err := in.App.Store.Write(context.Background(), func(tx *store.Tx) error { return tx.CreateToken(context.Background(), tok) }); err != nil {
+			// A password for root, set as an admin's script would.
+			const password = "browser's password"
+			if _, _, err := root.Users.ModifyUser(1, &gitlab.ModifyUserOptions{Password: gitlab.Ptr(password)}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -109,35 +108,54 @@ func TestWebImportInBrowser(t *testing.T) {
 				}
 			}
 
-			// Signed out, / is the sign-in form; a wrong token brings it back
-			// with a message; the right one signs in.
-			step("sign-in form", chromedp.WaitVisible(chromedp.CSS(`#token`)), shot("1-sign-in"),
-				chromedp.SendKeys(chromedp.CSS(`#token`), "glpat-not-a-token"), chromedp.Submit(chromedp.CSS(`#token`)),
-				chromedp.WaitVisible(chromedp.CSS(`#signin-error`)))
-			if msg := text(`#signin-error`); !strings.Contains(msg, "not valid") {
-				t.Errorf("wrong token message %q", msg)
+			// Signed out, / is the sign-in form; a wrong password brings it
+			// back with a message; the right one signs in.
+			step("sign-in form", chromedp.WaitVisible(chromedp.CSS(`#login`)), shot("1-sign-in"),
+				chromedp.SendKeys(chromedp.CSS(`#login`), "root"), chromedp.SendKeys(chromedp.CSS(`#password`), "not the password"),
+				chromedp.Submit(chromedp.CSS(`#password`)), chromedp.WaitVisible(chromedp.CSS(`#signin-error`)))
+			if msg := text(`#signin-error`); !strings.Contains(msg, "Invalid login or password") {
+				t.Errorf("wrong password message %q", msg)
 			}
-			step("sign in", chromedp.SendKeys(chromedp.CSS(`#token`), tok.Token), chromedp.Submit(chromedp.CSS(`#token`)),
-				chromedp.WaitVisible(chromedp.CSS(`form.signout`)))
+			step("sign in", chromedp.SetValue(chromedp.CSS(`#login`), "root"), chromedp.SendKeys(chromedp.CSS(`#password`), password),
+				chromedp.Submit(chromedp.CSS(`#password`)), chromedp.WaitVisible(chromedp.CSS(`form.signout`)))
 			if h := text(`h1`); h != "Imports" {
 				t.Errorf("signed in, heading %q", h)
 			}
 
-			// Start the import through the API and watch it in the page.
-			id := startImport(t, in, f, "group")
-			step("open the import page", chromedp.Navigate(in.URL+"/-/imports/"+strconv.FormatInt(id, 10)),
+			// Start the import through the forms: the token lists the
+			// repositories it reads, one is picked with a namespace and a
+			// name, and the browser lands on the import's page.
+			step("GitHub form", chromedp.Navigate(in.URL+"/-/imports/new/github"), chromedp.WaitVisible(chromedp.CSS(`#personal_access_token`)),
+				chromedp.SendKeys(chromedp.CSS(`#personal_access_token`), f.GitHub.Token), chromedp.SetValue(chromedp.CSS(`#github_hostname`), f.GitHub.URL),
+				chromedp.Submit(chromedp.CSS(`#personal_access_token`)), chromedp.WaitVisible(chromedp.CSS(`#repos`)), shot("2-repositories"))
+			if repos := text(`#repos`); !strings.Contains(repos, ffgithub.Owner+"/"+ffgithub.Repo) {
+				t.Errorf("repositories listed: %q", repos)
+			}
+			step("start the import", chromedp.Click(chromedp.CSS(`#repos input[type=radio]`)), chromedp.SetValue(chromedp.CSS(`#target_namespace`), "group"),
+				chromedp.SendKeys(chromedp.CSS(`#new_name`), "NEW-NAME"), chromedp.Submit(chromedp.CSS(`#new_name`)),
 				chromedp.WaitVisible(chromedp.CSS(`#status`)))
+			page, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := strconv.ParseInt(page[strings.LastIndex(page, "/")+1:], 10, 64)
+			if err != nil || !strings.HasPrefix(page, in.URL+"/-/imports/") {
+				t.Fatalf("after starting, the browser is at %q", page)
+			}
 			t.Logf("import page opened while the import was %q", text(`#status`))
-			step("screenshot", shot("2-import-opened"))
+			step("screenshot", shot("3-import-opened"))
 			// No reload from here: the page's script polls every 2 s and
 			// reloads the page itself when the import ends.
 			step("watch the import finish", chromedp.WaitVisible(chromedp.CSS(`#status.status-finished`)),
-				chromedp.WaitVisible(chromedp.CSS(`#verification`)), shot("3-import-finished"))
+				chromedp.WaitVisible(chromedp.CSS(`#verification`)), shot("4-import-finished"))
 			if st, v := text(`#status`), text(`#verification`); st != "finished" || v != "passed" {
 				t.Errorf("status %q, verification %q", st, v)
 			}
+			if p := must(root.Projects.GetProject(id, nil))(t); p.ImportStatus != "finished" || p.PathWithNamespace != "group/NEW-NAME" {
+				t.Errorf("the project the form started: %s, import %s", p.PathWithNamespace, p.ImportStatus)
+			}
 			step("history", chromedp.Navigate(in.URL+"/-/imports?status=finished"), chromedp.WaitVisible(chromedp.CSS(`#imports`)),
-				shot("4-history"))
+				shot("5-history"))
 			if h := text(`#imports`); !strings.Contains(h, "group/NEW-NAME") || !strings.Contains(h, "finished") {
 				t.Errorf("history %q", h)
 			}
@@ -145,7 +163,7 @@ func TestWebImportInBrowser(t *testing.T) {
 			// Browse what was imported: the project from the history, then
 			// a merge request with a diff note, the note under its line.
 			step("open the project from the history", chromedp.Click(chromedp.CSS(`#imports a.project`)),
-				chromedp.WaitVisible(chromedp.CSS(`#project-name`)), shot("5-project"))
+				chromedp.WaitVisible(chromedp.CSS(`#project-name`)), shot("6-project"))
 			if h := text(`#project-name`); h != "NEW-NAME" {
 				t.Errorf("project page heading %q", h)
 			}
@@ -155,7 +173,7 @@ func TestWebImportInBrowser(t *testing.T) {
 			mrLink := fmt.Sprintf(`#issuables a[href="/group/NEW-NAME/-/merge_requests/%d"]`, iid)
 			lineSel := fmt.Sprintf(`section.difffile[data-path=%q] tr.line[data-new="%d"]`, path, line)
 			step("open the merge request with a diff note", chromedp.Click(chromedp.CSS(mrLink)),
-				chromedp.WaitVisible(chromedp.CSS(lineSel+" + tr.diffnotes")), chromedp.ScrollIntoView(chromedp.CSS(lineSel)), shot("6-merge-request-diff-note"))
+				chromedp.WaitVisible(chromedp.CSS(lineSel+" + tr.diffnotes")), chromedp.ScrollIntoView(chromedp.CSS(lineSel)), shot("7-merge-request-diff-note"))
 			if got, want := strings.Join(strings.Fields(text(lineSel+" + tr.diffnotes .note .body")), " "), strings.Join(strings.Fields(body), " "); !strings.Contains(got, want) {
 				t.Errorf("project %d !%d: the note at %s:%d reads %q, want %q", pid, iid, path, line, got, want)
 			}
