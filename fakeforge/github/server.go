@@ -26,6 +26,7 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
@@ -74,6 +75,9 @@ type Options struct {
 	// lists) can be continued from page 1 with a later since; per-item
 	// lists (/issues/{number}/events…) are never capped.
 	MaxPage int
+	// NoGraphQL answers 404 on /graphql and /api/graphql, as an older
+	// GitHub Enterprise without the GraphQL API does.
+	NoGraphQL bool
 }
 
 // capMessage is GitHub's answer to a page past the pagination limit.
@@ -85,11 +89,12 @@ const capDocs = "https://docs.github.com/v3/#pagination"
 
 // Server is the simulated GitHub API.
 type Server struct {
-	sc   *scenario.Scenario
-	base string
-	git  Git
-	mux  *http.ServeMux
-	opts Options
+	sc     *scenario.Scenario
+	schema *ast.Schema
+	base   string
+	git    Git
+	mux    *http.ServeMux
+	opts   Options
 }
 
 // New returns a simulated GitHub for opts.
@@ -98,9 +103,21 @@ func New(opts Options) *Server {
 	if s.git == nil {
 		s.git = placeholderGit{}
 	}
+	sch, err := loadSchema()
+	if err != nil {
+		panic(fmt.Sprintf("fakeforge/github: %v", err)) // the embedded schema is part of the program
+	}
+	s.schema = sch
 	s.mux = http.NewServeMux()
 	for _, prefix := range []string{"", "/api/v3"} {
 		s.routes(prefix)
+	}
+	for _, p := range []string{"/graphql", "/api/graphql"} {
+		if opts.NoGraphQL {
+			s.mux.HandleFunc("POST "+p, s.authed(func(w http.ResponseWriter, _ *http.Request) { notFound(w) }))
+			continue
+		}
+		s.mux.HandleFunc("POST "+p, s.graphqlAuth(s.graphql))
 	}
 	for _, m := range opts.Missing {
 		if _, ok := s.repoRoutes()[m]; !ok {
@@ -180,6 +197,7 @@ func (s *Server) Profile() traffic.Profile {
 		Credential:  func(r *http.Request) string { return token(r) },
 		RateHeaders: rateHeaders,
 		Limited:     limited,
+		Metered:     func(r *http.Request) bool { return !s.opts.NoGraphQL && isGraphQL(r.URL.Path) },
 		ServerError: func(w http.ResponseWriter, status int) {
 			writeJSON(w, status, map[string]string{"message": http.StatusText(status), "documentation_url": docsURL})
 		},
@@ -203,6 +221,8 @@ func Family(r *http.Request) (family string, api, charged bool) {
 		return "assets", false, false
 	case p == "/rate_limit":
 		return "rate_limit", true, false
+	case isGraphQL(r.URL.Path):
+		return "graphql", true, true
 	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
@@ -224,12 +244,12 @@ func Family(r *http.Request) (family string, api, charged bool) {
 	return "other", true, true
 }
 
+// token reads the credential of a request: Authorization "token <t>" or
+// "bearer <t>" (the scheme in any case), or basic auth's password.
 func token(r *http.Request) string {
 	h := r.Header.Get("Authorization")
-	for _, scheme := range []string{"token ", "Token ", "bearer ", "Bearer "} {
-		if t, ok := strings.CutPrefix(h, scheme); ok {
-			return strings.TrimSpace(t)
-		}
+	if scheme, t, ok := strings.Cut(h, " "); ok && (strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
+		return strings.TrimSpace(t)
 	}
 	if _, pw, ok := r.BasicAuth(); ok {
 		return pw
@@ -243,13 +263,15 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case t == "":
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Requires authentication", "documentation_url": docsURL})
-		case !slices.Contains(s.opts.Tokens, t):
+		case !s.tokenOK(t):
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": docsURL})
 		default:
 			h(w, r)
 		}
 	}
 }
+
+func (s *Server) tokenOK(t string) bool { return slices.Contains(s.opts.Tokens, t) }
 
 type repoHandler func(w http.ResponseWriter, r *http.Request, api string)
 
