@@ -8,8 +8,34 @@
 // sort=created and sort=updated give the same order. The repository's
 // issue events are listed newest first, an item's own events oldest first.
 //
+// GraphQL: POST /graphql (github.com's API host) and /api/graphql (GitHub
+// Enterprise) serve the subset of GitHub's GraphQL API ferry reads, in
+// GitHub's names and types (schema.graphql, embedded): Query.rateLimit,
+// Query.nodes(ids:) and Query.node(id:) over User, Issue, PullRequest,
+// IssueComment, PullRequestReviewComment, PullRequestReview and Commit,
+// the Reactable reactions and PullRequest reviews connections, PageInfo
+// with opaque cursors. Queries are parsed and validated by gqlparser;
+// aliases, inline fragments, fragment spreads, __typename, variables and
+// @skip/@include work; introspection (__schema, __type) does not. The
+// executor is hand-written over the validated AST (graphql.go,
+// graphql_exec.go): no library both fits the few types and lets the price
+// be computed from the AST before anything resolves. Node ids are the REST
+// answers' node_id and every value equals REST's for the same object.
+// Prices follow GitHub's documented rules: a connection under P parents
+// takes P requests; nodes(ids:) of N ids and a connection of first (or
+// last) n under P parents make N and P×n parents for what they select;
+// the cost is the requests summed, divided by 100, rounded, at least 1;
+// the node count (connections' P×n plus nodes(ids:)'s N) may not pass
+// 500,000 (MAX_NODE_LIMIT_EXCEEDED), first/last not 100
+// (EXCESSIVE_PAGINATION), ids not 100 (ARGUMENT_LIMIT); rateLimit(dryRun:
+// true) prices without spending or resolving anything else. The budget
+// in points per token is package traffic's (Faults.GraphQLRateLimit),
+// spent here through traffic.PointsFrom; a query over it answers 200 with
+// RATE_LIMITED, as GitHub does. Options.NoGraphQL answers 404 instead.
+//
 // It knows the scenario and the git refs it is given, and nothing about
-// faults, rate limits or accounting (package traffic does those) nor ferry.
+// faults, rate limits or accounting (package traffic does those, this
+// package only prices GraphQL queries) nor ferry.
 package github
 
 import (
