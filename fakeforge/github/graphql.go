@@ -114,7 +114,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refuse := func(errs []gqlError) {
-		s.graphqlHeaders(w, peek(pts))
+		graphqlHeaders(w.Header(), peek(pts))
 		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
 	}
 	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)
@@ -146,14 +146,14 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	if pts != nil && !pr.dryRun {
 		var ok bool
 		if lim, ok = pts.Spend(pr.cost()); !ok {
-			s.graphqlHeaders(w, lim)
+			graphqlHeaders(w.Header(), lim)
 			w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
 			writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Type: "RATE_LIMITED",
 				Message: fmt.Sprintf("API rate limit exceeded for user ID %d.", s.viewerID())}}})
 			return
 		}
 	}
-	s.graphqlHeaders(w, lim)
+	graphqlHeaders(w.Header(), lim)
 	e := &executor{s: s, vars: vars, rate: rateLimitNode{cost: pr.cost(), nodeCount: pr.nodes, lim: lim}, dryRun: pr.dryRun}
 	data := e.selectObject(queryNode{}, op.SelectionSet, nil)
 	out := map[string]any{"data": data}
@@ -191,8 +191,7 @@ func peek(pts *traffic.Points) traffic.Limit {
 }
 
 // graphqlHeaders writes GitHub's rate-limit headers of the graphql resource.
-func (s *Server) graphqlHeaders(w http.ResponseWriter, l traffic.Limit) {
-	h := w.Header()
+func graphqlHeaders(h http.Header, l traffic.Limit) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(l.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(l.Remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(l.Limit-l.Remaining))

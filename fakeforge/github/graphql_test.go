@@ -562,8 +562,8 @@ func TestGraphQLRefusals(t *testing.T) {
 
 	faulty := startGQL(t, traffic.Faults{ErrorRate: 1}, Options{})
 	a := faulty.post(t, "/graphql", "token "+gqlToken, q, nil)
-	if a.status < 500 {
-		t.Errorf("ErrorRate 1: status %d", a.status)
+	if a.status < 500 || a.header.Get("X-RateLimit-Resource") != "graphql" || a.header.Get("X-RateLimit-Remaining") != "5000" {
+		t.Errorf("ErrorRate 1: status %d, headers %v", a.status, a.header)
 	}
 	if st := faulty.mw.Stats(); st.Families["graphql"].ServerErrors != 1 || st.GraphQLPoints != 0 {
 		t.Errorf("stats %+v", st)

@@ -219,11 +219,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limit answers.
 func (s *Server) Profile() traffic.Profile {
 	return traffic.Profile{
-		Family:      Family,
-		Credential:  func(r *http.Request) string { return token(r) },
-		RateHeaders: rateHeaders,
-		Limited:     limited,
-		Metered:     func(r *http.Request) bool { return !s.opts.NoGraphQL && isGraphQL(r.URL.Path) },
+		Family:        Family,
+		Credential:    func(r *http.Request) string { return token(r) },
+		RateHeaders:   rateHeaders,
+		Limited:       limited,
+		Metered:       func(r *http.Request) bool { return !s.opts.NoGraphQL && isGraphQL(r.URL.Path) },
+		PointsHeaders: graphqlHeaders,
 		ServerError: func(w http.ResponseWriter, status int) {
 			writeJSON(w, status, map[string]string{"message": http.StatusText(status), "documentation_url": docsURL})
 		},

@@ -96,6 +96,10 @@ type Profile struct {
 	// PointsFrom, instead of one request of the primary budget; such
 	// requests get no primary rate headers. Nil: no request is metered.
 	Metered func(r *http.Request) bool
+	// PointsHeaders writes the forge's rate-limit headers of the points
+	// budget; the middleware writes them on the answers it makes itself
+	// to metered requests (limits, 5xx), the handler on its own.
+	PointsHeaders func(h http.Header, l Limit)
 }
 
 // FamilyStats counts what happened to one endpoint family.
@@ -323,8 +327,11 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		metered := m.profile.Metered != nil && m.profile.Metered(r)
 		if metered {
 			charged = false // the handler spends points instead
-			r = r.WithContext(context.WithValue(r.Context(), pointsKey{},
-				&Points{m: m, credential: m.credential(r), family: family}))
+			pts := &Points{m: m, credential: m.credential(r), family: family}
+			r = r.WithContext(context.WithValue(r.Context(), pointsKey{}, pts))
+			if m.profile.PointsHeaders != nil {
+				m.profile.PointsHeaders(w.Header(), pts.Peek())
+			}
 		}
 		p := m.decide(r, charged, metered)
 		if p.delay > 0 {
