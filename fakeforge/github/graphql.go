@@ -254,6 +254,9 @@ func (p *pricing) field(f *ast.Field, vars map[string]any, parents int, path []a
 	path = append(append([]any{}, path...), responseKey(f))
 	args := f.ArgumentMap(vars)
 	switch {
+	case strings.HasPrefix(f.Name, "__") && f.Name != "__typename":
+		p.errs = append(p.errs, fieldError("", path, f, "fakeforge does not serve introspection (%s)", f.Name))
+		return
 	case f.ObjectDefinition.Name == "Query" && f.Name == "rateLimit":
 		if dry, _ := args["dryRun"].(bool); dry {
 			p.dryRun = true
@@ -300,7 +303,11 @@ type argError struct{ typ, msg string }
 
 func pageArgsOf(f *ast.Field, args map[string]any) (pageArgs, *argError) {
 	a := pageArgs{first: -1, last: -1, after: -1, before: -1}
-	for name, dst := range map[string]*int{"first": &a.first, "last": &a.last} {
+	for _, b := range []struct {
+		name string
+		dst  *int
+	}{{"first", &a.first}, {"last", &a.last}} {
+		name, dst := b.name, b.dst
 		v, ok := args[name]
 		if !ok || v == nil {
 			continue
@@ -319,8 +326,12 @@ func pageArgsOf(f *ast.Field, args map[string]any) (pageArgs, *argError) {
 		return a, &argError{"MISSING_PAGINATION_BOUNDARIES",
 			fmt.Sprintf("You must provide a `first` or `last` value to properly paginate the `%s` connection.", f.Name)}
 	}
-	for name, dst := range map[string]*int{"after": &a.after, "before": &a.before} {
-		v, _ := args[name].(string)
+	for _, b := range []struct {
+		name string
+		dst  *int
+	}{{"after", &a.after}, {"before", &a.before}} {
+		dst := b.dst
+		v, _ := args[b.name].(string)
 		if v == "" {
 			continue
 		}

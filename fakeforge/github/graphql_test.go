@@ -435,6 +435,9 @@ func TestGraphQLCost(t *testing.T) {
 			errType: "MISSING_PAGINATION_BOUNDARIES", errMsg: "You must provide a `first` or `last` value to properly paginate the `reviews` connection."},
 		{name: "505,000 nodes", query: qBig, vars: vBig,
 			errType: "MAX_NODE_LIMIT_EXCEEDED", errMsg: "This query requests up to 505,000 nodes which exceeds the maximum limit of 500,000."},
+		{name: "both bounds too large", query: `{ node(id: "PR_1") { ... on PullRequest { reactions(last: 300, first: 200) { totalCount } } } }`,
+			errType: "EXCESSIVE_PAGINATION", errMsg: "Requesting 200 records on the `reactions` connection exceeds the `first` limit of 100 records."},
+		{name: "introspection", query: `{ __schema { types { name } } }`, errMsg: "fakeforge does not serve introspection (__schema)"},
 		{name: "not in the schema", query: `{ viewer { login } }`, errMsg: "Cannot query field \"viewer\" on type \"Query\"."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
