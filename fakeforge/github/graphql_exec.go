@@ -457,9 +457,16 @@ func (n commitNode) field(_ *executor, at fieldAt) any {
 	return nil
 }
 
-// reactionContents maps REST's reaction content to GraphQL's ReactionContent.
-var reactionContents = map[string]string{"+1": "THUMBS_UP", "-1": "THUMBS_DOWN", "laugh": "LAUGH",
-	"hooray": "HOORAY", "confused": "CONFUSED", "heart": "HEART", "rocket": "ROCKET", "eyes": "EYES"}
+// reactionContent maps REST's reaction content to GraphQL's ReactionContent.
+func reactionContent(rest string) string {
+	switch rest {
+	case "+1":
+		return "THUMBS_UP"
+	case "-1":
+		return "THUMBS_DOWN"
+	}
+	return strings.ToUpper(rest) // laugh, hooray, confused, heart, rocket, eyes
+}
 
 type reactionNode struct{ x scenario.Reaction }
 
@@ -470,7 +477,7 @@ func (n reactionNode) field(_ *executor, at fieldAt) any {
 	case "databaseId":
 		return n.x.ID
 	case "content":
-		return reactionContents[n.x.Content]
+		return reactionContent(n.x.Content)
 	case "createdAt":
 		return n.x.Created
 	case "user":

@@ -183,7 +183,7 @@ type itemsQuery struct {
 	}
 }
 
-var reactionContent = map[string]githubv4.ReactionContent{"+1": githubv4.ReactionContentThumbsUp, "-1": githubv4.ReactionContentThumbsDown,
+var restReactionContent = map[string]githubv4.ReactionContent{"+1": githubv4.ReactionContentThumbsUp, "-1": githubv4.ReactionContentThumbsDown,
 	"laugh": githubv4.ReactionContentLaugh, "hooray": githubv4.ReactionContentHooray, "confused": githubv4.ReactionContentConfused,
 	"heart": githubv4.ReactionContentHeart, "rocket": githubv4.ReactionContentRocket, "eyes": githubv4.ReactionContentEyes}
 
@@ -244,7 +244,7 @@ func TestGraphQLMatchesREST(t *testing.T) {
 			}
 			for i, w := range want {
 				got := reactions.Nodes[i]
-				if int64(got.DatabaseID) != w.GetID() || got.Content != reactionContent[w.GetContent()] ||
+				if int64(got.DatabaseID) != w.GetID() || got.Content != restReactionContent[w.GetContent()] ||
 					!got.CreatedAt.Equal(w.GetCreatedAt().Time) || string(got.User.Login) != w.GetUser().GetLogin() ||
 					int64(got.User.DatabaseID) != w.GetUser().GetID() {
 					t.Errorf("%s #%d reaction %d: %+v, REST %v", path, n, i, got, w)
