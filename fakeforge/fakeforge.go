@@ -2,6 +2,9 @@
 // sources on 127.0.0.1 for tests, demos and benchmarks: one listener per
 // forge, each behind the shared traffic middleware (faults, rate limits,
 // accounting) and serving the git repositories of the same seeded scenario.
+// GitHub serves its REST API and the subset of its GraphQL API ferry reads
+// (POST GitHub.APIURL+"/graphql"), with its own points budget
+// (Faults.GraphQLRateLimit); Options.GitHub.NoGraphQL turns GraphQL off.
 //
 // It must not import ferry's own packages: it plays the outside world.
 //

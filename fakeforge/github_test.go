@@ -10,9 +10,12 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+	"github.com/shurcooL/githubv4"
 
 	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/fakeforge/walk"
 )
 
@@ -425,4 +428,53 @@ func commentIDs(cs []*gh.IssueComment) []int64 {
 		out = append(out, c.GetID())
 	}
 	return out
+}
+
+// TestGitHubGraphQL: the started forge serves GraphQL at APIURL+"/graphql"
+// with the budget of Faults.GraphQLRateLimit, the Endpoint's stats count
+// GraphQL requests and points apart from REST calls, and
+// Options.GitHub.NoGraphQL turns GraphQL off.
+func TestGitHubGraphQL(t *testing.T) {
+	t.Parallel()
+	f := startForge(t, fakeforge.Options{Scenario: tinyScenario(1), Sources: []string{scenario.GitHub},
+		Faults: traffic.Faults{GraphQLRateLimit: 50}})
+	hc := &http.Client{Transport: bearer{f.GitHub.Token}}
+	var q struct {
+		Node struct {
+			PullRequest struct {
+				Number  githubv4.Int
+				Reviews struct{ TotalCount githubv4.Int } `graphql:"reviews(first: 100)"`
+			} `graphql:"... on PullRequest"`
+		} `graphql:"node(id: $id)"`
+		RateLimit struct{ Cost, Remaining githubv4.Int }
+	}
+	pr, _, err := ghClient(t, f.GitHub.APIURL, f.GitHub.Token).PullRequests.Get(context.Background(), "acme", "widgets", f.Scenario.PRNumber(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := githubv4.NewEnterpriseClient(f.GitHub.APIURL+"/graphql", hc).Query(context.Background(), &q,
+		map[string]any{"id": githubv4.ID(pr.GetNodeID())}); err != nil {
+		t.Fatal(err)
+	}
+	if int(q.Node.PullRequest.Number) != pr.GetNumber() || q.Node.PullRequest.Reviews.TotalCount != 2 || q.RateLimit.Cost != 1 || q.RateLimit.Remaining != 49 {
+		t.Errorf("answer %+v", q)
+	}
+	if st := f.GitHub.Stats(); st.GraphQLRequests != 1 || st.GraphQLPoints != 1 || st.RESTRequests != 1 || st.APIRequests != 2 {
+		t.Errorf("stats %+v", st)
+	}
+
+	old := startForge(t, fakeforge.Options{Scenario: tinyScenario(1), Sources: []string{scenario.GitHub},
+		GitHub: github.Options{NoGraphQL: true}})
+	err = githubv4.NewEnterpriseClient(old.GitHub.URL+"/api/graphql", &http.Client{Transport: bearer{old.GitHub.Token}}).Query(context.Background(), &q, map[string]any{"id": githubv4.ID("PR_1")})
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("NoGraphQL: %v", err)
+	}
+}
+
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
 }

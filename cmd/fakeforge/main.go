@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/ferry-import/ferry/fakeforge"
+	"github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
 )
@@ -34,6 +35,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	seed := fs.Int64("seed", 1, "scenario seed")
 	port := fs.Int("port", 0, "GitHub port; Bitbucket Server and GitLab take the next two (0: any free ports)")
 	dir := fs.String("dir", "", "where to write the git repositories (default: a temporary directory)")
+	noGraphQL := fs.Bool("github-no-graphql", false, "GitHub answers 404 on /graphql and /api/graphql, as an older GitHub Enterprise")
 	var faults traffic.Faults
 	faults.RegisterFlags(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -45,7 +47,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: faults, Port: *port, Dir: *dir})
+	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: faults, Port: *port, Dir: *dir,
+		GitHub: github.Options{NoGraphQL: *noGraphQL}})
 	if err != nil {
 		return err
 	}
@@ -56,6 +59,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(out, "%s\n  api:   %s\n  web:   %s\n  stats: %s%s\n", src, ep.APIURL, ep.URL, ep.URL, traffic.StatsPath)
+		if src == scenario.GitHub && !*noGraphQL {
+			fmt.Fprintf(out, "  graphql: %s/graphql\n", ep.APIURL)
+		}
 		if ep.Username != "" {
 			fmt.Fprintf(out, "  user:  %s\n", ep.Username)
 		}

@@ -23,7 +23,7 @@ func (s *Server) body(text string) *string {
 }
 
 func (s *Server) userObj(api string, u scenario.User) *gh.User {
-	return &gh.User{Login: gh.Ptr(u.Login), ID: gh.Ptr(u.ID), NodeID: gh.Ptr(fmt.Sprintf("U_%d", u.ID)),
+	return &gh.User{Login: gh.Ptr(u.Login), ID: gh.Ptr(u.ID), NodeID: gh.Ptr(userNodeID(u)),
 		AvatarURL: gh.Ptr(fmt.Sprintf("%s/avatars/%s", s.base, u.Login)), HTMLURL: gh.Ptr(s.base + "/" + u.Login),
 		URL: gh.Ptr(api + "/users/" + u.Login), Type: gh.Ptr("User"), SiteAdmin: gh.Ptr(false)}
 }
@@ -102,7 +102,7 @@ func (s *Server) state(open bool) *string {
 }
 
 func (s *Server) issueObj(api string, it scenario.Item) *gh.Issue {
-	iss := &gh.Issue{ID: gh.Ptr(it.ID), NodeID: gh.Ptr(fmt.Sprintf("I_%d", it.ID)), Number: gh.Ptr(it.Number),
+	iss := &gh.Issue{ID: gh.Ptr(it.ID), NodeID: gh.Ptr(itemNodeID(it)), Number: gh.Ptr(it.Number),
 		State: s.state(it.Open), Title: gh.Ptr(it.Title), Body: s.body(it.Body), Locked: gh.Ptr(it.Locked),
 		User: s.userObj(api, it.Author), Comments: gh.Ptr(it.Comments), AuthorAssociation: gh.Ptr("MEMBER"),
 		CreatedAt: ts(it.Created), UpdatedAt: ts(it.Updated), Labels: []*gh.Label{}, Assignees: []*gh.User{},
@@ -196,7 +196,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, api string) {
 }
 
 func (s *Server) commentObj(api string, c scenario.Comment) *gh.IssueComment {
-	return &gh.IssueComment{ID: gh.Ptr(c.ID), NodeID: gh.Ptr(fmt.Sprintf("IC_%d", c.ID)), Body: s.body(c.Body),
+	return &gh.IssueComment{ID: gh.Ptr(c.ID), NodeID: gh.Ptr(commentNodeID(c.ID)), Body: s.body(c.Body),
 		User: s.userObj(api, c.Author), CreatedAt: ts(c.Created), UpdatedAt: ts(c.Updated), AuthorAssociation: gh.Ptr("MEMBER"),
 		URL:      gh.Ptr(fmt.Sprintf("%s/issues/comments/%d", s.repoURL(api), c.ID)),
 		HTMLURL:  gh.Ptr(s.htmlURL(fmt.Sprintf("/issues/%d#issuecomment-%d", c.Item, c.ID))),
@@ -314,7 +314,7 @@ func (s *Server) prObj(api string, j int) *gh.PullRequest {
 	iss := s.issueObj(api, it)
 	c := s.sc.Config()
 	branch := s.sc.PRBranch(j)
-	pr := &gh.PullRequest{ID: gh.Ptr(int64(900_000_000 + j)), NodeID: gh.Ptr(fmt.Sprintf("PR_%d", j)), Number: iss.Number,
+	pr := &gh.PullRequest{ID: gh.Ptr(prDatabaseID(j)), NodeID: gh.Ptr(prNodeID(j)), Number: iss.Number,
 		State: iss.State, Locked: iss.Locked, Title: iss.Title, Body: iss.Body, CreatedAt: iss.CreatedAt, UpdatedAt: iss.UpdatedAt,
 		ClosedAt: iss.ClosedAt, Labels: iss.Labels, User: iss.User, Draft: gh.Ptr(j%11 == 0),
 		Assignee: iss.Assignee, Assignees: iss.Assignees, Milestone: iss.Milestone, AuthorAssociation: iss.AuthorAssociation,
@@ -374,7 +374,7 @@ func (s *Server) reviews(w http.ResponseWriter, r *http.Request, api string) {
 	num := s.sc.PRNumber(j)
 	s.list(w, r, rangeSeq(lo, hi), func(k int) any {
 		rv := s.sc.Review(k)
-		return &gh.PullRequestReview{ID: gh.Ptr(rv.ID), NodeID: gh.Ptr(fmt.Sprintf("PRR_%d", rv.ID)), User: s.userObj(api, rv.Author),
+		return &gh.PullRequestReview{ID: gh.Ptr(rv.ID), NodeID: gh.Ptr(reviewNodeID(rv.ID)), User: s.userObj(api, rv.Author),
 			Body: gh.Ptr(rv.Body), State: gh.Ptr(rv.State), SubmittedAt: ts(rv.Submitted), CommitID: gh.Ptr(s.git.BranchSHA(s.sc.PRBranch(j))),
 			HTMLURL:           gh.Ptr(s.htmlURL(fmt.Sprintf("/pull/%d#pullrequestreview-%d", num, rv.ID))),
 			PullRequestURL:    gh.Ptr(fmt.Sprintf("%s/pulls/%d", s.repoURL(api), num)),
@@ -385,7 +385,7 @@ func (s *Server) reviews(w http.ResponseWriter, r *http.Request, api string) {
 func (s *Server) reviewCommentObj(api string, rc scenario.ReviewComment) *gh.PullRequestComment {
 	num := s.sc.PRNumber(rc.PR)
 	sha := s.git.BranchSHA(s.sc.PRBranch(rc.PR))
-	c := &gh.PullRequestComment{ID: gh.Ptr(rc.ID), NodeID: gh.Ptr(fmt.Sprintf("PRRC_%d", rc.ID)), Body: s.body(rc.Body),
+	c := &gh.PullRequestComment{ID: gh.Ptr(rc.ID), NodeID: gh.Ptr(reviewCommentNodeID(rc.ID)), Body: s.body(rc.Body),
 		Path: gh.Ptr(rc.Path), DiffHunk: gh.Ptr(rc.DiffHunk), Position: gh.Ptr(rc.Position), OriginalPosition: gh.Ptr(rc.Position),
 		Line: gh.Ptr(rc.Line), OriginalLine: gh.Ptr(rc.Line), Side: gh.Ptr("RIGHT"), CommitID: gh.Ptr(sha), OriginalCommitID: gh.Ptr(sha),
 		User: s.userObj(api, rc.Author), CreatedAt: ts(rc.Created), UpdatedAt: ts(rc.Created), AuthorAssociation: gh.Ptr("MEMBER"),

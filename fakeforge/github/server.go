@@ -8,8 +8,34 @@
 // sort=created and sort=updated give the same order. The repository's
 // issue events are listed newest first, an item's own events oldest first.
 //
+// GraphQL: POST /graphql (github.com's API host) and /api/graphql (GitHub
+// Enterprise) serve the subset of GitHub's GraphQL API ferry reads, in
+// GitHub's names and types (schema.graphql, embedded): Query.rateLimit,
+// Query.nodes(ids:) and Query.node(id:) over User, Issue, PullRequest,
+// IssueComment, PullRequestReviewComment, PullRequestReview and Commit,
+// the Reactable reactions and PullRequest reviews connections, PageInfo
+// with opaque cursors. Queries are parsed and validated by gqlparser;
+// aliases, inline fragments, fragment spreads, __typename, variables and
+// @skip/@include work; introspection (__schema, __type) does not. The
+// executor is hand-written over the validated AST (graphql.go,
+// graphql_exec.go): no library both fits the few types and lets the price
+// be computed from the AST before anything resolves. Node ids are the REST
+// answers' node_id and every value equals REST's for the same object.
+// Prices follow GitHub's documented rules: a connection under P parents
+// takes P requests; nodes(ids:) of N ids and a connection of first (or
+// last) n under P parents make N and P×n parents for what they select;
+// the cost is the requests summed, divided by 100, rounded, at least 1;
+// the node count (connections' P×n plus nodes(ids:)'s N) may not pass
+// 500,000 (MAX_NODE_LIMIT_EXCEEDED), first/last not 100
+// (EXCESSIVE_PAGINATION), ids not 100 (ARGUMENT_LIMIT); rateLimit(dryRun:
+// true) prices without spending or resolving anything else. The budget
+// in points per token is package traffic's (Faults.GraphQLRateLimit),
+// spent here through traffic.PointsFrom; a query over it answers 200 with
+// RATE_LIMITED, as GitHub does. Options.NoGraphQL answers 404 instead.
+//
 // It knows the scenario and the git refs it is given, and nothing about
-// faults, rate limits or accounting (package traffic does those) nor ferry.
+// faults, rate limits or accounting (package traffic does those, this
+// package only prices GraphQL queries) nor ferry.
 package github
 
 import (
@@ -26,6 +52,7 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
@@ -74,6 +101,9 @@ type Options struct {
 	// lists) can be continued from page 1 with a later since; per-item
 	// lists (/issues/{number}/events…) are never capped.
 	MaxPage int
+	// NoGraphQL answers 404 on /graphql and /api/graphql, as an older
+	// GitHub Enterprise without the GraphQL API does.
+	NoGraphQL bool
 }
 
 // capMessage is GitHub's answer to a page past the pagination limit.
@@ -85,11 +115,12 @@ const capDocs = "https://docs.github.com/v3/#pagination"
 
 // Server is the simulated GitHub API.
 type Server struct {
-	sc   *scenario.Scenario
-	base string
-	git  Git
-	mux  *http.ServeMux
-	opts Options
+	sc     *scenario.Scenario
+	schema *ast.Schema
+	base   string
+	git    Git
+	mux    *http.ServeMux
+	opts   Options
 }
 
 // New returns a simulated GitHub for opts.
@@ -98,9 +129,21 @@ func New(opts Options) *Server {
 	if s.git == nil {
 		s.git = placeholderGit{}
 	}
+	sch, err := loadSchema()
+	if err != nil {
+		panic(fmt.Sprintf("fakeforge/github: %v", err)) // the embedded schema is part of the program
+	}
+	s.schema = sch
 	s.mux = http.NewServeMux()
 	for _, prefix := range []string{"", "/api/v3"} {
 		s.routes(prefix)
+	}
+	for _, p := range []string{"/graphql", "/api/graphql"} {
+		if opts.NoGraphQL {
+			s.mux.HandleFunc("POST "+p, s.authed(func(w http.ResponseWriter, _ *http.Request) { notFound(w) }))
+			continue
+		}
+		s.mux.HandleFunc("POST "+p, s.graphqlAuth(s.graphql))
 	}
 	for _, m := range opts.Missing {
 		if _, ok := s.repoRoutes()[m]; !ok {
@@ -182,10 +225,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limit answers.
 func (s *Server) Profile() traffic.Profile {
 	return traffic.Profile{
-		Family:      Family,
-		Credential:  func(r *http.Request) string { return token(r) },
-		RateHeaders: rateHeaders,
-		Limited:     limited,
+		Family:        Family,
+		Credential:    func(r *http.Request) string { return token(r) },
+		RateHeaders:   rateHeaders,
+		Limited:       limited,
+		Metered:       func(r *http.Request) bool { return !s.opts.NoGraphQL && isGraphQL(r.URL.Path) },
+		PointsHeaders: graphqlHeaders,
 		ServerError: func(w http.ResponseWriter, status int) {
 			writeJSON(w, status, map[string]string{"message": http.StatusText(status), "documentation_url": docsURL})
 		},
@@ -209,6 +254,8 @@ func Family(r *http.Request) (family string, api, charged bool) {
 		return "assets", false, false
 	case p == "/rate_limit":
 		return "rate_limit", true, false
+	case isGraphQL(r.URL.Path):
+		return "graphql", true, true
 	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
@@ -230,12 +277,12 @@ func Family(r *http.Request) (family string, api, charged bool) {
 	return "other", true, true
 }
 
+// token reads the credential of a request: Authorization "token <t>" or
+// "bearer <t>" (the scheme in any case), or basic auth's password.
 func token(r *http.Request) string {
 	h := r.Header.Get("Authorization")
-	for _, scheme := range []string{"token ", "Token ", "bearer ", "Bearer "} {
-		if t, ok := strings.CutPrefix(h, scheme); ok {
-			return strings.TrimSpace(t)
-		}
+	if scheme, t, ok := strings.Cut(h, " "); ok && (strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
+		return strings.TrimSpace(t)
 	}
 	if _, pw, ok := r.BasicAuth(); ok {
 		return pw
@@ -249,13 +296,15 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case t == "":
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Requires authentication", "documentation_url": docsURL})
-		case !slices.Contains(s.opts.Tokens, t):
+		case !s.tokenOK(t):
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": docsURL})
 		default:
 			h(w, r)
 		}
 	}
 }
+
+func (s *Server) tokenOK(t string) bool { return slices.Contains(s.opts.Tokens, t) }
 
 type repoHandler func(w http.ResponseWriter, r *http.Request, api string)
 

@@ -559,3 +559,58 @@ func (s *Scenario) blob(kind uint64, i, n int) []byte {
 	}
 	return out
 }
+
+// index turns an identifier back into its 1-based index among n objects
+// whose identifiers are base+index, for lookups by id (GraphQL node ids).
+func index(id int64, base, n int) (int, bool) {
+	i := id - int64(base)
+	if i < 1 || i > int64(n) {
+		return 0, false
+	}
+	return int(i), true
+}
+
+// UserByID finds a user by its id.
+func (s *Scenario) UserByID(id int64) (User, bool) {
+	i, ok := index(id, userIDBase, s.cfg.Users)
+	if !ok {
+		return User{}, false
+	}
+	return s.User(i), true
+}
+
+// ItemByID finds an issue or pull request by its (issue) id.
+func (s *Scenario) ItemByID(id int64) (Item, bool) {
+	n, ok := index(id, itemIDBase, s.Items())
+	if !ok {
+		return Item{}, false
+	}
+	return s.Item(n), true
+}
+
+// CommentByID finds a conversation comment by its id.
+func (s *Scenario) CommentByID(id int64) (Comment, bool) {
+	c, ok := index(id, commentIDBase, s.CommentCount())
+	if !ok {
+		return Comment{}, false
+	}
+	return s.Comment(c), true
+}
+
+// ReviewByID finds a pull-request review by its id.
+func (s *Scenario) ReviewByID(id int64) (Review, bool) {
+	r, ok := index(id, reviewIDBase, s.cfg.PullRequests*s.cfg.ReviewsPerPR)
+	if !ok {
+		return Review{}, false
+	}
+	return s.Review(r), true
+}
+
+// ReviewCommentByID finds an inline review comment by its id.
+func (s *Scenario) ReviewCommentByID(id int64) (ReviewComment, bool) {
+	r, ok := index(id, reviewCommentIDBase, s.ReviewCommentCount())
+	if !ok {
+		return ReviewComment{}, false
+	}
+	return s.ReviewComment(r), true
+}

@@ -11,6 +11,7 @@ package traffic
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"math/rand/v2"
@@ -49,6 +50,15 @@ type Faults struct {
 	RateLimit       int
 	RateLimitPeriod time.Duration
 
+	// GraphQLRateLimit is the points budget per credential and
+	// GraphQLRateLimitPeriod of the requests a Profile calls Metered
+	// (GitHub's GraphQL API), apart from RateLimit: 0 is GitHub's 5000
+	// points, a negative value unlimited. The window resets
+	// GraphQLRateLimitPeriod (0: an hour) after its first request. The
+	// handler prices each request and spends through PointsFrom.
+	GraphQLRateLimit       int
+	GraphQLRateLimitPeriod time.Duration
+
 	// SecondaryBurst requests per credential within SecondaryWindow are
 	// allowed (0 means no secondary limit); more are refused with
 	// Retry-After until the window ends. SecondaryRate refuses a random
@@ -81,6 +91,15 @@ type Profile struct {
 	Limited func(w http.ResponseWriter, r *http.Request, l Limit)
 	// ServerError writes the forge's 5xx body.
 	ServerError func(w http.ResponseWriter, status int)
+	// Metered reports whether a request spends points of the GraphQL
+	// budget (Faults.GraphQLRateLimit), priced by the handler through
+	// PointsFrom, instead of one request of the primary budget; such
+	// requests get no primary rate headers. Nil: no request is metered.
+	Metered func(r *http.Request) bool
+	// PointsHeaders writes the forge's rate-limit headers of the points
+	// budget; the middleware writes them on the answers it makes itself
+	// to metered requests (limits, 5xx), the handler on its own.
+	PointsHeaders func(h http.Header, l Limit)
 }
 
 // FamilyStats counts what happened to one endpoint family.
@@ -99,8 +118,15 @@ type FamilyStats struct {
 // Stats is a snapshot of the request accounting.
 type Stats struct {
 	Families map[string]FamilyStats `json:"families"`
-	// APIRequests counts every API request, refused or not.
+	// APIRequests counts every API request, refused or not: the REST
+	// calls and the GraphQL requests below together.
 	APIRequests int `json:"api_requests"`
+	// RESTRequests counts the API requests that are not metered in points.
+	RESTRequests int `json:"rest_requests"`
+	// GraphQLRequests counts the metered (GraphQL) requests, refused or
+	// not, and GraphQLPoints the points they spent.
+	GraphQLRequests int `json:"graphql_requests"`
+	GraphQLPoints   int `json:"graphql_points"`
 }
 
 // StatsPath is where the middleware serves its Stats as JSON.
@@ -117,6 +143,7 @@ type Middleware struct {
 	stats     Stats
 	budgets   map[string]*window
 	secondary map[string]*window
+	points    map[string]*window
 }
 
 type window struct {
@@ -132,6 +159,12 @@ func New(f Faults, p Profile, clock Clock) *Middleware {
 	if f.RateLimitPeriod == 0 {
 		f.RateLimitPeriod = time.Hour
 	}
+	if f.GraphQLRateLimitPeriod == 0 {
+		f.GraphQLRateLimitPeriod = time.Hour
+	}
+	if f.GraphQLRateLimit == 0 {
+		f.GraphQLRateLimit = DefaultGraphQLRateLimit
+	}
 	if f.SecondaryWindow == 0 {
 		f.SecondaryWindow = time.Minute
 	}
@@ -140,14 +173,16 @@ func New(f Faults, p Profile, clock Clock) *Middleware {
 	}
 	return &Middleware{faults: f, profile: p, clock: clock,
 		rng:   rand.New(rand.NewPCG(f.Seed, 0x6661_6b65_666f_7267)),
-		stats: Stats{Families: map[string]FamilyStats{}}, budgets: map[string]*window{}, secondary: map[string]*window{}}
+		stats: Stats{Families: map[string]FamilyStats{}}, budgets: map[string]*window{}, secondary: map[string]*window{},
+		points: map[string]*window{}}
 }
 
 // Stats returns a copy of the accounting so far.
 func (m *Middleware) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := Stats{Families: make(map[string]FamilyStats, len(m.stats.Families)), APIRequests: m.stats.APIRequests}
+	out := m.stats
+	out.Families = make(map[string]FamilyStats, len(m.stats.Families))
 	for k, v := range m.stats.Families {
 		out.Families[k] = v
 	}
@@ -184,18 +219,20 @@ type plan struct {
 	credential string
 }
 
-func (m *Middleware) decide(r *http.Request, charged bool) plan {
+func (m *Middleware) decide(r *http.Request, charged, metered bool) plan {
 	f := m.faults
 	var p plan
-	cred := ""
-	if m.profile.Credential != nil {
-		cred = m.profile.Credential(r)
-	}
+	cred := m.credential(r)
 	p.credential = cred
 	now := m.clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.APIRequests++
+	if metered {
+		m.stats.GraphQLRequests++
+	} else {
+		m.stats.RESTRequests++
+	}
 	p.delay = f.Latency
 	if f.Jitter > 0 {
 		p.delay += time.Duration(m.rng.Int64N(int64(f.Jitter)))
@@ -257,6 +294,13 @@ func (m *Middleware) decide(r *http.Request, charged bool) plan {
 	return p
 }
 
+func (m *Middleware) credential(r *http.Request) string {
+	if m.profile.Credential == nil {
+		return ""
+	}
+	return m.profile.Credential(r)
+}
+
 // refund gives back a charged request, as GitHub does for 304 answers.
 func (m *Middleware) refund(cred string) {
 	m.mu.Lock()
@@ -280,7 +324,16 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p := m.decide(r, charged)
+		metered := m.profile.Metered != nil && m.profile.Metered(r)
+		if metered {
+			charged = false // the handler spends points instead
+			pts := &Points{m: m, credential: m.credential(r), family: family}
+			r = r.WithContext(context.WithValue(r.Context(), pointsKey{}, pts))
+			if m.profile.PointsHeaders != nil {
+				m.profile.PointsHeaders(w.Header(), pts.Peek())
+			}
+		}
+		p := m.decide(r, charged, metered)
 		if p.delay > 0 {
 			select {
 			case <-time.After(p.delay):
@@ -288,7 +341,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if m.faults.RateLimit > 0 && m.profile.RateHeaders != nil {
+		if m.faults.RateLimit > 0 && m.profile.RateHeaders != nil && !metered {
 			m.profile.RateHeaders(w.Header(), p.limit)
 		}
 		switch {
@@ -419,7 +472,81 @@ func (f *Faults) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.SlowBody, "slow-body", 200*time.Millisecond, "how long a slow body takes")
 	fs.IntVar(&f.RateLimit, "rate-limit", 0, "primary rate-limit budget per token and period (0: unlimited)")
 	fs.DurationVar(&f.RateLimitPeriod, "rate-limit-period", time.Hour, "primary rate-limit window")
+	fs.IntVar(&f.GraphQLRateLimit, "graphql-rate-limit", 0, "GraphQL points per token and period (0: GitHub's 5000, negative: unlimited)")
+	fs.DurationVar(&f.GraphQLRateLimitPeriod, "graphql-rate-limit-period", time.Hour, "GraphQL rate-limit window")
 	fs.IntVar(&f.SecondaryBurst, "secondary-burst", 0, "requests per token per secondary window before 403/429 (0: off)")
 	fs.DurationVar(&f.SecondaryWindow, "secondary-window", time.Minute, "secondary rate-limit window")
 	fs.Float64Var(&f.SecondaryRate, "secondary-rate", 0, "share of API requests refused by a secondary limit")
+}
+
+// DefaultGraphQLRateLimit is GitHub's GraphQL budget of a user: points per hour.
+const DefaultGraphQLRateLimit = 5000
+
+type pointsKey struct{}
+
+// Points is the GraphQL budget of one metered request's credential; the
+// handler prices the request and spends through it.
+type Points struct {
+	m          *Middleware
+	credential string
+	family     string
+}
+
+// PointsFrom returns the budget of a metered request, or nil when the
+// request did not come through the middleware as a metered one.
+func PointsFrom(ctx context.Context) *Points {
+	p, _ := ctx.Value(pointsKey{}).(*Points)
+	return p
+}
+
+// window returns the credential's current points window; m.mu is held.
+func (p *Points) window(now time.Time) *window {
+	f := p.m.faults
+	w := p.m.points[p.credential]
+	if w == nil || !now.Before(w.start.Add(f.GraphQLRateLimitPeriod)) {
+		w = &window{start: now}
+		p.m.points[p.credential] = w
+	}
+	return w
+}
+
+func (p *Points) limit(w *window) Limit {
+	f := p.m.faults
+	l := Limit{Limit: f.GraphQLRateLimit, Remaining: f.GraphQLRateLimit - w.used, Reset: w.start.Add(f.GraphQLRateLimitPeriod)}
+	if f.GraphQLRateLimit < 0 { // unlimited: report GitHub's default, never spent
+		l.Limit, l.Remaining = DefaultGraphQLRateLimit, DefaultGraphQLRateLimit
+	}
+	return l
+}
+
+// Peek returns the budget without spending.
+func (p *Points) Peek() Limit {
+	now := p.m.clock.Now()
+	p.m.mu.Lock()
+	defer p.m.mu.Unlock()
+	return p.limit(p.window(now))
+}
+
+// Spend charges cost points and returns the budget after it. A cost over
+// the remaining points is refused (ok false) and charges nothing; the
+// returned Limit then has Remaining 0 and RetryAfter until the reset.
+func (p *Points) Spend(cost int) (l Limit, ok bool) {
+	now := p.m.clock.Now()
+	p.m.mu.Lock()
+	w := p.window(now)
+	unlimited := p.m.faults.GraphQLRateLimit < 0
+	if !unlimited && w.used+cost > p.m.faults.GraphQLRateLimit {
+		l = p.limit(w)
+		p.m.mu.Unlock()
+		l.Remaining, l.RetryAfter = 0, l.Reset.Sub(now)
+		p.m.count(p.family, func(s *FamilyStats) { s.RateLimited++ })
+		return l, false
+	}
+	if !unlimited {
+		w.used += cost
+	}
+	p.m.stats.GraphQLPoints += cost
+	l = p.limit(w)
+	p.m.mu.Unlock()
+	return l, true
 }

@@ -242,3 +242,67 @@ func TestStatsEndpoint(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestPoints: metered requests spend the points their handler prices, per
+// credential and apart from the primary budget; a price over the points
+// left is refused and spends nothing; the window resets; a negative
+// budget is unlimited; the stats count metered requests and points apart.
+func TestPoints(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	p := profile
+	p.Metered = func(r *http.Request) bool { return r.URL.Path == "/graphql" }
+	var got []string
+	run := func(f traffic.Faults) *httptest.Server {
+		mw := traffic.New(f, p, clock)
+		srv := httptest.NewServer(mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pts := traffic.PointsFrom(r.Context())
+			if pts == nil {
+				fmt.Fprint(w, "rest")
+				return
+			}
+			l, ok := pts.Spend(3)
+			got = append(got, fmt.Sprintf("%v %d/%d", ok, l.Remaining, l.Limit))
+		})))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() {
+			st := mw.Stats()
+			if f.GraphQLRateLimit > 0 && (st.GraphQLRequests != 4 || st.GraphQLPoints != 9 || st.RESTRequests != 1 || st.APIRequests != 5 ||
+				st.Families["graphql"].RateLimited != 1) {
+				t.Errorf("stats %+v", st)
+			}
+		})
+		return srv
+	}
+	do := func(srv *httptest.Server, path, cred string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, nil)
+		req.Header.Set("Authorization", cred)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	srv := run(traffic.Faults{GraphQLRateLimit: 7, RateLimit: 1})
+	do(srv, "/graphql", "a")
+	do(srv, "/graphql", "a")
+	do(srv, "/graphql", "a") // 3 over 1 left
+	if resp := do(srv, "/rest", "a"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("REST beside spent points: %d %v", resp.StatusCode, resp.Header)
+	}
+	clock.Advance(time.Hour)
+	do(srv, "/graphql", "a")
+	want := "[true 4/7 true 1/7 false 0/7 true 4/7]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("spends %v, want %v", got, want)
+	}
+	got = nil
+	unlimited := run(traffic.Faults{GraphQLRateLimit: -1})
+	for range 3 {
+		do(unlimited, "/graphql", "b")
+	}
+	if fmt.Sprint(got) != "[true 5000/5000 true 5000/5000 true 5000/5000]" {
+		t.Errorf("unlimited: %v", got)
+	}
+}
