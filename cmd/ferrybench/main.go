@@ -1,6 +1,7 @@
 // Command ferrybench measures an import against a simulated source: it
 // starts fakeforge in-process with a named scenario and prints one
-// "name value" line per figure — objects, source_calls, lower_bound_calls,
+// "name value" line per figure — objects, source_calls (rest_calls and
+// graphql_requests), graphql_points, lower_bound_calls (REST's),
 // wall_seconds, objects_per_second, peak_rss_mb.
 //
 // Mode import (the default for GitHub and Bitbucket Server) starts ferry
@@ -13,7 +14,9 @@
 // -github-max-page N has the simulated GitHub refuse pages past N of its
 // repo-wide lists (422, as github.com does past its pagination limit), so
 // the figures show what reading past the limit costs; lower_bound_calls
-// stays the unlimited lower bound.
+// stays the unlimited lower bound. -github-no-graphql takes GitHub's
+// GraphQL API away, so ferry reads reviews, reactions and profiles per item
+// through REST as an older GitHub Enterprise makes it.
 package main
 
 import (
@@ -52,6 +55,7 @@ type config struct {
 	verbose                             bool
 	gitlabREST                          bool
 	githubMaxPage                       int
+	githubNoGraphQL                     bool
 	cpuProfile, memProfile              string
 	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
@@ -81,6 +85,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&cfg.verbose, "v", false, "show ferry's logs on stderr in import mode")
 	fs.BoolVar(&cfg.gitlabREST, "gitlab-rest", false, "gitlab: the simulated source has direct transfer off, so ferry migrates through its REST API instead of its export_relations")
 	fs.IntVar(&cfg.githubMaxPage, "github-max-page", 0, "github: the simulated GitHub refuses pages of its repo-wide lists past this one (422), as github.com does; 0 for no limit")
+	fs.BoolVar(&cfg.githubNoGraphQL, "github-no-graphql", false, "github: the simulated GitHub has no GraphQL API (an older GitHub Enterprise), so ferry reads per item through REST")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
 	cfg.faults.RegisterFlags(fs)
@@ -109,6 +114,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fo := fakeforge.Options{Scenario: sc, Faults: cfg.faults, Sources: []string{cfg.source}}
 	fo.GitLab.ExportDisabled = cfg.gitlabREST
 	fo.GitHub.MaxPage = cfg.githubMaxPage
+	fo.GitHub.NoGraphQL = cfg.githubNoGraphQL
 	f, err := fakeforge.Start(ctx, fo)
 	if err != nil {
 		return fmt.Errorf("start fakeforge: %w", err)
@@ -147,6 +153,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}{
 		{"objects", objects},
 		{"source_calls", ep.Stats().APIRequests},
+		{"rest_calls", ep.Stats().RESTRequests},
+		{"graphql_requests", ep.Stats().GraphQLRequests},
+		{"graphql_points", ep.Stats().GraphQLPoints},
 		{"lower_bound_calls", lower},
 		{"wall_seconds", fmt.Sprintf("%.3f", wall)},
 		{"objects_per_second", fmt.Sprintf("%.1f", float64(objects)/wall)},

@@ -178,7 +178,7 @@ func (c *gqlClient) query(ctx context.Context, q string, vars map[string]any, da
 
 func isRateLimited(err error) bool {
 	var es gqlErrors
-	return errors.As(err, &es) && es.has("RATE_LIMITED")
+	return errors.As(err, &es) && es.has("RATE_LIMITED", "RATE_LIMIT")
 }
 
 func (c *gqlClient) post(ctx context.Context, body []byte, data any) (gqlErrors, error) {
@@ -216,7 +216,7 @@ func (c *gqlClient) post(ctx context.Context, body []byte, data any) (gqlErrors,
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&out); err != nil {
 		return nil, decodeError("GraphQL query", err)
 	}
-	if len(out.Data) == 0 || string(out.Data) == "null" || out.Errors.has("RATE_LIMITED") || out.Errors.tooBig() {
+	if len(out.Data) == 0 || string(out.Data) == "null" || out.Errors.has("RATE_LIMITED", "RATE_LIMIT") || out.Errors.tooBig() {
 		if len(out.Errors) == 0 {
 			return nil, errors.New("GraphQL: an answer with neither data nor errors")
 		}

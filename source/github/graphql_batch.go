@@ -41,7 +41,7 @@ func splitNode(key string) (rest, node string) {
 	return rest, node
 }
 
-const reactionsFields = `reactions(first: 100) { totalCount pageInfo { hasNextPage } nodes { databaseId content createdAt user { __typename login databaseId } } }`
+const reactionsFields = `reactions(first: 100) { totalCount pageInfo { hasNextPage } nodes { databaseId content createdAt user { __typename id login databaseId } } }`
 
 var (
 	reactionsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ` +
@@ -50,7 +50,7 @@ var (
 		`... on IssueComment { ` + reactionsFields + ` } ` +
 		`... on PullRequestReviewComment { ` + reactionsFields + ` } } }`
 	reviewsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on PullRequest { reviews(first: 100) { totalCount pageInfo { hasNextPage } ` +
-		`nodes { databaseId body state submittedAt commit { oid } author { __typename login ... on User { databaseId } } } } } } }`
+		`nodes { databaseId body state submittedAt commit { oid } author { __typename login ... on User { id databaseId } } } } } } }`
 	usersQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on User { databaseId login name email } } }`
 )
 
@@ -60,6 +60,7 @@ type gqlPageInfo struct {
 
 type gqlActor struct {
 	Typename   string `json:"__typename"`
+	ID         string `json:"id"` // the node id, which users followups carry
 	Login      string `json:"login"`
 	DatabaseID int64  `json:"databaseId"`
 }
@@ -69,7 +70,7 @@ func (a *gqlActor) ghUser() *gh.User {
 	if a == nil || a.Login == "" {
 		return nil // a deleted account: the converters make it "ghost"
 	}
-	u := &gh.User{Login: gh.Ptr(a.Login), Type: gh.Ptr(a.Typename)}
+	u := &gh.User{Login: gh.Ptr(a.Login), Type: gh.Ptr(a.Typename), NodeID: gh.Ptr(a.ID)}
 	if a.DatabaseID != 0 {
 		u.ID = gh.Ptr(a.DatabaseID)
 	}
