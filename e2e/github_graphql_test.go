@@ -5,11 +5,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/fakeforge/traffic"
 	"github.com/ferry-import/ferry/store/storetest"
 )
 
@@ -89,4 +91,38 @@ func relationCounts(st map[string]any) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
+}
+
+// TestGitHubGraphQLBudgetIsWaitedOut: GraphQL points are a budget of their
+// own. With 2 points per 4 s (the import needs 3 queries), the GraphQL
+// governor waits for the reset, the status shows the wait, REST calls go
+// on meanwhile, and the import finishes with everything; GitHub never
+// refuses a query for the rate limit.
+func TestGitHubGraphQLBudgetIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			f := forge(t, traffic.Faults{GraphQLRateLimit: 2, GraphQLRateLimitPeriod: 4 * time.Second}, nil)
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+			grp := newGroup(t, in.Client(t, in.RootToken), "budget")
+			id := startImport(t, in, f, "budget")
+			waited := false
+			finishedWithEverything(t, in, f, id, grp.ID, func(st map[string]any) {
+				_, ok := st["waiting_for_rate_limit_until"].(string)
+				waited = waited || ok
+			})
+			s := f.GitHub.Stats()
+			t.Logf("%d GraphQL requests, %d points, %d rate-limited answers", s.GraphQLRequests, s.GraphQLPoints, faultTotals(s).RateLimited)
+			if s.GraphQLPoints <= 2 {
+				t.Fatalf("%d GraphQL points spent: the budget was never in the way", s.GraphQLPoints)
+			}
+			if !waited {
+				t.Errorf("the status never showed the wait for GraphQL's budget")
+			}
+			if n := faultTotals(s).RateLimited; n != 0 {
+				t.Errorf("GitHub refused %d requests for the rate limit: the governor overran a budget", n)
+			}
+		})
+	}
 }
