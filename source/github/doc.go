@@ -21,13 +21,31 @@
 //	details          pull_request_details (reviews, and each submitted review's
 //	                 body as a note), reactions (items and comments whose
 //	                 total_count > 0), issue_events (issues/events, after
-//	                 the issues they close are stored)
-//	users            users (GET users/:login once per login seen anywhere)
+//	                 the issues they close are stored); the first two by
+//	                 GraphQL where it is offered
+//	users            users (once per login seen anywhere: GraphQL nodes by
+//	                 the hundred, else GET users/:login)
 //	lfs_objects      lfs_objects (pointers in the mirrored repository, LFS batch API
 //	                 at the clone URL the repository relation queued)
 //	attachments      attachments (only with attachments_import: files linked from
 //	                 bodies, downloaded and relinked to /uploads/…; last, so every
 //	                 body is already stored)
+//
+// GraphQL (graphql.go, graphql_batch.go): reviews (pull_request_details),
+// reactions and user profiles are read a page of up to 100 items per
+// nodes(ids:) query, under GraphQL's own points budget (Env.Budget), and
+// converted into the go-github values REST would have given, so both
+// paths land the same rows. Their followup keys carry the object's node id
+// (withNode). An item a query cannot finish (more than 100 reactions or
+// reviews, an unresolved node, a key without a node id) is read per item
+// through REST; a query GitHub finds too big is halved and grows back; a
+// GitHub without GraphQL (404, refused) is remembered for an hour and REST
+// does all of it. On the small scenario: 25 requests (22 REST, 3 GraphQL
+// of 1 point) instead of 137.
+//
+// Credentials (credential.go): a token, or a GitHub App installation
+// (ferry.GitHubApp) whose installation tokens are minted and renewed by
+// bradleyfalzon/ghinstallation through the same client.
 //
 // Reviews (spec/mapping.md §1.6) stay reviews (approvals, reviewers), and
 // one with a non-empty body is also a note on its merge request by the
