@@ -23,7 +23,7 @@ func TestReassignmentNeedsConsent(t *testing.T) {
 	root := in.Client(t, in.RootToken)
 	user := func(name string) (*gitlab.User, *gitlab.Client) {
 		u := must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr(name), Name: gitlab.Ptr(name),
-			Email: gitlab.Ptr(name + "@example.com"), Password: gitlab.Ptr("x")}))(t)
+			Email: gitlab.Ptr(name + "@example.com"), Password: gitlab.Ptr("s3cret-pass")}))(t)
 		tok := must(root.Users.CreatePersonalAccessToken(u.ID, &gitlab.CreatePersonalAccessTokenOptions{Name: gitlab.Ptr("t"), Scopes: &[]string{"api"}}))(t)
 		return u, in.Client(t, tok.Token)
 	}

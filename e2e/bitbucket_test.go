@@ -71,7 +71,7 @@ func TestBitbucketServerImportEndToEnd(t *testing.T) {
 				}
 			}
 			me := must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr("known"), Name: gitlab.Ptr("Known"),
-				Email: gitlab.Ptr(known.Email), Password: gitlab.Ptr("x")}))(t)
+				Email: gitlab.Ptr(known.Email), Password: gitlab.Ptr("s3cret-pass")}))(t)
 
 			id := startBBSImport(t, in, f, bbsImportBody(f, "target_namespace", "bbs/team"))
 			st := waitImport(t, in, id, nil)

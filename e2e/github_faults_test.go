@@ -64,29 +64,38 @@ func faultTotals(s traffic.Stats) (total traffic.FamilyStats) {
 }
 
 // TestGitHubImportFaults: 10% 5xx, 5% resets, 2% truncated and 2%
-// malformed bodies; the import still ends finished with everything.
+// malformed bodies; the import still ends finished with everything, through
+// REST alone (an older GitHub Enterprise: enough calls that every kind of
+// fault is injected) and with GraphQL reading reviews, reactions and
+// profiles (its queries meet the same faults).
 func TestGitHubImportFaults(t *testing.T) {
 	t.Parallel()
-	for _, e := range storetest.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			t.Parallel()
-			f := forge(t, traffic.Faults{Seed: 5, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.02, MalformedRate: 0.02}, nil)
-			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
-			root := in.Client(t, in.RootToken)
-			grp := newGroup(t, root, "faulty")
-			start := time.Now()
-			id := startImport(t, in, f, "faulty")
-			finishedWithEverything(t, in, f, id, grp.ID, nil)
-			checkIssues(t, root, f.Scenario, id, nil)
-			checkMergeRequests(t, root, f.Scenario, id)
-			s := f.GitHub.Stats()
-			ft := faultTotals(s)
-			t.Logf("finished in %v after %d source calls: %d 5xx, %d resets, %d truncated, %d malformed",
-				time.Since(start).Round(time.Millisecond), s.APIRequests, ft.ServerErrors, ft.Resets, ft.Truncated, ft.Malformed)
-			if ft.ServerErrors == 0 || ft.Resets == 0 || ft.Truncated+ft.Malformed == 0 {
-				t.Errorf("the source injected too few faults to show anything: %+v", ft)
-			}
-		})
+	for _, way := range []struct {
+		name      string
+		noGraphQL bool
+	}{{"rest", true}, {"graphql", false}} {
+		for _, e := range storetest.Engines(t) {
+			t.Run(way.name+"/"+e.Name, func(t *testing.T) {
+				t.Parallel()
+				f := forgeWith(t, fakeforge.Options{Faults: traffic.Faults{Seed: 5, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.02, MalformedRate: 0.02},
+					GitHub: ffgithub.Options{NoGraphQL: way.noGraphQL}}, nil)
+				in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+				root := in.Client(t, in.RootToken)
+				grp := newGroup(t, root, "faulty")
+				start := time.Now()
+				id := startImport(t, in, f, "faulty")
+				finishedWithEverything(t, in, f, id, grp.ID, nil)
+				checkIssues(t, root, f.Scenario, id, nil)
+				checkMergeRequests(t, root, f.Scenario, id)
+				s := f.GitHub.Stats()
+				ft := faultTotals(s)
+				t.Logf("finished in %v after %d source calls (%d GraphQL): %d 5xx, %d resets, %d truncated, %d malformed",
+					time.Since(start).Round(time.Millisecond), s.APIRequests, s.GraphQLRequests, ft.ServerErrors, ft.Resets, ft.Truncated, ft.Malformed)
+				if way.noGraphQL && (ft.ServerErrors == 0 || ft.Resets == 0 || ft.Truncated+ft.Malformed == 0) {
+					t.Errorf("the source injected too few faults to show anything: %+v", ft)
+				}
+			})
+		}
 	}
 }
 
@@ -97,14 +106,17 @@ func TestGitHubImportFaults(t *testing.T) {
 // The budget is spent only if the import outpaces budget/period: at 60 per
 // 3 s (20 calls/s) an import slowed by the race detector and the other
 // tests running in parallel never had to wait (5 calls/s seen). 50 per 15 s
-// needs 3.3 calls/s.
+// needs 3.3 calls/s. The source has no GraphQL (its REST path makes the
+// ~150 calls, 16 per-item calls at a time: the concurrency that tests the
+// governor); TestGitHubGraphQLBudgetIsWaitedOut covers GraphQL's budget.
 func TestGitHubImportRateLimit(t *testing.T) {
 	t.Parallel()
 	const budget, period = 50, 15 * time.Second
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			f := forge(t, traffic.Faults{RateLimit: budget, RateLimitPeriod: period}, nil)
+			f := forgeWith(t, fakeforge.Options{Faults: traffic.Faults{RateLimit: budget, RateLimitPeriod: period},
+				GitHub: ffgithub.Options{NoGraphQL: true}}, nil)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
 			root := in.Client(t, in.RootToken)
 			grp := newGroup(t, root, "limited")
@@ -119,11 +131,12 @@ func TestGitHubImportRateLimit(t *testing.T) {
 			elapsed := time.Since(start)
 			s := f.GitHub.Stats()
 			ft := faultTotals(s)
-			windows := (s.APIRequests + budget - 1) / budget
+			// The budget is REST's; GraphQL's points are a budget apart.
+			windows := (s.RESTRequests + budget - 1) / budget
 			t.Logf("finished in %v: %d source calls (%d windows of %d), refused for the rate limit %d times; status showed waits until %v",
 				elapsed.Round(time.Millisecond), s.APIRequests, windows, budget, ft.RateLimited, waits)
-			if s.APIRequests <= budget {
-				t.Fatalf("the import made %d calls, within one window of %d: nothing shown", s.APIRequests, budget)
+			if s.RESTRequests <= budget {
+				t.Fatalf("the import made %d REST calls, within one window of %d: nothing shown", s.RESTRequests, budget)
 			}
 			if len(waits) == 0 {
 				t.Errorf("the status never showed waiting_for_rate_limit_until")

@@ -29,7 +29,7 @@ func TestGitHubImportBadInput(t *testing.T) {
 			root := in.Client(t, in.RootToken)
 			grp := must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("dest"), Path: gitlab.Ptr("dest")}))(t)
 			alice := must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr("alice"), Name: gitlab.Ptr("Alice"),
-				Email: gitlab.Ptr("alice@example.com"), Password: gitlab.Ptr("x")}))(t)
+				Email: gitlab.Ptr("alice@example.com"), Password: gitlab.Ptr("s3cret-pass")}))(t)
 			aliceTok := must(root.Users.CreatePersonalAccessToken(alice.ID, &gitlab.CreatePersonalAccessTokenOptions{Name: gitlab.Ptr("t"), Scopes: &[]string{"api"}}))(t)
 			must(root.GroupMembers.AddGroupMember(grp.ID, &gitlab.AddGroupMemberOptions{UserID: &alice.ID, AccessLevel: gitlab.Ptr(gitlab.DeveloperPermissions)}))(t)
 			// A project already named "taken" in dest.

@@ -78,7 +78,7 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 			// contributions must land on them, not on a placeholder.
 			known := sc.User(1)
 			me := must(root.Users.CreateUser(&gitlab.CreateUserOptions{Username: gitlab.Ptr("known"), Name: gitlab.Ptr("Known"),
-				Email: gitlab.Ptr(known.Email), Password: gitlab.Ptr("x")}))(t)
+				Email: gitlab.Ptr(known.Email), Password: gitlab.Ptr("s3cret-pass")}))(t)
 			f.GitHub.ResetStats()
 			id := startImport(t, in, f, "group/subgroup")
 			st := waitImport(t, in, id, nil)

@@ -279,7 +279,7 @@ func TestImportCLI(t *testing.T) {
 	}
 }
 
-// TestImportCLIRateLimitWait: a GitHub whose budget (40 calls per 3 s) is
+// TestImportCLIRateLimitWait: a GitHub whose budget (8 calls per 3 s) is
 // smaller than the import: the progress says it waits for the rate limit
 // and until when, and the import still finishes cleanly.
 func TestImportCLIRateLimitWait(t *testing.T) {
@@ -287,8 +287,9 @@ func TestImportCLIRateLimitWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The import makes ~22 REST calls (GraphQL reads the per-item data).
 	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
-		Faults: traffic.Faults{RateLimit: 40, RateLimitPeriod: 3 * time.Second}})
+		Faults: traffic.Faults{RateLimit: 8, RateLimitPeriod: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,9 +319,10 @@ func TestImportCLIDetachAndInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A budget of 40 calls per 3 s makes the import outlast the steps.
+	// A budget of 6 calls per 3 s makes the import (~22 REST calls)
+	// outlast the steps.
 	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
-		Faults: traffic.Faults{RateLimit: 40, RateLimitPeriod: 3 * time.Second}})
+		Faults: traffic.Faults{RateLimit: 6, RateLimitPeriod: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
