@@ -24,6 +24,8 @@ func (s *Server) contentRoutes(r chi.Router) {
 			r.Get(base+"/{iid}/"+ev.path+"/{event_id}", s.wrap(s.getResourceEvent(k, ev)))
 		}
 	}
+	r.Get("/projects/{id}/issues/{iid}/links", s.wrap(s.listIssueLinks()))
+	r.Get("/projects/{id}/issues/{iid}/links/{issue_link_id}", s.wrap(s.getIssueLink()))
 	r.Get("/projects/{id}/merge_requests/{iid}/approvals", s.wrap(s.getApprovals))
 	r.Get("/projects/{id}/merge_requests/{iid}/reviewers", s.wrap(s.listReviewers))
 	r.Get("/projects/{id}/merge_requests/{iid}/commits", s.wrap(s.listMergeRequestCommits))
