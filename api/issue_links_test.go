@@ -34,12 +34,18 @@ func TestIssueLinks(t *testing.T) {
 			name string
 			call func() (*gitlab.Response, error)
 		}{
-			{"missing issue", func() (*gitlab.Response, error) { _, r, err := root.IssueLinks.ListIssueRelations(proj.ID, 99); return r, err }},
+			{"missing issue", func() (*gitlab.Response, error) {
+				_, r, err := root.IssueLinks.ListIssueRelations(proj.ID, 99)
+				return r, err
+			}},
 			{"stranger", func() (*gitlab.Response, error) {
 				_, r, err := in.Client(t, eveTok.Token).IssueLinks.ListIssueRelations(proj.ID, 1)
 				return r, err
 			}},
-			{"unknown link", func() (*gitlab.Response, error) { _, r, err := root.IssueLinks.GetIssueLink(proj.ID, 1, 5); return r, err }},
+			{"unknown link", func() (*gitlab.Response, error) {
+				_, r, err := root.IssueLinks.GetIssueLink(proj.ID, 1, 5)
+				return r, err
+			}},
 		} {
 			if r, err := c.call(); err == nil || r == nil || r.StatusCode != http.StatusNotFound {
 				t.Errorf("%s: %v, want 404", c.name, err)
