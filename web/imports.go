@@ -446,13 +446,8 @@ func (h *Handler) importJSON(w http.ResponseWriter, r *http.Request) {
 // cancel ends a running import, for its owners (and administrators) with
 // a token that may write, as POST /import/<source>/cancel.
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
-	s := h.signedIn(w, r)
+	s := h.formPost(w, r, 64<<10)
 	if s == nil {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !h.checkCSRF(r, s) {
-		h.forbidden(w, r, s)
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

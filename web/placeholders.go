@@ -153,13 +153,8 @@ func (h *Handler) renderPlaceholders(w http.ResponseWriter, r *http.Request, s *
 // username, page. Success goes back to the page; a refusal shows it with
 // the message next to that placeholder's form.
 func (h *Handler) reassignPlaceholder(w http.ResponseWriter, r *http.Request) {
-	s := h.signedIn(w, r)
+	s := h.formPost(w, r, 64<<10)
 	if s == nil {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !h.checkCSRF(r, s) {
-		h.forbidden(w, r, s)
 		return
 	}
 	if h.placeholders == nil {

@@ -206,6 +206,22 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, s *session) 
 	return h.mac("signin-csrf", n)
 }
 
+// formPost begins every signed-in form's POST: the session (else the
+// browser is sent to sign in), a body bounded to limit bytes, and the CSRF
+// check (else 403). nil when the response is already written.
+func (h *Handler) formPost(w http.ResponseWriter, r *http.Request, limit int64) *session {
+	s := h.signedIn(w, r)
+	if s == nil {
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if !h.checkCSRF(r, s) {
+		h.forbidden(w, r, s)
+		return nil
+	}
+	return s
+}
+
 // checkCSRF reports whether a POST carries the right token for s (or for
 // the sign-in nonce when s is nil).
 func (h *Handler) checkCSRF(r *http.Request, s *session) bool {

@@ -81,20 +81,18 @@ func (h *Handler) newImport(w http.ResponseWriter, r *http.Request) {
 // startPage begins a start handler: the session, and for a POST its CSRF
 // check and a bounded body. nil when the response is already written.
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) *session {
-	s := h.signedIn(w, r)
+	var s *session
+	if r.Method == http.MethodPost {
+		s = h.formPost(w, r, 256<<10)
+	} else {
+		s = h.signedIn(w, r)
+	}
 	if s == nil {
 		return nil
 	}
 	if h.starter == nil {
 		h.render(w, r, http.StatusNotFound, "error", s, map[string]any{"Title": "Not found", "Message": "Starting imports from the web is not enabled."})
 		return nil
-	}
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-		if !h.checkCSRF(r, s) {
-			h.forbidden(w, r, s)
-			return nil
-		}
 	}
 	return s
 }
