@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/source/internal/paging"
@@ -115,11 +116,16 @@ var restReaction = map[string]string{"THUMBS_UP": "+1", "THUMBS_DOWN": "-1", "LA
 
 func stamp(t time.Time) *gh.Timestamp { return &gh.Timestamp{Time: t} }
 
+// gqlWorkers is how many queries of one page run at once: a page of
+// queued items is gqlWorkers queries of up to gqlMaxNodes nodes, as REST
+// reads its items several at a time.
+const gqlWorkers = 4
+
 // batchNodes runs query over the keys' node ids, in chunks GitHub accepts
-// (gqlMaxNodes, halved while GitHub answers that a query is too big), and
-// gives each resolved node to fill, which says whether it finished the
-// item. Items without a node id, unresolved, or not finished are left for
-// the REST call.
+// (gqlMaxNodes, halved while GitHub answers that a query is too big),
+// gqlWorkers queries at a time, and gives each resolved node to fill,
+// which says whether it finished the item. Items without a node id,
+// unresolved, or not finished are left for the REST call.
 func (r *run) batchNodes(ctx context.Context, relation, query string, keys []string,
 	fill func(b *builder, key string, n *gqlNode) bool) ([]paging.BatchItem, error) {
 	out := make([]paging.BatchItem, len(keys))
@@ -130,45 +136,73 @@ func (r *run) batchNodes(ctx context.Context, relation, query string, keys []str
 			idx, ids = append(idx, i), append(ids, node)
 		}
 	}
-	for start := 0; start < len(ids) && r.gql.usable(); {
-		size := min(r.chunk(), len(ids)-start)
-		var data struct {
-			Nodes []*gqlNode `json:"nodes"`
-		}
-		_, err := r.gql.query(ctx, query, map[string]any{"ids": ids[start : start+size]}, &data)
-		var es gqlErrors
-		switch {
-		case errors.Is(err, errGraphQLUnavailable):
-			r.gql.turnOff(err)
-			r.env.Log.WarnContext(ctx, "GitHub's GraphQL API is not available: reading per item through REST", "relation", relation, "error", err)
-			return out, nil
-		case errors.As(err, &es) && es.tooBig():
-			if size == 1 {
-				start++ // this one item goes through REST
-				continue
-			}
-			r.shrink(size)
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("GraphQL %s of %d items: %w", relation, size, err)
-		}
-		if len(data.Nodes) != size {
-			return nil, fmt.Errorf("GraphQL %s: %d nodes for %d ids", relation, len(data.Nodes), size)
-		}
-		for j, n := range data.Nodes {
-			i := idx[start+j]
-			if n == nil || n.Typename == "" {
-				continue // unresolved (NOT_FOUND): REST says what became of it
-			}
-			b := &builder{Builder: paging.NewBuilder(), r: r}
-			if fill(b, keys[i], n) {
-				out[i] = paging.BatchItem{B: b.Builder, Done: true}
-			}
-		}
-		r.grow(size)
-		start += size
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(gqlWorkers)
+	c := nodeChunk{relation: relation, query: query, keys: keys, idx: idx, ids: ids, fill: fill, out: out}
+	for next := 0; next < len(ids); {
+		lo, hi := next, min(next+r.chunk(), len(ids))
+		g.Go(func() error { return r.queryChunk(gctx, c, lo, hi) })
+		next = hi
 	}
-	return out, nil
+	return out, g.Wait()
+}
+
+// nodeChunk is what one query of batchNodes shares with the others: each
+// writes only the items of its own ids.
+type nodeChunk struct {
+	relation, query string
+	keys            []string
+	idx             []int // keys' index of each id
+	ids             []string
+	fill            func(b *builder, key string, n *gqlNode) bool
+	out             []paging.BatchItem
+}
+
+// queryChunk reads ids[lo:hi] with one query, in halves when GitHub finds
+// it too big; a single node still too big is left for REST.
+func (r *run) queryChunk(ctx context.Context, c nodeChunk, lo, hi int) error {
+	if !r.gql.usable() {
+		return nil
+	}
+	size := hi - lo
+	var data struct {
+		Nodes []*gqlNode `json:"nodes"`
+	}
+	_, err := r.gql.query(ctx, c.query, map[string]any{"ids": c.ids[lo:hi]}, &data)
+	var es gqlErrors
+	switch {
+	case errors.Is(err, errGraphQLUnavailable):
+		r.gql.turnOff(err)
+		r.env.Log.WarnContext(ctx, "GitHub's GraphQL API is not available: reading per item through REST", "relation", c.relation, "error", err)
+		return nil
+	case errors.As(err, &es) && es.tooBig():
+		if size == 1 {
+			return nil
+		}
+		r.shrink(size)
+		mid := lo + size/2
+		if err := r.queryChunk(ctx, c, lo, mid); err != nil {
+			return err
+		}
+		return r.queryChunk(ctx, c, mid, hi)
+	case err != nil:
+		return fmt.Errorf("GraphQL %s of %d items: %w", c.relation, size, err)
+	}
+	if len(data.Nodes) != size {
+		return fmt.Errorf("GraphQL %s: %d nodes for %d ids", c.relation, len(data.Nodes), size)
+	}
+	for j, n := range data.Nodes {
+		i := c.idx[lo+j]
+		if n == nil || n.Typename == "" {
+			continue // unresolved (NOT_FOUND): REST says what became of it
+		}
+		b := &builder{Builder: paging.NewBuilder(), r: r}
+		if c.fill(b, c.keys[i], n) {
+			c.out[i] = paging.BatchItem{B: b.Builder, Done: true}
+		}
+	}
+	r.grow(size)
+	return nil
 }
 
 // chunk is how many nodes a query asks for now.

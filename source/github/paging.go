@@ -220,14 +220,14 @@ func (r *run) itemsConfig(name string, each func(ctx context.Context, b *builder
 	}
 }
 
-// batchedItemRelation is itemRelation reading a page of items with one
-// GraphQL query where it can (graphql_batch.go), a page being as many
-// items as one query asks for.
+// batchedItemRelation is itemRelation reading a page of items with
+// GraphQL queries where it can (graphql_batch.go), a page being as many
+// items as gqlWorkers queries ask for.
 func batchedItemRelation(name string, r *run, batch func(ctx context.Context, keys []string) ([]paging.BatchItem, error),
 	each func(ctx context.Context, b *builder, key string) error) importer.Relation {
 	cfg := r.itemsConfig(name, each)
-	if r.gql != nil {
-		cfg.EachBatch, cfg.Batch = batch, gqlMaxNodes
+	if r.gql.usable() {
+		cfg.EachBatch, cfg.Batch = batch, gqlWorkers*gqlMaxNodes
 	}
 	return paging.NewItems(name, cfg)
 }
