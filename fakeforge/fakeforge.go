@@ -133,6 +133,15 @@ func (e *Endpoint) Stats() traffic.Stats { return e.traffic.Stats() }
 // ResetStats zeroes the accounting of this forge.
 func (e *Endpoint) ResetStats() { e.traffic.ResetStats() }
 
+// InstallationTokens are the GitHub App installation tokens GitHub minted
+// so far (none for the other forges).
+func (e *Endpoint) InstallationTokens() []string {
+	if e.github == nil {
+		return nil
+	}
+	return e.github.InstallationTokens()
+}
+
 // Forge is a running set of simulated forges.
 type Forge struct {
 	Scenario        *scenario.Scenario

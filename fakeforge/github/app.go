@@ -105,6 +105,18 @@ func (s *Server) AppStats() AppStats {
 	return s.apps.stats
 }
 
+// InstallationTokens are the tokens minted so far, live or expired: for a
+// test to look for them where they must not be.
+func (s *Server) InstallationTokens() []string {
+	s.apps.mu.Lock()
+	defer s.apps.mu.Unlock()
+	out := make([]string, 0, len(s.apps.tokens))
+	for t := range s.apps.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
 // AcceptsToken tells whether t authenticates API, git and LFS requests
 // now: a personal token, or a live installation token.
 func (s *Server) AcceptsToken(t string) bool { return s.tokenOK(t) }
