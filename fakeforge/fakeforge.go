@@ -5,6 +5,11 @@
 // GitHub serves its REST API and the subset of its GraphQL API ferry reads
 // (POST GitHub.APIURL+"/graphql"), with its own points budget
 // (Faults.GraphQLRateLimit); Options.GitHub.NoGraphQL turns GraphQL off.
+// GitHub also has a GitHub App installed on its repository
+// (Endpoint.AppID, InstallationID, AppPrivateKeyPEM): its installation
+// tokens, minted at POST /app/installations/{id}/access_tokens with a JWT,
+// work as Token does until they expire, under the installation's budget
+// (Faults.AppRateLimit).
 //
 // It must not import ferry's own packages: it plays the outside world.
 //
