@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/ferry-import/ferry"
 )
@@ -32,7 +33,7 @@ type githubOptions struct {
 func (o *githubOptions) checked(repo *SourceRepo) { o.FullName = repo.FullName }
 
 func parseGitHubImport(p *params) (*importRequest, error) {
-	token := p.requireStr("personal_access_token")
+	credential, app := githubCredential(p)
 	repoID := p.requireInt("repo_id")
 	target := p.requireStr("target_namespace")
 	newName, _ := p.str("new_name")
@@ -62,11 +63,45 @@ func parseGitHubImport(p *params) (*importRequest, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	if app != nil {
+		// Validate names the parameter at fault, never the key.
+		if err := app.Validate(); err != nil {
+			return nil, ferry.Errorf(ferry.EINVALID, "%s", err.Error())
+		}
+		credential = app.Encode()
+	}
 	if newName != "" && (!ferry.ValidName(newName) || !ferry.ValidPath(newName)) {
 		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
 	}
-	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: token, namespace: target, newName: newName,
+	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: credential, namespace: target, newName: newName,
 		timeout: timeout, options: opts}, nil
+}
+
+// githubAppParams are the ferry extension's parameters of a GitHub App
+// installation, in the order their problems are reported.
+var githubAppParams = []string{"github_app_id", "github_app_installation_id", "github_app_private_key"}
+
+// githubCredential is what the request authenticates with: a
+// personal_access_token, or (a ferry extension) a GitHub App installation
+// whose installation tokens carry a larger rate-limit budget. The two are
+// mutually exclusive, in Grape's words, and an app needs all three of its
+// parameters; problems are recorded on p as Grape's declarations would.
+func githubCredential(p *params) (token string, app *ferry.GitHubApp) {
+	var given []string
+	for _, name := range githubAppParams {
+		if p.has(name) {
+			given = append(given, name)
+		}
+	}
+	if len(given) == 0 {
+		return p.requireStr("personal_access_token"), nil
+	}
+	if p.has("personal_access_token") {
+		p.errs = append(p.errs, strings.Join(append([]string{"personal_access_token"}, given...), ", ")+" are mutually exclusive")
+		return "", nil
+	}
+	return "", &ferry.GitHubApp{AppID: p.requireInt("github_app_id"), InstallationID: p.requireInt("github_app_installation_id"),
+		PrivateKey: p.requireStr("github_app_private_key")}
 }
 
 // timeoutStrategy reads timeout_strategy (Grape: values optimistic,

@@ -5,6 +5,11 @@
 // GitHub serves its REST API and the subset of its GraphQL API ferry reads
 // (POST GitHub.APIURL+"/graphql"), with its own points budget
 // (Faults.GraphQLRateLimit); Options.GitHub.NoGraphQL turns GraphQL off.
+// GitHub also has a GitHub App installed on its repository
+// (Endpoint.AppID, InstallationID, AppPrivateKeyPEM): its installation
+// tokens, minted at POST /app/installations/{id}/access_tokens with a JWT,
+// work as Token does until they expire, under the installation's budget
+// (Faults.AppRateLimit).
 //
 // It must not import ferry's own packages: it plays the outside world.
 //
@@ -17,6 +22,7 @@ package fakeforge
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-import/ferry/fakeforge/bitbucketserver"
@@ -42,7 +49,23 @@ const (
 	BitbucketUser  = "admin"
 	BitbucketToken = "bbs-fakeforge-token"
 	GitLabToken    = "glpat-fakeforge0000000000"
+	// The GitHub App installed on GitHub's repository, unless
+	// Options.GitHub.App names another.
+	GitHubAppID          = 4243
+	GitHubInstallationID = 4244
 )
+
+// appKey is the GitHub App's key pair, made once per process: RSA key
+// generation takes long enough to notice in every forge started.
+var appKey = sync.OnceValues(func() (appKeyPair, error) {
+	pemKey, pub, err := github.GenerateAppKey()
+	return appKeyPair{pemKey, pub}, err
+})
+
+type appKeyPair struct {
+	private string
+	public  *rsa.PublicKey
+}
 
 // Options configure Start. The zero value of every field but Scenario is usable.
 type Options struct {
@@ -65,7 +88,10 @@ type Options struct {
 	// GitHandler.
 	GitLab gitlab.Options
 	// GitHub are the simulated GitHub's own options (MaxPage, Missing…);
-	// Start sets its Scenario, BaseURL, Tokens, Git and GitHandler.
+	// Start sets its Scenario, BaseURL, Tokens, Git and GitHandler, and
+	// unless App.ID is set, an app (GitHubAppID, installed as
+	// GitHubInstallationID) whose private key Endpoint.AppPrivateKeyPEM
+	// holds; App.TokenLifetime is kept.
 	GitHub github.Options
 }
 
@@ -79,6 +105,11 @@ type Endpoint struct {
 	// Username (Bitbucket Server only) and Token authenticate.
 	Username string
 	Token    string
+	// GitHub only: the GitHub App installed on the repository, whose
+	// installation tokens are accepted as Token is (empty when
+	// Options.GitHub.App brought its own key).
+	AppID, InstallationID int64
+	AppPrivateKeyPEM      string
 	// Repos are the clone URLs of the forge's repositories (Bitbucket
 	// Server: ACME/widgets, then the public OSS/widgets, one repository).
 	Repos []string
@@ -89,6 +120,16 @@ type Endpoint struct {
 
 	traffic *traffic.Middleware
 	server  *http.Server
+	github  *github.Server
+}
+
+// AppStats returns what GitHub's app endpoints and installation tokens
+// saw (zero for the other forges).
+func (e *Endpoint) AppStats() github.AppStats {
+	if e.github == nil {
+		return github.AppStats{}
+	}
+	return e.github.AppStats()
 }
 
 // Stats returns the request accounting of this forge.
@@ -96,6 +137,15 @@ func (e *Endpoint) Stats() traffic.Stats { return e.traffic.Stats() }
 
 // ResetStats zeroes the accounting of this forge.
 func (e *Endpoint) ResetStats() { e.traffic.ResetStats() }
+
+// InstallationTokens are the GitHub App installation tokens GitHub minted
+// so far (none for the other forges).
+func (e *Endpoint) InstallationTokens() []string {
+	if e.github == nil {
+		return nil
+	}
+	return e.github.InstallationTokens()
+}
 
 // Forge is a running set of simulated forges.
 type Forge struct {
@@ -264,19 +314,30 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	var gs *github.Server // set before the listener serves
 	gitSrv, err := gitrepo.NewServer(sc, dir, base, map[string]string{
 		"/" + github.Owner + "/" + github.Repo + ".git":      "github/widgets.git",
 		"/" + github.Owner + "/" + github.Repo + ".wiki.git": "github/widgets.wiki.git",
-	}, func(_, pw string) bool { return pw == GitHubToken })
+	}, func(_, pw string) bool { return gs != nil && gs.AcceptsToken(pw) }) // installation tokens too
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	gho := opts.GitHub
 	gho.Scenario, gho.BaseURL, gho.Tokens, gho.Git, gho.GitHandler = sc, base, []string{GitHubToken}, repo, gitSrv
-	gs := github.New(gho)
+	var keyPEM string
+	if gho.App.ID == 0 {
+		k, err := appKey()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("GitHub App key: %w", err)
+		}
+		gho.App.ID, gho.App.InstallationID, gho.App.PublicKey, keyPEM = GitHubAppID, GitHubInstallationID, k.public, k.private
+	}
+	gs = github.New(gho)
 	f.GitHub = serve(ln, gs, gs.Profile(), opts)
 	f.GitHub.URL, f.GitHub.APIURL, f.GitHub.Token = base, base, GitHubToken
+	f.GitHub.AppID, f.GitHub.InstallationID, f.GitHub.AppPrivateKeyPEM, f.GitHub.github = gho.App.ID, gho.App.InstallationID, keyPEM, gs
 	f.GitHub.Repos, f.GitHub.Git = []string{base + "/acme/widgets.git", base + "/acme/widgets.wiki.git"}, repo
 	return nil
 }

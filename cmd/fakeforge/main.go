@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/ferry-import/ferry/fakeforge"
 	"github.com/ferry-import/ferry/fakeforge/github"
@@ -36,6 +37,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	port := fs.Int("port", 0, "GitHub port; Bitbucket Server and GitLab take the next two (0: any free ports)")
 	dir := fs.String("dir", "", "where to write the git repositories (default: a temporary directory)")
 	noGraphQL := fs.Bool("github-no-graphql", false, "GitHub answers 404 on /graphql and /api/graphql, as an older GitHub Enterprise")
+	appLifetime := fs.Duration("github-app-token-lifetime", time.Hour, "how long the GitHub App's installation tokens last")
 	var faults traffic.Faults
 	faults.RegisterFlags(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -48,7 +50,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	f, err := fakeforge.Start(ctx, fakeforge.Options{Scenario: sc, Faults: faults, Port: *port, Dir: *dir,
-		GitHub: github.Options{NoGraphQL: *noGraphQL}})
+		GitHub: github.Options{NoGraphQL: *noGraphQL, App: github.AppOptions{TokenLifetime: *appLifetime}}})
 	if err != nil {
 		return err
 	}
@@ -66,6 +68,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "  user:  %s\n", ep.Username)
 		}
 		fmt.Fprintf(out, "  token: %s\n", ep.Token)
+		if ep.AppPrivateKeyPEM != "" {
+			keyFile, err := writeAppKey(ep.AppPrivateKeyPEM)
+			if err != nil {
+				return err
+			}
+			defer os.Remove(keyFile)
+			fmt.Fprintf(out, "  app:   github_app_id %d, github_app_installation_id %d, github_app_private_key in %s\n",
+				ep.AppID, ep.InstallationID, keyFile)
+		}
 		for _, r := range ep.Repos {
 			fmt.Fprintf(out, "  repo:  %s\n", r)
 		}
@@ -74,4 +85,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "scenario %s, seed %d: %d objects per repository; Ctrl-C stops\n", *name, *seed, want.Total())
 	<-ctx.Done()
 	return nil
+}
+
+// writeAppKey puts the GitHub App's private key in a file of its own, for
+// the github_app_private_key of a hand-made import request; the caller
+// removes it.
+func writeAppKey(pemKey string) (string, error) {
+	f, err := os.CreateTemp("", "fakeforge-github-app-*.pem")
+	if err != nil {
+		return "", fmt.Errorf("write the GitHub App key: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(pemKey); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write the GitHub App key: %w", err)
+	}
+	return f.Name(), nil
 }

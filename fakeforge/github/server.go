@@ -104,6 +104,8 @@ type Options struct {
 	// NoGraphQL answers 404 on /graphql and /api/graphql, as an older
 	// GitHub Enterprise without the GraphQL API does.
 	NoGraphQL bool
+	// App is a GitHub App installed on the repository (app.go).
+	App AppOptions
 }
 
 // capMessage is GitHub's answer to a page past the pagination limit.
@@ -121,11 +123,12 @@ type Server struct {
 	git    Git
 	mux    *http.ServeMux
 	opts   Options
+	apps   *apps
 }
 
 // New returns a simulated GitHub for opts.
 func New(opts Options) *Server {
-	s := &Server{sc: opts.Scenario, base: strings.TrimRight(opts.BaseURL, "/"), git: opts.Git, opts: opts}
+	s := &Server{sc: opts.Scenario, base: strings.TrimRight(opts.BaseURL, "/"), git: opts.Git, opts: opts, apps: newApps(opts.App)}
 	if s.git == nil {
 		s.git = placeholderGit{}
 	}
@@ -134,9 +137,13 @@ func New(opts Options) *Server {
 		panic(fmt.Sprintf("fakeforge/github: %v", err)) // the embedded schema is part of the program
 	}
 	s.schema = sch
+	if err := checkAppOptions(opts.App); err != nil {
+		panic(fmt.Sprintf("fakeforge/github: %v", err))
+	}
 	s.mux = http.NewServeMux()
 	for _, prefix := range []string{"", "/api/v3"} {
 		s.routes(prefix)
+		s.appRoutes(prefix)
 	}
 	for _, p := range []string{"/graphql", "/api/graphql"} {
 		if opts.NoGraphQL {
@@ -226,7 +233,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Profile() traffic.Profile {
 	return traffic.Profile{
 		Family:        Family,
-		Credential:    func(r *http.Request) string { return token(r) },
+		Credential:    s.credential,
+		Installation:  IsInstallationCredential,
 		RateHeaders:   rateHeaders,
 		Limited:       limited,
 		Metered:       func(r *http.Request) bool { return !s.opts.NoGraphQL && isGraphQL(r.URL.Path) },
@@ -254,6 +262,8 @@ func Family(r *http.Request) (family string, api, charged bool) {
 		return "assets", false, false
 	case p == "/rate_limit":
 		return "rate_limit", true, false
+	case strings.HasPrefix(p, "/app/"):
+		return "app", true, false // a JWT's calls spend no installation's budget
 	case isGraphQL(r.URL.Path):
 		return "graphql", true, true
 	}
@@ -304,7 +314,13 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) tokenOK(t string) bool { return slices.Contains(s.opts.Tokens, t) }
+func (s *Server) tokenOK(t string) bool {
+	if slices.Contains(s.opts.Tokens, t) {
+		return true
+	}
+	_, live := s.apps.installationToken(t)
+	return live
+}
 
 type repoHandler func(w http.ResponseWriter, r *http.Request, api string)
 

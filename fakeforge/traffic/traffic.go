@@ -49,6 +49,13 @@ type Faults struct {
 	// request.
 	RateLimit       int
 	RateLimitPeriod time.Duration
+	// AppRateLimit is the primary budget per RateLimitPeriod of a
+	// credential the Profile calls an Installation (a GitHub App
+	// installation, which GitHub grants more than a person): 0 is three
+	// times RateLimit (a user's 5,000 an hour, an Enterprise Cloud
+	// installation's 15,000), unlimited when RateLimit is; negative is
+	// unlimited.
+	AppRateLimit int
 
 	// GraphQLRateLimit is the points budget per credential and
 	// GraphQLRateLimitPeriod of the requests a Profile calls Metered
@@ -85,6 +92,9 @@ type Profile struct {
 	Family func(r *http.Request) (family string, api, charged bool)
 	// Credential identifies whose budget a request spends.
 	Credential func(r *http.Request) string
+	// Installation reports whether a credential is an app installation's,
+	// whose primary budget is Faults.AppRateLimit. Nil: none is.
+	Installation func(credential string) bool
 	// RateHeaders writes the forge's rate-limit headers.
 	RateHeaders func(h http.Header, l Limit)
 	// Limited writes the forge's answer to a request over a limit.
@@ -165,6 +175,9 @@ func New(f Faults, p Profile, clock Clock) *Middleware {
 	if f.GraphQLRateLimit == 0 {
 		f.GraphQLRateLimit = DefaultGraphQLRateLimit
 	}
+	if f.AppRateLimit == 0 {
+		f.AppRateLimit = 3 * f.RateLimit
+	}
 	if f.SecondaryWindow == 0 {
 		f.SecondaryWindow = time.Minute
 	}
@@ -237,22 +250,26 @@ func (m *Middleware) decide(r *http.Request, charged, metered bool) plan {
 	if f.Jitter > 0 {
 		p.delay += time.Duration(m.rng.Int64N(int64(f.Jitter)))
 	}
-	if f.RateLimit > 0 {
+	budget := f.RateLimit
+	if m.profile.Installation != nil && m.profile.Installation(cred) {
+		budget = f.AppRateLimit
+	}
+	if budget > 0 {
 		w := m.budgets[cred]
 		if w == nil || !now.Before(w.start.Add(f.RateLimitPeriod)) {
 			w = &window{start: now}
 			m.budgets[cred] = w
 		}
 		reset := w.start.Add(f.RateLimitPeriod)
-		p.limit = Limit{Limit: f.RateLimit, Reset: reset}
+		p.limit = Limit{Limit: budget, Reset: reset}
 		switch {
-		case charged && w.used >= f.RateLimit:
+		case charged && w.used >= budget:
 			p.limited, p.limit.RetryAfter = true, reset.Sub(now)
 		case charged:
 			w.used++
 			p.charged = true
 		}
-		p.limit.Remaining = f.RateLimit - w.used
+		p.limit.Remaining = budget - w.used
 	}
 	if !p.limited && f.SecondaryBurst > 0 {
 		w := m.secondary[cred]
@@ -341,7 +358,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if m.faults.RateLimit > 0 && m.profile.RateHeaders != nil && !metered {
+		if p.limit.Limit > 0 && m.profile.RateHeaders != nil && !metered {
 			m.profile.RateHeaders(w.Header(), p.limit)
 		}
 		switch {
@@ -471,6 +488,7 @@ func (f *Faults) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&f.SlowRate, "slow-rate", 0, "share of API responses trickled out slowly")
 	fs.DurationVar(&f.SlowBody, "slow-body", 200*time.Millisecond, "how long a slow body takes")
 	fs.IntVar(&f.RateLimit, "rate-limit", 0, "primary rate-limit budget per token and period (0: unlimited)")
+	fs.IntVar(&f.AppRateLimit, "app-rate-limit", 0, "primary budget of a GitHub App installation per period (0: 3 x rate-limit, negative: unlimited)")
 	fs.DurationVar(&f.RateLimitPeriod, "rate-limit-period", time.Hour, "primary rate-limit window")
 	fs.IntVar(&f.GraphQLRateLimit, "graphql-rate-limit", 0, "GraphQL points per token and period (0: GitHub's 5000, negative: unlimited)")
 	fs.DurationVar(&f.GraphQLRateLimitPeriod, "graphql-rate-limit-period", time.Hour, "GraphQL rate-limit window")

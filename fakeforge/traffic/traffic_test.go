@@ -306,3 +306,49 @@ func TestPoints(t *testing.T) {
 		t.Errorf("unlimited: %v", got)
 	}
 }
+
+// TestInstallationBudget: a credential the Profile calls an installation
+// spends Faults.AppRateLimit (three times RateLimit unless set; negative:
+// unlimited), a person's spends RateLimit, each apart.
+func TestInstallationBudget(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		faults       traffic.Faults
+		person, app  int    // requests served of 10
+		personRemain string // X-RateLimit-Remaining after the first
+		appRemain    string
+	}{
+		{"default three times", traffic.Faults{RateLimit: 2}, 2, 6, "1", "5"},
+		{"set", traffic.Faults{RateLimit: 2, AppRateLimit: 3}, 2, 3, "1", "2"},
+		{"unlimited app", traffic.Faults{RateLimit: 2, AppRateLimit: -1}, 2, 10, "1", ""},
+		{"unlimited both", traffic.Faults{}, 10, 10, "", ""},
+		{"app only limited", traffic.Faults{AppRateLimit: 4}, 10, 4, "", "3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := profile
+			p.Installation = func(cred string) bool { return strings.HasPrefix(cred, "token installation") }
+			mw := traffic.New(tt.faults, p, nil)
+			srv := httptest.NewServer(mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, payload) })))
+			defer srv.Close()
+			for _, c := range []struct {
+				auth   string
+				want   int
+				remain string
+			}{{"token person", tt.person, tt.personRemain}, {"token installation 1", tt.app, tt.appRemain}} {
+				served, first := 0, ""
+				for i := range 10 {
+					r := get(t, srv.URL+"/issues", "Authorization", c.auth)
+					if r.status == 200 {
+						served++
+					}
+					if i == 0 {
+						first = r.header.Get("X-RateLimit-Remaining")
+					}
+				}
+				if served != c.want || first != c.remain {
+					t.Errorf("%s: %d served, remaining %q after the first; want %d, %q", c.auth, served, first, c.want, c.remain)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v92/github"
 
 	"github.com/ferry-import/ferry/source/internal/paging"
@@ -148,6 +149,27 @@ func lookupError(err error, on401 error) error {
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &rl) || errors.As(err, &abuse) {
 		return ErrRateLimited
+	}
+	// A GitHub App's installation token was refused (mintError's cause,
+	// reached here through the transport): the app's id, key or
+	// installation is the credential GitHub refused.
+	var mint *ghinstallation.HTTPError
+	if errors.As(err, &mint) && mint.Response != nil {
+		st := mint.Response.StatusCode
+		if st == http.StatusUnauthorized {
+			return on401
+		} else if st == http.StatusForbidden {
+			return ErrForbidden
+		}
+		body := fmt.Sprintf("GitHub refused an installation token for installation %d", mint.InstallationID)
+		if mint.Response.Body != nil {
+			b, rerr := io.ReadAll(io.LimitReader(mint.Response.Body, 4096))
+			if s := strings.TrimSpace(string(b)); rerr == nil && s != "" {
+				body = s
+			}
+			_ = mint.Response.Body.Close()
+		}
+		return &APIError{Status: st, Body: body}
 	}
 	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
