@@ -94,7 +94,7 @@ type RateLimit struct {
 // Lookup reads repository repoID with token through httpClient, which
 // decides which addresses may be dialled.
 func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string, repoID int64) (*RepoInfo, error) {
-	c, _, _, err := newClient(httpClient, apiBase, token)
+	c, _, _, err := newClient(httpClient, apiBase, token, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func Lookup(ctx context.Context, httpClient *http.Client, apiBase, token string,
 // repository fullName (owner/name, as Lookup gave it): GitLab's
 // collaborators_import check. 401 and 403 are ErrForbidden. One call.
 func CheckCollaborators(ctx context.Context, httpClient *http.Client, apiBase, token, fullName string) error {
-	c, _, _, err := newClient(httpClient, apiBase, token)
+	c, _, _, err := newClient(httpClient, apiBase, token, nil)
 	if err != nil {
 		return err
 	}

@@ -335,7 +335,7 @@ func TestEventsPastCapNoBound(t *testing.T) {
 	}
 	api, reqs := capServer(t, sc, capDepth)
 	x := newRelRun(api, "acme/widgets", http.DefaultClient, `{"pagination_limit":3}`)
-	r, err := newRun(x.env)
+	r, err := newRun(x.env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,13 @@ package github
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 
@@ -23,11 +26,18 @@ import (
 // auth is how one run authenticates.
 type auth struct {
 	token string                    // a personal (or OAuth) token; "" for an app
-	app   *ghinstallation.Transport // the installation's tokens; nil for a token
+	app   *ghinstallation.Transport // mints the installation's tokens; nil for a token
 }
 
-// newAuth reads credential for the API at apiBase, reached through hc.
-func newAuth(hc *http.Client, apiBase, credential string) (*auth, error) {
+// installations keeps one minter per installation (and API base) for the
+// Source's lifetime, so the jobs of an import — and imports sharing the
+// installation — share its token until it is due for renewal instead of
+// each minting one. Its zero value is ready to use.
+type installations struct{ m sync.Map } // key → *ghinstallation.Transport
+
+// newAuth reads credential for the API at apiBase, reached through hc;
+// cache (nil: none) shares installation tokens between runs.
+func newAuth(hc *http.Client, apiBase, credential string, cache *installations) (*auth, error) {
 	app, ok, err := ferry.ParseGitHubApp(credential)
 	switch {
 	case err != nil:
@@ -38,27 +48,65 @@ func newAuth(hc *http.Client, apiBase, credential string) (*auth, error) {
 		}
 		return &auth{token: credential}, nil
 	}
+	sum := sha256.Sum256([]byte(credential))
+	key := apiBase + "#" + hex.EncodeToString(sum[:])
+	if cache != nil {
+		if itr, ok := cache.m.Load(key); ok {
+			return &auth{app: itr.(*ghinstallation.Transport)}, nil
+		}
+	}
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	// Tokens are minted through the main budget's client: guarded,
+	// counted, under the REST governor as GitHub counts them.
 	itr, err := ghinstallation.New(base, app.AppID, app.InstallationID, []byte(app.PrivateKey))
 	if err != nil {
 		return nil, errors.New("github: the GitHub App's private key is not usable") // never the key itself
 	}
 	itr.BaseURL = strings.TrimSuffix(apiBase, "/")
+	if cache != nil {
+		if prev, loaded := cache.m.LoadOrStore(key, itr); loaded {
+			itr = prev.(*ghinstallation.Transport)
+		}
+	}
 	return &auth{app: itr}, nil
 }
 
-// client is hc sending the app's installation token with every request;
-// hc itself for a token (go-github adds it).
+// client is hc sending the installation's token of the moment with every
+// request, through hc's own transport (so each budget keeps its
+// governor); hc itself for a token (go-github adds it).
 func (a *auth) client(hc *http.Client) *http.Client {
 	if a.app == nil {
 		return hc
 	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
 	c := *hc
-	c.Transport = a.app
+	c.Transport = &appTransport{base: base, a: a}
 	return &c
+}
+
+// appTransport adds the installation token to each request.
+type appTransport struct {
+	base http.RoundTripper
+	a    *auth
+}
+
+func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.a.current(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "token "+tok)
+	return t.base.RoundTrip(r)
 }
 
 // current is the token to send now.

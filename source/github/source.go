@@ -66,6 +66,8 @@ type Source struct {
 	// noGraphQL remembers the GraphQL endpoints found unavailable, so that
 	// later jobs of an import (and other imports) do not ask again.
 	noGraphQL gqlMemo
+	// apps shares GitHub App installation tokens between runs.
+	apps installations
 }
 
 // New returns the GitHub source.
@@ -78,7 +80,7 @@ func (*Source) Type() string { return Type }
 // (APIBase's result); Env.SourceRef the numeric repository id, or
 // "owner/name".
 func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
-	r, err := newRun(env)
+	r, err := newRun(env, &s.apps)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +150,7 @@ type repoMeta struct {
 	FullName string
 }
 
-func newRun(env *importer.Env) (*run, error) {
+func newRun(env *importer.Env, apps *installations) (*run, error) {
 	if env == nil {
 		return nil, errors.New("github: no import environment")
 	}
@@ -170,7 +172,7 @@ func newRun(env *importer.Env) (*run, error) {
 	if apiBase == "" {
 		apiBase = githubAPI
 	}
-	client, base, a, err := newClient(env.HTTP, apiBase, env.Credential)
+	client, base, a, err := newClient(env.HTTP, apiBase, env.Credential, apps)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func newRun(env *importer.Env) (*run, error) {
 // credential (a token, or a GitHub App installation: credential.go).
 // go-github's own rate-limit bookkeeping is off: the HTTP client waits
 // limits out, and go-github would otherwise refuse calls up front.
-func newClient(hc *http.Client, apiBase, credential string) (*gh.Client, *url.URL, *auth, error) {
+func newClient(hc *http.Client, apiBase, credential string, apps *installations) (*gh.Client, *url.URL, *auth, error) {
 	if hc == nil {
 		return nil, nil, nil, errors.New("github: no HTTP client")
 	}
@@ -193,7 +195,7 @@ func newClient(hc *http.Client, apiBase, credential string) (*gh.Client, *url.UR
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	a, err := newAuth(hc, base.String(), credential)
+	a, err := newAuth(hc, base.String(), credential, apps)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // ErrForbidden, ErrRateLimited, *APIError, or the client's own (a
 // refused address stays as the guard returned it).
 func UserRepos(ctx context.Context, httpClient *http.Client, apiBase, token string, page, perPage int) ([]*RepoInfo, int, error) {
-	c, _, _, err := newClient(httpClient, apiBase, token)
+	c, _, _, err := newClient(httpClient, apiBase, token, nil)
 	if err != nil {
 		return nil, 0, err
 	}
