@@ -17,6 +17,15 @@
 // stays the unlimited lower bound. -github-no-graphql takes GitHub's
 // GraphQL API away, so ferry reads reviews, reactions and profiles per item
 // through REST as an older GitHub Enterprise makes it.
+//
+// -project runs no import: it prints the call model's projection
+// (source/github's EstimateImport) for a repository of the given counts —
+// -project kubernetes, or -project issues=45000,pull_requests=80000,
+// comments=1500000,… — through GraphQL and through REST alone, for one
+// account and for a GitHub App installation on GitHub Enterprise Cloud:
+// REST calls, GraphQL requests and points, hours and the budget that
+// binds. -github-max-page is the pagination cap it assumes, -latency (50ms
+// unless given) and -workers the round trip and the calls in flight.
 package main
 
 import (
@@ -36,6 +45,7 @@ import (
 	"github.com/ferry-import/ferry/fakeforge"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
+	"github.com/ferry-import/ferry/source/github"
 )
 
 // pageSize is what an efficient importer asks of each source (its
@@ -56,6 +66,7 @@ type config struct {
 	gitlabREST                          bool
 	githubMaxPage                       int
 	githubNoGraphQL                     bool
+	project                             string
 	cpuProfile, memProfile              string
 	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
@@ -88,9 +99,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&cfg.githubNoGraphQL, "github-no-graphql", false, "github: the simulated GitHub has no GraphQL API (an older GitHub Enterprise), so ferry reads per item through REST")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
+	fs.StringVar(&cfg.project, "project", "", "github: print the call model's projection for a repository of these counts (kubernetes, or name=count,… of "+strings.Join(github.CountNames(), ", ")+"; comments= for conversation comments) instead of running an import")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg.project != "" {
+		c, err := parseProject(cfg.project)
+		if err != nil {
+			return err
+		}
+		if cfg.faults.Latency == 0 {
+			cfg.faults.Latency = defaultLatency
+		}
+		project(out, c, cfg)
+		return nil
 	}
 	if cfg.mode == "" {
 		cfg.mode = "source-only"
