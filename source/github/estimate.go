@@ -31,8 +31,8 @@ import (
 //     under P parents is P requests), divided by 100, rounded, at least 1.
 //     Same page.
 const (
-	UserRESTPerHour      = 5000
-	UserGraphQLPerHour   = 5000
+	UserRESTPerHour       = 5000
+	UserGraphQLPerHour    = 5000
 	AppGHECRESTPerHour    = 15000
 	AppGHECGraphQLPerHour = 10000
 )
