@@ -29,10 +29,28 @@ var kubernetes = github.Counts{
 	ProtectedBranches: 40, Collaborators: 300,
 }
 
-// profiles are the named -project counts.
-var profiles = map[string]github.Counts{"kubernetes": kubernetes}
+// profile is a named -project: kubernetes, or a scenario preset (seed
+// 1) as fakeforge serves it, to set beside a measured run.
+func profile(name string) (github.Counts, error) {
+	if name == "kubernetes" {
+		return kubernetes, nil
+	}
+	c, err := scenario.Preset(name, 1)
+	if err != nil {
+		return github.Counts{}, err
+	}
+	sc, err := scenario.New(c)
+	if err != nil {
+		return github.Counts{}, err
+	}
+	m, err := sc.SourceCounts(scenario.GitHub)
+	if err != nil {
+		return github.Counts{}, err
+	}
+	return github.ParseCounts(m)
+}
 
-// parseProject reads -project: a profile name, or name=count pairs
+// parseProject reads -project: a profile name (profile), or name=count pairs
 // (github.CountNames; "comments" stands for conversation comments when
 // neither issue_comments nor review_comments is given), optionally after
 // a profile ("kubernetes,users=20000").
@@ -43,9 +61,9 @@ func parseProject(s string) (github.Counts, error) {
 		part = strings.TrimSpace(part)
 		name, v, ok := strings.Cut(part, "=")
 		if !ok {
-			p, known := profiles[part]
-			if i != 0 || !known {
-				return github.Counts{}, fmt.Errorf("-project: %q is neither name=count nor a profile (kubernetes) first", part)
+			p, err := profile(part)
+			if i != 0 || err != nil {
+				return github.Counts{}, fmt.Errorf("-project: %q is neither name=count nor a profile (kubernetes, small, medium, large) first", part)
 			}
 			base = p
 			continue
@@ -105,7 +123,7 @@ func project(out io.Writer, c github.Counts, cfg config) {
 			fmt.Fprintf(out, "%srest_calls %d\n", p, e.RESTCalls)
 			fmt.Fprintf(out, "%sgraphql_requests %d\n", p, e.GraphQLRequests)
 			fmt.Fprintf(out, "%sgraphql_points %d\n", p, e.GraphQLPoints)
-			fmt.Fprintf(out, "%shours %.2f\n", p, e.Hours)
+			fmt.Fprintf(out, "%shours %.3f\n", p, e.Hours)
 			fmt.Fprintf(out, "%sbinding %s\n", p, e.Binding)
 		}
 	}

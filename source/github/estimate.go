@@ -288,8 +288,10 @@ func (o EstimateOptions) windowedCalls(n, per int) int {
 }
 
 // pullsCalls is the pulls list: past the cap from the newest end down to
-// the last read, and, should that be capped too, one GET per number in
-// between (issue numbers among them answer 404).
+// the last read — until a page shows one read already, so one page more
+// when the rest ends on a page's edge — and, should that list be capped
+// too, one GET per number between the two ends (issue numbers among them
+// answer 404; numbers spread evenly over the items).
 func (o EstimateOptions) pullsCalls(prs, items, per int) int {
 	p := pagesOf(prs, per)
 	if o.PaginationCap <= 0 || p <= o.PaginationCap {
@@ -297,14 +299,11 @@ func (o EstimateOptions) pullsCalls(prs, items, per int) int {
 	}
 	read := o.PaginationCap * per
 	rest := prs - read
-	if pagesOf(rest, per) <= o.PaginationCap {
-		return o.PaginationCap + 1 + pagesOf(rest, per)
+	if desc := rest/per + 1; desc <= o.PaginationCap {
+		return o.PaginationCap + 1 + desc
 	}
 	gap := rest - read // pull requests neither end reached
-	numbers := gap
-	if prs > 0 {
-		numbers = int(math.Ceil(float64(gap) * float64(items) / float64(prs)))
-	}
+	numbers := int(math.Ceil(float64(gap+1)*float64(items)/float64(prs))) - 1
 	return o.PaginationCap + 1 + o.PaginationCap + 1 + numbers
 }
 
@@ -315,7 +314,9 @@ func (o EstimateOptions) eventsCalls(events, items, per int) int {
 	if o.PaginationCap <= 0 || p <= o.PaginationCap || events == 0 {
 		return p
 	}
-	unreached := int(math.Ceil(float64(items) * float64(events-o.PaginationCap*per) / float64(events)))
+	// The items whose events the list did not reach, and the item of the
+	// oldest event reached (its older events may be unreached).
+	unreached := int(math.Ceil(float64(items)*float64(events-o.PaginationCap*per)/float64(events))) + 1
 	return o.PaginationCap + 1 + perItemPages(unreached, events*unreached/max(1, items), per)
 }
 
