@@ -12,10 +12,19 @@ import (
 // The call model of an import: how many REST calls, GraphQL requests and
 // GraphQL points importing a repository of given counts takes, and how
 // long that is at given budgets. It is written against the importer's own
-// constants and queries (DefaultPerPage, gqlMaxNodes, aheadPages-free list
-// paging, the nodes(ids:) queries of graphql_batch.go, the stages of
-// Source.Stages), so a change to what the importer asks moves the model;
-// cmd/ferrybench's model test holds it to within 2% of fakeforge's counts.
+// constants and queries (DefaultPerPage, gqlMaxNodes, the nodes(ids:)
+// queries of graphql_batch.go priced by their connections, the relation
+// names and stages of Source.Stages, cap.go's ways past the pagination
+// cap), so a change to what the importer asks moves the model;
+// cmd/ferrybench's TestCallModel holds it to within 2% of fakeforge's
+// counts (small and medium, both paths, with and without a cap).
+//
+// What it assumes: counts spread evenly (per-item lists from averages; a
+// nested list longer than one GraphQL page sends every item of its kind
+// through REST), updates in creation order past the cap, item numbers
+// shared evenly by issues and pull requests, and time as the slowest of
+// the REST budget, the GraphQL budget (a budget's worth an hour once past
+// the first) and the latency (calls × round trip / calls in flight).
 
 // Budgets GitHub documents (checked 2026-12):
 //
