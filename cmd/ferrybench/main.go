@@ -1,8 +1,10 @@
 // Command ferrybench measures an import against a simulated source: it
 // starts fakeforge in-process with a named scenario and prints one
 // "name value" line per figure — objects, source_calls (rest_calls and
-// graphql_requests), graphql_points, lower_bound_calls (REST's),
-// wall_seconds, objects_per_second, peak_rss_mb.
+// graphql_requests), graphql_points, for a GitHub import the call model's
+// predicted_rest_calls, predicted_graphql_requests and
+// predicted_graphql_points, lower_bound_calls (REST's), wall_seconds,
+// objects_per_second, peak_rss_mb.
 //
 // Mode import (the default for GitHub and Bitbucket Server) starts ferry
 // in-process, imports through its public API (POST /import/github or
@@ -170,20 +172,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, fig := range []struct {
+	type figure struct {
 		name  string
 		value any
-	}{
+	}
+	var predicted []figure
+	if cfg.source == scenario.GitHub && cfg.mode == "import" {
+		// The call model's figures for this very run (-project's model).
+		e, err := predict(f.Scenario, cfg)
+		if err != nil {
+			return err
+		}
+		predicted = []figure{{"predicted_rest_calls", e.RESTCalls}, {"predicted_graphql_requests", e.GraphQLRequests},
+			{"predicted_graphql_points", e.GraphQLPoints}}
+	}
+	for _, fig := range append(append([]figure{
 		{"objects", objects},
 		{"source_calls", ep.Stats().APIRequests},
 		{"rest_calls", ep.Stats().RESTRequests},
 		{"graphql_requests", ep.Stats().GraphQLRequests},
-		{"graphql_points", ep.Stats().GraphQLPoints},
+		{"graphql_points", ep.Stats().GraphQLPoints}}, predicted...), []figure{
 		{"lower_bound_calls", lower},
 		{"wall_seconds", fmt.Sprintf("%.3f", wall)},
 		{"objects_per_second", fmt.Sprintf("%.1f", float64(objects)/wall)},
 		{"peak_rss_mb", fmt.Sprintf("%.1f", rss)},
-	} {
+	}...) {
 		fmt.Fprintf(out, "%s %v\n", fig.name, fig.value)
 	}
 	return nil

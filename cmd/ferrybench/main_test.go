@@ -16,7 +16,11 @@ func TestPrintsEveryFigure(t *testing.T) {
 				t.Fatalf("run: %v", err)
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			want := []string{"objects", "source_calls", "rest_calls", "graphql_requests", "graphql_points", "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb"}
+			want := []string{"objects", "source_calls", "rest_calls", "graphql_requests", "graphql_points"}
+			if source == "github" {
+				want = append(want, "predicted_rest_calls", "predicted_graphql_requests", "predicted_graphql_points")
+			}
+			want = append(want, "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb")
 			if len(lines) != len(want) {
 				t.Fatalf("got %d lines:\n%s", len(lines), out.String())
 			}
