@@ -54,6 +54,7 @@ func parseGitHubImport(p *params) (*importRequest, error) {
 		}
 	}
 	timeout := timeoutStrategy(p)
+	dryRun, _ := p.optBool("dry_run") // import_dryrun.go
 	if n, ok := p.optInt("pagination_limit"); ok {
 		if n < 1 || n > 100 {
 			p.fail("pagination_limit", "does not have a valid value")
@@ -74,7 +75,7 @@ func parseGitHubImport(p *params) (*importRequest, error) {
 		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
 	}
 	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: credential, namespace: target, newName: newName,
-		timeout: timeout, options: opts}, nil
+		timeout: timeout, options: opts, dryRun: dryRun}, nil
 }
 
 // githubAppParams are the ferry extension's parameters of a GitHub App

@@ -65,6 +65,9 @@ type SourceRepo struct {
 	Private  bool
 	WebURL   string // the repository's page: provider_link
 	CloneURL string
+	// RateLimit is the credential's requests an hour as the check saw
+	// them (0: unknown), for a dry run's estimate.
+	RateLimit int
 }
 
 // ErrSourceRateLimited answers an import whose source token has (next to)
@@ -102,6 +105,9 @@ type importRequest struct {
 	newName    string // "" keeps the source repository's name
 	timeout    string // timeout_strategy
 	options    sourceOptions
+	// dryRun (dry_run=true, a ferry extension) checks the request as a
+	// real one and answers an estimate instead of creating anything.
+	dryRun bool
 }
 
 // sourceOptions are an endpoint's source options, stored as the import's
@@ -139,11 +145,18 @@ func (s *Server) importHandler(ep *importEndpoint) handler {
 }
 
 func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importEndpoint) error {
-	pr, repo, err := s.runImport(r, ep)
+	c, err := s.checkImport(r, ep)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, repo.WebURL))
+	if c.req.dryRun {
+		return s.answerDryRun(w, r, c) // import_dryrun.go: nothing created
+	}
+	pr, err := s.createImport(r, ep, c.req, c.apiBase, c.target, c.repo)
+	if err != nil {
+		return projectSaveError(err)
+	}
+	writeJSON(w, http.StatusCreated, s.renderImportEntity(r, pr, c.repo.WebURL))
 	return nil
 }
 
@@ -151,17 +164,42 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, ep *importE
 // for StartImport (the web's forms) alike: the project made and the
 // source's repository, or the error the endpoint answers.
 func (s *Server) runImport(r *http.Request, ep *importEndpoint) (*ferry.Project, *SourceRepo, error) {
+	c, err := s.checkImport(r, ep)
+	if err != nil {
+		return nil, nil, err
+	}
+	pr, err := s.createImport(r, ep, c.req, c.apiBase, c.target, c.repo)
+	if err != nil {
+		return nil, nil, projectSaveError(err)
+	}
+	return pr, c.repo, nil
+}
+
+// checkedImport is a request the pipeline checked, before anything is
+// created: what createImport (or a dry run) needs.
+type checkedImport struct {
+	src     ImportSource
+	req     *importRequest
+	apiBase string
+	options []byte // the source options the check was given
+	target  *importTarget
+	repo    *SourceRepo
+}
+
+// checkImport is the pipeline up to the source check: every validation
+// of a real request, nothing created.
+func (s *Server) checkImport(r *http.Request, ep *importEndpoint) (*checkedImport, error) {
 	src, ok := s.sources[ep.sourceType]
 	if !ok || s.cfg.Imports == nil {
-		return nil, nil, ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 %s import is not enabled", ep.title)
+		return nil, ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 %s import is not enabled", ep.title)
 	}
 	p, err := s.params(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	req, err := ep.parse(p)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ctx := r.Context()
 	apiBase, err := src.APIBase(req.address)
@@ -169,7 +207,7 @@ func (s *Server) runImport(r *http.Request, ep *importEndpoint) (*ferry.Project,
 		err = s.cfg.Imports.CheckURL(ctx, apiBase)
 	}
 	if err != nil {
-		return nil, nil, s.invalidSourceURL(r, req.address, err)
+		return nil, s.invalidSourceURL(r, req.address, err)
 	}
 	var target *importTarget
 	err = s.store.Read(ctx, func(tx *store.Tx) error {
@@ -184,27 +222,23 @@ func (s *Server) runImport(r *http.Request, ep *importEndpoint) (*ferry.Project,
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !s.cfg.Imports.RateLimitedUntil(apiBase, req.credential).IsZero() {
-		return nil, nil, ErrSourceRateLimited
+		return nil, ErrSourceRateLimited
 	}
 	options, err := json.Marshal(req.options)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	repo, err := src.Check(ctx, &SourceRequest{APIBase: apiBase, Ref: req.ref, Options: options, Credential: req.credential})
 	var blocked *netguard.BlockedError
 	if errors.As(err, &blocked) {
-		return nil, nil, s.invalidSourceURL(r, req.address, blocked)
+		return nil, s.invalidSourceURL(r, req.address, blocked)
 	} else if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pr, err := s.createImport(r, ep, req, apiBase, target, repo)
-	if err != nil {
-		return nil, nil, projectSaveError(err)
-	}
-	return pr, repo, nil
+	return &checkedImport{src: src, req: req, apiBase: apiBase, options: options, target: target, repo: repo}, nil
 }
 
 // createImport is the pipeline's last step: in one transaction, the groups

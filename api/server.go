@@ -5,7 +5,8 @@
 // commits, files, trees, compare, blobs, archives, merge request commits,
 // changes, diffs and versions, wikis: repository.go, tree.go,
 // mr_diffs.go, mr_versions.go, wikis.go), the import
-// endpoints and GitLab migrations (/bulk_imports), and the resolver that
+// endpoints (with dry_run, a pre-flight estimate: import_dryrun.go) and
+// GitLab migrations (/bulk_imports), and the resolver that
 // lets git clone over HTTP with the same tokens.
 //
 // It knows the domain (package ferry) and the store, and translates between

@@ -55,7 +55,41 @@ func (g githubSource) Check(ctx context.Context, req *api.SourceRequest) (*api.S
 		}
 	}
 	return &api.SourceRepo{FullName: info.FullName, Name: info.Name, Description: info.Description, Private: info.Private,
-		WebURL: info.HTMLURL, CloneURL: info.CloneURL}, nil
+		WebURL: info.HTMLURL, CloneURL: info.CloneURL, RateLimit: info.Rate.Limit}, nil
+}
+
+// Estimate answers a dry run (api.ImportEstimator): the repository's
+// counts from one GraphQL query (github.RepoCounts), through the same
+// guarded, governed client as the check, and the importer's call model
+// at the credential's budgets as GitHub stated them (a person's when it
+// did not).
+func (g githubSource) Estimate(ctx context.Context, req *api.SourceRequest, repo *api.SourceRepo) (*api.ImportEstimate, error) {
+	o, err := github.EstimateOptionsFor(req.Options)
+	if err != nil {
+		return nil, fmt.Errorf("github options: %w", err)
+	}
+	client, _, err := g.e.HTTPClient(github.Type, req.APIBase, req.Credential, nil)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := github.RepoCounts(ctx, client, req.APIBase, req.Credential, repo.FullName)
+	if errors.Is(err, github.ErrGraphQLUnavailable) {
+		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "No estimate: this GitHub has no GraphQL API to count the repository's objects with.")
+	}
+	if err != nil {
+		return nil, checkError(err, githubError(false))
+	}
+	o.RESTPerHour, o.GraphQLPointsPerHour = repo.RateLimit, rc.GraphQLPointsPerHour
+	if o.RESTPerHour <= 0 {
+		o.RESTPerHour = github.UserRESTPerHour
+	}
+	if o.GraphQLPointsPerHour <= 0 {
+		o.GraphQLPointsPerHour = github.UserGraphQLPerHour
+	}
+	e := github.EstimateImport(rc.Counts, o)
+	return &api.ImportEstimate{RESTCalls: e.RESTCalls, GraphQLRequests: e.GraphQLRequests, GraphQLPoints: e.GraphQLPoints,
+		Hours: e.Hours, Binding: e.Binding, RESTPerHour: o.RESTPerHour, GraphQLPointsPerHour: o.GraphQLPointsPerHour,
+		Counts: rc.Counts.Map(), Assumed: rc.Assumed}, nil
 }
 
 // githubError is GitLab's answer to a failed GitHub check (the endpoint's

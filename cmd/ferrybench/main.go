@@ -1,8 +1,10 @@
 // Command ferrybench measures an import against a simulated source: it
 // starts fakeforge in-process with a named scenario and prints one
 // "name value" line per figure — objects, source_calls (rest_calls and
-// graphql_requests), graphql_points, lower_bound_calls (REST's),
-// wall_seconds, objects_per_second, peak_rss_mb.
+// graphql_requests), graphql_points, for a GitHub import the call model's
+// predicted_rest_calls, predicted_graphql_requests and
+// predicted_graphql_points, lower_bound_calls (REST's), wall_seconds,
+// objects_per_second, peak_rss_mb.
 //
 // Mode import (the default for GitHub and Bitbucket Server) starts ferry
 // in-process, imports through its public API (POST /import/github or
@@ -17,6 +19,15 @@
 // stays the unlimited lower bound. -github-no-graphql takes GitHub's
 // GraphQL API away, so ferry reads reviews, reactions and profiles per item
 // through REST as an older GitHub Enterprise makes it.
+//
+// -project runs no import: it prints the call model's projection
+// (source/github's EstimateImport) for a repository of the given counts —
+// -project kubernetes, or -project issues=45000,pull_requests=80000,
+// comments=1500000,… — through GraphQL and through REST alone, for one
+// account and for a GitHub App installation on GitHub Enterprise Cloud:
+// REST calls, GraphQL requests and points, hours and the budget that
+// binds. -github-max-page is the pagination cap it assumes, -latency (50ms
+// unless given) and -workers the round trip and the calls in flight.
 package main
 
 import (
@@ -36,6 +47,7 @@ import (
 	"github.com/ferry-import/ferry/fakeforge"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/fakeforge/traffic"
+	"github.com/ferry-import/ferry/source/github"
 )
 
 // pageSize is what an efficient importer asks of each source (its
@@ -56,6 +68,7 @@ type config struct {
 	gitlabREST                          bool
 	githubMaxPage                       int
 	githubNoGraphQL                     bool
+	project                             string
 	cpuProfile, memProfile              string
 	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
 }
@@ -88,9 +101,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&cfg.githubNoGraphQL, "github-no-graphql", false, "github: the simulated GitHub has no GraphQL API (an older GitHub Enterprise), so ferry reads per item through REST")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
+	fs.StringVar(&cfg.project, "project", "", "github: print the call model's projection for a repository of these counts (kubernetes, or name=count,… of "+strings.Join(github.CountNames(), ", ")+"; comments= for conversation comments) instead of running an import")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg.project != "" {
+		c, err := parseProject(cfg.project)
+		if err != nil {
+			return err
+		}
+		if cfg.faults.Latency == 0 {
+			cfg.faults.Latency = defaultLatency
+		}
+		project(out, c, cfg)
+		return nil
 	}
 	if cfg.mode == "" {
 		cfg.mode = "source-only"
@@ -147,20 +172,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, fig := range []struct {
+	type figure struct {
 		name  string
 		value any
-	}{
+	}
+	var predicted []figure
+	if cfg.source == scenario.GitHub && cfg.mode == "import" {
+		// The call model's figures for this very run (-project's model).
+		e, err := predict(f.Scenario, cfg)
+		if err != nil {
+			return err
+		}
+		predicted = []figure{{"predicted_rest_calls", e.RESTCalls}, {"predicted_graphql_requests", e.GraphQLRequests},
+			{"predicted_graphql_points", e.GraphQLPoints}}
+	}
+	for _, fig := range append(append([]figure{
 		{"objects", objects},
 		{"source_calls", ep.Stats().APIRequests},
 		{"rest_calls", ep.Stats().RESTRequests},
 		{"graphql_requests", ep.Stats().GraphQLRequests},
-		{"graphql_points", ep.Stats().GraphQLPoints},
+		{"graphql_points", ep.Stats().GraphQLPoints}}, predicted...), []figure{
 		{"lower_bound_calls", lower},
 		{"wall_seconds", fmt.Sprintf("%.3f", wall)},
 		{"objects_per_second", fmt.Sprintf("%.1f", float64(objects)/wall)},
 		{"peak_rss_mb", fmt.Sprintf("%.1f", rss)},
-	} {
+	}...) {
 		fmt.Fprintf(out, "%s %v\n", fig.name, fig.value)
 	}
 	return nil

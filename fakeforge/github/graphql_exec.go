@@ -198,6 +198,14 @@ func (queryNode) field(e *executor, at fieldAt) any {
 			return nil
 		}
 		return n
+	case "repository":
+		owner, _ := at.args["owner"].(string)
+		name, _ := at.args["name"].(string)
+		if !strings.EqualFold(owner, Owner) || !strings.EqualFold(name, Repo) {
+			e.errs = append(e.errs, fieldError("NOT_FOUND", at.path, at.f, "Could not resolve to a Repository with the name '%s/%s'.", owner, name))
+			return nil
+		}
+		return repoNode{sc: e.s.sc}
 	case "nodes":
 		ids, _ := at.args["ids"].([]any)
 		out := make([]gqlNode, len(ids))
@@ -544,6 +552,43 @@ func (p pageInfoNode) field(_ *executor, at fieldAt) any {
 			return nil
 		}
 		return encodeCursor(p.c.hi - 1)
+	}
+	return nil
+}
+
+// repoNode is the repository: its counts are the scenario's (issues
+// without the pull requests, as GitHub's issues connection counts them;
+// mentionableUsers the scenario's people).
+type repoNode struct{ sc *scenario.Scenario }
+
+func (repoNode) typeName() string { return "Repository" }
+
+func (n repoNode) field(_ *executor, at fieldAt) any {
+	c := n.sc.Config()
+	none := func(int) gqlNode { return nil } // no nodes served: counts only
+	switch at.f.Name {
+	case "id":
+		return fmt.Sprintf("R_%d", RepoID)
+	case "databaseId":
+		return RepoID
+	case "name":
+		return Repo
+	case "nameWithOwner":
+		return Owner + "/" + Repo
+	case "issues":
+		return connection(c.Issues, at, none)
+	case "pullRequests":
+		return connection(c.PullRequests, at, none)
+	case "labels":
+		return connection(c.Labels, at, none)
+	case "milestones":
+		return connection(c.Milestones, at, none)
+	case "releases":
+		return connection(c.Releases, at, none)
+	case "branchProtectionRules":
+		return connection(c.ProtectedBranches, at, none)
+	case "mentionableUsers":
+		return connection(c.Users, at, none)
 	}
 	return nil
 }

@@ -14,7 +14,10 @@
 // Query.nodes(ids:) and Query.node(id:) over User, Issue, PullRequest,
 // IssueComment, PullRequestReviewComment, PullRequestReview and Commit,
 // the Reactable reactions and PullRequest reviews connections, PageInfo
-// with opaque cursors. Queries are parsed and validated by gqlparser;
+// with opaque cursors; Query.repository(owner:, name:) with the
+// totalCounts of its issues, pullRequests, labels, milestones, releases,
+// branchProtectionRules and mentionableUsers (counts only, for a
+// pre-flight estimate). Queries are parsed and validated by gqlparser;
 // aliases, inline fragments, fragment spreads, __typename, variables and
 // @skip/@include work; introspection (__schema, __type) does not. The
 // executor is hand-written over the validated AST (graphql.go,

@@ -224,3 +224,25 @@ func (s *Scenario) gitLabEventCount() int {
 	}
 	return n
 }
+
+// SourceCounts is what the repository holds as the source tells it, for a
+// call model (source/github's Counts name the same kinds): Expected's
+// counts, and the subjects that carry reactions (reacted_items: the lists
+// carry reactions.total_count, so only these cost calls; reacted_comments:
+// none in a scenario).
+func (s *Scenario) SourceCounts(source string) (Counts, error) {
+	c, err := s.Expected(source)
+	if err != nil {
+		return nil, err
+	}
+	if source == GitHub {
+		c["reacted_items"] = s.ReactedItems()
+		c["reacted_comments"] = 0
+		c["lfs_objects"] = s.cfg.LFSObjects
+		// What the model does not take: kinds that come inside other lists.
+		for _, k := range []string{"release_assets", "requested_reviewers", "branches"} {
+			delete(c, k)
+		}
+	}
+	return c, nil
+}

@@ -5,8 +5,9 @@
 // Every object is a pure function of the seed and its index, so a scenario
 // with hundreds of thousands of comments costs no memory until a page of them
 // is asked for, and the same seed always gives the same objects. The package
-// also states what an importer must find (Expected) and the fewest API calls
-// that can find it (LowerBoundCalls).
+// also states what an importer must find (Expected), what the source says
+// it holds (SourceCounts, for call models) and the fewest API calls that
+// can find it (LowerBoundCalls).
 //
 // It knows no HTTP, no forge wire format and nothing of ferry.
 package scenario

@@ -91,6 +91,13 @@
 // earlier stage than the relation that consumes them, so a drained queue
 // means the relation is done.
 //
+// The call model (estimate.go) says what an import of a repository of
+// given counts costs — REST calls, GraphQL requests and points, hours at
+// given budgets — from the same constants and queries the relations use;
+// RepoCounts reads a repository's counts for it with one GraphQL query.
+// cmd/ferrybench -project prints it, the import API's dry_run answers it,
+// and ferrybench's TestCallModel holds it to fakeforge's measured counts.
+//
 // It knows GitHub's API and the forge model. It must not know storage,
 // jobs, retries, rate limits or progress: the engine and the HTTP client it
 // is given (Env.HTTP) own those, so nothing here sleeps, retries or counts.
