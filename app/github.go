@@ -68,7 +68,8 @@ func (g githubSource) Estimate(ctx context.Context, req *api.SourceRequest, repo
 	if err != nil {
 		return nil, fmt.Errorf("github options: %w", err)
 	}
-	client, _, err := g.e.HTTPClient(github.Type, req.APIBase, req.Credential, nil)
+	// The count query spends GraphQL points: under GraphQL's governor.
+	client, err := g.e.BudgetClient(github.Type, req.APIBase, req.Credential, github.GraphQLBudget)
 	if err != nil {
 		return nil, err
 	}

@@ -261,6 +261,14 @@ func (e *Engine) HTTPClient(sourceType, apiBase, credential string, onCall func(
 	return e.budgetClient(sourceType, apiBase, credential, "", onCall)
 }
 
+// BudgetClient is HTTPClient for another of the source's rate-limit
+// budgets for the credential (Env.Budget's; GitHub's "graphql"), for the
+// checks an endpoint makes before an import exists.
+func (e *Engine) BudgetClient(sourceType, apiBase, credential, budget string) (*http.Client, error) {
+	c, _, err := e.budgetClient(sourceType, apiBase, credential, budget, nil)
+	return c, err
+}
+
 // budgetClient is HTTPClient for one named budget of the credential.
 func (e *Engine) budgetClient(sourceType, apiBase, credential, budget string, onCall func()) (*http.Client, *sourcehttp.Governor, error) {
 	gov, host, err := e.governor(apiBase, credential, budget)

@@ -27,8 +27,11 @@ import (
 // smaller query). What it does is small: POST {query, variables}, decode
 // {data, errors}.
 
-// gqlBudget names GraphQL's rate-limit budget for Env.Budget.
-const gqlBudget = "graphql"
+// GraphQLBudget names GraphQL's rate-limit budget (Env.Budget, the
+// engine's BudgetClient): its points are counted apart from REST calls.
+const GraphQLBudget = "graphql"
+
+const gqlBudget = GraphQLBudget
 
 // gqlMaxNodes is GitHub's bound on nodes(ids:) and on a connection's first.
 const gqlMaxNodes = 100

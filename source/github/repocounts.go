@@ -55,7 +55,8 @@ type RepoCountsResult struct {
 // branches (branch protection rules) as GitHub counts them; users as its
 // mentionable users; the rest (comments, reviews, reactions, events,
 // collaborators) estimated from averages and listed in Assumed. hc is
-// the client the API's checks use. A source without GraphQL is
+// a client of the credential's GraphQL budget (GraphQLBudget). A source
+// without GraphQL is
 // ErrGraphQLUnavailable.
 func RepoCounts(ctx context.Context, hc *http.Client, apiBase, credential, fullName string) (RepoCountsResult, error) {
 	if hc == nil {
