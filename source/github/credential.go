@@ -139,7 +139,9 @@ func (a *auth) git() gitstore.Credential {
 func mintError(err error) error {
 	var he *ghinstallation.HTTPError
 	if errors.As(err, &he) && he.Response != nil {
-		return paging.FromStatus(he.Response.StatusCode, fmt.Errorf("GitHub refused an installation token (%d)", he.Response.StatusCode))
+		// The cause stays in the chain: the import endpoint's check reads
+		// its answer (lookupError).
+		return paging.FromStatus(he.Response.StatusCode, fmt.Errorf("GitHub refused an installation token (%d): %w", he.Response.StatusCode, err))
 	}
 	return err
 }
