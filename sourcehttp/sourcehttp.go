@@ -179,10 +179,12 @@ func (g *Governor) Wait(ctx context.Context) error { return g.WaitAtMost(ctx, 0)
 // WaitAtMost is Wait refusing (with *WaitError) to wait longer than max
 // (0: no bound).
 //
-// Once the source is known to have a limit, an unknown budget (a window
-// that has reset) lets one request through and holds the others until it
-// is answered: many requests sent on an unknown budget can each overrun
-// it before any answer says how much is left.
+// An unknown budget — before the source's first answer, and once the
+// source is known to have a limit, a window that has reset — lets one
+// request through and holds the others until it is answered: many
+// requests sent on an unknown budget can each overrun it before any
+// answer says how much is left. A source whose answers say nothing of a
+// limit is not held after its first answer.
 func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error {
 	waited := false
 	for {
@@ -199,7 +201,8 @@ func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error 
 			until = g.reset
 		}
 		if !now.Before(until) {
-			if g.remaining < 0 && g.limit > 0 && g.inflight > 0 && g.probe != nil {
+			probing := g.remaining < 0 && (g.limit > 0 || g.observed.IsZero())
+			if probing && g.inflight > 0 && g.probe != nil {
 				probe := g.probe
 				g.mu.Unlock()
 				select {
@@ -209,7 +212,7 @@ func (g *Governor) WaitAtMost(ctx context.Context, maxWait time.Duration) error 
 					return ctx.Err()
 				}
 			}
-			if g.remaining < 0 && g.limit > 0 && g.probe == nil {
+			if probing && g.probe == nil {
 				g.probe = make(chan struct{})
 			}
 			if g.remaining > 0 {
@@ -404,6 +407,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		r, err := rewind(req)
 		if err != nil {
+			if t.Governor != nil {
+				t.Governor.Release() // let through, never sent
+			}
 			return nil, err
 		}
 		if t.OnCall != nil {

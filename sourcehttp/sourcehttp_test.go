@@ -369,14 +369,21 @@ func TestGovernorCountsRequestsInFlight(t *testing.T) {
 		}
 		return n
 	}
-	for i := 0; i < 5; i++ { // limit unknown: five go at once
+	if err := g.Wait(context.Background()); err != nil { // first contact
+		t.Fatal(err)
+	}
+	answer(9)
+	for i := 0; i < 5; i++ { // five sent together
 		if err := g.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	answer(9) // the first answer, before the other four reached the source
+	// The source's window turned over before ours did: the first answer of
+	// the new one counts itself alone; the other four are on their way.
+	reset += 60
+	answer(9)
 	if n := passes(); n != 5 {
-		t.Fatalf("%d more requests let through on a budget of 10 with 5 sent, want 5", n)
+		t.Fatalf("%d more requests let through on a new window of 10 with 5 sent, want 5", n)
 	}
 	for _, r := range []int{5, 4, 3, 2, 1, 0, 0, 0, 0} { // every answer arrives
 		answer(r)
@@ -385,7 +392,7 @@ func TestGovernorCountsRequestsInFlight(t *testing.T) {
 		t.Fatalf("%d requests let through on a spent budget", n)
 	}
 
-	clock.Sleep(context.Background(), 2*time.Minute) // the window resets
+	clock.Sleep(context.Background(), 3*time.Minute) // the window resets
 	reset += 180
 	if err := g.Wait(context.Background()); err != nil { // the probe
 		t.Fatal(err)
@@ -426,5 +433,27 @@ func TestGovernorBehindASlowClock(t *testing.T) {
 	cancel()
 	if err := g.Wait(second); err != nil {
 		t.Fatalf("a second request waited for the first (%v): the skewed reset read as a new window", err)
+	}
+}
+
+// TestGovernorProbesFirstContact: before any answer, one request goes and
+// the others wait for what it says; a source whose answers carry no rate
+// headers is not held after that.
+func TestGovernorProbesFirstContact(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	g := NewGovernor(clock)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(context.Background()); err != nil { // the first contact
+		t.Fatal(err)
+	}
+	if err := g.Wait(canceled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a second request went out (err %v) before the first contact was answered", err)
+	}
+	g.Observe(&http.Response{StatusCode: 200, Header: http.Header{}}, false) // no rate headers
+	for i := 0; i < 3; i++ {
+		if err := g.Wait(canceled); err != nil {
+			t.Fatalf("request %d held on a source without a limit: %v", i, err)
+		}
 	}
 }

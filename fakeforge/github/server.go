@@ -235,7 +235,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limit answers.
 func (s *Server) Profile() traffic.Profile {
 	return traffic.Profile{
-		Family:        Family,
+		Family: func(r *http.Request) (string, bool, bool) {
+			f, api, charged := Family(r)
+			// Without GraphQL its 404 is a route the server lacks: a
+			// request, not a spent unit of the REST budget.
+			if s.opts.NoGraphQL && isGraphQL(r.URL.Path) {
+				charged = false
+			}
+			return f, api, charged
+		},
 		Credential:    s.credential,
 		Installation:  IsInstallationCredential,
 		RateHeaders:   rateHeaders,
