@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -97,45 +96,9 @@ func TestGitHubAppImportEndToEnd(t *testing.T) {
 // secrets (checkNoSecret's dump, once for many secrets).
 func databaseText(t *testing.T, in *apptest.Instance) string {
 	t.Helper()
-	ctx := context.Background()
-	db := in.App.Store.DB()
-	rows, err := db.QueryContext(ctx, tablesQuery(in.Engine.Name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
 	var b strings.Builder
-	for _, tbl := range tables {
-		r, err := db.QueryContext(ctx, "SELECT * FROM "+tbl)
-		if err != nil {
-			t.Fatalf("dump %s: %v", tbl, err)
-		}
-		cols, _ := r.Columns()
-		for r.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := r.Scan(ptrs...); err != nil {
-				t.Fatalf("dump %s: %v", tbl, err)
-			}
-			for i, v := range vals {
-				if raw, ok := v.([]byte); ok {
-					vals[i] = string(raw)
-				}
-			}
-			fmt.Fprintln(&b, vals...)
-		}
-		r.Close()
+	for _, text := range databaseTables(t, in) {
+		b.WriteString(text)
 	}
 	return b.String()
 }

@@ -347,24 +347,41 @@ func checkNoSecret(t *testing.T, in *apptest.Instance, logs, secret string) {
 	if strings.Contains(logs, secret) {
 		t.Errorf("source token found in the logs")
 	}
+	for tbl, text := range databaseTables(t, in) {
+		if strings.Contains(text, secret) {
+			t.Errorf("source token stored in clear in table %s", tbl)
+		}
+	}
+}
+
+// databaseTables is every row of every table as text, by table, for
+// looking for secrets: bytes as text, not decimal bytes, so a token would
+// show.
+func databaseTables(t *testing.T, in *apptest.Instance) map[string]string {
+	t.Helper()
 	ctx := context.Background()
-	rows, err := in.App.Store.DB().QueryContext(ctx, tablesQuery(in.Engine.Name))
+	db := in.App.Store.DB()
+	rows, err := db.QueryContext(ctx, tablesQuery(in.Engine.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tables []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		tables = append(tables, n)
 	}
 	rows.Close()
+	out := map[string]string{}
 	for _, tbl := range tables {
-		r, err := in.App.Store.DB().QueryContext(ctx, "SELECT * FROM "+tbl)
+		r, err := db.QueryContext(ctx, "SELECT * FROM "+tbl)
 		if err != nil {
 			t.Fatalf("dump %s: %v", tbl, err)
 		}
 		cols, _ := r.Columns()
+		var b strings.Builder
 		for r.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))
@@ -375,16 +392,16 @@ func checkNoSecret(t *testing.T, in *apptest.Instance, logs, secret string) {
 				t.Fatalf("dump %s: %v", tbl, err)
 			}
 			for i, v := range vals {
-				if b, ok := v.([]byte); ok {
-					vals[i] = string(b) // text, not decimal bytes, so a token would show
+				if raw, ok := v.([]byte); ok {
+					vals[i] = string(raw)
 				}
 			}
-			if strings.Contains(fmt.Sprint(vals...), secret) {
-				t.Errorf("source token stored in clear in table %s", tbl)
-			}
+			fmt.Fprintln(&b, vals...)
 		}
 		r.Close()
+		out[tbl] = b.String()
 	}
+	return out
 }
 
 func tablesQuery(engine string) string {

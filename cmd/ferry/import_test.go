@@ -283,20 +283,7 @@ func TestImportCLI(t *testing.T) {
 // smaller than the import: the progress says it waits for the rate limit
 // and until when, and the import still finishes cleanly.
 func TestImportCLIRateLimitWait(t *testing.T) {
-	sc, err := scenario.Preset("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The import makes ~22 REST calls (GraphQL reads the per-item data).
-	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
-		Faults: traffic.Faults{RateLimit: 8, RateLimitPeriod: 3 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
-		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
-	tok := writeFile(t, "gh-token", f.GitHub.Token)
+	f, in, tok := limitedGitHub(t, 8)
 	r := runImport(t, in, "", "github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "limited",
 		"--github-hostname", f.GitHub.URL, "--source-token-file", tok, "--interval", "100ms")
 	if r.code != 0 || !strings.Contains(r.stdout, "result: finished cleanly") {
@@ -315,21 +302,8 @@ func TestImportCLIRateLimitWait(t *testing.T) {
 // running, says how to follow it again and exits 3; watching again sees
 // it to a clean finish.
 func TestImportCLIDetachAndInterrupt(t *testing.T) {
-	sc, err := scenario.Preset("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A budget of 6 calls per 3 s makes the import (~22 REST calls)
-	// outlast the steps.
-	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
-		Faults: traffic.Faults{RateLimit: 6, RateLimitPeriod: 3 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
-		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
-	tok := writeFile(t, "gh-token", f.GitHub.Token)
+	// 6 calls per 3 s makes the import outlast the steps.
+	f, in, tok := limitedGitHub(t, 6)
 	r := runImport(t, in, "", "github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "detached",
 		"--github-hostname", f.GitHub.URL, "--source-token-file", tok, "--detach")
 	var id int64
@@ -374,4 +348,24 @@ func TestImportCLIDetachAndInterrupt(t *testing.T) {
 		!strings.Contains(w.stdout, "result: finished cleanly") {
 		t.Fatalf("watch after Ctrl-C: exit %d", w.code)
 	}
+}
+
+// limitedGitHub is a simulated GitHub (small scenario) whose REST budget is
+// budget calls per 3 s — the import makes ~22 REST calls, GraphQL reading
+// the per-item data — a ferry that may reach it, and a file with its token.
+func limitedGitHub(t *testing.T, budget int) (*fakeforge.Forge, *apptest.Instance, string) {
+	t.Helper()
+	sc, err := scenario.Preset("small", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
+		Faults: traffic.Faults{RateLimit: budget, RateLimitPeriod: 3 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
+		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
+	return f, in, writeFile(t, "gh-token", f.GitHub.Token)
 }
