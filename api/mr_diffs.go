@@ -81,6 +81,21 @@ type mrRange struct {
 
 // mergeRequestRange finds {iid} as the merge request routes do and the
 // commits it compares.
+// pagedMergeRequestRange reads a list's page parameters (and nothing
+// else) and the merge request's range.
+func (s *Server) pagedMergeRequestRange(r *http.Request) (store.Page, mrRange, error) {
+	p, err := s.params(r)
+	if err != nil {
+		return store.Page{}, mrRange{}, err
+	}
+	pg := page(p)
+	if err := p.err(); err != nil {
+		return store.Page{}, mrRange{}, err
+	}
+	rg, err := s.mergeRequestRange(r)
+	return pg, rg, err
+}
+
 func (s *Server) mergeRequestRange(r *http.Request) (mrRange, error) {
 	var it issuable
 	var ref projectRef
@@ -162,15 +177,7 @@ func (s *Server) mrDiff(ctx context.Context, rg mrRange, limits gitstore.DiffLim
 }
 
 func (s *Server) listMergeRequestCommits(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	pg := page(p)
-	if err := p.err(); err != nil {
-		return err
-	}
-	rg, err := s.mergeRequestRange(r)
+	pg, rg, err := s.pagedMergeRequestRange(r)
 	if err != nil {
 		return err
 	}

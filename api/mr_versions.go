@@ -51,15 +51,7 @@ func (s *Server) mergeRequestVersion(r *http.Request, rg mrRange) (mergeRequestD
 }
 
 func (s *Server) listMergeRequestVersions(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.params(r)
-	if err != nil {
-		return err
-	}
-	pg := page(p)
-	if err := p.err(); err != nil {
-		return err
-	}
-	rg, err := s.mergeRequestRange(r)
+	pg, rg, err := s.pagedMergeRequestRange(r)
 	if err != nil {
 		return err
 	}
