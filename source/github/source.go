@@ -80,12 +80,9 @@ func (*Source) Type() string { return Type }
 // (APIBase's result); Env.SourceRef the numeric repository id, or
 // "owner/name".
 func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage, error) {
-	r, err := newRun(env, &s.apps)
+	r, err := newRun(env, s)
 	if err != nil {
 		return nil, err
-	}
-	if r.gql != nil {
-		r.gql.memo = &s.noGraphQL
 	}
 	base := []importer.Relation{r.labels(), r.milestones(), r.releases(), r.protectedBranches()}
 	if r.opts.CollaboratorsImport {
@@ -150,7 +147,14 @@ type repoMeta struct {
 	FullName string
 }
 
-func newRun(env *importer.Env, apps *installations) (*run, error) {
+// newRun builds a run; src (nil in tests) shares what runs learn: the
+// installations' tokens and the GraphQL endpoints found unavailable.
+func newRun(env *importer.Env, src *Source) (*run, error) {
+	var apps *installations
+	var memo *gqlMemo
+	if src != nil {
+		apps, memo = &src.apps, &src.noGraphQL
+	}
 	if env == nil {
 		return nil, errors.New("github: no import environment")
 	}
@@ -178,7 +182,7 @@ func newRun(env *importer.Env, apps *installations) (*run, error) {
 	}
 	r := &run{env: env, opts: opts, client: client, auth: a, base: base, host: sourceHost(base), perPage: opts.PaginationLimit}
 	if env.Budget != nil {
-		r.gql = &gqlClient{hc: a.client(env.Budget(gqlBudget)), url: graphqlURL(base), token: a.token}
+		r.gql = &gqlClient{hc: a.client(env.Budget(gqlBudget)), url: graphqlURL(base), token: a.token, memo: memo}
 	}
 	return r, nil
 }
