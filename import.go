@@ -83,6 +83,29 @@ type ImportRelation struct {
 	State      string
 	Error      string
 	UpdatedAt  time.Time
+	// Transfer is the relation's transfer in flight, while a page is one
+	// long step (a repository's git fetch); zero when there is none.
+	Transfer Transfer
+}
+
+// Transfer is how far a relation's one long step has come, in its own
+// unit (git objects received out of the total the source announced): it
+// gives the ETA a rate before the relation has written a page.
+type Transfer struct {
+	Done, Total int64
+	StartedAt   *time.Time
+}
+
+// secondsLeft is the transfer's own ETA at its rate so far, or false.
+func (t Transfer) secondsLeft(now time.Time) (int64, bool) {
+	if t.Total <= 0 || t.Done <= 0 || t.StartedAt == nil {
+		return 0, false
+	}
+	elapsed := now.Sub(*t.StartedAt).Seconds()
+	if elapsed <= 0 {
+		return 0, false
+	}
+	return int64(float64(max(t.Total-t.Done, 0)) / (float64(t.Done) / elapsed)), true
 }
 
 // ImportFailure is one item (or relation) that could not be imported.
@@ -145,16 +168,18 @@ type VerificationCheck struct {
 }
 
 // SecondsLeft estimates the seconds an import still needs: the items left
-// of the relations whose totals are known, over the rate so far, plus a
-// rate-limit wait. Nil when nothing is known yet (no totals, nothing read)
-// or the import has ended. Relations of unknown length are not counted, so
-// it is a lower bound while some remain.
+// of the relations whose totals are known, over the rate so far, plus the
+// longest transfer in flight at its own rate (a repository being fetched:
+// the relations of a stage run together), plus a rate-limit wait. Nil when
+// nothing is known yet (no totals, nothing read, no transfer) or the
+// import has ended. Relations of unknown length are not counted, so it is
+// a lower bound while some remain.
 func (im *Import) SecondsLeft(rels []*ImportRelation, now time.Time) *int64 {
 	if ImportDone(im.Status) || im.StartedAt == nil {
 		return nil
 	}
-	var done, left int64
-	known := false
+	var done, left, transfer int64
+	known, moving := false, false
 	for _, r := range rels {
 		done += r.Fetched
 		if r.Total >= 0 {
@@ -163,12 +188,22 @@ func (im *Import) SecondsLeft(rels []*ImportRelation, now time.Time) *int64 {
 				left += max(r.Total-r.Fetched, 0)
 			}
 		}
+		if r.State == RelationPending {
+			if t, ok := r.Transfer.secondsLeft(now); ok {
+				transfer, moving = max(transfer, t), true
+			}
+		}
 	}
 	elapsed := now.Sub(*im.StartedAt).Seconds()
-	if !known || done == 0 || elapsed <= 0 {
+	var secs int64
+	switch {
+	case known && done > 0 && elapsed > 0:
+		secs = int64(float64(left)/(float64(done)/elapsed)) + transfer
+	case moving:
+		secs = transfer
+	default:
 		return nil
 	}
-	secs := int64(float64(left) / (float64(done) / elapsed))
 	if im.RateLimitUntil != nil && im.RateLimitUntil.After(now) {
 		secs += int64(im.RateLimitUntil.Sub(now).Seconds())
 	}

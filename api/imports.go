@@ -220,6 +220,25 @@ type relationProgress struct {
 	Imported int64  `json:"imported"`
 	Failed   int64  `json:"failed"`
 	Total    *int64 `json:"total"`
+	// Transfer is the relation's transfer in flight (a ferry extension):
+	// a repository being fetched, in git objects, while its page is one
+	// long step; absent otherwise.
+	Transfer *transferProgress `json:"transfer,omitempty"`
+}
+
+// transferProgress is ferry.Transfer as the API shows it.
+type transferProgress struct {
+	Unit  string `json:"unit"` // "objects"
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"`
+}
+
+// transferOf is a pending relation's transfer in flight, or nil.
+func transferOf(rel *ferry.ImportRelation) *transferProgress {
+	if rel.State != ferry.RelationPending || rel.Transfer.Total <= 0 {
+		return nil
+	}
+	return &transferProgress{Unit: "objects", Done: rel.Transfer.Done, Total: rel.Transfer.Total}
 }
 
 // getImportStatus is GET /projects/:id/import.
@@ -301,7 +320,8 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 		out.Stage = &im.Stage
 	}
 	for _, rel := range rels {
-		rp := relationProgress{Name: rel.Name, Stage: rel.Stage, State: rel.State, Fetched: rel.Fetched, Imported: rel.Imported, Failed: rel.Failed}
+		rp := relationProgress{Name: rel.Name, Stage: rel.Stage, State: rel.State, Fetched: rel.Fetched, Imported: rel.Imported, Failed: rel.Failed,
+			Transfer: transferOf(rel)}
 		if rel.Total >= 0 {
 			t := rel.Total
 			rp.Total = &t

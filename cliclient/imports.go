@@ -66,6 +66,16 @@ type Relation struct {
 	Imported int64  `json:"imported"`
 	Failed   int64  `json:"failed"`
 	Total    *int64 `json:"total"`
+	// Transfer is a repository being fetched, in git objects (ferry's
+	// extension); nil when nothing is in flight.
+	Transfer *Transfer `json:"transfer"`
+}
+
+// Transfer is how far a relation's transfer in flight has come.
+type Transfer struct {
+	Unit  string `json:"unit"`
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"`
 }
 
 // FailedRelation is one failure of an import.

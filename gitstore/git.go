@@ -27,6 +27,9 @@ type gitCmd struct {
 	Stdout io.Writer // nil: collected and returned by run
 	// Secrets are scrubbed from stderr before it is put into an error.
 	Secrets []string
+	// Progress, when set, receives git's progress meters (the command
+	// must ask for them with --progress); they are kept out of stderr.
+	Progress func(Progress)
 }
 
 type kv struct{ Key, Value string }
@@ -97,7 +100,16 @@ func (s *Store) run(ctx context.Context, c gitCmd) ([]byte, error) {
 	}
 	stderr := &limitedBuffer{max: maxStderr}
 	cmd.Stderr = stderr
-	if err := cmd.Run(); err != nil {
+	var meters *progressWriter
+	if c.Progress != nil {
+		meters = &progressWriter{next: stderr, report: c.Progress}
+		cmd.Stderr = meters
+	}
+	err := cmd.Run()
+	if meters != nil {
+		_ = meters.flush() // a limitedBuffer never fails
+	}
+	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
 		}

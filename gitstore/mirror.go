@@ -274,7 +274,7 @@ func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []
 				headSHA = sha
 			}
 		}
-		c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", "--quiet", "--end-of-options", r.url}, refspecs...)
+		c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", quietOrProgress(ctx, &c), "--end-of-options", r.url}, refspecs...)
 		if _, err := s.run(ctx, c); err != nil {
 			return err
 		}
@@ -344,7 +344,7 @@ func (s *Store) FetchCommits(ctx context.Context, id int64, sourceURL string, cr
 		r := remote{url: u.String(), protocols: "http:https", cred: cred}
 		err = s.withRemote(ctx, dir, r, func(c gitCmd) error {
 			get := func(shas []string) error {
-				c.Args = []string{"fetch", "--no-write-fetch-head", "--quiet", "--no-tags", "--end-of-options", r.url}
+				c.Args = []string{"fetch", "--no-write-fetch-head", quietOrProgress(ctx, &c), "--no-tags", "--end-of-options", r.url}
 				for _, sha := range shas {
 					c.Args = append(c.Args, "+"+sha+":"+bySHA[sha][0])
 				}

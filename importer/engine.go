@@ -826,6 +826,7 @@ func drain(window []future) {
 // could tell was transient.
 func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, error) {
 	var page Page
+	ctx = gitstore.WithProgress(ctx, r.transferTracker(ctx))
 	err := sourcehttp.Retry(ctx, r.e.cfg.Clock, r.e.cfg.FetchAttempts, func(err error) bool {
 		var perm *Permanent
 		var wait *sourcehttp.WaitError
@@ -838,6 +839,38 @@ func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, 
 		return Page{}, err
 	}
 	return page, nil
+}
+
+// transferTracker records the progress of a git transfer the page's fetch
+// makes (a repository mirrored: objects received out of the total), so the
+// status has a bar and an ETA long before the page is written: the first
+// report of the fetch, then at most one a second, each in a small write of
+// its own. A report that comes while the last one is still being written
+// is dropped rather than hold git's output; the page's checkpoint settles
+// the figures anyway. Only "Receiving objects" counts: the deltas resolved
+// after it have totals of their own.
+func (r *relationRun) transferTracker(ctx context.Context) func(gitstore.Progress) {
+	var mu sync.Mutex
+	var last time.Time
+	first := true
+	return func(p gitstore.Progress) {
+		if p.Phase != "Receiving objects" || !mu.TryLock() {
+			return
+		}
+		defer mu.Unlock()
+		now := time.Now()
+		if !first && now.Sub(last) < time.Second {
+			return
+		}
+		restart := first
+		first, last = false, now
+		err := r.e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+			return tx.SetRelationTransfer(ctx, r.im.ID, r.rel.Name(), p.Done, p.Total, restart)
+		})
+		if err != nil && ctx.Err() == nil {
+			r.e.cfg.Log.WarnContext(ctx, "record transfer progress", "import_id", r.im.ID, "relation", r.rel.Name(), "error", err)
+		}
+	}
 }
 
 // stopped reports whether the import was canceled or ended meanwhile.

@@ -34,6 +34,7 @@ type fakeForge struct {
 	mu             sync.Mutex
 	calls          map[string]int
 	onIssuesPage   func(page int) // called before answering issues?page=N
+	onLabelsPage   func(page int) // called before answering labels?page=N
 	rateLimited    func() (remaining int, reset time.Time, ok bool)
 }
 
@@ -73,6 +74,9 @@ func (f *fakeForge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.URL.Path == "/labels":
+		if f.onLabelsPage != nil {
+			f.onLabelsPage(page)
+		}
 		list(f.labels, func(i int) any { return fmt.Sprintf("label-%d", i) })
 	case r.URL.Path == "/issues":
 		if f.onIssuesPage != nil {
@@ -125,6 +129,9 @@ type fakeOptions struct {
 	BadIssue  int64  `json:"bad_issue"`  // comes without an iid
 	GoneNotes string `json:"gone_notes"` // this issue's notes are gone at the source
 	Hang      bool   `json:"hang"`       // the notes relation never answers
+	// Transfer makes the first labels page a transfer in flight: 40 of
+	// 100 objects received before its request.
+	Transfer bool `json:"transfer"`
 }
 
 func testOptions(env *importer.Env) fakeOptions {
@@ -148,6 +155,10 @@ func (l listRel) Fetch(ctx context.Context, cursor string) (importer.Page, error
 	var p importer.Page
 	sid := func(id string) forge.SourceID { return forge.SourceID{Type: "fake", Host: "fake.test", ID: id} }
 	if l.name == "labels" {
+		if cursor == "" && testOptions(l.env).Transfer {
+			gitstore.ReportProgress(ctx, gitstore.Progress{Phase: "Resolving deltas", Done: 1, Total: 1000})
+			gitstore.ReportProgress(ctx, gitstore.Progress{Phase: "Receiving objects", Done: 40, Total: 100})
+		}
 		var names []string
 		h, err := get(ctx, l.env, "/labels?page="+page, &names)
 		if err != nil {
@@ -339,6 +350,62 @@ func count(t *testing.T, s *store.Store, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A transfer in flight (a repository being fetched) shows in its relation
+// and gives the import an ETA before any page is written.
+func TestTransferInFlightGivesAnETA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		f := &fakeForge{labels: 3, issues: 1, calls: map[string]int{}}
+		var during *ferry.Transfer
+		var eta *int64
+		var importID int64
+		f.onLabelsPage = func(page int) {
+			if page != 1 {
+				return
+			}
+			ctx := context.Background()
+			_ = s.Read(ctx, func(tx *store.Tx) error {
+				im, err := tx.ImportByID(ctx, importID)
+				if err != nil {
+					return err
+				}
+				rels, err := tx.Relations(ctx, importID)
+				if err != nil {
+					return err
+				}
+				for _, r := range rels {
+					if r.Name == "labels" {
+						during = &r.Transfer
+					}
+				}
+				// Half a minute in, 40 of 100 objects: 45 s to go.
+				eta = im.SecondsLeft(rels, during.StartedAt.Add(30*time.Second))
+				return nil
+			})
+		}
+		h := newHarness(t, s, f, nil)
+		// f.mu orders the write of importID before the hook reads it:
+		// ServeHTTP takes f.mu before it calls the hook.
+		im := &ferry.Import{Options: `{"transfer": true}`}
+		f.mu.Lock()
+		h.schedule(t, im)
+		importID = im.ID
+		f.mu.Unlock()
+		im = h.wait(t, im.ID)
+		if im.Status != ferry.ImportFinished {
+			t.Fatalf("status %s", im.Status)
+		}
+		if during == nil || during.Done != 40 || during.Total != 100 || during.StartedAt == nil {
+			t.Fatalf("transfer during the page: %+v, want 40 of 100 objects with a start", during)
+		}
+		if eta == nil || *eta != 45 {
+			t.Errorf("ETA during the transfer %v, want 45", eta)
+		}
+		if got := im.SecondsLeft(nil, time.Now()); got != nil {
+			t.Errorf("ETA of a finished import %d, want none", *got)
+		}
+	})
 }
 
 func TestImportRunsStagesToTheEnd(t *testing.T) {

@@ -162,15 +162,36 @@ func (tx *Tx) StartStage(ctx context.Context, importID int64, index int, name st
 	return nil
 }
 
-const relationCols = `import_id, stage_index, stage, name, page_cursor, fetched, imported, failed, total, state, error, updated_at`
+const relationCols = `import_id, stage_index, stage, name, page_cursor, fetched, imported, failed, total, state, error, updated_at,
+	transfer_done, transfer_total, transfer_started_at`
 
 func scanRelation(row interface{ Scan(...any) error }) (*ferry.ImportRelation, error) {
 	var r ferry.ImportRelation
-	if err := row.Scan(&r.ImportID, &r.StageIndex, &r.Stage, &r.Name, &r.Cursor, &r.Fetched, &r.Imported, &r.Failed, &r.Total, &r.State, &r.Error, &r.UpdatedAt); err != nil {
+	var transferStarted sql.NullTime
+	if err := row.Scan(&r.ImportID, &r.StageIndex, &r.Stage, &r.Name, &r.Cursor, &r.Fetched, &r.Imported, &r.Failed, &r.Total, &r.State, &r.Error, &r.UpdatedAt,
+		&r.Transfer.Done, &r.Transfer.Total, &transferStarted); err != nil {
 		return nil, err
 	}
 	r.UpdatedAt = r.UpdatedAt.UTC()
+	r.Transfer.StartedAt = timePtr(transferStarted)
 	return &r, nil
+}
+
+// SetRelationTransfer records how far a pending relation's transfer in
+// flight has come (ferry.Transfer); restart begins a new one, timed from
+// now. It moves no counter and no cursor, so a checkpoint racing it is
+// unaffected, and it does nothing once the relation has ended.
+func (tx *Tx) SetRelationTransfer(ctx context.Context, importID int64, name string, done, total int64, restart bool) error {
+	now := tx.Now()
+	started := `COALESCE(transfer_started_at, $3)`
+	if restart {
+		started = `$3`
+	}
+	if _, err := tx.q.ExecContext(ctx, `UPDATE import_relations SET transfer_done = $1, transfer_total = $2, transfer_started_at = `+started+`
+		WHERE import_id = $4 AND name = $5 AND state = 'pending'`, done, total, now, importID, name); err != nil {
+		return fmt.Errorf("transfer of %s: %w", name, err)
+	}
+	return nil
 }
 
 // Relation returns one relation checkpoint or ENOTFOUND.

@@ -275,6 +275,10 @@ type relationView struct {
 	Failed   int64  `json:"failed"`
 	Total    int64  `json:"total"` // -1: unknown
 	Error    string `json:"error,omitempty"`
+	// A repository being fetched: git objects received of the total
+	// (0 of 0 when nothing is in flight).
+	TransferDone  int64 `json:"transfer_done"`
+	TransferTotal int64 `json:"transfer_total"`
 }
 
 // max is the scale of the relation's progress bars: its total when
@@ -347,8 +351,12 @@ func (h *Handler) loadImport(ctx context.Context, s *session, idText string) (*i
 			}
 		}
 		for _, rel := range rels {
-			v.Relations = append(v.Relations, relationView{Name: rel.Name, Stage: rel.Stage, State: rel.State, Fetched: rel.Fetched,
-				Imported: rel.Imported, Failed: rel.Failed, Total: rel.Total, Error: rel.Error})
+			rv := relationView{Name: rel.Name, Stage: rel.Stage, State: rel.State, Fetched: rel.Fetched,
+				Imported: rel.Imported, Failed: rel.Failed, Total: rel.Total, Error: rel.Error}
+			if rel.State == ferry.RelationPending && rel.Transfer.Total > 0 {
+				rv.TransferDone, rv.TransferTotal = rel.Transfer.Done, rel.Transfer.Total
+			}
+			v.Relations = append(v.Relations, rv)
 		}
 		if secs := im.SecondsLeft(rels, now); secs != nil {
 			v.ETA = (time.Duration(*secs) * time.Second).String()

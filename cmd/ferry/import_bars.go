@@ -39,6 +39,9 @@ func barText(rel cliclient.Relation) string {
 		total = fmt.Sprint(*rel.Total)
 	}
 	s := fmt.Sprintf("%d/%s", rel.Imported, total)
+	if t := rel.Transfer; t != nil && rel.State == "pending" {
+		s += fmt.Sprintf(" · git %d/%d objects", t.Done, t.Total)
+	}
 	if rel.Failed > 0 {
 		s += fmt.Sprintf(" · %d failed", rel.Failed)
 	}
@@ -87,6 +90,13 @@ func (b *bars) project(label string, st *cliclient.ImportStatus) {
 		if rel.State != "pending" || done {
 			r.bar.SetTotal(max(rel.Imported, 1), true) // full
 			r.done = true
+			continue
+		}
+		if t := rel.Transfer; t != nil && t.Total > 0 && rel.Imported == 0 {
+			// A repository being fetched: the bar shows the git objects
+			// received, one short of full until its relation ends.
+			r.bar.SetTotal(t.Total+1, false)
+			r.bar.SetCurrent(t.Done)
 			continue
 		}
 		// The bar completes only with its relation: until then its total

@@ -280,6 +280,9 @@ func relationText(rel cliclient.Relation) string {
 		total = fmt.Sprint(*rel.Total)
 	}
 	s := fmt.Sprintf("%d/%s imported, %d fetched", rel.Imported, total, rel.Fetched)
+	if t := rel.Transfer; t != nil && rel.State == "pending" {
+		s += fmt.Sprintf(", git %d/%d objects received", t.Done, t.Total)
+	}
 	if rel.Failed > 0 {
 		s += fmt.Sprintf(", %d failed", rel.Failed)
 	}

@@ -38,6 +38,10 @@
         tr.querySelector(".n-" + p[0]).textContent = p[1];
       });
       tr.querySelector(".n-total").textContent = rel.total >= 0 ? rel.total : "?";
+      var tf = tr.querySelector(".transfer");
+      tf.hidden = !(rel.transfer_total > 0);
+      tr.querySelector(".n-transfer").textContent = rel.transfer_done;
+      tr.querySelector(".n-transfer-total").textContent = rel.transfer_total;
     });
     // A relation the page does not list yet (a new stage started):
     // the server renders it.
