@@ -146,7 +146,9 @@ type Expectation struct {
 	// What is counted: forge.KindNote or forge.KindAwardEmoji objects of
 	// the item (or of the note), whose source id starts with Prefix; with
 	// UserOnly, notes that are not system notes; with Emoji, award emoji of
-	// that name only.
+	// that name only. On the project as a whole: forge.KindIssue or
+	// forge.KindMergeRequest for a list's total, or KindGitRefs for the
+	// refs of its repository whose names start with Prefix.
 	Kind     string
 	Prefix   string
 	UserOnly bool
@@ -155,6 +157,24 @@ type Expectation struct {
 	// SourceURL and Title name the item in the failure a shortfall makes.
 	SourceURL string
 	Title     string
+}
+
+// KindGitRefs is the Expectation kind of a repository's refs: what a
+// source advertised when it was mirrored, by where they land (Prefix
+// "refs/heads/", "refs/tags/", "refs/merge-requests/").
+const KindGitRefs = "git_refs"
+
+// GitRefsCheck names the verification check of refs landing under prefix.
+func GitRefsCheck(prefix string) string {
+	switch prefix {
+	case "refs/heads/":
+		return "branches"
+	case "refs/tags/":
+		return "tags"
+	case "refs/merge-requests/":
+		return "merge_request_refs"
+	}
+	return "refs " + prefix
 }
 
 // VerificationCheck sums one Type of expectation over an import: what the

@@ -89,9 +89,20 @@ func TestBitbucketServerImportEndToEnd(t *testing.T) {
 					comments += len(a.Thread)
 				}
 			}
-			if v, _ := st["verification"].(map[string]any); comments == 0 || v == nil || v["status"] != "passed" ||
-				fmt.Sprint(v["checks"]) != fmt.Sprintf("[map[expected:%d imported:%d missing:0 object_type:comments]]", comments, comments) {
-				t.Errorf("verification %v, want every one of the %d comments matched", st["verification"], comments)
+			// So were the refs the server advertised: branches, tags and
+			// pull request heads.
+			v, _ := st["verification"].(map[string]any)
+			checks := map[string]string{}
+			if v != nil {
+				for _, c := range v["checks"].([]any) {
+					c := c.(map[string]any)
+					checks[fmt.Sprint(c["object_type"])] = fmt.Sprintf("%v/%v missing %v", c["imported"], c["expected"], c["missing"])
+				}
+			}
+			if comments == 0 || v == nil || v["status"] != "passed" || len(checks) != 4 ||
+				checks["comments"] != fmt.Sprintf("%d/%d missing 0", comments, comments) ||
+				checks["branches"] != "17/17 missing 0" || checks["tags"] != "3/3 missing 0" || checks["merge_request_refs"] != "49/49 missing 0" {
+				t.Errorf("verification %v, want every one of the %d comments and the refs matched", st["verification"], comments)
 			}
 			proj := must(root.Projects.GetProject(int(id), nil))(t)
 			if proj.PathWithNamespace != "bbs/team/NEW-NAME" || proj.Visibility != gitlab.PrivateVisibility {

@@ -217,9 +217,14 @@ func (s *Store) fetch(ctx context.Context, id int64, wiki bool, r remote, refspe
 		}
 		created = true
 	}
-	err = s.fetchInto(ctx, dir, r, refspecs)
+	advertised, err := s.fetchInto(ctx, dir, r, refspecs)
 	if err != nil && created {
 		_ = s.removeDir(dir)
+	}
+	if err == nil && !wiki {
+		if o := observerOf(ctx); o.Advertised != nil {
+			o.Advertised(advertised)
+		}
 	}
 	return err
 }
@@ -256,30 +261,37 @@ func (s *Store) withRemote(ctx context.Context, dir string, r remote, fn func(c 
 	return fn(c)
 }
 
-func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) error {
-	return s.withRemote(ctx, dir, r, func(c gitCmd) error {
-		// Ask for HEAD first: it tells the source's default branch and fails
-		// fast on a wrong URL or credential.
-		c.Args = []string{"ls-remote", "--symref", "--end-of-options", r.url, "HEAD"}
+func (s *Store) fetchInto(ctx context.Context, dir string, r remote, refspecs []string) (advertised RefCounts, err error) {
+	err = s.withRemote(ctx, dir, r, func(c gitCmd) error {
+		// Ask for HEAD and the refs to fetch first: HEAD tells the source's
+		// default branch and fails fast on a wrong URL or credential; the
+		// refs are what the source declares it holds, for the import's
+		// verification.
+		c.Args = append([]string{"ls-remote", "--symref", "--end-of-options", r.url, "HEAD"}, refspecSources(refspecs)...)
 		out, err := s.run(ctx, c)
 		if err != nil {
 			return err
 		}
 		head := ""
 		headSHA := ""
+		var names []string
 		for _, l := range lines(out) {
 			if target, ok := strings.CutPrefix(l, "ref: "); ok {
 				head, _, _ = strings.Cut(target, "\t")
 			} else if sha, name, ok := strings.Cut(l, "\t"); ok && name == "HEAD" {
 				headSHA = sha
+			} else if ok {
+				names = append(names, name)
 			}
 		}
+		advertised = countMapped(names, refspecs)
 		c.Args = append([]string{"fetch", "--prune", "--no-write-fetch-head", quietOrProgress(ctx, &c), "--end-of-options", r.url}, refspecs...)
 		if _, err := s.run(ctx, c); err != nil {
 			return err
 		}
 		return s.fixHead(ctx, dir, head, headSHA)
 	})
+	return advertised, err
 }
 
 var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)

@@ -16,31 +16,47 @@ type Progress struct {
 	Done, Total int64
 }
 
-type progressKey struct{}
+// RefCounts is how many refs a source advertised for a mirror, by the
+// destination prefix its refspec maps them under ("refs/heads/",
+// "refs/tags/", "refs/merge-requests/").
+type RefCounts map[string]int64
 
-// WithProgress returns a context under which every fetch from a source
-// (Mirror, MirrorWiki, FetchCommits) reports its progress to fn, as
-// net/http/httptrace carries a trace: the caller that wants progress (the
-// engine, for the relation it runs) need not thread it through every
-// source adapter. fn is called from the goroutine reading git's output,
-// one call at a time.
-func WithProgress(ctx context.Context, fn func(Progress)) context.Context {
-	return context.WithValue(ctx, progressKey{}, fn)
+// Observer watches the transfers made under a context (WithObserver).
+// Either function may be nil.
+type Observer struct {
+	// Progress receives git's progress meters, from the goroutine reading
+	// git's output, one call at a time.
+	Progress func(Progress)
+	// Advertised receives, after each successful mirror of a repository
+	// (not of a wiki), the refs the source declared it holds.
+	Advertised func(RefCounts)
 }
 
-// ReportProgress hands p to the function WithProgress put in ctx, if any.
-// Exported for code that moves repository data without git's help and for
-// tests standing in for a transfer.
+type observerKey struct{}
+
+// WithObserver returns a context under which every fetch from a source
+// (Mirror, FetchCommits) reports to o, as net/http/httptrace carries a
+// trace: the caller that watches (the engine, for the relation it runs)
+// need not thread it through every source adapter.
+func WithObserver(ctx context.Context, o Observer) context.Context {
+	return context.WithValue(ctx, observerKey{}, o)
+}
+
+// ReportProgress hands p to the context's observer, if any. Exported for
+// code that moves repository data without git's help and for tests
+// standing in for a transfer.
 func ReportProgress(ctx context.Context, p Progress) {
 	if fn := progressOf(ctx); fn != nil {
 		fn(p)
 	}
 }
 
-func progressOf(ctx context.Context) func(Progress) {
-	fn, _ := ctx.Value(progressKey{}).(func(Progress))
-	return fn
+func observerOf(ctx context.Context) Observer {
+	o, _ := ctx.Value(observerKey{}).(Observer)
+	return o
 }
+
+func progressOf(ctx context.Context) func(Progress) { return observerOf(ctx).Progress }
 
 // progressLine is one of git's progress meters: "Receiving objects:  45%
 // (450/1000), 1.20 MiB | 2.00 MiB/s", possibly relayed from the remote
@@ -116,7 +132,7 @@ func (w *progressWriter) flush() error {
 
 // quietOrProgress is the flag a fetch runs with: --progress, its meters
 // going to the context's progress function, when the caller asked for
-// progress (WithProgress), else --quiet. A pack of fewer than
+// progress (WithObserver), else --quiet. A pack of fewer than
 // fetch.unpackLimit objects is unpacked without a meter, so the limit is
 // lowered to have every pack indexed, with its "Receiving objects" meter.
 func quietOrProgress(ctx context.Context, c *gitCmd) string {

@@ -78,7 +78,11 @@ func TestMirrorReportsProgress(t *testing.T) {
 	_, srcURL, _ := upstream(t)
 	s := newStore(t)
 	var got []Progress
-	ctx := WithProgress(context.Background(), func(p Progress) { got = append(got, p) })
+	var advertised []RefCounts
+	ctx := WithObserver(context.Background(), Observer{
+		Progress:   func(p Progress) { got = append(got, p) },
+		Advertised: func(c RefCounts) { advertised = append(advertised, c) },
+	})
 	if err := s.Mirror(ctx, 7, srcURL, Credential{Username: srcUser, Password: srcSecret}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +96,23 @@ func TestMirrorReportsProgress(t *testing.T) {
 		t.Fatalf("progress reports %v: want Receiving objects ending at its total", got)
 	}
 	testGit(t, s.Path(7), "fsck", "--strict")
+	// The source's refs as it advertised them, by where they land, and
+	// as many landed.
+	want := RefCounts{"refs/heads/": 2, "refs/tags/": 1, "refs/merge-requests/": 2}
+	if len(advertised) != 1 || !reflect.DeepEqual(advertised[0], want) {
+		t.Errorf("advertised %v, want once %v", advertised, want)
+	}
+	for prefix, n := range want {
+		if got, err := s.CountRefs(context.Background(), 7, prefix); err != nil || got != n {
+			t.Errorf("CountRefs(%s) = %d, %v, want %d", prefix, got, err, n)
+		}
+	}
+	if n, err := s.CountRefs(context.Background(), 99, "refs/heads/"); err != nil || n != 0 {
+		t.Errorf("refs of no repository: %d, %v", n, err)
+	}
+	if _, err := s.CountRefs(context.Background(), 7, "--all"); err == nil {
+		t.Error("CountRefs took an option for a prefix")
+	}
 	plain := newStore(t)
 	if err := plain.Mirror(context.Background(), 7, srcURL, Credential{Username: srcUser, Password: srcSecret}); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -543,7 +545,9 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 // (shortfalls join the failures), finished (failures, if any, are listed
 // by the status API), credential wiped.
 func (e *Engine) finish(ctx context.Context, tx *store.Tx, im *ferry.Import) ([]ferry.VerificationCheck, error) {
-	checks, err := tx.Verify(ctx, im)
+	checks, err := tx.Verify(ctx, im, func(ctx context.Context, prefix string) (int64, error) {
+		return e.cfg.Git.CountRefs(ctx, im.ProjectID, prefix)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("verify import %d: %w", im.ID, err)
 	}
@@ -826,17 +830,39 @@ func drain(window []future) {
 // could tell was transient.
 func (r *relationRun) fetchWithRetry(ctx context.Context, cursor string) (Page, error) {
 	var page Page
-	ctx = gitstore.WithProgress(ctx, r.transferTracker(ctx))
+	// The refs a mirror made by the fetch found at the source are what the
+	// source declares its repository holds: the page declares them, and
+	// the import's verification counts them in the repository.
+	var mu sync.Mutex
+	advertised := gitstore.RefCounts{}
+	ctx = gitstore.WithObserver(ctx, gitstore.Observer{Progress: r.transferTracker(ctx),
+		Advertised: func(c gitstore.RefCounts) {
+			mu.Lock()
+			defer mu.Unlock()
+			for prefix, n := range c {
+				advertised[prefix] += n
+			}
+		}})
 	err := sourcehttp.Retry(ctx, r.e.cfg.Clock, r.e.cfg.FetchAttempts, func(err error) bool {
 		var perm *Permanent
 		var wait *sourcehttp.WaitError
 		return !errors.As(err, &perm) && !errors.As(err, &wait) && !errors.Is(err, netguard.ErrBlocked) && sourcehttp.Transient(err)
 	}, func() (err error) {
+		mu.Lock()
+		clear(advertised) // a new attempt mirrors again
+		mu.Unlock()
 		page, err = r.rel.Fetch(ctx, cursor)
 		return err
 	})
 	if err != nil {
 		return Page{}, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	prefixes := slices.Sorted(maps.Keys(advertised))
+	for _, prefix := range prefixes {
+		page.Expect = append(page.Expect, ferry.Expectation{Type: ferry.GitRefsCheck(prefix), Kind: ferry.KindGitRefs, Prefix: prefix,
+			Count: advertised[prefix], Title: "repository " + ferry.GitRefsCheck(prefix)})
 	}
 	return page, nil
 }

@@ -18,7 +18,8 @@ func (tx *Tx) AddExpectations(ctx context.Context, importID int64, relation stri
 	for _, e := range exps {
 		onItem := (e.Kind == forge.KindNote || e.Kind == forge.KindAwardEmoji) && e.OnIID > 0 &&
 			(e.OnType == forge.OnIssue || e.OnType == forge.OnMergeRequest)
-		onProject := listTables[e.Kind] != "" && e.OnIID == 0 && e.OnType == "" && e.NoteID == ""
+		onProject := (listTables[e.Kind] != "" || e.Kind == ferry.KindGitRefs && strings.HasPrefix(e.Prefix, "refs/")) &&
+			e.OnIID == 0 && e.OnType == "" && e.NoteID == ""
 		if e.Type == "" || e.Count < 0 || (!onItem && !onProject) {
 			continue
 		}
@@ -46,13 +47,18 @@ type declTarget struct {
 	noteID string
 }
 
+// RefCounter counts the refs of the import's repository whose names start
+// with prefix: the store does not read git, its caller does.
+type RefCounter func(ctx context.Context, prefix string) (int64, error)
+
 // Verify compares an import's expectations with what its project holds:
 // each item short of its declaration becomes a failure (relation
 // "verification", naming the item), and the sums per type are kept for
 // Verification. It returns the checks (none when nothing was declared).
 // It reads the project's notes and award emoji once per kind of count, not
-// once per item.
-func (tx *Tx) Verify(ctx context.Context, im *ferry.Import) ([]ferry.VerificationCheck, error) {
+// once per item; refs (ferry.KindGitRefs) are counted by refs, which may
+// be nil when nothing declared any.
+func (tx *Tx) Verify(ctx context.Context, im *ferry.Import, refs RefCounter) ([]ferry.VerificationCheck, error) {
 	if im.ProjectID == 0 {
 		return nil, nil
 	}
@@ -97,6 +103,17 @@ func (tx *Tx) Verify(ctx context.Context, im *ferry.Import) ([]ferry.Verificatio
 	}
 	counts := map[countFilter]map[declTarget]int64{}
 	for f := range filters {
+		if f.kind == ferry.KindGitRefs {
+			if refs == nil {
+				return nil, fmt.Errorf("verify import %d: refs declared and nothing to count them", im.ID)
+			}
+			n, err := refs(ctx, f.prefix)
+			if err != nil {
+				return nil, fmt.Errorf("count landed refs %s: %w", f.prefix, err)
+			}
+			counts[f] = map[declTarget]int64{{}: n}
+			continue
+		}
 		c, err := tx.countLanded(ctx, im.ProjectID, f)
 		if err != nil {
 			return nil, err

@@ -61,6 +61,11 @@ func TestVerify(t *testing.T) {
 				// A whole list: two issues landed of three.
 				{Type: "issues", Kind: forge.KindIssue, Count: 3, Title: "issues the source lists"},
 				{Type: "bad list", Kind: forge.KindIssue, OnType: forge.OnIssue, OnIID: 1, Count: 3}, // a list is not on an item
+				// The repository's refs, counted by the caller: branches all
+				// landed, one tag short; refs outside refs/ are not declared.
+				{Type: "branches", Kind: ferry.KindGitRefs, Prefix: "refs/heads/", Count: 4, Title: "repository branches"},
+				{Type: "tags", Kind: ferry.KindGitRefs, Prefix: "refs/tags/", Count: 3, Title: "repository tags"},
+				{Type: "odd", Kind: ferry.KindGitRefs, Prefix: "HEAD", Count: 1},
 			}); err != nil {
 				return err
 			}
@@ -70,11 +75,13 @@ func TestVerify(t *testing.T) {
 		var checks []ferry.VerificationCheck
 		mustWrite(t, s, func(tx *store.Tx) error {
 			var err error
-			checks, err = tx.Verify(ctx, im)
+			checks, err = tx.Verify(ctx, im, func(_ context.Context, prefix string) (int64, error) {
+				return map[string]int64{"refs/heads/": 4, "refs/tags/": 2}[prefix], nil
+			})
 			return err
 		})
 		got := fmt.Sprint(checks)
-		want := "[{comments 6 4 2} {issues 3 2 1} {reactions 2 1 1} {thumbs 1 1 0} {user_notes 4 3 1}]"
+		want := "[{branches 4 4 0} {comments 6 4 2} {issues 3 2 1} {reactions 2 1 1} {tags 3 2 1} {thumbs 1 1 0} {user_notes 4 3 1}]"
 		if got != want {
 			t.Errorf("checks %s, want %s", got, want)
 		}
@@ -105,6 +112,7 @@ func TestVerify(t *testing.T) {
 			"issue #2: comments: the source declares 3, 1 landed: 2 missing",
 			"issues the source lists: issues: the source declares 3, 2 landed: 1 missing",
 			"issue #1: reactions: the source declares 2, 1 landed: 1 missing",
+			"repository tags: tags: the source declares 3, 2 landed: 1 missing",
 			"issue #2: user_notes: the source declares 2, 1 landed: 1 missing",
 		}
 		if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
