@@ -55,11 +55,13 @@ const (
 		`... on MergedEvent { ` + eventCommon + ` commit { oid } } ` +
 		`... on ReviewRequestedEvent { ` + eventCommon + ` requestedReviewer { ...A } } ` +
 		`... on ReviewRequestRemovedEvent { ` + eventCommon + ` requestedReviewer { ...A } } `
-	timelineFragments = `fragment I on Issue { __typename timelineItems(first: 100, itemTypes: [` + issueEventTypes + `]) ` +
-		`{ totalCount pageInfo { hasNextPage } nodes { __typename ` + issueEvents + `} } } ` +
-		`fragment P on PullRequest { __typename timelineItems(first: 100, itemTypes: [` + pullEventTypes + `]) ` +
-		`{ totalCount pageInfo { hasNextPage } nodes { __typename ` + pullEvents + `} } } ` +
-		`fragment A on Actor { __typename login ... on User { id databaseId } ... on Bot { id databaseId } ` +
+	// GraphQL refuses a fragment the query does not use: I and P go in
+	// only when used.
+	issueTimeline = `fragment I on Issue { __typename timelineItems(first: 100, itemTypes: [` + issueEventTypes + `]) ` +
+		`{ totalCount pageInfo { hasNextPage } nodes { __typename ` + issueEvents + `} } } `
+	pullTimeline = `fragment P on PullRequest { __typename timelineItems(first: 100, itemTypes: [` + pullEventTypes + `]) ` +
+		`{ totalCount pageInfo { hasNextPage } nodes { __typename ` + pullEvents + `} } } `
+	actorFragment = `fragment A on Actor { __typename login ... on User { id databaseId } ... on Bot { id databaseId } ` +
 		`... on Mannequin { id databaseId } ... on Organization { id databaseId } }`
 )
 
@@ -69,16 +71,25 @@ const (
 func timelineQuery(ids []string) string {
 	var q strings.Builder
 	q.WriteString(`query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {`)
+	var issues, pulls bool
 	for i, id := range ids {
 		field, n, _ := strings.Cut(id, ":")
 		frag := "I"
 		if field == "pullRequest" {
-			frag = "P"
+			frag, pulls = "P", true
+		} else {
+			issues = true
 		}
 		fmt.Fprintf(&q, " n%d: %s(number: %s) { ...%s }", i, field, n, frag)
 	}
 	q.WriteString(" } } ")
-	q.WriteString(timelineFragments)
+	if issues {
+		q.WriteString(issueTimeline)
+	}
+	if pulls {
+		q.WriteString(pullTimeline)
+	}
+	q.WriteString(actorFragment)
 	return q.String()
 }
 

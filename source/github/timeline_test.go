@@ -2,6 +2,7 @@ package github
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -205,5 +207,37 @@ func TestPastCapEventsGraphQLUnavailable(t *testing.T) {
 	}
 	if len(perItemEvents(reqs())) == 0 {
 		t.Error("no item read through REST")
+	}
+}
+
+// TestTimelineQueryValid: the timeline query of issues only, of pull
+// requests only, and of both, is one GitHub's schema accepts (fakeforge
+// validates it against its subset).
+func TestTimelineQueryValid(t *testing.T) {
+	sc := eventsScenario(t, 2)
+	api, _ := gqlCapServer(t, sc, 0, nil)
+	c := &gqlClient{hc: http.DefaultClient, url: strings.TrimSuffix(api, "v3/") + "graphql", token: "t"}
+	var issues, pulls []string
+	for n := 1; n <= sc.Items(); n++ {
+		if sc.Item(n).IsPR {
+			pulls = append(pulls, "pullRequest:"+strconv.Itoa(n))
+		} else {
+			issues = append(issues, "issue:"+strconv.Itoa(n))
+		}
+	}
+	for name, ids := range map[string][]string{"issues": issues[:3], "pulls": pulls[:3], "both": append(issues[:2:2], pulls[:2]...)} {
+		var data struct {
+			Repository map[string]*gqlNode `json:"repository"`
+		}
+		errs, err := c.query(context.Background(), timelineQuery(ids), map[string]any{"owner": "acme", "name": "widgets"}, &data)
+		if err != nil || len(errs) != 0 {
+			t.Errorf("%s: %v %v", name, err, errs)
+			continue
+		}
+		for i := range ids {
+			if n := data.Repository["n"+strconv.Itoa(i)]; n == nil || n.TimelineItems == nil || len(n.TimelineItems.Nodes) != 2 {
+				t.Errorf("%s: %s answered %+v", name, ids[i], n)
+			}
+		}
 	}
 }
