@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
+	"github.com/ferry-import/ferry/source/internal/paging"
 )
 
 // gqlCapServer is capServer with GraphQL, each GraphQL answer passed
@@ -239,5 +241,44 @@ func TestTimelineQueryValid(t *testing.T) {
 				t.Errorf("%s: %s answered %+v", name, ids[i], n)
 			}
 		}
+	}
+}
+
+// TestPastCapEventsGraphQLResume: a job resumed on the way past the cap
+// from a cursor written by the REST path (pages of paging's default batch
+// of item numbers) goes on through GraphQL from the same item, landing
+// what REST would have landed from there.
+func TestPastCapEventsGraphQLResume(t *testing.T) {
+	sc := eventsScenario(t, 2)
+	restAPI, _ := capServer(t, sc, capDepth)
+	x := capRun(t, restAPI, relPullRequests)
+	x.relation(t, relIssues)
+	api, reqs := gqlCapServer(t, sc, capDepth, nil)
+	y := gqlCapRun(t, api)
+	after := paging.DefaultItemBatch / 2
+	cursor := fmt.Sprintf("%s0:%d:%d", viaPastCap, sc.Items()+1, after) // as the REST path writes it
+	read := func(x *relRun) []string {
+		rel := x.find(t, relIssueEvents)
+		x.objs = nil
+		for c := cursor; c != ""; {
+			p, err := rel.Fetch(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.objs = append(x.objs, p.Objects...)
+			c = p.Next
+		}
+		return sortedDump(x)
+	}
+	before := countGraphQL(reqs())
+	want, got := read(x), read(y)
+	if len(want) == 0 || !slices.Equal(want, got) {
+		t.Errorf("resumed at %q: %d objects through GraphQL, %d through REST\nfirst difference: %s", cursor, len(got), len(want), firstDiff(want, got))
+	}
+	if countGraphQL(reqs()) == before {
+		t.Error("the resumed job asked no GraphQL query")
+	}
+	for n := range perItemEvents(reqs()) {
+		t.Errorf("item %d read through REST", n)
 	}
 }
