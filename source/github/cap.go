@@ -44,10 +44,12 @@ import (
 //     pulls/:number for each number in between (a number that is an issue
 //     answers 404 and is skipped).
 //   - issue_events (no since, newest first) falls back, at the cap, to
-//     each item's issues/:number/events, for exactly the items whose
-//     events may be older than the oldest event reached: the items created
-//     before it. Item numbers grow with creation, so these are the numbers
-//     below the first item the last page shows created after that event.
+//     each item's own events, for exactly the items whose events may be
+//     older than the oldest event reached: the items created before it.
+//     Item numbers grow with creation, so these are the numbers below the
+//     first item the last page shows created after that event. With
+//     GraphQL they are read 100 items' timelines a query (timeline.go),
+//     else, or for an item a query cannot finish, issues/:number/events.
 //   - any other list is listed as a failed item naming the limit.
 //
 // Cursors stay the URL of the page to read, with a fragment (never sent)
