@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -37,9 +38,13 @@ func TestGitHubPastPaginationCap(t *testing.T) {
 	for i := range uncapped {
 		t.Run(uncapped[i].Name, func(t *testing.T) {
 			t.Parallel()
-			free := importCounts(t, uncapped[i], 0, false)
-			limited := importCounts(t, capped[i], capDepthE2E, false)
-			viaREST := importCounts(t, rest[i], capDepthE2E, true)
+			free, freeFacts := importCounts(t, uncapped[i], 0, false)
+			limited, limitedFacts := importCounts(t, capped[i], capDepthE2E, false)
+			viaREST, restFacts := importCounts(t, rest[i], capDepthE2E, true)
+			// Field by field: the events past the limit land as the
+			// repository list lands them (system notes, merged_by…).
+			sameFacts(t, "capped through GraphQL vs uncapped", limitedFacts, freeFacts)
+			sameFacts(t, "capped through REST vs uncapped", restFacts, freeFacts)
 			// Past the limit ferry reads more (the refused pages, the
 			// other end of pulls, events per item), and lands the same;
 			// GraphQL's timelines read the events past it in far fewer
@@ -69,8 +74,9 @@ func TestGitHubPastPaginationCap(t *testing.T) {
 }
 
 // importCounts imports the scenario from a GitHub with maxPage (0: no
-// limit), with GraphQL unless noGraphQL, into a fresh ferry and returns what landed, by kind.
-func importCounts(t *testing.T, e storetest.Engine, maxPage int, noGraphQL bool) map[string]int {
+// limit), with GraphQL unless noGraphQL, into a fresh ferry and returns
+// what landed, by kind, and the project's facts.
+func importCounts(t *testing.T, e storetest.Engine, maxPage int, noGraphQL bool) (map[string]int, *facts) {
 	t.Helper()
 	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{MaxPage: maxPage, NoGraphQL: noGraphQL}}, capScenario)
 	sc := f.Scenario
@@ -113,5 +119,8 @@ func importCounts(t *testing.T, e storetest.Engine, maxPage int, noGraphQL bool)
 	}
 	got["(source calls)"] = calls
 	got["(event calls)"] = f.GitHub.Stats().Families["issues/events"].Requests
-	return got
+	fs := projectFacts(t, in, in.RootToken, id)
+	fs.replace(f.GitHub.URL, "SOURCE")
+	fs.replace(strings.TrimPrefix(f.GitHub.URL, "http://"), "SOURCE")
+	return got, fs
 }
