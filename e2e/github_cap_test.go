@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -23,29 +24,49 @@ func capScenario(c *scenario.Config) {
 
 const capDepthE2E = 2
 
-// TestGitHubPastPaginationCap imports the same repository twice, from a
-// GitHub without a pagination limit and from one that refuses pages past
-// 2 of its repo-wide lists (422), on both databases: the capped import
-// arrives with every comment, review comment, reaction, system note and
-// merged_by, the same counts as the uncapped one, and verifies itself
-// (passed, no failed relations).
+// TestGitHubPastPaginationCap imports the same repository three times,
+// from a GitHub without a pagination limit and from two that refuse pages
+// past 2 of their repo-wide lists (422) — one with GraphQL, where the
+// events past the limit come from timeline queries, one without (an older
+// GitHub Enterprise), where they come per item through REST — on both
+// databases: each capped import arrives with every comment, review
+// comment, reaction, system note and merged_by, the same counts as the
+// uncapped one, and verifies itself (passed, no failed relations).
 func TestGitHubPastPaginationCap(t *testing.T) {
 	t.Parallel()
-	uncapped, capped := storetest.Engines(t), storetest.Engines(t)
+	uncapped, capped, rest := storetest.Engines(t), storetest.Engines(t), storetest.Engines(t)
 	for i := range uncapped {
 		t.Run(uncapped[i].Name, func(t *testing.T) {
 			t.Parallel()
-			free := importCounts(t, uncapped[i], 0)
-			limited := importCounts(t, capped[i], capDepthE2E)
+			free, freeFacts := importCounts(t, uncapped[i], 0, false)
+			limited, limitedFacts := importCounts(t, capped[i], capDepthE2E, false)
+			viaREST, restFacts := importCounts(t, rest[i], capDepthE2E, true)
+			// Field by field: the events past the limit land as the
+			// repository list lands them (system notes, merged_by…).
+			sameFacts(t, "capped through GraphQL vs uncapped", limitedFacts, freeFacts)
+			sameFacts(t, "capped through REST vs uncapped", restFacts, freeFacts)
 			// Past the limit ferry reads more (the refused pages, the
-			// other end of pulls, events per item), and lands the same.
+			// other end of pulls, events per item), and lands the same;
+			// GraphQL's timelines read the events past it in far fewer
+			// calls than REST's per-item lists.
 			if limited["(source calls)"] <= free["(source calls)"] {
 				t.Errorf("%d source calls past the limit, %d without: the limit was never met", limited["(source calls)"], free["(source calls)"])
 			}
-			delete(free, "(source calls)")
+			// issues/events: the repository list's pages up to the limit
+			// and the refused one; through REST, each unreached item's too.
+			if limited["(event calls)"] > capDepthE2E+1 || viaREST["(event calls)"] <= capDepthE2E+1 {
+				t.Errorf("issue events calls past the limit: %d with GraphQL (want at most %d), %d without (want more)",
+					limited["(event calls)"], capDepthE2E+1, viaREST["(event calls)"])
+			}
+			for _, k := range []string{"(source calls)", "(event calls)"} {
+				delete(free, k)
+			}
 			for k, v := range free {
 				if limited[k] != v {
 					t.Errorf("%s: %d past the limit, %d without", k, limited[k], v)
+				}
+				if viaREST[k] != v {
+					t.Errorf("%s: %d past the limit through REST, %d without", k, viaREST[k], v)
 				}
 			}
 		})
@@ -53,10 +74,11 @@ func TestGitHubPastPaginationCap(t *testing.T) {
 }
 
 // importCounts imports the scenario from a GitHub with maxPage (0: no
-// limit) into a fresh ferry and returns what landed, by kind.
-func importCounts(t *testing.T, e storetest.Engine, maxPage int) map[string]int {
+// limit), with GraphQL unless noGraphQL, into a fresh ferry and returns
+// what landed, by kind, and the project's facts.
+func importCounts(t *testing.T, e storetest.Engine, maxPage int, noGraphQL bool) (map[string]int, *facts) {
 	t.Helper()
-	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{MaxPage: maxPage}}, capScenario)
+	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{MaxPage: maxPage, NoGraphQL: noGraphQL}}, capScenario)
 	sc := f.Scenario
 	want, _ := sc.Expected("github")
 	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
@@ -96,5 +118,9 @@ func importCounts(t *testing.T, e storetest.Engine, maxPage int) map[string]int 
 		t.Errorf("max page %d: %v", maxPage, got)
 	}
 	got["(source calls)"] = calls
-	return got
+	got["(event calls)"] = f.GitHub.Stats().Families["issues/events"].Requests
+	fs := projectFacts(t, in, in.RootToken, id)
+	fs.replace(f.GitHub.URL, "SOURCE")
+	fs.replace(strings.TrimPrefix(f.GitHub.URL, "http://"), "SOURCE")
+	return got, fs
 }

@@ -17,8 +17,9 @@
 // repo-wide lists (422, as github.com does past its pagination limit), so
 // the figures show what reading past the limit costs; lower_bound_calls
 // stays the unlimited lower bound. -github-no-graphql takes GitHub's
-// GraphQL API away, so ferry reads reviews, reactions and profiles per item
-// through REST as an older GitHub Enterprise makes it.
+// GraphQL API away, so ferry reads reviews, reactions, profiles and the
+// issue events past the limit per item through REST as an older GitHub
+// Enterprise makes it.
 //
 // -project runs no import: it prints the call model's projection
 // (source/github's EstimateImport) for a repository of the given counts —

@@ -23,7 +23,7 @@ func TestCallModel(t *testing.T) {
 	}
 	runs := []run{{"small", false, 0}, {"small", true, 0}, {"small", false, 2}, {"small", true, 2}}
 	if !testing.Short() {
-		runs = append(runs, run{"medium", false, 0}, run{"medium", true, 0}, run{"medium", false, 10})
+		runs = append(runs, run{"medium", false, 0}, run{"medium", true, 0}, run{"medium", false, 10}, run{"medium", true, 10})
 	}
 	for _, r := range runs {
 		name, noGraphQL := r.preset, r.noGraphQL

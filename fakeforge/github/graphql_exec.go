@@ -135,6 +135,13 @@ func (e *executor) applies(typ, cond string) bool {
 			}
 		}
 	}
+	if def := e.s.schema.Types[cond]; def != nil && def.Kind == ast.Union {
+		for _, t := range def.Types {
+			if t == typ {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -205,7 +212,7 @@ func (queryNode) field(e *executor, at fieldAt) any {
 			e.errs = append(e.errs, fieldError("NOT_FOUND", at.path, at.f, "Could not resolve to a Repository with the name '%s/%s'.", owner, name))
 			return nil
 		}
-		return repoNode{sc: e.s.sc}
+		return repoNode{s: e.s}
 	case "nodes":
 		ids, _ := at.args["ids"].([]any)
 		out := make([]gqlNode, len(ids))
@@ -356,6 +363,8 @@ func (n issueNode) field(e *executor, at fieldAt) any {
 		return n.it.Number
 	case "reactions":
 		return reactionConnection(n.it.Reactions, at)
+	case "timelineItems":
+		return e.s.timelineItems(n.it, at)
 	}
 	return nil
 }
@@ -382,6 +391,8 @@ func (n prNode) field(e *executor, at fieldAt) any {
 	case "reviews":
 		lo, hi := e.s.sc.PRReviews(n.j)
 		return connection(max(0, hi-lo+1), at, func(i int) gqlNode { return e.s.reviewNode(e.s.sc.Review(lo + i)) })
+	case "timelineItems":
+		return e.s.timelineItems(n.it, at)
 	}
 	return nil
 }
@@ -558,13 +569,14 @@ func (p pageInfoNode) field(_ *executor, at fieldAt) any {
 
 // repoNode is the repository: its counts are the scenario's (issues
 // without the pull requests, as GitHub's issues connection counts them;
-// mentionableUsers the scenario's people).
-type repoNode struct{ sc *scenario.Scenario }
+// mentionableUsers the scenario's people), and its issues and pull
+// requests by number.
+type repoNode struct{ s *Server }
 
 func (repoNode) typeName() string { return "Repository" }
 
-func (n repoNode) field(_ *executor, at fieldAt) any {
-	c := n.sc.Config()
+func (n repoNode) field(e *executor, at fieldAt) any {
+	c := n.s.sc.Config()
 	none := func(int) gqlNode { return nil } // no nodes served: counts only
 	switch at.f.Name {
 	case "id":
@@ -589,6 +601,27 @@ func (n repoNode) field(_ *executor, at fieldAt) any {
 		return connection(c.ProtectedBranches, at, none)
 	case "mentionableUsers":
 		return connection(c.Users, at, none)
+	case "issue", "pullRequest", "issueOrPullRequest":
+		return n.item(e, at)
 	}
+	return nil
+}
+
+// item answers issue(number:), pullRequest(number:) and
+// issueOrPullRequest(number:) with GitHub's NOT_FOUND for a number that
+// is not one of the kind asked.
+func (n repoNode) item(e *executor, at fieldAt) any {
+	num, _ := toInt(at.args["number"])
+	if num >= 1 && num <= n.s.sc.Items() {
+		it := n.s.sc.Item(num)
+		switch {
+		case it.IsPR && at.f.Name != "issue":
+			return prNode{j: it.PRIndex, it: it}
+		case !it.IsPR && at.f.Name != "pullRequest":
+			return issueNode{it: it}
+		}
+	}
+	kind := map[string]string{"issue": "Issue", "pullRequest": "PullRequest", "issueOrPullRequest": "issue or pull request"}[at.f.Name]
+	e.errs = append(e.errs, fieldError("NOT_FOUND", at.path, at.f, "Could not resolve to an %s with the number of %d.", kind, num))
 	return nil
 }

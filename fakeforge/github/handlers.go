@@ -247,13 +247,20 @@ func (s *Server) eventObj(api string, e scenario.Event) *gh.IssueEvent {
 	return ev
 }
 
+// withNodeID is an issue event with GitHub's node_id, which go-github's
+// IssueEvent does not carry: the id of the same event in GraphQL.
+type withNodeID struct {
+	*gh.IssueEvent
+	NodeID string `json:"node_id"`
+}
+
 // repoEvents lists the repository's issue events newest first, as GitHub
 // does (it takes no since, sort or direction).
 func (s *Server) repoEvents(w http.ResponseWriter, r *http.Request, api string) {
 	s.repoList(w, r, reverse(rangeSeq(1, s.sc.EventCount())), func(e int) any {
 		ev := s.eventObj(api, s.sc.Event(e))
 		ev.Issue = s.issueObj(api, s.sc.Item(s.sc.Event(e).Item))
-		return ev
+		return withNodeID{ev, eventNodeID(s.sc.Event(e))}
 	})
 }
 
@@ -265,7 +272,7 @@ func (s *Server) itemEvents(n int) (lo, hi int) {
 func (s *Server) issueEvents(w http.ResponseWriter, r *http.Request, api string) {
 	if it, ok := s.itemFromPath(w, r); ok {
 		lo, hi := s.itemEvents(it.Number)
-		s.list(w, r, rangeSeq(lo, hi), func(e int) any { return s.eventObj(api, s.sc.Event(e)) })
+		s.list(w, r, rangeSeq(lo, hi), func(e int) any { return withNodeID{s.eventObj(api, s.sc.Event(e)), eventNodeID(s.sc.Event(e))} })
 	}
 }
 

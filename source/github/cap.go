@@ -44,10 +44,12 @@ import (
 //     pulls/:number for each number in between (a number that is an issue
 //     answers 404 and is skipped).
 //   - issue_events (no since, newest first) falls back, at the cap, to
-//     each item's issues/:number/events, for exactly the items whose
-//     events may be older than the oldest event reached: the items created
-//     before it. Item numbers grow with creation, so these are the numbers
-//     below the first item the last page shows created after that event.
+//     each item's own events, for exactly the items whose events may be
+//     older than the oldest event reached: the items created before it.
+//     Item numbers grow with creation, so these are the numbers below the
+//     first item the last page shows created after that event. With
+//     GraphQL they are read 100 items' timelines a query (timeline.go),
+//     else, or for an item a query cannot finish, issues/:number/events.
 //   - any other list is listed as a failed item naming the limit.
 //
 // Cursors stay the URL of the page to read, with a fragment (never sent)
@@ -369,7 +371,7 @@ func (q numbers) Next(_ context.Context, _ string, after int64, limit int) ([]im
 // numbered reads items lo < n < hi one by one with each, on the per-item
 // machinery of fallback.go (paging.NewItems); an item GitHub has not (404)
 // is skipped. Its cursor is "lo:hi:seq".
-func (r *run) numbered(name string, each func(ctx context.Context, b *builder, n int) error) importer.Relation {
+func (r *run) numbered(name string, each func(ctx context.Context, b *builder, n int) error) *numberedRelation {
 	return &numberedRelation{name: name, r: r, each: each}
 }
 
@@ -377,6 +379,11 @@ type numberedRelation struct {
 	name string
 	r    *run
 	each func(ctx context.Context, b *builder, n int) error
+	// batch, when set, reads a page of numbers with GraphQL queries while
+	// GraphQL is usable (paging.ItemsConfig.EachBatch), each leaving what
+	// it could not finish to each; a page is then as many numbers as
+	// gqlWorkers queries ask for. The cursor is the same either way.
+	batch func(ctx context.Context, keys []string) ([]paging.BatchItem, error)
 }
 
 func (n *numberedRelation) Name() string { return n.name }
@@ -392,8 +399,15 @@ func (n *numberedRelation) Fetch(ctx context.Context, cursor string) (importer.P
 		return importer.Page{}, &importer.Permanent{Err: fmt.Errorf("%s: bad cursor %q", n.name, cursor)}
 	}
 	r := n.r
+	var batch func(ctx context.Context, keys []string) ([]paging.BatchItem, error)
+	size := 0 // paging's default
+	if n.batch != nil && r.gql.usable() {
+		batch, size = n.batch, gqlWorkers*gqlMaxNodes
+	}
 	p, err := paging.NewItems(n.name, paging.ItemsConfig{
 		Followups: numbers{lo: lo, hi: hi},
+		EachBatch: batch,
+		Batch:     size,
 		Each: func(ctx context.Context, pb *paging.Builder, key string) error {
 			num, err := strconv.Atoi(key)
 			if err != nil {
@@ -467,9 +481,11 @@ func (r *run) eventsPastCap(ctx context.Context, cursor string) (string, error) 
 	return "0:" + strconv.Itoa(below) + ":", nil
 }
 
-// itemEventsPast reads the events of item n past the cap.
+// itemEventsPast reads the events of item n past the cap: with GraphQL,
+// a page of items a query (timeline.go), else, or for an item GraphQL
+// could not finish, issues/:number/events.
 func (r *run) itemEventsPast() importer.Relation {
-	return r.numbered(relIssueEvents, func(ctx context.Context, b *builder, n int) error {
+	rel := r.numbered(relIssueEvents, func(ctx context.Context, b *builder, n int) error {
 		repo, err := r.repoPath(ctx)
 		if err != nil {
 			return err
@@ -485,6 +501,8 @@ func (r *run) itemEventsPast() importer.Relation {
 		}
 		return r.itemEvents(ctx, b, repo, i, on)
 	})
+	rel.batch = r.eventsBatch
+	return rel
 }
 
 // pullsMark is the number of a page's last pull request.

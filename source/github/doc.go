@@ -41,7 +41,10 @@
 // through REST; a query GitHub finds too big is halved and grows back; a
 // GitHub without GraphQL (404, refused) is remembered for an hour and REST
 // does all of it. On the small scenario: 25 requests (22 REST, 3 GraphQL
-// of 1 point) instead of 137.
+// of 1 point) instead of 137. Past the pagination cap the events of the
+// items the repository's events list could not reach are read the same
+// way, 100 items' timelineItems a query of 1 point (timeline.go), keyed by
+// REST's event ids decoded from the events' node ids (nodeid.go).
 //
 // Credentials (credential.go): a token, or a GitHub App installation
 // (ferry.GitHubApp) whose installation tokens are minted and renewed by
@@ -71,8 +74,10 @@
 // issue_comments and review_comments go on by update, since-stepping from
 // the creation time reached (de-duplicating the overlap by id);
 // pull_requests goes on from the newest end, then per number;
-// issue_events reads per item (issues/:n/events) exactly the items created
-// before the oldest event reached; any other list lists the limit as a
+// issue_events reads per item exactly the items created before the oldest
+// event reached (GraphQL timelines, 100 items a query; issues/:n/events
+// without GraphQL or for an item a query cannot finish); any other list
+// lists the limit as a
 // failed item. Without a limit the calls are the same as before.
 //
 // Errors by kind: an answer cut short or garbled on the way is read again

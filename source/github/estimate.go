@@ -13,7 +13,8 @@ import (
 // GraphQL points importing a repository of given counts takes, and how
 // long that is at given budgets. It is written against the importer's own
 // constants and queries (DefaultPerPage, gqlMaxNodes, the nodes(ids:)
-// queries of graphql_batch.go priced by their connections, the relation
+// queries of graphql_batch.go priced by their connections, timeline.go's
+// queries past the cap, the relation
 // names and stages of Source.Stages, cap.go's ways past the pagination
 // cap), so a change to what the importer asks moves the model;
 // cmd/ferrybench's TestCallModel holds it to within 2% of fakeforge's
@@ -267,7 +268,23 @@ func EstimateImport(c Counts, o EstimateOptions) Estimate {
 			e.rest(r.name, r.per)
 		}
 	}
-	e.rest(relIssueEvents, o.eventsCalls(c.Events, items, per))
+	evList, unreached := o.eventsCalls(c.Events, items, per)
+	e.rest(relIssueEvents, evList)
+	if unreached > 0 {
+		// Past the cap, the unreached items' own events: with GraphQL a
+		// timeline query per gqlMaxNodes items (one connection each), and
+		// through REST when an item's events overflow one page (with
+		// counts spread evenly, all or none do).
+		perItem := perItemPages(unreached, c.Events*unreached/max(1, items), per)
+		if o.GraphQL {
+			e.timelines(unreached)
+			if (c.Events+items-1)/max(1, items) > gqlMaxNodes {
+				e.rest(relIssueEvents, perItem)
+			}
+		} else {
+			e.rest(relIssueEvents, perItem)
+		}
+	}
 	// users: the profiles of everyone seen.
 	switch {
 	case c.Users == 0:
@@ -316,17 +333,28 @@ func (o EstimateOptions) pullsCalls(prs, items, per int) int {
 	return o.PaginationCap + 1 + o.PaginationCap + 1 + numbers
 }
 
-// eventsCalls is the repo-wide events list (newest first): past the cap,
-// each item created before the oldest event reached reads its own events.
-func (o EstimateOptions) eventsCalls(events, items, per int) int {
+// eventsCalls is the repo-wide events list (newest first): its calls, and
+// past the cap how many items created before the oldest event reached
+// read their own events (cap.go's numbers below the mark).
+func (o EstimateOptions) eventsCalls(events, items, per int) (calls, unreached int) {
 	p := pagesOf(events, per)
 	if o.PaginationCap <= 0 || p <= o.PaginationCap || events == 0 {
-		return p
+		return p, 0
 	}
 	// The items whose events the list did not reach, and the item of the
 	// oldest event reached (its older events may be unreached).
-	unreached := int(math.Ceil(float64(items)*float64(events-o.PaginationCap*per)/float64(events))) + 1
-	return o.PaginationCap + 1 + perItemPages(unreached, events*unreached/max(1, items), per)
+	unreached = int(math.Ceil(float64(items)*float64(events-o.PaginationCap*per)/float64(events))) + 1
+	return o.PaginationCap + 1, unreached
+}
+
+// timelines adds the timeline queries of n items past the cap
+// (timeline.go): pages of gqlWorkers queries of gqlMaxNodes items, one
+// connection an item, so a query costs one point.
+func (e *Estimate) timelines(n int) {
+	q := (n + gqlMaxNodes - 1) / gqlMaxNodes
+	e.Calls[relIssueEvents+"_graphql"] += q
+	e.GraphQLRequests += q
+	e.GraphQLPoints += q // round(≤ 100 connections / 100), at least 1
 }
 
 // hours fills in the time: each API spends a budget's worth an hour past

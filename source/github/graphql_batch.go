@@ -71,7 +71,11 @@ func (a *gqlActor) ghUser() *gh.User {
 	if a == nil || a.Login == "" {
 		return nil // a deleted account: the converters make it "ghost"
 	}
-	u := &gh.User{Login: gh.Ptr(a.Login), Type: gh.Ptr(a.Typename), NodeID: gh.Ptr(a.ID)}
+	login := a.Login
+	if a.Typename == "Bot" && !strings.HasSuffix(login, "[bot]") {
+		login += "[bot]" // GraphQL's Bot login lacks the suffix REST's has
+	}
+	u := &gh.User{Login: gh.Ptr(login), Type: gh.Ptr(a.Typename), NodeID: gh.Ptr(a.ID)}
 	if a.DatabaseID != 0 {
 		u.ID = gh.Ptr(a.DatabaseID)
 	}
@@ -79,12 +83,13 @@ func (a *gqlActor) ghUser() *gh.User {
 }
 
 type gqlNode struct {
-	Typename   string `json:"__typename"`
-	DatabaseID int64  `json:"databaseId"`
-	Login      string `json:"login"`
-	Name       string `json:"name"`
-	Email      string `json:"email"`
-	Reactions  *struct {
+	Typename      string       `json:"__typename"`
+	TimelineItems *gqlTimeline `json:"timelineItems"` // timeline.go
+	DatabaseID    int64        `json:"databaseId"`
+	Login         string       `json:"login"`
+	Name          string       `json:"name"`
+	Email         string       `json:"email"`
+	Reactions     *struct {
 		TotalCount int         `json:"totalCount"`
 		PageInfo   gqlPageInfo `json:"pageInfo"`
 		Nodes      []struct {
@@ -128,17 +133,46 @@ const gqlWorkers = 4
 // unresolved, or not finished are left for the REST call.
 func (r *run) batchNodes(ctx context.Context, relation, query string, keys []string,
 	fill func(b *builder, key string, n *gqlNode) bool) ([]paging.BatchItem, error) {
+	return r.batchItems(ctx, relation, keys, func(key string) (string, error) {
+		_, node := splitNode(key)
+		return node, nil
+	}, r.askNodes(query), fill)
+}
+
+// askFunc reads the nodes named by ids with one query: one per id, in
+// order, nil for an id GitHub could not resolve.
+type askFunc func(ctx context.Context, ids []string) ([]*gqlNode, error)
+
+// askNodes asks for ids with nodes(ids:).
+func (r *run) askNodes(query string) askFunc {
+	return func(ctx context.Context, ids []string) ([]*gqlNode, error) {
+		var data struct {
+			Nodes []*gqlNode `json:"nodes"`
+		}
+		_, err := r.gql.query(ctx, query, map[string]any{"ids": ids}, &data)
+		return data.Nodes, err
+	}
+}
+
+// batchItems is batchNodes over the ids idOf gives the keys ("": none,
+// the item is left for REST), asked with ask.
+func (r *run) batchItems(ctx context.Context, relation string, keys []string, idOf func(key string) (string, error),
+	ask askFunc, fill func(b *builder, key string, n *gqlNode) bool) ([]paging.BatchItem, error) {
 	out := make([]paging.BatchItem, len(keys))
 	var idx []int
 	var ids []string
 	for i, k := range keys {
-		if _, node := splitNode(k); node != "" {
-			idx, ids = append(idx, i), append(ids, node)
+		id, err := idOf(k)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			idx, ids = append(idx, i), append(ids, id)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(gqlWorkers)
-	c := nodeChunk{relation: relation, query: query, keys: keys, idx: idx, ids: ids, fill: fill, out: out}
+	c := nodeChunk{relation: relation, ask: ask, keys: keys, idx: idx, ids: ids, fill: fill, out: out}
 	for next := 0; next < len(ids); {
 		lo, hi := next, min(next+r.chunk(), len(ids))
 		g.Go(func() error { return r.queryChunk(gctx, c, lo, hi) })
@@ -147,15 +181,16 @@ func (r *run) batchNodes(ctx context.Context, relation, query string, keys []str
 	return out, g.Wait()
 }
 
-// nodeChunk is what one query of batchNodes shares with the others: each
+// nodeChunk is what one query of batchItems shares with the others: each
 // writes only the items of its own ids.
 type nodeChunk struct {
-	relation, query string
-	keys            []string
-	idx             []int // keys' index of each id
-	ids             []string
-	fill            func(b *builder, key string, n *gqlNode) bool
-	out             []paging.BatchItem
+	relation string
+	ask      askFunc
+	keys     []string
+	idx      []int // keys' index of each id
+	ids      []string
+	fill     func(b *builder, key string, n *gqlNode) bool
+	out      []paging.BatchItem
 }
 
 // queryChunk reads ids[lo:hi] with one query, in halves when GitHub finds
@@ -165,10 +200,7 @@ func (r *run) queryChunk(ctx context.Context, c nodeChunk, lo, hi int) error {
 		return nil
 	}
 	size := hi - lo
-	var data struct {
-		Nodes []*gqlNode `json:"nodes"`
-	}
-	_, err := r.gql.query(ctx, c.query, map[string]any{"ids": c.ids[lo:hi]}, &data)
+	nodes, err := c.ask(ctx, c.ids[lo:hi])
 	var es gqlErrors
 	switch {
 	case errors.Is(err, errGraphQLUnavailable):
@@ -188,10 +220,10 @@ func (r *run) queryChunk(ctx context.Context, c nodeChunk, lo, hi int) error {
 	case err != nil:
 		return fmt.Errorf("GraphQL %s of %d items: %w", c.relation, size, err)
 	}
-	if len(data.Nodes) != size {
-		return fmt.Errorf("GraphQL %s: %d nodes for %d ids", c.relation, len(data.Nodes), size)
+	if len(nodes) != size {
+		return fmt.Errorf("GraphQL %s: %d nodes for %d ids", c.relation, len(nodes), size)
 	}
-	for j, n := range data.Nodes {
+	for j, n := range nodes {
 		i := c.idx[lo+j]
 		if n == nil || n.Typename == "" {
 			continue // unresolved (NOT_FOUND): REST says what became of it
