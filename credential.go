@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -66,4 +67,53 @@ func ParseGitHubApp(credential string) (app GitHubApp, ok bool, err error) {
 		return GitHubApp{}, true, errors.New("GitHub App credential does not decode")
 	}
 	return app, true, nil
+}
+
+// credentialSetPrefix marks several source credentials carried as one
+// string (JoinCredentials): no token a forge issues starts so, nor does an
+// encoded GitHubApp.
+const credentialSetPrefix = "credential-set:"
+
+// MaxCredentials bounds the credentials one import may be given.
+const MaxCredentials = 16
+
+// JoinCredentials carries several credentials of one source (tokens of
+// different accounts, App installations) as one string, so that
+// everything that seals, stores and opens a source credential carries a
+// set unchanged. One credential is itself.
+func JoinCredentials(creds []string) string {
+	if len(creds) == 1 {
+		return creds[0]
+	}
+	b, _ := json.Marshal(creds) // strings cannot fail
+	return credentialSetPrefix + string(b)
+}
+
+// SplitCredentials is JoinCredentials undone: a plain credential is a set
+// of one. A set that does not decode is an error naming no value.
+func SplitCredentials(credential string) ([]string, error) {
+	raw, ok := strings.CutPrefix(credential, credentialSetPrefix)
+	if !ok {
+		return []string{credential}, nil
+	}
+	var creds []string
+	if err := json.Unmarshal([]byte(raw), &creds); err != nil || len(creds) == 0 || len(creds) > MaxCredentials {
+		return nil, errors.New("credential set does not decode")
+	}
+	for _, c := range creds {
+		if c == "" || strings.HasPrefix(c, credentialSetPrefix) {
+			return nil, errors.New("credential set does not decode")
+		}
+	}
+	return creds, nil
+}
+
+// CredentialKind names a credential without showing any of it: "github_app
+// 12/345" (app and installation ids are not secret) or
+// "personal_access_token".
+func CredentialKind(credential string) string {
+	if app, ok, err := ParseGitHubApp(credential); ok && err == nil {
+		return "github_app " + strconv.FormatInt(app.AppID, 10) + "/" + strconv.FormatInt(app.InstallationID, 10)
+	}
+	return "personal_access_token"
 }

@@ -108,6 +108,24 @@ func (t Transfer) secondsLeft(now time.Time) (int64, bool) {
 	return int64(float64(max(t.Total-t.Done, 0)) / (float64(t.Done) / elapsed)), true
 }
 
+// ImportBudget is what an import last saw of one of its credentials'
+// rate-limit budgets at the source.
+type ImportBudget struct {
+	Credential int    // 1-based, in the order the import was given them
+	Kind       string // CredentialKind: never any part of a secret
+	Budget     string // "" the source's main budget; "graphql" for GitHub's GraphQL points
+	Remaining  int64  // -1 when the source has not said
+	Limit      int64  // -1 when the source has not said
+	ResetAt    *time.Time
+	UpdatedAt  time.Time
+}
+
+// Equal tells whether two readings say the same (UpdatedAt aside).
+func (b ImportBudget) Equal(o ImportBudget) bool {
+	sameReset := (b.ResetAt == nil) == (o.ResetAt == nil) && (b.ResetAt == nil || b.ResetAt.Equal(*o.ResetAt))
+	return b.Credential == o.Credential && b.Kind == o.Kind && b.Budget == o.Budget && b.Remaining == o.Remaining && b.Limit == o.Limit && sameReset
+}
+
 // ImportFailure is one item (or relation) that could not be imported.
 type ImportFailure struct {
 	ID               int64

@@ -34,6 +34,7 @@ func (o *githubOptions) checked(repo *SourceRepo) { o.FullName = repo.FullName }
 
 func parseGitHubImport(p *params) (*importRequest, error) {
 	credential, app := githubCredential(p)
+	extra, _ := p.list("additional_access_tokens")
 	repoID := p.requireInt("repo_id")
 	target := p.requireStr("target_namespace")
 	newName, _ := p.str("new_name")
@@ -71,11 +72,34 @@ func parseGitHubImport(p *params) (*importRequest, error) {
 		}
 		credential = app.Encode()
 	}
+	if err := checkAdditional(credential, extra); err != nil {
+		return nil, err
+	}
 	if newName != "" && (!ferry.ValidName(newName) || !ferry.ValidPath(newName)) {
 		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
 	}
 	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: credential, namespace: target, newName: newName,
-		timeout: timeout, options: opts, dryRun: dryRun}, nil
+		timeout: timeout, options: opts, dryRun: dryRun, additional: extra}, nil
+}
+
+// checkAdditional refuses additional_access_tokens (a ferry extension:
+// tokens of other accounts whose budgets the import spends too) that are
+// empty, repeated or too many, naming the parameter, never a token.
+func checkAdditional(credential string, extra []string) error {
+	if len(extra) > ferry.MaxCredentials-1 {
+		return ferry.Errorf(ferry.EINVALID, "additional_access_tokens has more than %d tokens", ferry.MaxCredentials-1)
+	}
+	seen := map[string]bool{credential: true}
+	for i, t := range extra {
+		switch {
+		case strings.TrimSpace(t) == "":
+			return ferry.Errorf(ferry.EINVALID, "additional_access_tokens[%d] is empty", i)
+		case seen[t]:
+			return ferry.Errorf(ferry.EINVALID, "additional_access_tokens[%d] repeats a token already given", i)
+		}
+		seen[t] = true
+	}
+	return nil
 }
 
 // githubAppParams are the ferry extension's parameters of a GitHub App

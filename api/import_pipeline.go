@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -108,6 +109,10 @@ type importRequest struct {
 	// dryRun (dry_run=true, a ferry extension) checks the request as a
 	// real one and answers an estimate instead of creating anything.
 	dryRun bool
+	// additional are more credentials of other accounts (a ferry
+	// extension): each is checked as credential is, and the import
+	// spends all their budgets.
+	additional []string
 }
 
 // sourceOptions are an endpoint's source options, stored as the import's
@@ -238,6 +243,16 @@ func (s *Server) checkImport(r *http.Request, ep *importEndpoint) (*checkedImpor
 	} else if err != nil {
 		return nil, err
 	}
+	// Every additional credential must read the same repository: a call
+	// it cannot make would fail wherever the pool sends it.
+	for i, cred := range req.additional {
+		if _, err := src.Check(ctx, &SourceRequest{APIBase: apiBase, Ref: req.ref, Options: options, Credential: cred}); err != nil {
+			if code := ferry.ErrorCode(err); code != ferry.EINTERNAL {
+				return nil, ferry.Errorf(code, "additional_access_tokens[%d]: %s", i, ferry.ErrorMessage(err))
+			}
+			return nil, fmt.Errorf("additional_access_tokens[%d]: %w", i, err)
+		}
+	}
 	return &checkedImport{src: src, req: req, apiBase: apiBase, options: options, target: target, repo: repo}, nil
 }
 
@@ -281,7 +296,7 @@ func (s *Server) createImport(r *http.Request, ep *importEndpoint, req *importRe
 			return ferry.Errorf(ferry.ENOTIMPLEMENTED, "501 Not Implemented - %s imports are not available yet", ep.title)
 		}
 		im.ProjectID = pr.ID
-		return s.cfg.Imports.Schedule(ctx, tx, im, req.credential)
+		return s.cfg.Imports.Schedule(ctx, tx, im, ferry.JoinCredentials(append([]string{req.credential}, req.additional...)))
 	})
 	return pr, err
 }

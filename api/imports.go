@@ -172,8 +172,11 @@ type importStatus struct {
 	Relations         []relationProgress `json:"relations,omitempty"`
 	RateLimitUntil    *Time              `json:"waiting_for_rate_limit_until"`
 	ETASeconds        *int64             `json:"estimated_seconds_remaining"`
-	StartedAt         *Time              `json:"import_started_at,omitempty"`
-	FinishedAt        *Time              `json:"import_finished_at,omitempty"`
+	// RateLimitBudgets (ferry extension) is what the import last saw of
+	// each credential's rate-limit budgets at the source.
+	RateLimitBudgets []rateLimitBudget `json:"rate_limit_budgets"`
+	StartedAt        *Time             `json:"import_started_at,omitempty"`
+	FinishedAt       *Time             `json:"import_finished_at,omitempty"`
 	// Verification (ferry extension) is what the finished import was
 	// checked against: what the source declared its items hold (comment
 	// counters, reaction totals) and what landed; null while it runs or
@@ -241,6 +244,36 @@ func transferOf(rel *ferry.ImportRelation) *transferProgress {
 	return &transferProgress{Unit: "objects", Done: rel.Transfer.Done, Total: rel.Transfer.Total}
 }
 
+// rateLimitBudget is ferry.ImportBudget as the status shows it: the
+// credential by its place and kind, never by any part of it.
+type rateLimitBudget struct {
+	Credential int    `json:"credential"`
+	Kind       string `json:"kind"`
+	Budget     string `json:"budget"` // "api", or the source's other budget ("graphql")
+	Remaining  *int64 `json:"remaining"`
+	Limit      *int64 `json:"limit"`
+	ResetAt    *Time  `json:"reset_at"`
+	SeenAt     Time   `json:"seen_at"`
+}
+
+func rateLimitBudgets(bs []ferry.ImportBudget) []rateLimitBudget {
+	out := make([]rateLimitBudget, 0, len(bs))
+	for _, b := range bs {
+		rb := rateLimitBudget{Credential: b.Credential, Kind: b.Kind, Budget: b.Budget, ResetAt: timeOrNil(b.ResetAt), SeenAt: Time(b.UpdatedAt)}
+		if rb.Budget == "" {
+			rb.Budget = "api"
+		}
+		if b.Remaining >= 0 {
+			rb.Remaining = &b.Remaining
+		}
+		if b.Limit >= 0 {
+			rb.Limit = &b.Limit
+		}
+		out = append(out, rb)
+	}
+	return out
+}
+
 // getImportStatus is GET /projects/:id/import.
 func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	var pr *ferry.Project
@@ -250,6 +283,7 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	var fails []*ferry.ImportFailure
 	var stats []ferry.ImportStat
 	var checks []ferry.VerificationCheck
+	var budgets []ferry.ImportBudget
 	err := s.store.Read(r.Context(), func(tx *store.Tx) error {
 		var err error
 		if pr, role, err = s.FindProject(r, tx); err != nil {
@@ -269,6 +303,9 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if checks, err = tx.Verification(r.Context(), im.ID); err != nil {
+			return err
+		}
+		if budgets, err = tx.ImportBudgets(r.Context(), im.ID); err != nil {
 			return err
 		}
 		stats, err = tx.Stats(r.Context(), im.ID)
@@ -334,6 +371,7 @@ func (s *Server) getImportStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	out.StartedAt, out.FinishedAt = timeOrNil(im.StartedAt), timeOrNil(im.FinishedAt)
 	out.ETASeconds = eta(im, rels, now)
+	out.RateLimitBudgets = rateLimitBudgets(budgets)
 	if len(checks) > 0 {
 		v := &verification{Status: "passed", Checks: []verificationCheck{}}
 		for _, c := range checks {

@@ -324,7 +324,8 @@ func (f *Forge) startGitHub(ctx context.Context, opts Options, dir string) error
 		return err
 	}
 	gho := opts.GitHub
-	gho.Scenario, gho.BaseURL, gho.Tokens, gho.Git, gho.GitHandler = sc, base, []string{GitHubToken}, repo, gitSrv
+	// Options.GitHub.Tokens are more accepted tokens (other accounts').
+	gho.Scenario, gho.BaseURL, gho.Tokens, gho.Git, gho.GitHandler = sc, base, append([]string{GitHubToken}, gho.Tokens...), repo, gitSrv
 	var keyPEM string
 	if gho.App.ID == 0 {
 		k, err := appKey()

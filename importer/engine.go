@@ -323,17 +323,23 @@ func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *gove
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("no source for import type %q", im.SourceType)
 	}
-	cred, err := e.cfg.Secrets.Open(im.SealedCredential)
+	sealed, err := e.cfg.Secrets.Open(im.SealedCredential)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open credential of import %d: %w", im.ID, err)
 	}
+	creds, err := ferry.SplitCredentials(sealed)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("credentials of import %d: %w", im.ID, err)
+	}
+	cred := creds[0]
 	client, gov, err := e.HTTPClient(im.SourceType, im.SourceURL, cred, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	govs := &governors{main: gov, e: e, im: im, credential: cred, clients: map[string]*http.Client{"": client}}
+	govs := &governors{e: e, im: im, credentials: creds, clients: map[string]*http.Client{"": client}}
+	govs.add(0, "", gov)
 	env := &Env{ImportID: im.ID, ProjectID: im.ProjectID, NamespaceID: im.NamespaceID, SourceURL: im.SourceURL, SourceRef: im.SourceRef,
-		Options: json.RawMessage(im.Options), Credential: cred, HTTP: client, Budget: govs.client, Git: e.cfg.Git,
+		Options: json.RawMessage(im.Options), Credential: cred, Credentials: creds, HTTP: client, Budget: govs.client, Pool: govs.pool, Git: e.cfg.Git,
 		Followups: followups{s: e.cfg.Store, importID: im.ID}, Log: e.cfg.Log.With("import_id", im.ID, "correlation_id", im.CorrelationID)}
 	if e.cfg.Uploads != nil {
 		env.Uploads, env.Downloads = e.cfg.Uploads, e.DownloadClient(im.SourceType)
@@ -341,21 +347,57 @@ func (e *Engine) env(ctx context.Context, im *ferry.Import) (*Env, Source, *gove
 	return env, src, govs, nil
 }
 
-// governors are the rate-limit budgets one import job uses: the main one
-// ("", Env.HTTP) and those the source asks for by name (Env.Budget), made
-// on first use.
-// A listener set with listen hears the waits of every one of them.
+// governors are the rate-limit budgets one import job uses: each
+// credential's (Env.Credentials) main one ("", Env.HTTP for the first) and
+// those the source asks for by name (Env.Budget, Env.Pool), made on first
+// use. A listener set with listen hears the waits of every one of them.
 type governors struct {
-	main       *sourcehttp.Governor
-	e          *Engine
-	im         *ferry.Import
-	credential string
+	e           *Engine
+	im          *ferry.Import
+	credentials []string
 
 	mu      sync.Mutex
-	clients map[string]*http.Client
-	others  []*sourcehttp.Governor
+	clients map[string]*http.Client // Env.Budget's, by budget name
+	govs    []budgetGov
 	fn      func(until time.Time)
 	stops   []func()
+	// written is the budgets last recorded on the import, and when.
+	written     []ferry.ImportBudget
+	writtenTime time.Time
+}
+
+// budgetGov is one credential's governor of one budget.
+type budgetGov struct {
+	cred   int // index in credentials
+	budget string
+	gov    *sourcehttp.Governor
+}
+
+// add keeps a governor for listening and reporting, once. g.mu is held
+// (or g is not shared yet).
+func (g *governors) add(cred int, budget string, gov *sourcehttp.Governor) {
+	for _, b := range g.govs {
+		if b.gov == gov {
+			return
+		}
+	}
+	g.govs = append(g.govs, budgetGov{cred: cred, budget: budget, gov: gov})
+	if g.fn != nil {
+		g.stops = append(g.stops, gov.Listen(g.fn))
+	}
+}
+
+// budgetClient is the client of one credential's budget, its governor
+// kept; a client that refuses every call when it cannot be made (the main
+// client was made from the same URL, so this cannot fail where that did
+// not).
+func (g *governors) budgetClient(cred int, name string) (*http.Client, *sourcehttp.Governor) {
+	c, gov, err := g.e.budgetClient(g.im.SourceType, g.im.SourceURL, g.credentials[cred], name, nil)
+	if err != nil {
+		return &http.Client{Transport: failingTransport{err}}, nil
+	}
+	g.add(cred, name, gov)
+	return c, gov
 }
 
 func (g *governors) client(name string) *http.Client {
@@ -364,20 +406,66 @@ func (g *governors) client(name string) *http.Client {
 	if c, ok := g.clients[name]; ok {
 		return c
 	}
-	c, gov, err := g.e.budgetClient(g.im.SourceType, g.im.SourceURL, g.credential, name, nil)
-	if err != nil {
-		// The main client was made from the same URL: this cannot fail
-		// where it did not; a client that refuses every call says so.
-		c = &http.Client{Transport: failingTransport{err}}
-	} else {
-		g.others = append(g.others, gov)
-		if g.fn != nil {
-			g.stops = append(g.stops, gov.Listen(g.fn))
-		}
-	}
+	c, _ := g.budgetClient(0, name)
 	g.clients[name] = c
 	return c
 }
+
+// pool is Env.Pool.
+func (g *governors) pool(name string, auth func(credential string, rt http.RoundTripper) http.RoundTripper) *http.Client {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := &sourcehttp.Pool{}
+	for i, cred := range g.credentials {
+		c, gov := g.budgetClient(i, name)
+		if gov == nil {
+			return c
+		}
+		p.Members = append(p.Members, sourcehttp.PoolMember{Transport: auth(cred, c.Transport), Governor: gov})
+	}
+	if len(p.Members) == 1 {
+		return &http.Client{Transport: p.Members[0].Transport, CheckRedirect: netguard.SameHostRedirects}
+	}
+	return &http.Client{Transport: p, CheckRedirect: netguard.SameHostRedirects}
+}
+
+// budgets is what the governors know of each credential's budgets, in
+// the order they were first used.
+func (g *governors) budgets() []ferry.ImportBudget {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]ferry.ImportBudget, 0, len(g.govs))
+	for _, b := range g.govs {
+		remaining, limit, reset := b.gov.Window()
+		if limit < 0 && remaining < 0 {
+			continue // nothing known yet
+		}
+		ib := ferry.ImportBudget{Credential: b.cred + 1, Kind: ferry.CredentialKind(g.credentials[b.cred]), Budget: b.budget,
+			Remaining: int64(remaining), Limit: int64(limit)}
+		if !reset.IsZero() {
+			r := reset.UTC()
+			ib.ResetAt = &r
+		}
+		out = append(out, ib)
+	}
+	return out
+}
+
+// budgetsToWrite is the budgets to record on the import now: nil when
+// they are as last written, or were written less than budgetEvery ago.
+func (g *governors) budgetsToWrite(now time.Time) []ferry.ImportBudget {
+	bs := g.budgets()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(bs) == 0 || now.Sub(g.writtenTime) < budgetEvery || slices.EqualFunc(bs, g.written, ferry.ImportBudget.Equal) {
+		return nil
+	}
+	g.written, g.writtenTime = bs, now
+	return bs
+}
+
+// budgetEvery bounds how often a job records the budgets it sees.
+const budgetEvery = 5 * time.Second
 
 // listen tells fn of the waits of every budget, those made later too,
 // until the returned func is called.
@@ -385,9 +473,8 @@ func (g *governors) listen(fn func(until time.Time)) func() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.fn = fn
-	g.stops = append(g.stops, g.main.Listen(fn))
-	for _, o := range g.others {
-		g.stops = append(g.stops, o.Listen(fn))
+	for _, b := range g.govs {
+		g.stops = append(g.stops, b.gov.Listen(fn))
 	}
 	return func() {
 		g.mu.Lock()
@@ -620,7 +707,7 @@ func (e *Engine) plan(ctx context.Context, importID int64) (*planned, error) {
 	}
 	stages, err := src.Stages(ctx, env)
 	if err != nil {
-		return nil, e.fail(ctx, im, "", fmt.Errorf("plan stages: %w", err), env.Credential)
+		return nil, e.fail(ctx, im, "", fmt.Errorf("plan stages: %w", err), env.Credentials...)
 	}
 	return &planned{im: im, env: env, src: src, govs: govs, stages: stages}, nil
 }
@@ -654,7 +741,7 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 		}
 	}
 	if rel == nil {
-		return e.fail(ctx, im, "", fmt.Errorf("relation %q is not part of this import", job.Args.Relation), env.Credential)
+		return e.fail(ctx, im, "", fmt.Errorf("relation %q is not part of this import", job.Args.Relation), env.Credentials...)
 	}
 	release, err := e.acquireHost(ctx, im.SourceURL)
 	if err != nil {
@@ -662,14 +749,16 @@ func (w *relationWorker) Work(ctx context.Context, job *river.Job[relationArgs])
 	}
 	defer release()
 	// Show rate-limit pauses in the status while this relation runs.
-	stop := govs.listen(func(until time.Time) { e.noteWait(im, until) })
+	stop := govs.listen(func(until time.Time) { e.noteWait(im, until, govs.budgets()) })
 	defer stop()
-	r := &relationRun{e: e, im: im, src: src, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice), secret: env.Credential}
+	r := &relationRun{e: e, im: im, src: src, govs: govs, rel: rel, stageIndex: stageIndex, deadline: time.Now().Add(e.cfg.Slice),
+		secrets: env.Credentials}
 	return r.run(ctx)
 }
 
-// noteWait records a rate-limit pause (or its end) on the import.
-func (e *Engine) noteWait(im *ferry.Import, until time.Time) {
+// noteWait records a rate-limit pause (or its end) on the import, with
+// the budgets as they stand.
+func (e *Engine) noteWait(im *ferry.Import, until time.Time, budgets []ferry.ImportBudget) {
 	var p *time.Time
 	if !until.IsZero() {
 		p = &until
@@ -677,7 +766,12 @@ func (e *Engine) noteWait(im *ferry.Import, until time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error { return tx.SetRateLimitWait(ctx, im.ID, p) }); err != nil {
+	if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.SetImportBudgets(ctx, im.ID, budgets); err != nil {
+			return err
+		}
+		return tx.SetRateLimitWait(ctx, im.ID, p)
+	}); err != nil {
 		e.cfg.Log.Warn("record rate-limit wait", "import_id", im.ID, "error", err)
 	}
 }
@@ -708,7 +802,8 @@ type relationRun struct {
 	e          *Engine
 	im         *ferry.Import
 	src        Source
-	secret     string // the source credential, scrubbed from every message
+	govs       *governors
+	secrets    []string // the source credentials, scrubbed from every message
 	rel        Relation
 	stageIndex int
 	deadline   time.Time
@@ -928,10 +1023,10 @@ func (r *relationRun) fetchFailed(ctx context.Context, cursor string, err error)
 		return ctx.Err()
 	}
 	e := r.e
-	msg := safeMessage(err, r.secret)
+	msg := safeMessage(err, r.secrets...)
 	e.cfg.Log.WarnContext(ctx, "relation failed", "import_id", r.im.ID, "relation", r.rel.Name(), "cursor", cursor, "error", msg)
 	if c, ok := r.rel.(Critical); ok && c.Critical() {
-		return e.fail(ctx, r.im, r.rel.Name(), fmt.Errorf("%s: %w", r.rel.Name(), err), r.secret)
+		return e.fail(ctx, r.im, r.rel.Name(), fmt.Errorf("%s: %w", r.rel.Name(), err), r.secrets...)
 	}
 	class := errorClass(err) // before the closure's err shadows it
 	return e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
@@ -998,12 +1093,19 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		if err := tx.AddExpectations(ctx, r.im.ID, r.rel.Name(), page.Expect); err != nil {
 			return false, err
 		}
+		if r.govs != nil {
+			if bs := r.govs.budgetsToWrite(time.Now()); bs != nil {
+				if err := tx.SetImportBudgets(ctx, r.im.ID, bs); err != nil {
+					return false, err
+				}
+			}
+		}
 		if err := tx.AddStats(ctx, r.im.ID, stats(r.src, r.rel.Name(), page.Objects, written)); err != nil {
 			return false, err
 		}
 		for _, f := range page.Failures {
 			if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: f.SourceURL,
-				SourceTitle: f.Title, ExceptionClass: errorClass(f.Err), ExceptionMessage: safeMessage(f.Err, r.secret), CorrelationID: r.im.CorrelationID}); err != nil {
+				SourceTitle: f.Title, ExceptionClass: errorClass(f.Err), ExceptionMessage: safeMessage(f.Err, r.secrets...), CorrelationID: r.im.CorrelationID}); err != nil {
 				return false, err
 			}
 		}
@@ -1084,7 +1186,7 @@ func (r *relationRun) commit(ctx context.Context, cursor string, page Page) (adv
 		}
 		if err := e.cfg.Store.Write(ctx, func(tx *store.Tx) error {
 			return tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: r.im.ID, Relation: r.rel.Name(), SourceURL: o.Source().ID,
-				SourceTitle: title(o), ExceptionClass: errorClass(werr), ExceptionMessage: safeMessage(werr, r.secret), CorrelationID: r.im.CorrelationID})
+				SourceTitle: title(o), ExceptionClass: errorClass(werr), ExceptionMessage: safeMessage(werr, r.secrets...), CorrelationID: r.im.CorrelationID})
 		}); err != nil {
 			return false, false, err
 		}

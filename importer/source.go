@@ -122,7 +122,12 @@ type Env struct {
 	SourceURL   string          // API base URL the import was started with
 	SourceRef   string          // repository reference at the source
 	Options     json.RawMessage // source-specific options (optional stages…)
-	Credential  string          // opened source credential; never log it
+	Credential  string          // opened source credential (the first of Credentials); never log it
+	// Credentials are every credential the import was given
+	// (ferry.JoinCredentials): several accounts' tokens or App
+	// installations, whose budgets a source may spend together through
+	// Pool. One for most imports.
+	Credentials []string
 	// HTTP is the client for source API calls: it dials only allowed
 	// addresses, retries transient failures, waits out rate limits and
 	// counts calls.
@@ -133,6 +138,13 @@ type Env struct {
 	// host and call accounting. Rate-limit waits of any budget show in the
 	// import's status.
 	Budget func(name string) *http.Client
+	// Pool returns a client for the named budget ("" the main one) that
+	// sends each request as one of Credentials — the one with the most of
+	// that budget left (sourcehttp.Pool) — each under its own governor, its
+	// waits shown as Budget's are. auth makes a request carry a credential,
+	// around that credential's governed transport (a header, a token
+	// minted for an App installation).
+	Pool func(budget string, auth func(credential string, rt http.RoundTripper) http.RoundTripper) *http.Client
 	// Git holds the destination repositories.
 	Git *gitstore.Store
 	// Downloads fetches files that bodies link to (attachments), which

@@ -135,6 +135,14 @@ func (g *Governor) Budget() (remaining, limit int) {
 	return g.remaining, g.limit
 }
 
+// Window is Budget with the time the source said the window resets (zero
+// when it has not said).
+func (g *Governor) Window() (remaining, limit int, reset time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.remaining, g.limit, g.reset
+}
+
 // NearlySpent is the rule for refusing to start an import on a budget:
 // at most 1% of the window (and at least one request) is left, so the
 // import would stall at once. A limit of 0 or less (none said) is never
@@ -398,10 +406,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w: %s", ErrOtherHost, req.URL.Host)
 		}
 	}
+	maxWait := t.MaxWait
+	if ctx.Value(noWaitKey{}) != nil {
+		maxWait = time.Nanosecond // a Pool trying this member: another may have budget
+	}
 	retries, waits := 0, 0
 	for {
 		if t.Governor != nil {
-			if err := t.Governor.WaitAtMost(ctx, t.MaxWait); err != nil {
+			if err := t.Governor.WaitAtMost(ctx, maxWait); err != nil {
 				return nil, err
 			}
 		}

@@ -137,6 +137,9 @@ type Stats struct {
 	// not, and GraphQLPoints the points they spent.
 	GraphQLRequests int `json:"graphql_requests"`
 	GraphQLPoints   int `json:"graphql_points"`
+	// Charged counts the requests each credential's primary budget paid
+	// for (with a RateLimit set), by credential.
+	Charged map[string]int `json:"charged"`
 }
 
 // StatsPath is where the middleware serves its Stats as JSON.
@@ -198,6 +201,10 @@ func (m *Middleware) Stats() Stats {
 	out.Families = make(map[string]FamilyStats, len(m.stats.Families))
 	for k, v := range m.stats.Families {
 		out.Families[k] = v
+	}
+	out.Charged = make(map[string]int, len(m.stats.Charged))
+	for k, v := range m.stats.Charged {
+		out.Charged[k] = v
 	}
 	return out
 }
@@ -268,6 +275,10 @@ func (m *Middleware) decide(r *http.Request, charged, metered bool) plan {
 		case charged:
 			w.used++
 			p.charged = true
+			if m.stats.Charged == nil {
+				m.stats.Charged = map[string]int{}
+			}
+			m.stats.Charged[cred]++
 		}
 		p.limit.Remaining = budget - w.used
 	}
@@ -324,6 +335,9 @@ func (m *Middleware) refund(cred string) {
 	defer m.mu.Unlock()
 	if w := m.budgets[cred]; w != nil && w.used > 0 {
 		w.used--
+		if m.stats.Charged[cred] > 0 {
+			m.stats.Charged[cred]--
+		}
 	}
 }
 

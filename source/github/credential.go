@@ -86,17 +86,18 @@ func (a *auth) client(hc *http.Client) *http.Client {
 		base = http.DefaultTransport
 	}
 	c := *hc
-	c.Transport = &appTransport{base: base, a: a}
+	c.Transport = &authTransport{base: base, a: a}
 	return &c
 }
 
-// appTransport adds the installation token to each request.
-type appTransport struct {
+// authTransport adds the credential's token of the moment (an
+// installation's, or a personal token) to each request.
+type authTransport struct {
 	base http.RoundTripper
 	a    *auth
 }
 
-func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tok, err := t.a.current(req.Context())
 	if err != nil {
 		if req.Body != nil {

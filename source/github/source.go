@@ -184,7 +184,41 @@ func newRun(env *importer.Env, src *Source) (*run, error) {
 	if env.Budget != nil {
 		r.gql = &gqlClient{hc: a.client(env.Budget(gqlBudget)), url: graphqlURL(base), token: a.token, memo: memo}
 	}
+	if len(env.Credentials) > 1 && env.Pool != nil {
+		if err := r.pooled(apps, memo); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// pooled makes the run spend the budgets of every credential the import
+// was given (several accounts' tokens, App installations): each REST call
+// and GraphQL query goes as the credential with the most of its budget
+// left (importer.Env.Pool), each under its own governors. git and LFS keep
+// the first credential: clones do not count against the API's budgets.
+func (r *run) pooled(apps *installations, memo *gqlMemo) error {
+	auths := map[string]*auth{}
+	for _, cred := range r.env.Credentials {
+		a, err := newAuth(r.env.HTTP, r.base.String(), cred, apps)
+		if err != nil {
+			return err
+		}
+		auths[cred] = a
+	}
+	as := func(cred string, rt http.RoundTripper) http.RoundTripper {
+		return &authTransport{base: rt, a: auths[cred]}
+	}
+	s := r.base.String()
+	c, err := gh.NewClient(gh.WithHTTPClient(r.env.Pool("", as)), gh.WithURLs(&s, &s), gh.WithDisableRateLimitCheck())
+	if err != nil {
+		return fmt.Errorf("github client: %w", err)
+	}
+	r.client = c
+	if r.gql != nil {
+		r.gql = &gqlClient{hc: r.env.Pool(gqlBudget, as), url: graphqlURL(r.base), memo: memo}
+	}
+	return nil
 }
 
 // newClient builds a go-github client on the given HTTP client, with the
