@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		importTimeout = 6 * time.Hour
 	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
-		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: importTimeout, StallTimeout: cfg.ImportStallTimeout}
+		Sources: sources(cfg), Slice: cfg.ImportSlice, JobTimeout: importTimeout, StallTimeout: cfg.ImportStallTimeout}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
 	}
