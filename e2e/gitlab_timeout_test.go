@@ -43,7 +43,9 @@ func TestGitLabMigrationExportTimeouts(t *testing.T) {
 			f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportStuck: []string{"issues"},
 				ExportUnlisted: []string{"milestones"}}}, oneProjectTree)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4,
-				AppOverrides: func(c *app.Config) { c.GitLabExportTimeout, c.GitLabEmptyExportStatusTimeout = 2*time.Second, time.Second }})
+				AppOverrides: func(c *app.Config) {
+					c.GitLabExportTimeout, c.GitLabEmptyExportStatusTimeout = 2*time.Second, time.Second
+				}})
 			id := startMigration(t, in, f, "slowexport")
 			done := waitBulkImport(t, in, id)
 			if done["status"] != "finished" || done["has_failures"] != true {
