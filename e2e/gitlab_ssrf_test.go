@@ -136,7 +136,9 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 					t.Fatalf("create group %s: %d %v", dest, code, res)
 				}
 			}
-			records := func() int { return count(t, in, `SELECT COUNT(*) FROM bulk_imports`) + count(t, in, `SELECT COUNT(*) FROM imports`) }
+			records := func() int {
+				return count(t, in, `SELECT COUNT(*) FROM bulk_imports`) + count(t, in, `SELECT COUNT(*) FROM imports`)
+			}
 			// Six requests a minute per user: the refused ones come from
 			// users of their own, five each.
 			root := in.Client(t, in.RootToken)
