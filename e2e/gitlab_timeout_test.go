@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,17 +32,18 @@ func entityFailures(en map[string]any) map[string]string {
 }
 
 // TestGitLabMigrationExportTimeouts: a source whose export of a relation
-// stays started, and that never lists another, fails those relations of
-// every entity with GitLab's "Pipeline timeout" and "Empty export status
-// on source instance" once their (here short) timeouts pass; the rest
-// migrates and the migration finishes with has_failures.
+// stays started, that never lists another and fails a third fails those
+// relations of every entity with GitLab's "Pipeline timeout", "Empty
+// export status on source instance" (once their, here short, timeouts
+// pass) and the source's reason; the rest migrates and the migration
+// finishes with has_failures.
 func TestGitLabMigrationExportTimeouts(t *testing.T) {
 	t.Parallel()
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			f := forgeWith(t, fakeforge.Options{GitLab: fakegitlab.Options{ExportStuck: []string{"issues"},
-				ExportUnlisted: []string{"milestones"}}}, oneProjectTree)
+				ExportUnlisted: []string{"milestones"}, ExportFailed: []string{"badges", "project_badges"}}}, oneProjectTree)
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4,
 				AppOverrides: func(c *app.Config) {
 					c.GitLabExportTimeout, c.GitLabEmptyExportStatusTimeout = 2*time.Second, time.Second
@@ -63,6 +65,10 @@ func TestGitLabMigrationExportTimeouts(t *testing.T) {
 				}
 				if en["entity_type"] == "project" && got["issues"] != "Pipeline timeout" {
 					t.Errorf("project %v: failures %v, want issues' pipeline timeout", en["source_full_path"], got)
+				}
+				badges := map[any]string{"group": "badges", "project": "project_badges"}[en["entity_type"]]
+				if msg := got[badges]; !strings.HasPrefix(msg, "the source failed to export "+badges+": Error!") {
+					t.Errorf("%v %v: failures %v, want %s failed at the source", en["entity_type"], en["source_full_path"], got, badges)
 				}
 			}
 			if n := count(t, in, `SELECT COUNT(*) FROM labels`); n == 0 {

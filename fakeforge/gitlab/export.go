@@ -19,9 +19,14 @@ import (
 // Export statuses as the importer compares them: raw integers
 // (app/models/bulk_imports/export.rb).
 const (
+	exportFailed   = -1
 	exportStarted  = 0
 	exportFinished = 1
 )
+
+// ExportFailedError is the error of a relation whose export failed
+// (Options.ExportFailed), as GitLab keeps an exception's message.
+const ExportFailedError = "Error!  simulated export failure"
 
 // defaultExportBatchSize is GitLab's relation_export_batch_size default.
 const defaultExportBatchSize = 1000
@@ -292,7 +297,11 @@ func (s *Server) pending(run *exportRun, rel string) bool {
 func (s *Server) statusOf(pt portable, run *exportRun, rel relation, pending bool) exportStatus {
 	n := s.relationCount(pt, rel)
 	st := exportStatus{Relation: rel.name, Status: exportFinished, UpdatedAt: scenario.Epoch(), TotalObjectsCount: n}
-	if pending {
+	switch {
+	case slices.Contains(s.opts.ExportFailed, rel.name):
+		st.Status, st.Error = exportFailed, new(string)
+		*st.Error = ExportFailedError
+	case pending:
 		st.Status = exportStarted
 	}
 	if run.batched && rel.batchable {

@@ -91,6 +91,9 @@ type Options struct {
 	// status answer, as on a source whose export worker died: importers'
 	// export timeouts are exercised.
 	ExportStuck []string
+	// ExportFailed names relations whose export fails at the source:
+	// their status is failed (-1) with ExportFailedError as its error.
+	ExportFailed []string
 	// ExportUnlisted names relations the instance exports but whose export
 	// never appears: left out of every status list and, asked for by name,
 	// 404 Export Not Found, as when a source never created it.
