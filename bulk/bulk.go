@@ -12,7 +12,9 @@
 // so a step that runs twice, or two that race, do the work once. Steps are
 // enqueued when the migration is created, when one of its entities'
 // imports ends (the engine's OnEnd hook, in the ending transaction) and
-// when a step adds entities.
+// when a step adds entities. A second, periodic job, bulk_import_timeouts
+// (timeout.go), times out stale migrations and entities as GitLab's
+// cleanup_stale does.
 //
 // It knows the domain, the store, the engine and the queue; it talks to the
 // source only through Source, and must not know GitLab's API or HTTP.
