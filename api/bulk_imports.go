@@ -622,7 +622,7 @@ func (s *Server) renderBulkEntity(ctx context.Context, tx *store.Tx, e *ferry.Bu
 	for _, f := range fails {
 		out.Failures = append(out.Failures, renderBulkFailure(f))
 	}
-	out.HasFailures = total > 0 || e.Status == ferry.BulkFailed
+	out.HasFailures = total > 0 || e.Status == ferry.BulkFailed || e.Status == ferry.BulkTimeout
 	stats, err := tx.BulkEntityStats(ctx, e)
 	if err != nil {
 		return out, err

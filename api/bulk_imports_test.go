@@ -636,6 +636,62 @@ func TestBulkImportReads(t *testing.T) {
 	})
 }
 
+// Every status GitLab's code accepts filters the lists, timeout and
+// canceled included (the docs list only four); a timed-out entity has
+// failures.
+func TestBulkImportStatusFilters(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := newBulkEnv(t, s, true)
+		ctx := context.Background()
+		timedOut, te := createBulkFor(t, s, env.users["alice"], "src/t", "src/u")
+		canceled, ce := createBulkFor(t, s, env.users["alice"], "src/c")
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			te[0].Status = ferry.BulkTimeout
+			if err := tx.UpdateBulkEntity(ctx, te[0]); err != nil {
+				return err
+			}
+			if err := tx.SetBulkImportStatus(ctx, timedOut.ID, ferry.BulkTimeout); err != nil {
+				return err
+			}
+			_, err := tx.CancelBulkImport(ctx, canceled.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			path string
+			want []int64
+		}{
+			{"/bulk_imports?status=timeout", []int64{timedOut.ID}},
+			{"/bulk_imports?status=canceled", []int64{canceled.ID}},
+			{"/bulk_imports?status=finished", nil},
+			{"/bulk_imports/entities?status=timeout", []int64{te[0].ID}},
+			{"/bulk_imports/entities?status=canceled", []int64{ce[0].ID}},
+			{"/bulk_imports/entities?status=created", []int64{te[1].ID}},
+			{"/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=timeout", []int64{te[0].ID}},
+			{"/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=canceled", nil},
+		} {
+			status, body, _ := env.do("alice", http.MethodGet, c.path, "", "")
+			var list []struct {
+				ID          int64 `json:"id"`
+				HasFailures bool  `json:"has_failures"`
+			}
+			if err := json.Unmarshal([]byte(body), &list); err != nil || status != http.StatusOK || len(list) != len(c.want) {
+				t.Fatalf("%s: %d %s, want ids %v", c.path, status, body, c.want)
+			}
+			for i, x := range list {
+				if x.ID != c.want[i] {
+					t.Fatalf("%s: %s, want ids %v", c.path, body, c.want)
+				}
+				if strings.Contains(c.path, "status=timeout") && !x.HasFailures {
+					t.Fatalf("%s: %s: a timeout without has_failures", c.path, body)
+				}
+			}
+		}
+	})
+}
+
 func TestBulkImportCancel(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {

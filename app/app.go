@@ -76,6 +76,14 @@ type Config struct {
 	// ImportStallTimeout is how long a stage may make no progress before
 	// the import's timeout_strategy applies (default 2h, as GitLab).
 	ImportStallTimeout time.Duration
+	// BulkImportStaleAfter and BulkEntityStaleAfter time out a GitLab
+	// migration not updated for that long (default 24h) and an entity not
+	// finished that long after it was created (default 8h), as GitLab's
+	// cleanup_stale; GitLabExportTimeout and GitLabEmptyExportStatusTimeout
+	// fail a relation whose export at the source stays started (default
+	// 90m) or unlisted (default 5m) that long.
+	BulkImportStaleAfter, BulkEntityStaleAfter          time.Duration
+	GitLabExportTimeout, GitLabEmptyExportStatusTimeout time.Duration
 	// QueueOverrides adjusts queue settings (tests).
 	QueueOverrides func(*queue.Config)
 	// EngineOverrides adjusts import engine settings (tests, benchmarks).
@@ -173,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		importTimeout = 6 * time.Hour
 	}
 	ecfg := importer.Config{Store: s, Secrets: a.Secrets, Git: a.Git, Uploads: a.Uploads, Guard: guard, Log: cfg.Log, Registry: a.Registry,
-		Sources: sources(), Slice: cfg.ImportSlice, JobTimeout: importTimeout, StallTimeout: cfg.ImportStallTimeout}
+		Sources: sources(cfg), Slice: cfg.ImportSlice, JobTimeout: importTimeout, StallTimeout: cfg.ImportStallTimeout}
 	if cfg.EngineOverrides != nil {
 		cfg.EngineOverrides(&ecfg)
 	}
@@ -187,10 +195,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// GitLab migrations run each entity as an engine import and move on
 	// when one ends (OnEnd, in the ending transaction).
 	migrations := bulk.New(bulk.Config{Store: s, Engine: a.Engine, Secrets: a.Secrets, Source: gitlabLookups{a.Engine},
-		SourceType: gitlab.Type, ProjectImportType: "gitlab_project", Log: cfg.Log})
+		SourceType: gitlab.Type, ProjectImportType: "gitlab_project", StaleAfter: cfg.BulkImportStaleAfter,
+		EntityStaleAfter: cfg.BulkEntityStaleAfter, Log: cfg.Log})
 	migrations.Register(a.Workers)
 	a.Engine.OnEnd(migrations.Ended)
-	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: a.Engine.PeriodicJobs(), ID: workerID(),
+	qcfg := queue.Config{Store: s, Workers: a.Workers, Log: cfg.Log, MaxWorkers: cfg.Workers, PeriodicJobs: append(a.Engine.PeriodicJobs(), migrations.PeriodicJobs()...), ID: workerID(),
 		JobTimeout: min(10*time.Minute, rescue*2/3), RescueStuckJobsAfter: rescue, Lease: cfg.JobLease,
 		// SQLite has no LISTEN/NOTIFY: workers poll, and an import moves
 		// through a dozen jobs, so poll often (a cheap indexed query).

@@ -14,8 +14,9 @@ import (
 )
 
 // sources are the forges ferry imports from.
-func sources() []importer.Source {
-	return []importer.Source{github.New(), bitbucketserver.New(), gitlab.New()}
+func sources(cfg Config) []importer.Source {
+	return []importer.Source{github.New(), bitbucketserver.New(),
+		&gitlab.Source{ExportTimeout: cfg.GitLabExportTimeout, EmptyExportStatusTimeout: cfg.GitLabEmptyExportStatusTimeout}}
 }
 
 // importSources are the import endpoints' checks, one per source the API

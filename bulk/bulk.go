@@ -12,7 +12,9 @@
 // so a step that runs twice, or two that race, do the work once. Steps are
 // enqueued when the migration is created, when one of its entities'
 // imports ends (the engine's OnEnd hook, in the ending transaction) and
-// when a step adds entities.
+// when a step adds entities. A second, periodic job, bulk_import_timeouts
+// (timeout.go), times out stale migrations and entities as GitLab's
+// cleanup_stale does.
 //
 // It knows the domain, the store, the engine and the queue; it talks to the
 // source only through Source, and must not know GitLab's API or HTTP.
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -82,7 +85,14 @@ type Config struct {
 	// ProjectImportType is the import_type migrated projects show
 	// ("gitlab_project", as GitLab's).
 	ProjectImportType string
-	Log               *slog.Logger
+	// StaleAfter is how long a migration not ended may go without an
+	// update before it times out, its unfinished entities with it (default
+	// 24h, GitLab's cleanup_stale).
+	StaleAfter time.Duration
+	// EntityStaleAfter is how long after it was created an entity not
+	// ended times out (default 8h, as GitLab's stale entities).
+	EntityStaleAfter time.Duration
+	Log              *slog.Logger
 }
 
 // Runner runs migrations.
@@ -97,11 +107,29 @@ func New(cfg Config) *Runner {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 24 * time.Hour
+	}
+	if cfg.EntityStaleAfter <= 0 {
+		cfg.EntityStaleAfter = 8 * time.Hour
+	}
 	return &Runner{cfg: cfg}
 }
 
-// Register adds the step worker.
-func (r *Runner) Register(w *river.Workers) { river.AddWorker(w, &stepWorker{r: r}) }
+// Register adds the step worker and the timeout sweep's.
+func (r *Runner) Register(w *river.Workers) {
+	river.AddWorker(w, &stepWorker{r: r})
+	river.AddWorker(w, &timeoutWorker{r: r})
+}
+
+// PeriodicJobs are the runner's scheduled jobs: the sweep that times out
+// stale migrations and entities (timeout.go), run at a quarter of the
+// shorter stale duration, at least every minute.
+func (r *Runner) PeriodicJobs() []*river.PeriodicJob {
+	every := min(time.Minute, max(min(r.cfg.StaleAfter, r.cfg.EntityStaleAfter)/4, time.Second))
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) { return timeoutArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}
 
 // SetQueue gives the runner the queue it enqueues on.
 func (r *Runner) SetQueue(q *queue.Queue) { r.queue = q }
@@ -505,25 +533,32 @@ func (r *Runner) adopt(ctx context.Context, tx *store.Tx, b *ferry.BulkImport, g
 }
 
 // conclude ends a migration whose entities have all ended: failed when
-// every entity failed, else finished (entity failures are listed per
-// entity, and has_failures says so).
+// every entity failed, timeout when every entity failed or timed out and
+// one timed out, else finished (entity failures are listed per entity,
+// and has_failures says so).
 func (r *Runner) conclude(ctx context.Context, tx *store.Tx, b *ferry.BulkImport) error {
 	entities, err := tx.BulkEntitiesOf(ctx, b.ID)
 	if err != nil {
 		return err
 	}
-	failed := 0
+	failed, timedOut := 0, 0
 	for _, e := range entities {
 		if !ferry.BulkDone(e.Status) {
 			return nil
 		}
-		if e.Status == ferry.BulkFailed {
+		switch e.Status {
+		case ferry.BulkFailed:
 			failed++
+		case ferry.BulkTimeout:
+			timedOut++
 		}
 	}
 	status := ferry.BulkFinished
-	if failed == len(entities) {
+	switch {
+	case failed == len(entities):
 		status = ferry.BulkFailed
+	case failed+timedOut == len(entities):
+		status = ferry.BulkTimeout
 	}
 	return tx.SetBulkImportStatus(ctx, b.ID, status)
 }

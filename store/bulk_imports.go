@@ -11,9 +11,9 @@ import (
 	"github.com/ferry-import/ferry"
 )
 
-// A bulk import's has_failures: an entity failed, or an entity's import
-// recorded failures.
-const bulkHasFailures = `EXISTS (SELECT 1 FROM bulk_import_entities fe WHERE fe.bulk_import_id = b.id AND (fe.status = 'failed'
+// A bulk import's has_failures: an entity failed or timed out, or an
+// entity's import recorded failures.
+const bulkHasFailures = `EXISTS (SELECT 1 FROM bulk_import_entities fe WHERE fe.bulk_import_id = b.id AND (fe.status IN ('failed', 'timeout')
  OR EXISTS (SELECT 1 FROM import_failures ff WHERE ff.import_id = fe.import_id)))`
 
 const bulkCols = `b.id, b.user_id, b.status, b.source_type, b.source_url, b.source_version, b.source_enterprise, b.sealed_credential,
@@ -281,6 +281,28 @@ func (tx *Tx) SetBulkImportStatus(ctx context.Context, id int64, status string) 
 		return err
 	}
 	return fmt.Errorf("bulk import %d is %s, cannot become %s: %w", id, b.Status, status, ErrBulkEnded)
+}
+
+// StaleBulkImports returns, by id, the migrations not ended that are
+// stale: updated before importsBefore, or with an entity not ended that
+// was created before entitiesBefore (GitLab's cleanup_stale scopes).
+func (tx *Tx) StaleBulkImports(ctx context.Context, importsBefore, entitiesBefore time.Time) ([]int64, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT b.id FROM bulk_imports b WHERE b.status IN ('created', 'started') AND (b.updated_at < $1
+		OR EXISTS (SELECT 1 FROM bulk_import_entities e WHERE e.bulk_import_id = b.id AND e.status IN ('created', 'started') AND e.created_at < $2))
+		ORDER BY b.id`, importsBefore, entitiesBefore)
+	if err != nil {
+		return nil, fmt.Errorf("stale bulk imports: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("stale bulk imports: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // CancelBulkImport moves a migration, whatever its status, to canceled,

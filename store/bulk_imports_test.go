@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/store"
@@ -422,4 +424,67 @@ func TestBulkImportForeignKeys(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// TestStaleBulkImports: a migration not ended is stale when not updated
+// since the first cut, or when an entity not ended was created before the
+// second; ended migrations and ended entities never are.
+func TestStaleBulkImports(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			s, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			old := newBulk(t, s, "old")        // created at t0
+			ended := newBulk(t, s, "ended")    // created at t0, finished
+			entityEnded := newBulk(t, s, "ee") // its entities end
+			mustWrite(t, s, func(tx *store.Tx) error {
+				if err := tx.SetBulkImportStatus(ctx, ended.bulk.ID, ferry.BulkFinished); err != nil {
+					return err
+				}
+				for _, en := range entityEnded.entities {
+					en.Status = ferry.BulkFinished
+					if err := tx.UpdateBulkEntity(ctx, en); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			now = now.Add(time.Hour)
+			young := newBulk(t, s, "young") // created at t0+1h
+			stale := func(importsBefore, entitiesBefore time.Time) []int64 {
+				t.Helper()
+				var ids []int64
+				_ = s.Read(ctx, func(tx *store.Tx) (err error) {
+					ids, err = tx.StaleBulkImports(ctx, importsBefore, entitiesBefore)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return nil
+				})
+				return ids
+			}
+			t0 := now.Add(-time.Hour)
+			for _, c := range []struct {
+				name                          string
+				importsBefore, entitiesBefore time.Time
+				want                          []int64
+			}{
+				{"nothing stale", t0, t0, nil},
+				// entityEnded's update time is t0 too: stale as a whole.
+				{"not updated since t0", t0.Add(time.Minute), t0, []int64{old.bulk.ID, entityEnded.bulk.ID}},
+				{"entities created before t0+1m", t0, t0.Add(time.Minute), []int64{old.bulk.ID}},
+				{"entities created before now+1m", t0, now.Add(time.Minute), []int64{old.bulk.ID, young.bulk.ID}},
+			} {
+				if got := stale(c.importsBefore, c.entitiesBefore); fmt.Sprint(got) != fmt.Sprint(c.want) {
+					t.Errorf("%s: %v, want %v", c.name, got, c.want)
+				}
+			}
+		})
+	}
 }

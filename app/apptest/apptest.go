@@ -47,6 +47,9 @@ type Options struct {
 	EngineOverrides func(*importer.Config)
 	// MetricsListen and MetricsToken are app.Config's.
 	MetricsListen, MetricsToken string
+	// AppOverrides adjusts the rest of app.Config (a GitLab migration's
+	// timeouts…) before ferry starts.
+	AppOverrides func(*app.Config)
 }
 
 // Start runs ferry on e until the test ends.
@@ -68,7 +71,7 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 			opt.EngineOverrides(c)
 		}
 	}
-	a, err := app.New(ctx, app.Config{
+	cfg := app.Config{
 		Listen: "127.0.0.1:0", DataDir: e.DataDir, DatabaseURL: e.URL, Workers: workers, AllowLocalNetwork: opt.AllowLocalNetwork,
 		EngineOverrides: engineOverrides,
 		Log:             slog.New(slog.NewJSONHandler(logOut, nil)), Out: io.Discard, ShutdownTimeout: 10 * time.Second,
@@ -79,7 +82,11 @@ func Start(t testing.TB, e storetest.Engine, opt Options) *Instance {
 				opt.QueueOverrides(c)
 			}
 		},
-	})
+	}
+	if opt.AppOverrides != nil {
+		opt.AppOverrides(&cfg)
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("start ferry on %s: %v", e.Name, err)

@@ -86,7 +86,11 @@ func (s *settings) appConfig() app.Config {
 		JobLease: envDuration("FERRY_JOB_LEASE"), JobRescueAfter: envDuration("FERRY_JOB_RESCUE_AFTER"),
 		ImportSlice: envDuration("FERRY_IMPORT_SLICE"), ImportJobTimeout: envDuration("FERRY_IMPORT_JOB_TIMEOUT"),
 		ImportStallTimeout: envDuration("FERRY_IMPORT_STALL_TIMEOUT"),
-		Listen:             s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
+		// GitLab migrations' timeouts (README, "Migrating from GitLab").
+		BulkImportStaleAfter: envDuration("FERRY_BULK_IMPORT_STALE_AFTER"), BulkEntityStaleAfter: envDuration("FERRY_BULK_ENTITY_STALE_AFTER"),
+		GitLabExportTimeout:            envDuration("FERRY_GITLAB_EXPORT_TIMEOUT"),
+		GitLabEmptyExportStatusTimeout: envDuration("FERRY_GITLAB_EMPTY_EXPORT_STATUS_TIMEOUT"),
+		Listen:                         s.listen, DataDir: s.dataDir, DatabaseURL: s.databaseURL, ExternalURL: s.externalURL,
 		AllowLocalNetwork: s.allowLocal, Workers: s.workers,
 		RootToken: os.Getenv("FERRY_ROOT_TOKEN"), SecretKey: os.Getenv("FERRY_SECRET_KEY"),
 		// The metrics token is a secret: environment only (ps shows flags).

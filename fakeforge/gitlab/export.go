@@ -19,9 +19,14 @@ import (
 // Export statuses as the importer compares them: raw integers
 // (app/models/bulk_imports/export.rb).
 const (
+	exportFailed   = -1
 	exportStarted  = 0
 	exportFinished = 1
 )
+
+// ExportFailedError is the error of a relation whose export failed
+// (Options.ExportFailed), as GitLab keeps an exception's message.
+const ExportFailedError = "Error!  simulated export failure"
 
 // defaultExportBatchSize is GitLab's relation_export_batch_size default.
 const defaultExportBatchSize = 1000
@@ -274,6 +279,9 @@ func (s *Server) batches(n int) int { return (n + s.batchSize() - 1) / s.batchSi
 // answer: each (token, portable, relation) is started for
 // ExportPendingPolls answers, then finished. Callers hold s.mu.
 func (s *Server) poll(run *exportRun, rel string) bool {
+	if slices.Contains(s.opts.ExportStuck, rel) {
+		return true
+	}
 	if run.polls[rel] < s.opts.ExportPendingPolls {
 		run.polls[rel]++
 		return true
@@ -283,13 +291,17 @@ func (s *Server) poll(run *exportRun, rel string) bool {
 
 // pending tells, without counting, whether rel of run is still exporting.
 func (s *Server) pending(run *exportRun, rel string) bool {
-	return run.polls[rel] < s.opts.ExportPendingPolls
+	return run.polls[rel] < s.opts.ExportPendingPolls || slices.Contains(s.opts.ExportStuck, rel)
 }
 
 func (s *Server) statusOf(pt portable, run *exportRun, rel relation, pending bool) exportStatus {
 	n := s.relationCount(pt, rel)
 	st := exportStatus{Relation: rel.name, Status: exportFinished, UpdatedAt: scenario.Epoch(), TotalObjectsCount: n}
-	if pending {
+	switch {
+	case slices.Contains(s.opts.ExportFailed, rel.name):
+		st.Status, st.Error = exportFailed, new(string)
+		*st.Error = ExportFailedError
+	case pending:
 		st.Status = exportStarted
 	}
 	if run.batched && rel.batchable {
@@ -335,14 +347,14 @@ func (s *Server) statusFor(w http.ResponseWriter, r *http.Request, pt portable) 
 			pending = s.poll(run, name)
 		}
 		s.mu.Unlock()
-		if run == nil || !known {
+		if run == nil || !known || slices.Contains(s.opts.ExportUnlisted, name) {
 			notFound(w, "Export")
 			return
 		}
 		writeJSON(w, http.StatusOK, s.statusOf(pt, run, rel, pending))
 		return
 	}
-	rels := s.relationsOf(pt)
+	rels := slices.DeleteFunc(slices.Clone(s.relationsOf(pt)), func(r relation) bool { return slices.Contains(s.opts.ExportUnlisted, r.name) })
 	pending := make([]bool, len(rels))
 	s.mu.Lock()
 	run := s.exState().runs[key]
@@ -420,7 +432,7 @@ func (s *Server) downloadFor(w http.ResponseWriter, r *http.Request, pt portable
 		runBatched, pending = run.batched && rel.batchable, s.pending(run, name)
 	}
 	s.mu.Unlock()
-	if run == nil || !known {
+	if run == nil || !known || slices.Contains(s.opts.ExportUnlisted, name) {
 		notFound(w, "Export")
 		return
 	}

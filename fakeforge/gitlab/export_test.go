@@ -1314,3 +1314,50 @@ func TestExportWithout(t *testing.T) {
 		}
 	}
 }
+
+// TestExportStuckAndUnlisted checks the export faults: a stuck relation
+// answers started at every poll, however many; an unlisted one is absent
+// from status lists and unknown by name; a failed one reads failed with
+// its error; the others finish.
+func TestExportStuckAndUnlisted(t *testing.T) {
+	sc := exportScenario(t)
+	_, cl := startExportServer(t, sc, Options{ExportStuck: []string{"labels"}, ExportUnlisted: []string{"milestones"},
+		ExportFailed: []string{"badges", "project_badges"}})
+	proj := fmt.Sprintf("/projects/%d", sc.Projects()[0].ID)
+	grp := fmt.Sprintf("/groups/%d", sc.Groups()[0].ID)
+	for _, portable := range []string{proj, grp} {
+		cl.start(portable, true)
+		for range 5 {
+			st := cl.status(portable)
+			if st["labels"].Status != exportStarted {
+				t.Errorf("%s: stuck labels read %d", portable, st["labels"].Status)
+			}
+			if _, ok := st["milestones"]; ok {
+				t.Errorf("%s: unlisted milestones listed", portable)
+			}
+			if l, ok := st["self"]; !ok || l.Status != exportFinished {
+				t.Errorf("%s: self %+v, want finished", portable, l)
+			}
+			for _, b := range []string{"badges", "project_badges"} {
+				if l, ok := st[b]; ok && l.Status != exportFailed {
+					t.Errorf("%s: failed %s read %d", portable, b, l.Status)
+				}
+			}
+		}
+		for _, tt := range []struct {
+			path string
+			code int
+			body string
+		}{
+			{portable + "/export_relations/status?relation=milestones", 404, "404 Export Not Found"},
+			{portable + "/export_relations/download?relation=milestones&batched=true&batch_number=1", 404, "404 Export Not Found"},
+			{portable + "/export_relations/status?relation=labels", 200, `"status":0`},
+			{portable + "/export_relations/status?relation=" + map[bool]string{true: "project_badges", false: "badges"}[portable == proj], 200,
+				`"status":-1,"error":"Error!  simulated export failure"`},
+		} {
+			if code, b, _ := cl.do(http.MethodGet, tt.path); code != tt.code || !strings.Contains(string(b), tt.body) {
+				t.Errorf("%s: %d %.200s, want %d %s", tt.path, code, b, tt.code, tt.body)
+			}
+		}
+	}
+}

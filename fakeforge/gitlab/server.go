@@ -87,6 +87,17 @@ type Options struct {
 	// "relation does not have a valid value", a group's 404 Export Not
 	// Found). Nil exports every relation.
 	ExportWithout []string
+	// ExportStuck names relations whose export stays started (0) at every
+	// status answer, as on a source whose export worker died: importers'
+	// export timeouts are exercised.
+	ExportStuck []string
+	// ExportFailed names relations whose export fails at the source:
+	// their status is failed (-1) with ExportFailedError as its error.
+	ExportFailed []string
+	// ExportUnlisted names relations the instance exports but whose export
+	// never appears: left out of every status list and, asked for by name,
+	// 404 Export Not Found, as when a source never created it.
+	ExportUnlisted []string
 	// WithholdIssueNotes, when above 0, makes every issue whose iid is a
 	// multiple of it lose its first comment from the REST notes and
 	// discussions lists while its user_notes_count still counts it: a

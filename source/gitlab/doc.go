@@ -5,7 +5,10 @@
 //
 //   - export: the source's export_relations (spec §7.2–7.3), GitLab's own
 //     path. The entity's relations are exported by the source (batched
-//     where it batches), polled until finished, downloaded once each to a
+//     where it batches), polled until finished (a relation still started
+//     past Source.ExportTimeout, or not listed past
+//     Source.EmptyExportStatusTimeout, fails as GitLab's does; the first
+//     poll's time is checkpointed), downloaded once each to a
 //     spool file on local disk (unlinked at once, so nothing outlives the
 //     process) and read page by page as NDJSON — one record in memory at a
 //     time, the cursor being the batch and the records already read, so a

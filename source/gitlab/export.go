@@ -1,8 +1,10 @@
 package gitlab
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,7 +51,49 @@ const (
 	exportPollLater = 10 * time.Second
 	// spoolIdle is how long a downloaded file nobody reads is kept.
 	spoolIdle = 30 * time.Minute
+	// DefaultExportTimeout and DefaultEmptyExportStatusTimeout are how long
+	// a relation's export may stay started, or unlisted, from ferry's first
+	// poll before the relation fails (Source.ExportTimeout,
+	// Source.EmptyExportStatusTimeout): GitLab's NDJSON_EXPORT_TIMEOUT and
+	// EMPTY_EXPORT_STATUS_TIMEOUT as the spec recalls them.
+	DefaultExportTimeout            = 90 * time.Minute
+	DefaultEmptyExportStatusTimeout = 5 * time.Minute
 )
+
+// The failures of a relation whose export never came, as GitLab's
+// BulkImports::PipelineWorker words them.
+const (
+	exportTimeoutMessage     = "Pipeline timeout"
+	emptyExportStatusMessage = "Empty export status on source instance"
+)
+
+// pollLimits bound how long a relation's export is polled; the zero
+// value has the defaults.
+type pollLimits struct {
+	export, empty time.Duration
+	clock         func() time.Time
+}
+
+func (p pollLimits) now() time.Time {
+	if p.clock == nil {
+		return time.Now()
+	}
+	return p.clock()
+}
+
+func (p pollLimits) exportTimeout() time.Duration {
+	if p.export <= 0 {
+		return DefaultExportTimeout
+	}
+	return p.export
+}
+
+func (p pollLimits) emptyTimeout() time.Duration {
+	if p.empty <= 0 {
+		return DefaultEmptyExportStatusTimeout
+	}
+	return p.empty
+}
 
 // Export statuses, as GitLab's export status entity gives them.
 const (
@@ -165,9 +209,33 @@ func parseExportCursor(s string) (exportCursor, error) {
 
 func (x *exported) Name() string { return x.name }
 
+// pollCursor is the cursor of a relation whose export is being polled:
+// when polling began, so the export's timeouts survive restarts.
+func pollCursor(since time.Time) string {
+	return url.Values{"polling_since": {strconv.FormatInt(since.UnixMilli(), 10)}}.Encode()
+}
+
+// parsePollCursor reads a pollCursor; ok is false for other cursors.
+func parsePollCursor(s string) (since time.Time, ok bool, err error) {
+	q, err := url.ParseQuery(s)
+	if err != nil || !q.Has("polling_since") {
+		return time.Time{}, false, nil
+	}
+	ms, err := strconv.ParseInt(q.Get("polling_since"), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, true, &importer.Permanent{Err: fmt.Errorf("bad export cursor %q", s)}
+	}
+	return time.UnixMilli(ms), true, nil
+}
+
 func (x *exported) Fetch(ctx context.Context, cursor string) (importer.Page, error) {
 	if cursor == "" {
-		return x.start(ctx)
+		return x.start(ctx, time.Time{})
+	}
+	if since, ok, err := parsePollCursor(cursor); err != nil {
+		return importer.Page{}, err
+	} else if ok {
+		return x.start(ctx, since)
 	}
 	c, err := parseExportCursor(cursor)
 	if err != nil {
@@ -177,15 +245,28 @@ func (x *exported) Fetch(ctx context.Context, cursor string) (importer.Page, err
 }
 
 // start waits for the relation's export to finish and names its first
-// batch.
-func (x *exported) start(ctx context.Context) (importer.Page, error) {
-	st, err := x.status(ctx)
-	if err != nil {
-		if x.optional && (statusIs(err, http.StatusNotFound) || statusIs(err, http.StatusBadRequest)) {
-			x.r.log().InfoContext(ctx, "the source does not export this relation; users are taken from the content instead",
-				"import_id", x.r.env.ImportID, "relation", x.name, "error", err.Error())
-			return importer.Page{}, nil
-		}
+// batch. since is when polling began (zero on the first poll): an export
+// still started past the export timeout, or not listed at all past the
+// empty-status timeout, fails the relation.
+func (x *exported) start(ctx context.Context, since time.Time) (importer.Page, error) {
+	first := since.IsZero()
+	if first {
+		since = x.r.polls.now()
+	}
+	st, err := x.status(ctx, since)
+	var notYet *exportNotReady
+	switch {
+	case errors.As(err, &notYet) && first:
+		// Checkpointed, so the timeouts count from here across restarts;
+		// the next fetch polls on.
+		return importer.Page{Next: pollCursor(since)}, nil
+	case errors.As(err, &notYet):
+		return importer.Page{}, &sourcehttp.WaitError{Until: time.Now().Add(exportPollLater)}
+	case err != nil && x.optional && (statusIs(err, http.StatusNotFound) || statusIs(err, http.StatusBadRequest)):
+		x.r.log().InfoContext(ctx, "the source does not export this relation; users are taken from the content instead",
+			"import_id", x.r.env.ImportID, "relation", x.name, "error", err.Error())
+		return importer.Page{}, nil
+	case err != nil:
 		return importer.Page{}, err
 	}
 	p := importer.Page{Total: st.TotalObjectsCount}
@@ -204,32 +285,60 @@ func (x *exported) start(ctx context.Context) (importer.Page, error) {
 	return p, nil
 }
 
+// exportNotReady is a status poll that found the export started, or the
+// relation not listed, within its timeouts: the job is put aside and polls
+// again later, holding no worker meanwhile.
+type exportNotReady struct{ started bool }
+
+func (e *exportNotReady) Error() string {
+	if e.started {
+		return "the export is still being made"
+	}
+	return "the source does not list the export yet"
+}
+
 // status polls the relation's export status until it is finished, for a
-// while; then the job is put aside (sourcehttp.WaitError) and polls again
-// later, holding no worker meanwhile.
-func (x *exported) status(ctx context.Context) (exportStatus, error) {
+// while (exportNotReady then). A relation the source does not list (an
+// empty answer, a list without it, 404) counts as not exported yet, as
+// GitLab's importer treats an empty status; an optional relation's 404 or
+// 400 is returned as is.
+func (x *exported) status(ctx context.Context, since time.Time) (exportStatus, error) {
 	path := x.r.entityPath() + "/export_relations/status?relation=" + url.QueryEscape(x.name)
 	deadline := time.Now().Add(exportPollFor)
 	for wait := 250 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
-		var st exportStatus
-		if err := x.r.get(ctx, path, &st); err != nil {
-			return st, fmt.Errorf("export status of %s: %w", x.name, err)
+		var raw json.RawMessage
+		err := x.r.get(ctx, path, &raw)
+		if err != nil && (x.optional || !statusIs(err, http.StatusNotFound)) {
+			return exportStatus{}, fmt.Errorf("export status of %s: %w", x.name, err)
 		}
-		switch st.Status {
-		case exportFinished:
+		var st exportStatus
+		listed := false
+		if err == nil {
+			if st, listed, err = x.pick(raw); err != nil {
+				return st, fmt.Errorf("export status of %s: %w", x.name, err)
+			}
+		}
+		waited := x.r.polls.now().Sub(since)
+		switch {
+		case !listed && waited > x.r.polls.emptyTimeout():
+			return st, &importer.Permanent{Err: errors.New(emptyExportStatusMessage)}
+		case !listed:
+		case st.Status == exportFinished:
 			return st, nil
-		case exportFailed:
+		case st.Status == exportFailed:
 			msg := "no reason given"
 			if st.Error != nil && *st.Error != "" {
 				msg = *st.Error
 			}
 			return st, &importer.Permanent{Err: fmt.Errorf("the source failed to export %s: %s", x.name, msg)}
-		case exportStarted:
+		case st.Status == exportStarted && waited > x.r.polls.exportTimeout():
+			return st, &importer.Permanent{Err: errors.New(exportTimeoutMessage)}
+		case st.Status == exportStarted:
 		default:
 			return st, &importer.Permanent{Err: fmt.Errorf("export of %s has unknown status %d", x.name, st.Status)}
 		}
 		if !time.Now().Add(wait).Before(deadline) {
-			return st, &sourcehttp.WaitError{Until: time.Now().Add(exportPollLater)}
+			return st, &exportNotReady{started: listed}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -239,6 +348,32 @@ func (x *exported) status(ctx context.Context) (exportStatus, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// pick finds the relation in a status answer: one object (asked by
+// relation), a list (sources that ignore the parameter) or nothing.
+func (x *exported) pick(raw json.RawMessage) (exportStatus, bool, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
+		return exportStatus{}, false, nil
+	case raw[0] == '[':
+		var list []exportStatus
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return exportStatus{}, false, err
+		}
+		for _, st := range list {
+			if st.Relation == x.name {
+				return st, true, nil
+			}
+		}
+		return exportStatus{}, false, nil
+	}
+	var st exportStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, false, err
+	}
+	return st, st.Relation == x.name, nil
 }
 
 // downloadPath is where a batch (or the whole file) of the relation is.

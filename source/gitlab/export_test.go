@@ -287,11 +287,14 @@ func TestExportNotMigrated(t *testing.T) {
 	}
 }
 
-// TestExportNotReady: an export the source is still making puts the job
-// aside (a wait the engine snoozes on) instead of holding a worker or
-// failing; once finished, the same fetch goes on.
+// TestExportNotReady: an export the source is still making is
+// checkpointed as being polled (a cursor that says since when), then puts
+// the job aside (a wait the engine snoozes on) instead of holding a worker
+// or failing; once finished, the same fetch goes on.
 func TestExportNotReady(t *testing.T) {
-	f := startForgeWith(t, tiny(), fakegitlab.Options{ExportPendingPolls: 5})
+	// One fetch polls at most five times (250 ms doubling, 2 s): twelve
+	// "started" answers outlast two fetches.
+	f := startForgeWith(t, tiny(), fakegitlab.Options{ExportPendingPolls: 12})
 	raw, _ := json.Marshal(Options{Entity: KindProject, Transport: TransportExport})
 	env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: f.GitLab.URL, SourceRef: "acme/widgets", Options: raw,
 		Credential: f.GitLab.Token, HTTP: http.DefaultClient}
@@ -300,22 +303,82 @@ func TestExportNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	labels := relationOf(t, New(), env, relLabels)
-	_, err := labels.Fetch(ctx, "")
+	p, err := labels.Fetch(ctx, "")
+	if err != nil || !strings.HasPrefix(p.Next, "polling_since=") || len(p.Objects) != 0 {
+		t.Fatalf("unfinished export, first poll: %+v, %v; want a polling cursor", p, err)
+	}
+	polling := p.Next
+	_, err = labels.Fetch(ctx, polling)
 	var wait *sourcehttp.WaitError
 	if !errors.As(err, &wait) || time.Until(wait.Until) < exportPollLater/2 {
 		t.Fatalf("unfinished export: %v, want a wait of about %v", err, exportPollLater)
 	}
 	// Later job runs poll again until fakeforge has answered "started"
-	// five times; however few polls a slow run fits, it ends.
-	for run := 2; ; run++ {
-		p, err := labels.Fetch(ctx, "")
-		if errors.As(err, &wait) && run < 6 {
+	// twelve times; however few polls a slow run fits, it ends.
+	for run := 3; ; run++ {
+		p, err := labels.Fetch(ctx, polling)
+		if errors.As(err, &wait) && run < 14 {
 			continue
 		}
-		if err != nil || p.Next == "" {
+		if err != nil || p.Next == "" || strings.HasPrefix(p.Next, "polling_since=") {
 			t.Fatalf("finished export, run %d: %+v, %v", run, p, err)
 		}
 		break
+	}
+}
+
+// TestExportTimeouts: a relation whose export stays started past the
+// export timeout fails with GitLab's "Pipeline timeout", one the source
+// never lists past the empty-status timeout with "Empty export status on
+// source instance", both permanently and counted from the first poll as
+// the cursor keeps it (a restarted process counts on); before then, the
+// job waits.
+func TestExportTimeouts(t *testing.T) {
+	f := startForgeWith(t, tiny(), fakegitlab.Options{ExportStuck: []string{relLabels}, ExportUnlisted: []string{relMilestones}})
+	raw, _ := json.Marshal(Options{Entity: KindProject, Transport: TransportExport})
+	env := &importer.Env{ImportID: 1, ProjectID: 7, SourceURL: f.GitLab.URL, SourceRef: "acme/widgets", Options: raw,
+		Credential: f.GitLab.Token, HTTP: http.DefaultClient}
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	src := func() *Source {
+		return &Source{ExportTimeout: time.Hour, EmptyExportStatusTimeout: time.Minute, Now: clock}
+	}
+	if _, err := relationOf(t, src(), env, "export_request").Fetch(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	cursors := map[string]string{}
+	for _, name := range []string{relLabels, relMilestones} {
+		p, err := relationOf(t, src(), env, name).Fetch(ctx, "")
+		if err != nil || !strings.HasPrefix(p.Next, "polling_since=") {
+			t.Fatalf("%s, first poll: %+v, %v; want a polling cursor", name, p, err)
+		}
+		cursors[name] = p.Next
+	}
+	fetch := func(name string) error {
+		_, err := relationOf(t, src(), env, name).Fetch(ctx, cursors[name]) // a new Source: as after a restart
+		return err
+	}
+	var wait *sourcehttp.WaitError
+	var perm *importer.Permanent
+	advance(59 * time.Second)
+	for _, name := range []string{relLabels, relMilestones} {
+		if err := fetch(name); !errors.As(err, &wait) {
+			t.Fatalf("%s within its timeouts: %v, want a wait", name, err)
+		}
+	}
+	advance(2 * time.Second)
+	if err := fetch(relMilestones); !errors.As(err, &perm) || err.Error() != "Empty export status on source instance" {
+		t.Fatalf("unlisted past the empty-status timeout: %v", err)
+	}
+	if err := fetch(relLabels); !errors.As(err, &wait) {
+		t.Fatalf("started within the export timeout: %v, want a wait", err)
+	}
+	advance(time.Hour)
+	if err := fetch(relLabels); !errors.As(err, &perm) || err.Error() != "Pipeline timeout" {
+		t.Fatalf("started past the export timeout: %v", err)
 	}
 }
 
@@ -348,7 +411,9 @@ func TestExportFailures(t *testing.T) {
 		HTTP: srv.Client()}
 	ctx := context.Background()
 	fetchAll := func(name string) error {
-		rel := relationOf(t, New(), env, name)
+		// The source never lists issues: failed at the first poll
+		// past the empty-status timeout, which is 0 here.
+		rel := relationOf(t, &Source{EmptyExportStatusTimeout: time.Nanosecond}, env, name)
 		for cursor := ""; ; {
 			p, err := rel.Fetch(ctx, cursor)
 			if err != nil || p.Next == "" {
@@ -360,7 +425,7 @@ func TestExportFailures(t *testing.T) {
 	for _, c := range []struct{ relation, want string }{
 		{relLabels, "the source failed to export labels: Error!  undefined method"},
 		{relMilestones, "Export file not found"},
-		{relIssues, "Export not found"},
+		{relIssues, "Empty export status on source instance"},
 		{"user_contributions", ""},
 	} {
 		err := fetchAll(c.relation)

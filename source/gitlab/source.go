@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
@@ -105,6 +106,20 @@ func Through(options string) string {
 // Source imports one GitLab project or group. The zero value is ready to
 // use.
 type Source struct {
+	// ExportTimeout fails a relation whose export the source still
+	// reports started this long after ferry first polled it, with GitLab's
+	// "Pipeline timeout" (BulkImports::Pipeline::NDJSON_EXPORT_TIMEOUT);
+	// 0 is DefaultExportTimeout.
+	ExportTimeout time.Duration
+	// EmptyExportStatusTimeout fails a relation the source's export status
+	// does not list (an empty answer, or 404 Export not found) this long
+	// after ferry first polled it, with "Empty export status on source
+	// instance" (EMPTY_EXPORT_STATUS_TIMEOUT); 0 is
+	// DefaultEmptyExportStatusTimeout.
+	EmptyExportStatusTimeout time.Duration
+	// Now is the clock of those timeouts; nil is time.Now.
+	Now func() time.Time
+
 	once     sync.Once
 	spools   *spools   // downloaded export files between pages
 	archives *archives // exported uploads, by import
@@ -132,6 +147,7 @@ func (s *Source) Stages(_ context.Context, env *importer.Env) ([]importer.Stage,
 	}
 	r.spools = s.spoolCache()
 	r.archives = s.archives
+	r.polls = pollLimits{export: s.ExportTimeout, empty: s.EmptyExportStatusTimeout, clock: s.Now}
 	if r.opts.Transport == TransportExport {
 		return r.exportStages(), nil
 	}
@@ -204,6 +220,7 @@ type run struct {
 	ref      string
 	spools   *spools
 	archives *archives
+	polls    pollLimits
 }
 
 func newRun(env *importer.Env) (*run, error) {

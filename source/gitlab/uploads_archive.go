@@ -58,6 +58,9 @@ type archive struct {
 	unavailable bool
 	files       map[string]archived
 	used        time.Time
+	// since is when the archive's export was first polled (this process):
+	// an export that never comes falls back to the upload API.
+	since time.Time
 }
 
 // archived is a file of the archive: stored, or refused with err.
@@ -104,7 +107,10 @@ func (r *run) archivedUpload(ctx context.Context, link string) (attach.Stored, b
 	defer x.mu.Unlock()
 	x.used = time.Now()
 	if !x.ready {
-		files, err := r.readArchive(ctx)
+		if x.since.IsZero() {
+			x.since = r.polls.now()
+		}
+		files, err := r.readArchive(ctx, x.since)
 		var wait *sourcehttp.WaitError
 		switch {
 		case err == nil:
@@ -139,13 +145,18 @@ func isPermanent(err error) bool {
 
 // readArchive downloads the project's uploads archive, batch by batch,
 // into the upload store, and indexes its files.
-func (r *run) readArchive(ctx context.Context) (map[string]archived, error) {
+func (r *run) readArchive(ctx context.Context, since time.Time) (map[string]archived, error) {
 	if r.env.Uploads == nil {
 		return nil, &importer.Permanent{Err: errors.New("ferry has no upload store")}
 	}
-	x := &exported{r: r, name: "uploads"}
-	st, err := x.status(ctx)
-	if err != nil {
+	// Optional: a source that does not export uploads answers 404 or 400
+	// at once, and every link goes through the upload API.
+	x := &exported{r: r, name: "uploads", optional: true}
+	st, err := x.status(ctx, since)
+	var notYet *exportNotReady
+	if errors.As(err, &notYet) {
+		return nil, &sourcehttp.WaitError{Until: time.Now().Add(exportPollLater)}
+	} else if err != nil {
 		return nil, err
 	}
 	var batches []int
