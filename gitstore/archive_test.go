@@ -132,7 +132,7 @@ func oidOf(content string) string {
 }
 
 // lfsRepo is project id with an executable, a symlink, an empty file, a
-// nested directory and three LFS pointers: to an object linked to the
+// nested directory, a path too long for ustar and LFS pointers: to an object linked to the
 // project, to an object stored but linked to another project, and to an
 // object not stored at all. It needs no git-lfs: pointers are files.
 type lfsRepo struct {
@@ -168,6 +168,8 @@ func newLFSRepo(t *testing.T, s *Store, id int64) lfsRepo {
 	gitWith(t, "", "init", "--quiet", "-b", "main", work)
 	files := map[string]string{
 		"README.md": "# LFS\n", "run.sh": "#!/bin/sh\n", "empty": "", "deep/er/note.txt": "deep\n",
+		// Over ustar's 100 bytes: git writes a pax path record.
+		"deep/er/" + strings.Repeat("long-name-", 12) + ".bin": r.linked,
 		"assets/big.bin": r.linked, "assets/theirs.bin": r.unlinked, "assets/gone.bin": r.missing,
 		"assets/.gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n",
 	}
@@ -207,7 +209,7 @@ func TestArchiveFormats(t *testing.T) {
 	s := newStore(t)
 	r := newLFSRepo(t, s, 1)
 	want := decodeArchive(t, "tar.gz", archiveBytes(t, s, 1, r.sha, ArchiveOptions{Format: "tar.gz", Prefix: "p/"}))
-	if len(want.Entries) != 13 || want.Comment != r.sha || want.Entries["p/assets/big.bin"].Content != r.linked ||
+	if len(want.Entries) != 14 || want.Comment != r.sha || want.Entries["p/assets/big.bin"].Content != r.linked ||
 		!want.Entries["p/run.sh"].Exec || want.Entries["p/deep/link"] != (archived{Type: "link", Content: "../README.md", MTime: want.Entries["p/deep/link"].MTime}) {
 		t.Fatalf("git's tar.gz: %+v", want)
 	}
@@ -222,9 +224,11 @@ func TestArchiveFormats(t *testing.T) {
 					for k, v := range want.Entries {
 						w.Entries[k] = v
 					}
-					e := w.Entries["p/assets/big.bin"]
-					e.Content = r.object
-					w.Entries["p/assets/big.bin"] = e
+					for _, name := range []string{"p/assets/big.bin", "p/deep/er/" + strings.Repeat("long-name-", 12) + ".bin"} {
+						e := w.Entries[name]
+						e.Content = r.object
+						w.Entries[name] = e
+					}
 				}
 				if !reflect.DeepEqual(got, w) {
 					t.Errorf("%s: %+v\nwant %+v", format, got, w)
@@ -256,12 +260,21 @@ func TestArchiveLFSLikeGit(t *testing.T) {
 		ours := archiveBytes(t, s, 1, r.sha, ArchiveOptions{Format: kind, Prefix: "x/", LFSBlobs: true})
 		if kind == "tar" {
 			gh, oh := tarHeaders(t, git), tarHeaders(t, ours)
+			paths := 0
+			for _, h := range gh {
+				if h.PAXRecords["path"] != "" {
+					paths++
+				}
+			}
+			if paths != 1 {
+				t.Errorf("git's tar has %d pax path records, want 1 (the long name)", paths)
+			}
 			if len(gh) != len(oh) {
 				t.Fatalf("tar: %d entries, git %d", len(oh), len(gh))
 			}
 			for i := range gh {
 				g, o := gh[i], oh[i]
-				if o.Name == "x/assets/big.bin" {
+				if o.Name == "x/assets/big.bin" || strings.HasSuffix(o.Name, "long-name-.bin") {
 					if o.Size != int64(len(r.object)) {
 						t.Errorf("tar object size %d", o.Size)
 					}
