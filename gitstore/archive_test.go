@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -425,4 +426,56 @@ func TestArchiveBzip2Tool(t *testing.T) {
 			t.Errorf("tar -xj lfs=%v: %v %.80q", lfs, err, out)
 		}
 	}
+}
+
+// TestArchiveLFSStreams: a large object is copied into the archive, not
+// held: what the archive allocates stays far below the object's size.
+func TestArchiveLFSStreams(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if err := s.Create(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	const size = 16 << 20
+	obj := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	oid := hex.EncodeToString(func() []byte { h := sha256.Sum256(obj); return h[:] }())
+	if err := s.PutLFSObject(ctx, oid, size, bytes.NewReader(obj)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkLFSObject(ctx, 1, oid); err != nil {
+		t.Fatal(err)
+	}
+	obj = nil
+	work := filepath.Join(t.TempDir(), "work")
+	gitWith(t, "", "init", "--quiet", "-b", "main", work)
+	if err := os.WriteFile(filepath.Join(work, "huge.bin"), []byte(lfsPointerText(oid, size)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitWith(t, work, "add", ".")
+	gitWith(t, work, "commit", "--quiet", "-m", "huge")
+	gitWith(t, work, "push", "--quiet", s.Path(1), "main")
+	sha := gitWith(t, s.Path(1), "rev-parse", "main")
+	for _, kind := range []string{"tar", "zip"} {
+		var n countingWriter
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if err := s.Archive(ctx, 1, sha, ArchiveOptions{Format: kind, LFSBlobs: true}, &n); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if kind == "tar" && n < size {
+			t.Errorf("%s: %d bytes, less than the object", kind, n)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+			t.Errorf("%s: allocated %d bytes for a %d-byte object", kind, alloc, size)
+		}
+	}
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }
