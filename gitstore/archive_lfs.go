@@ -137,6 +137,15 @@ func (s *Store) openLinkedObject(content []byte, linked map[string]bool) (*os.Fi
 	return f, fi.Size()
 }
 
+// copyEntry copies exactly size bytes of r to w.
+func copyEntry(w io.Writer, r io.Reader, size int64) error {
+	n, err := io.Copy(w, io.LimitReader(r, size))
+	if err == nil && n != size {
+		err = fmt.Errorf("%d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
 // tarSink writes a tar, compressed when compressor is set.
 type tarSink struct {
 	tw         *tar.Writer
@@ -155,8 +164,8 @@ func (t *tarSink) entry(h *tar.Header, size int64, r io.Reader) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
-	if n, err := io.Copy(t.tw, io.LimitReader(r, size)); err != nil || n != size {
-		return fmt.Errorf("write tar %q: %d of %d bytes: %v", h.Name, n, size, err)
+	if err := copyEntry(t.tw, r, size); err != nil {
+		return fmt.Errorf("write tar %q: %w", h.Name, err)
 	}
 	return nil
 }
@@ -220,8 +229,8 @@ func (z *zipSink) entry(h *tar.Header, size int64, r io.Reader) error {
 	if h.Typeflag == tar.TypeDir {
 		return nil
 	}
-	if n, err := io.Copy(out, io.LimitReader(r, size)); err != nil || n != size {
-		return fmt.Errorf("write zip %q: %d of %d bytes: %v", h.Name, n, size, err)
+	if err := copyEntry(out, r, size); err != nil {
+		return fmt.Errorf("write zip %q: %w", h.Name, err)
 	}
 	return nil
 }
