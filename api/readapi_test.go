@@ -543,7 +543,7 @@ func TestRepositoryArchive(t *testing.T) {
 		if want := []string{"/", "/a.txt", "/new.txt"}; !reflect.DeepEqual(names, want) {
 			t.Errorf("zip without docs and bin.dat: %v, want %v", names, want)
 		}
-		for _, bad := range []string{"archive?exclude_paths=../x", "archive?sha=nope", "archive?sha=-x", "archive?path=../x", "archive?path=missing", "archive.tar.bz2", "archive.exe"} {
+		for _, bad := range []string{"archive?exclude_paths=../x", "archive?sha=nope", "archive?sha=-x", "archive?path=../x", "archive?path=missing", "archive.tar.xz", "archive.exe"} {
 			status, _, body := apiGet(t, in, w.member, fmt.Sprintf("/api/v4/projects/%d/repository/%s", w.pid, bad))
 			if status != 404 || strings.TrimSpace(string(body)) != `{"message":"404 File Not Found"}` {
 				t.Errorf("%s: %d %s", bad, status, body)

@@ -24,10 +24,13 @@ import (
 // object id, the token GitLab first documented, is accepted too). A tree
 // whose listing exceeds gitstore.MaxTreeBytes is 413 (ferry's bound).
 //
-// Archives are streamed from git archive in tar.gz (also tgz, gz), tar or
-// zip, with path and exclude_paths; the bzip2 formats GitLab also offers
-// are 404 here, and include_lfs_blobs is ignored (LFS files are archived
-// as their pointers).
+// Archives are streamed from git archive in GitLab's formats: tar.gz (also
+// tgz, gz), tar.bz2 (also tbz, tbz2, tb2, bz2; git's tar compressed with
+// bzip2 here), tar or zip, with path and exclude_paths. include_lfs_blobs
+// (default true) puts the content of the project's LFS objects in place of
+// their pointers: git's tar is then rewritten entry by entry into the
+// format asked (gitstore.Archive); a pointer to an object the project has
+// not got stays a pointer.
 
 var (
 	errTreeNotFound = notFound("Tree")
@@ -214,7 +217,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	}
 	ref, _ := p.str("sha")
 	sub, _ := p.str("path")
-	_, _ = p.optBool("include_lfs_blobs")
+	lfsBlobs, set := p.optBool("include_lfs_blobs")
 	exclude, _ := p.list("exclude_paths")
 	if err := p.err(); err != nil {
 		return err
@@ -223,8 +226,12 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "tar.gz"
 	}
+	if !set {
+		lfsBlobs = true // GitLab's default
+	}
 	errArchive := notFound("File")
-	if _, ok := gitstore.ArchiveFormats[format]; !ok {
+	ext, ok := gitstore.ArchiveFormats[format]
+	if !ok {
 		return errArchive
 	}
 	sub = strings.Trim(sub, "/")
@@ -268,10 +275,13 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Transfer-Encoding", "binary")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, strings.ReplaceAll(name, `"`, ""), format))
+	// The file is named by the format's canonical extension (tgz is
+	// .tar.gz, bz2 .tar.bz2), as GitLab's archive_file_path names it.
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, strings.ReplaceAll(name, `"`, ""), ext))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	if err := git.Archive(ctx, pr.ID, sha, sub, format, name+"/", exclude, w); err != nil {
+	o := gitstore.ArchiveOptions{Format: format, SubPath: sub, Prefix: name + "/", Exclude: exclude, LFSBlobs: lfsBlobs}
+	if err := git.Archive(ctx, pr.ID, sha, o, w); err != nil {
 		s.log.WarnContext(ctx, "archive cut short", "project", pr.ID, "error", err)
 	}
 	return nil

@@ -4,57 +4,114 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/dsnet/compress/bzip2"
 )
 
 // ArchiveFormats are the formats Archive writes, by the names GitLab's
-// archive endpoint takes; each maps to git archive's --format.
+// archive endpoint takes, each mapped to its canonical extension (the one
+// GitLab names the file with): tar.gz, tar.bz2, tar or zip.
 var ArchiveFormats = map[string]string{
 	"tar.gz": "tar.gz", "tgz": "tar.gz", "gz": "tar.gz",
+	"tar.bz2": "tar.bz2", "tbz": "tar.bz2", "tbz2": "tar.bz2", "tb2": "tar.bz2", "bz2": "tar.bz2",
 	"tar": "tar",
 	"zip": "zip",
 }
 
+// ArchiveOptions say what Archive writes.
+type ArchiveOptions struct {
+	// Format is a key of ArchiveFormats.
+	Format string
+	// SubPath, when set, archives only that file or directory.
+	SubPath string
+	// Prefix is put before every entry; it should end with "/".
+	Prefix string
+	// Exclude are paths left out (literal, no globs).
+	Exclude []string
+	// LFSBlobs puts the content of the project's LFS objects in the
+	// archive instead of their pointers (GitLab's include_lfs_blobs).
+	LFSBlobs bool
+}
+
 // Archive streams an archive of commit sha (a full id from ResolveCommit)
-// of project id to w: the whole tree, or only subPath, every entry under
-// prefix (which should end with "/"), leaving out the paths in exclude.
-// Nothing is buffered: an error after the first bytes leaves w with a
-// truncated archive, so callers check sha and subPath first (PathExists).
-func (s *Store) Archive(ctx context.Context, id int64, sha, subPath, format, prefix string, exclude []string, w io.Writer) error {
+// of project id to w, as o says. Nothing is buffered: an error after the
+// first bytes leaves w with a truncated archive, so callers check sha and
+// o.SubPath first (PathExists).
+//
+// git archive writes tar, tar.gz and zip itself; tar.bz2 is git's tar
+// compressed here. With o.LFSBlobs, when the project has LFS objects, the
+// archive is rewritten from git's tar on the way (archiveLFS).
+func (s *Store) Archive(ctx context.Context, id int64, sha string, o ArchiveOptions, w io.Writer) error {
 	dir, err := s.openRepo(id)
 	if err != nil {
 		return err
 	}
-	gitFormat, ok := ArchiveFormats[format]
+	kind, ok := ArchiveFormats[o.Format]
 	if !ok || !hexID.MatchString(sha) || len(sha) < 40 {
-		return fmt.Errorf("archive %d: format %q sha %q: %w", id, format, sha, ErrInvalid)
+		return fmt.Errorf("archive %d: format %q sha %q: %w", id, o.Format, sha, ErrInvalid)
 	}
-	args := []string{"archive", "--format=" + gitFormat, "--prefix=" + prefix, sha}
-	// Pathspecs are literal (no globs) but for the exclude magic.
+	specs, err := archiveSpecs(o.SubPath, o.Exclude)
+	if err != nil {
+		return fmt.Errorf("archive %d: %w", id, err)
+	}
+	if o.LFSBlobs {
+		oids, err := s.LFSObjects(id)
+		if err != nil {
+			return fmt.Errorf("archive %d: %w", id, err)
+		}
+		if len(oids) > 0 {
+			return s.archiveLFS(ctx, id, dir, sha, kind, o.Prefix, specs, oids, w)
+		}
+	}
+	gitFormat, out := kind, w
+	var bz *bzip2.Writer
+	if kind == "tar.bz2" {
+		if bz, err = bzip2.NewWriter(w, nil); err != nil {
+			return fmt.Errorf("archive %d: %w", id, err)
+		}
+		gitFormat, out = "tar", bz
+	}
+	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: archiveArgs(gitFormat, o.Prefix, sha, specs), Stdout: out}); err != nil {
+		return fmt.Errorf("archive %d: %w", id, err)
+	}
+	if bz != nil {
+		if err := bz.Close(); err != nil {
+			return fmt.Errorf("archive %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// archiveSpecs are git archive's pathspecs for subPath and exclude: literal
+// (no globs) but for the exclude magic.
+func archiveSpecs(subPath string, exclude []string) ([]string, error) {
 	var specs []string
 	if subPath != "" {
 		p, err := cleanRepoPath(subPath)
 		if err != nil {
-			return fmt.Errorf("archive %d: %w", id, err)
+			return nil, err
 		}
 		specs = append(specs, ":(literal)"+p)
 	}
 	for _, x := range exclude {
 		p, err := cleanRepoPath(x)
 		if err != nil {
-			return fmt.Errorf("archive %d: exclude: %w", id, err)
+			return nil, fmt.Errorf("exclude: %w", err)
 		}
 		if len(specs) == 0 {
 			specs = append(specs, ":(literal).")
 		}
 		specs = append(specs, ":(exclude,literal)"+p)
 	}
+	return specs, nil
+}
+
+func archiveArgs(gitFormat, prefix, sha string, specs []string) []string {
+	args := []string{"archive", "--format=" + gitFormat, "--prefix=" + prefix, sha}
 	if len(specs) > 0 {
 		args = append(append(args, "--"), specs...)
 	}
-	if _, err := s.run(ctx, gitCmd{Dir: dir, Args: args, Stdout: w}); err != nil {
-		return fmt.Errorf("archive %d: %w", id, err)
-	}
-	return nil
+	return args
 }
 
 // PathExists tells whether subPath names a file or directory in commit sha

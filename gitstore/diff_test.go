@@ -225,7 +225,7 @@ func TestTreeBlobArchive(t *testing.T) {
 	}
 
 	var tgz bytes.Buffer
-	if err := s.Archive(ctx, 1, feature, "", "tar.gz", "p-feature/", nil, &tgz); err != nil {
+	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "tar.gz", Prefix: "p-feature/"}, &tgz); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(&tgz)
@@ -252,7 +252,7 @@ func TestTreeBlobArchive(t *testing.T) {
 		t.Errorf("tar.gz entries %v, want %v", got, want)
 	}
 	var zipped bytes.Buffer
-	if err := s.Archive(ctx, 1, feature, "docs", "zip", "p/", nil, &zipped); err != nil {
+	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "zip", SubPath: "docs", Prefix: "p/"}, &zipped); err != nil {
 		t.Fatal(err)
 	}
 	zf, err := zip.NewReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()))
@@ -266,16 +266,16 @@ func TestTreeBlobArchive(t *testing.T) {
 	if want := []string{"p/", "p/docs/", "p/docs/guide.md"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("zip of docs: %v, want %v", got, want)
 	}
-	if err := s.Archive(ctx, 1, "feature", "", "tar", "p/", nil, io.Discard); !errors.Is(err, ErrInvalid) {
+	if err := s.Archive(ctx, 1, "feature", ArchiveOptions{Format: "tar", Prefix: "p/"}, io.Discard); !errors.Is(err, ErrInvalid) {
 		t.Errorf("archive of a ref name, not a sha: %v", err)
 	}
-	if err := s.Archive(ctx, 1, feature, "", "tar.bz2", "p/", nil, io.Discard); !errors.Is(err, ErrInvalid) {
+	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "tar.xz", Prefix: "p/"}, io.Discard); !errors.Is(err, ErrInvalid) {
 		t.Errorf("archive in an unknown format: %v", err)
 	}
 	// Excluded paths, literally: "*.txt" names no file here, so excludes
 	// nothing.
 	var excl bytes.Buffer
-	if err := s.Archive(ctx, 1, feature, "", "zip", "", []string{"docs", "bin.dat", "*.txt"}, &excl); err != nil {
+	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "zip", Exclude: []string{"docs", "bin.dat", "*.txt"}}, &excl); err != nil {
 		t.Fatal(err)
 	}
 	zf, err = zip.NewReader(bytes.NewReader(excl.Bytes()), int64(excl.Len()))
@@ -289,7 +289,7 @@ func TestTreeBlobArchive(t *testing.T) {
 	if want := []string{"a.txt", "big.txt", "new.txt", "run.sh"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("zip without docs and bin.dat: %v, want %v", got, want)
 	}
-	if err := s.Archive(ctx, 1, feature, "", "zip", "", []string{"../x"}, io.Discard); !errors.Is(err, ErrInvalid) {
+	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "zip", Exclude: []string{"../x"}}, io.Discard); !errors.Is(err, ErrInvalid) {
 		t.Errorf("exclude ../x: %v", err)
 	}
 	if ok, err := s.PathExists(ctx, 1, feature, "docs/guide.md"); !ok || err != nil {
