@@ -69,7 +69,8 @@ func (g gitlabMigrations) Check(ctx context.Context, req *api.BulkRequest) (*api
 		switch {
 		case errors.As(err, &refused):
 			return refused
-		case errors.As(err, &blocked):
+		case errors.As(err, &blocked), errors.Is(err, netguard.ErrBlocked):
+			// A blocked address, or a redirect the guard would not follow.
 			g.log.InfoContext(ctx, "bulk import refused: source address not allowed", "correlation_id", api.RequestID(ctx), "error", err.Error())
 			return invalidURL
 		case errors.As(err, &wait):

@@ -167,10 +167,9 @@ func (tr *trapRelay) addrPort(t *testing.T) netip.AddrPort {
 // the test serves as GitHub (apptest.Options.AllowEndpoints). The GitHub
 // token appears in no answer, import status or log line.
 //
-// TODO: Bitbucket Server (bitbucket_server_url) and GitLab
-// (configuration[url]) importers do not exist yet; their end-to-end rows
-// come with those adapters. netguard.TestCheckURLSpellings and
-// TestDialRefusesEverySpelling cover the spellings of their URLs today.
+// Bitbucket Server's bitbucket_server_url has its rows in
+// api/TestBitbucketServerImportSSRF, GitLab's configuration[url] and the
+// URLs a migration leads to in TestGitLabMigrationNeverReachesBlockedAddresses.
 func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 	t.Parallel()
 	trap := netguardtest.NewTrap(t)
