@@ -27,9 +27,11 @@ type started struct {
 	raw   any // ferry's answer, for --detach --json
 }
 
-// githubCreds are the github command's credential flags.
+// githubCreds are the credential flags of github (and of batch, for its
+// github rows).
 type githubCreds struct {
 	tokenFile             string
+	tokenFlag             string // the token file's flag; "" is --source-token-file
 	appID, installationID int64
 	keyFile               string
 	additional            []string // --additional-token-file, one token per file
@@ -44,31 +46,11 @@ const keyRefusal = "--github-app-private-key is refused: a key on the command li
 // additional tokens. Every problem is a usage error naming a flag, never
 // a secret.
 func (g *githubCreds) read(o *importOpts, cmd *cobra.Command, req *cliclient.GitHubImport) error {
-	fl := cmd.Flags()
-	if fl.Changed("github-app-private-key") {
-		return usageError{keyRefusal}
+	app, err := g.readApp(o, cmd, req)
+	if err != nil {
+		return err
 	}
-	var app []string
-	for _, n := range []string{"github-app-id", "github-app-installation-id", "github-app-private-key-file"} {
-		if fl.Changed(n) {
-			app = append(app, "--"+n)
-		}
-	}
-	switch {
-	case len(app) > 0 && g.tokenFile != "":
-		return usagef("--source-token-file and %s are mutually exclusive: authenticate with a token or with a GitHub App", strings.Join(app, ", "))
-	case len(app) > 0 && len(app) < 3:
-		return usagef("a GitHub App needs --github-app-id, --github-app-installation-id and --github-app-private-key-file")
-	case len(app) > 0:
-		if g.appID <= 0 || g.installationID <= 0 {
-			return usagef("--github-app-id and --github-app-installation-id must be positive")
-		}
-		key, err := o.readKey("--github-app-private-key-file", g.keyFile)
-		if err != nil {
-			return err
-		}
-		req.AppID, req.InstallationID, req.PrivateKey = g.appID, g.installationID, key
-	default:
+	if !app {
 		if g.tokenFile == "" {
 			return usagef("--source-token-file is required (a file holding the GitHub token, or - for stdin), " +
 				"or a GitHub App: --github-app-id, --github-app-installation-id and --github-app-private-key-file")
@@ -79,6 +61,46 @@ func (g *githubCreds) read(o *importOpts, cmd *cobra.Command, req *cliclient.Git
 		}
 		req.Token = tok
 	}
+	return g.readAdditional(o, req)
+}
+
+// readApp reads the App's flags into req when any is given (app true),
+// refusing a key on argv, an App with a token file, or part of an App.
+func (g *githubCreds) readApp(o *importOpts, cmd *cobra.Command, req *cliclient.GitHubImport) (app bool, err error) {
+	fl := cmd.Flags()
+	if fl.Changed("github-app-private-key") {
+		return false, usageError{keyRefusal}
+	}
+	var given []string
+	for _, n := range []string{"github-app-id", "github-app-installation-id", "github-app-private-key-file"} {
+		if fl.Changed(n) {
+			given = append(given, "--"+n)
+		}
+	}
+	tokenFlag := g.tokenFlag
+	if tokenFlag == "" {
+		tokenFlag = "--source-token-file"
+	}
+	switch {
+	case len(given) == 0:
+		return false, nil
+	case g.tokenFile != "":
+		return false, usagef("%s and %s are mutually exclusive: authenticate with a token or with a GitHub App", tokenFlag, strings.Join(given, ", "))
+	case len(given) < 3:
+		return false, usagef("a GitHub App needs --github-app-id, --github-app-installation-id and --github-app-private-key-file")
+	case g.appID <= 0 || g.installationID <= 0:
+		return false, usagef("--github-app-id and --github-app-installation-id must be positive")
+	}
+	key, err := o.readKey("--github-app-private-key-file", g.keyFile)
+	if err != nil {
+		return false, err
+	}
+	req.AppID, req.InstallationID, req.PrivateKey = g.appID, g.installationID, key
+	return true, nil
+}
+
+// readAdditional reads --additional-token-file, one token per file.
+func (g *githubCreds) readAdditional(o *importOpts, req *cliclient.GitHubImport) error {
 	for _, f := range g.additional {
 		tok, err := o.readSecret("--additional-token-file", f)
 		if err != nil {
@@ -89,9 +111,12 @@ func (g *githubCreds) read(o *importOpts, cmd *cobra.Command, req *cliclient.Git
 	return nil
 }
 
-func (g *githubCreds) flags(cmd *cobra.Command) {
+// flags declares the flags; withToken adds --source-token-file.
+func (g *githubCreds) flags(cmd *cobra.Command, withToken bool) {
 	f := cmd.Flags()
-	f.StringVar(&g.tokenFile, "source-token-file", "", "file holding the GitHub token, - for stdin")
+	if withToken {
+		f.StringVar(&g.tokenFile, "source-token-file", "", "file holding the GitHub token, - for stdin")
+	}
 	f.Int64Var(&g.appID, "github-app-id", 0, "GitHub App's id, to import as its installation instead of with a token")
 	f.Int64Var(&g.installationID, "github-app-installation-id", 0, "the GitHub App installation's id")
 	f.StringVar(&g.keyFile, "github-app-private-key-file", "", "file holding the GitHub App's private key (PEM), - for stdin")
@@ -156,7 +181,7 @@ func (o *importOpts) newGitHub() *cobra.Command {
 	f.StringVar(&req.TargetNamespace, "target-namespace", "", "namespace (group or user path) the project is created in")
 	f.StringVar(&req.NewName, "new-name", "", "name of the new project (default: the repository's)")
 	f.StringVar(&req.GitHubHostname, "github-hostname", "", "GitHub Enterprise URL (default: github.com)")
-	creds.flags(cmd)
+	creds.flags(cmd, true)
 	o.redactFlagErrors(cmd)
 	f.BoolVar(&detach, "detach", false, "print the id and return without watching")
 	return cmd

@@ -455,6 +455,20 @@ func TestImportCLIGitHubApp(t *testing.T) {
 		t.Errorf("App import with the key from a file: exit %d", r.code)
 	}
 
+	// A batch of github rows as the App, with the other account's budget.
+	batch := writeFile(t, "repos.csv", fmt.Sprintf("source,repo,target,new_name\ngithub,%s/%s,root,batch-app-1\ngithub,%d,root,batch-app-2\n",
+		ffgithub.Owner, ffgithub.Repo, ffgithub.RepoID))
+	r = runImport(t, in, gh.AppPrivateKeyPEM, "batch", batch, "--concurrency", "2", "--github-hostname", gh.URL, "--github-app-id", appID,
+		"--github-app-installation-id", instID, "--github-app-private-key-file", "-", "--additional-token-file", extra, "--interval", "100ms")
+	noSecrets(t, r)
+	if r.code != 0 || strings.Count(r.stdout, "finished  ok") != 2 {
+		t.Errorf("batch as the App: exit %d", r.code)
+	}
+	if r := runImport(t, in, "", "batch", batch, "--github-token-file", tokFile, "--github-app-id", appID, "--github-app-installation-id", instID,
+		"--github-app-private-key-file", keyFile); r.code != 2 || !strings.Contains(r.stderr, "--github-token-file and --github-app-id") {
+		t.Errorf("batch with a token and an App: exit %d", r.code)
+	}
+
 	for _, c := range []struct {
 		name  string
 		stdin string
