@@ -112,8 +112,8 @@ func (s *Server) StartBulkImport(ctx context.Context, u *ferry.User, form url.Va
 }
 
 // ListSourceRepos lists one page of the repositories a source credential
-// reads (form: personal_access_token, the source's address parameter,
-// page), with the import's checks before any call: the address policy
+// reads (form: personal_access_token or, for GitHub, an App installation's
+// three parameters; the source's address parameter; page), with the import's checks before any call: the address policy
 // (Invalid URL) and a budget known to be spent. The credential is only
 // used for the call.
 func (s *Server) ListSourceRepos(ctx context.Context, u *ferry.User, sourceType string, form url.Values) ([]ListedRepo, int, error) {
@@ -131,9 +131,9 @@ func (s *Server) ListSourceRepos(ctx context.Context, u *ferry.User, sourceType 
 	if err != nil {
 		return nil, 0, err
 	}
-	token := strings.TrimSpace(form.Get("personal_access_token"))
-	if token == "" {
-		return nil, 0, ferry.Errorf(ferry.EINVALID, "personal_access_token is missing")
+	token, err := listCredential(sourceType, form)
+	if err != nil {
+		return nil, 0, err
 	}
 	page := 1
 	if n, err := parsePage(form.Get("page")); err == nil {
@@ -158,6 +158,36 @@ func (s *Server) ListSourceRepos(ctx context.Context, u *ferry.User, sourceType 
 		return nil, 0, inProcessError(err)
 	}
 	return repos, next, nil
+}
+
+// listCredential is the credential a listing reads with: the
+// personal_access_token, or for GitHub an App installation given as the
+// import endpoint takes it (github_app_id, github_app_installation_id,
+// github_app_private_key; the same rules and messages, never the key).
+func listCredential(sourceType string, form url.Values) (string, error) {
+	app := false
+	for _, n := range githubAppParams {
+		app = app || form.Has(n)
+	}
+	if !app || sourceType != githubImport.sourceType {
+		token := strings.TrimSpace(form.Get("personal_access_token"))
+		if token == "" {
+			return "", ferry.Errorf(ferry.EINVALID, "personal_access_token is missing")
+		}
+		return token, nil
+	}
+	p := &params{values: map[string]any{}, read: map[string]bool{}}
+	if err := mergeForm(p.values, form.Encode()); err != nil {
+		return "", err
+	}
+	_, a := githubCredential(p)
+	if err := p.err(); err != nil {
+		return "", err
+	}
+	if err := a.Validate(); err != nil {
+		return "", ferry.Errorf(ferry.EINVALID, "%s", err.Error())
+	}
+	return a.Encode(), nil
 }
 
 // parsePage reads a 1-based page number.

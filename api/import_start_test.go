@@ -66,6 +66,20 @@ func TestStartImportInProcess(t *testing.T) {
 	if ferry.ErrorCode(err) != ferry.EBADREQUEST || !strings.HasPrefix(ferry.ErrorMessage(err), "Invalid URL: http://127.0.0.1:1") {
 		t.Errorf("listing from a local address: %v", err)
 	}
+	// A GitHub App lists under the import endpoint's rules and messages.
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"github_app_id": {"1"}, "github_app_private_key": {"k"}}, "github_app_installation_id is missing"},
+		{url.Values{"personal_access_token": {"ghp_x"}, "github_app_id": {"1"}}, "personal_access_token, github_app_id are mutually exclusive"},
+		{url.Values{"github_app_id": {"1"}, "github_app_installation_id": {"2"}, "github_app_private_key": {"not a key"}},
+			"github_app_private_key is invalid: not a PEM block"},
+	} {
+		if _, _, err := in.App.API.ListSourceRepos(ctx, root, "github", c.form); ferry.ErrorCode(err) != ferry.EINVALID || ferry.ErrorMessage(err) != c.want {
+			t.Errorf("listing with %v: %v, want %q", c.form, err, c.want)
+		}
+	}
 	if _, _, err := in.App.API.ListSourceRepos(ctx, root, "bitbucket_server", url.Values{}); ferry.ErrorCode(err) != ferry.ENOTIMPLEMENTED {
 		t.Errorf("listing Bitbucket Server: %v", err)
 	}

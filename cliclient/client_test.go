@@ -2,6 +2,7 @@ package cliclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -56,5 +57,47 @@ func TestNewURL(t *testing.T) {
 		if _, err := New(bad, ""); err == nil {
 			t.Errorf("New(%q) accepted", bad)
 		}
+	}
+}
+
+// TestGitHubAppRequest: an App import sends the API's app parameters and
+// the additional tokens, and no empty personal_access_token; the status
+// reads rate_limit_budgets.
+func TestGitHubAppRequest(t *testing.T) {
+	var got map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte(`{"id":5,"import_status":"started","rate_limit_budgets":[` +
+				`{"credential":1,"kind":"github_app 7/8","budget":"api","remaining":12000,"limit":12500,"reset_at":"2026-12-07T06:30:00.000Z"},` +
+				`{"credential":2,"kind":"personal_access_token","budget":"graphql","remaining":null,"limit":null,"reset_at":null}]}`))
+			return
+		}
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.WriteHeader(201)
+		_, _ = w.Write([]byte(`{"id":5,"full_path":"/root/x"}`))
+	}))
+	defer srv.Close()
+	cl, err := New(srv.URL, "ferry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := cl.ImportGitHub(ctx, GitHubImport{AppID: 7, InstallationID: 8, PrivateKey: "PEM", AdditionalTokens: []string{"a", "b"},
+		RepoID: 1, TargetNamespace: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["personal_access_token"]; ok || got["github_app_id"] != 7.0 || got["github_app_installation_id"] != 8.0 ||
+		got["github_app_private_key"] != "PEM" || len(got["additional_access_tokens"].([]any)) != 2 {
+		t.Errorf("request %v", got)
+	}
+	st, err := cl.ProjectImportStatus(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.RateLimitBudgets
+	if len(b) != 2 || b[0].Kind != "github_app 7/8" || *b[0].Remaining != 12000 || *b[0].Limit != 12500 || b[0].ResetAt.Hour() != 6 ||
+		b[1].Budget != "graphql" || b[1].Remaining != nil || b[1].ResetAt != nil {
+		t.Errorf("budgets %+v", b)
 	}
 }

@@ -54,7 +54,10 @@ type ImportStatus struct {
 	FailedRelations   []FailedRelation `json:"failed_relations"`
 	Verification      *Verification    `json:"verification"`
 	Stats             *ImportStats     `json:"stats"`
-	Raw               json.RawMessage  `json:"-"`
+	// RateLimitBudgets is what the import last saw of each credential's
+	// budgets at the source (ferry's extension).
+	RateLimitBudgets []RateLimitBudget `json:"rate_limit_budgets"`
+	Raw              json.RawMessage   `json:"-"`
 }
 
 // Relation is the progress of one relation (issues, pull_requests, …).
@@ -76,6 +79,20 @@ type Transfer struct {
 	Unit  string `json:"unit"`
 	Done  int64  `json:"done"`
 	Total int64  `json:"total"`
+}
+
+// RateLimitBudget is one budget of one credential of an import, as the
+// import last saw it: Credential is 1-based in the order the import was
+// given them, Kind "personal_access_token" or "github_app APP/INSTALLATION"
+// (never any part of a secret), Budget "api" or "graphql"; Remaining,
+// Limit and ResetAt are nil when the source has not said.
+type RateLimitBudget struct {
+	Credential int        `json:"credential"`
+	Kind       string     `json:"kind"`
+	Budget     string     `json:"budget"`
+	Remaining  *int64     `json:"remaining"`
+	Limit      *int64     `json:"limit"`
+	ResetAt    *time.Time `json:"reset_at"`
 }
 
 // FailedRelation is one failure of an import.
@@ -113,13 +130,20 @@ func (s *ImportStatus) Clean() bool {
 	return s.ImportStatus == StatusFinished && len(s.FailedRelations) == 0 && (s.Verification == nil || s.Verification.Status != "failed")
 }
 
-// GitHubImport is POST /import/github's request.
+// GitHubImport is POST /import/github's request: a personal access token,
+// or (ferry's extension) a GitHub App installation (AppID,
+// InstallationID, PrivateKey in PEM), plus optional tokens of other
+// accounts whose budgets the import spends too.
 type GitHubImport struct {
-	Token           string `json:"personal_access_token"`
-	RepoID          int64  `json:"repo_id"`
-	TargetNamespace string `json:"target_namespace"`
-	NewName         string `json:"new_name,omitempty"`
-	GitHubHostname  string `json:"github_hostname,omitempty"`
+	Token            string   `json:"personal_access_token,omitempty"`
+	AppID            int64    `json:"github_app_id,omitempty"`
+	InstallationID   int64    `json:"github_app_installation_id,omitempty"`
+	PrivateKey       string   `json:"github_app_private_key,omitempty"`
+	AdditionalTokens []string `json:"additional_access_tokens,omitempty"`
+	RepoID           int64    `json:"repo_id"`
+	TargetNamespace  string   `json:"target_namespace"`
+	NewName          string   `json:"new_name,omitempty"`
+	GitHubHostname   string   `json:"github_hostname,omitempty"`
 }
 
 // ImportGitHub starts a GitHub import.

@@ -178,6 +178,23 @@ func TestWebImportInBrowser(t *testing.T) {
 				t.Errorf("project %d !%d: the note at %s:%d reads %q, want %q", pid, iid, path, line, got, want)
 			}
 			t.Logf("!%d: diff note on %s new line %d shown under its line: %q", iid, path, line, text(lineSel+" td.code"))
+
+			// The form as a GitHub App installation: the installation's
+			// repositories are listed (fakeforge refuses its tokens on
+			// /user/repos), the key never shown back.
+			step("GitHub form as an App", chromedp.Navigate(in.URL+"/-/imports/new/github"), chromedp.WaitVisible(chromedp.CSS(`#github_app_id`)),
+				chromedp.SendKeys(chromedp.CSS(`#github_app_id`), strconv.FormatInt(f.GitHub.AppID, 10)),
+				chromedp.SendKeys(chromedp.CSS(`#github_app_installation_id`), strconv.FormatInt(f.GitHub.InstallationID, 10)),
+				chromedp.SetValue(chromedp.CSS(`#github_app_private_key`), f.GitHub.AppPrivateKeyPEM),
+				chromedp.SetValue(chromedp.CSS(`#github_hostname`), f.GitHub.URL), shot("8-github-app-form"),
+				chromedp.Submit(chromedp.CSS(`#github_app_id`)), chromedp.WaitVisible(chromedp.CSS(`#repos`)), shot("9-github-app-repositories"))
+			if repos := text(`#repos`); !strings.Contains(repos, ffgithub.Owner+"/"+ffgithub.Repo) || !strings.Contains(repos, "the installation can read") {
+				t.Errorf("repositories listed for the App: %q", repos)
+			}
+			html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS(`html`)))
+			if keyLines := strings.Split(strings.TrimSpace(f.GitHub.AppPrivateKeyPEM), "\n"); err != nil || strings.Contains(html, keyLines[len(keyLines)/2]) {
+				t.Errorf("the listing shows the App's key (%v)", err)
+			}
 		})
 	}
 }

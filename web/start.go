@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -29,8 +30,9 @@ type Starter interface {
 	// migration's id.
 	StartMigration(ctx context.Context, u *ferry.User, form url.Values) (int64, error)
 	// ListRepos lists one page (form's page) of the repositories the
-	// source token (form's personal_access_token) reads, with the next
-	// page's number (0: none).
+	// source credential (form's personal_access_token, or a GitHub App's
+	// github_app_id, github_app_installation_id and github_app_private_key)
+	// reads, with the next page's number (0: none).
 	ListRepos(ctx context.Context, u *ferry.User, sourceType string, form url.Values) ([]SourceRepo, int, error)
 }
 
@@ -45,8 +47,8 @@ type SourceRepo struct {
 // Form field names: the API's parameters, plus the web's own.
 const (
 	tokenField = "personal_access_token"
-	// sealedField carries a GitHub token between the listing and the
-	// import, sealed (see seal).
+	// sealedField carries the GitHub credentials (githubCreds) between the
+	// listing and the import, sealed (see seal).
 	sealedField = "sealed_token"
 	// entityRows is how many entities the migration form offers.
 	entityRows = 3
@@ -163,20 +165,88 @@ func (h *Handler) newGitHub(w http.ResponseWriter, r *http.Request) {
 		"Form": startForm{Values: map[string]string{}, CanWrite: s.canWrite()}})
 }
 
-// githubToken is the GitHub token of a POST: typed, or sealed by the
-// listing.
-func (h *Handler) githubToken(r *http.Request, s *session) (string, error) {
-	if t := strings.TrimSpace(r.PostFormValue(tokenField)); t != "" {
-		return t, nil
-	}
-	if sealed := r.PostFormValue(sealedField); sealed != "" {
-		t, err := h.unseal(s, "github", sealed)
-		if err != nil {
-			return "", ferry.Errorf(ferry.EINVALID, "The list of repositories has expired: enter the GitHub token again.")
+// githubCreds are the secrets of a GitHub import: a token or an App
+// installation (the API tells which is wrong), and tokens of other
+// accounts. They travel between the listing and the import sealed as one
+// (see seal), never in a URL, a log or a page.
+type githubCreds struct {
+	Token          string   `json:"t,omitempty"`
+	AppID          string   `json:"a,omitempty"` // not secret, sealed with the key it goes with
+	InstallationID string   `json:"i,omitempty"`
+	PrivateKey     string   `json:"k,omitempty"`
+	Additional     []string `json:"x,omitempty"`
+}
+
+// Form fields of a GitHub App and of the other accounts' tokens (the
+// API's names; the textarea holds one token a line).
+const (
+	appIDField          = "github_app_id"
+	installationIDField = "github_app_installation_id"
+	appKeyField         = "github_app_private_key"
+	additionalField     = "additional_access_tokens"
+)
+
+// typedGitHubCreds reads what the form's fields hold.
+func typedGitHubCreds(r *http.Request) githubCreds {
+	c := githubCreds{Token: strings.TrimSpace(r.PostFormValue(tokenField)), AppID: strings.TrimSpace(r.PostFormValue(appIDField)),
+		InstallationID: strings.TrimSpace(r.PostFormValue(installationIDField)), PrivateKey: strings.TrimSpace(r.PostFormValue(appKeyField))}
+	for _, line := range strings.Split(r.PostFormValue(additionalField), "\n") {
+		if t := strings.TrimSpace(line); t != "" {
+			c.Additional = append(c.Additional, t)
 		}
-		return t, nil
 	}
-	return "", nil
+	return c
+}
+
+func (c githubCreds) empty() bool {
+	return c.Token == "" && c.AppID == "" && c.InstallationID == "" && c.PrivateKey == "" && len(c.Additional) == 0
+}
+
+func (c githubCreds) app() bool { return c.AppID != "" || c.InstallationID != "" || c.PrivateKey != "" }
+
+// set puts the credential into an API form under the endpoint's names:
+// personal_access_token or the App's three parameters (both when both
+// were typed, for the API to refuse), and with additional the other
+// accounts' tokens.
+func (c githubCreds) set(form url.Values, additional bool) {
+	if c.Token != "" || !c.app() {
+		form.Set(tokenField, c.Token)
+	}
+	if c.app() {
+		form.Set(appIDField, c.AppID)
+		form.Set(installationIDField, c.InstallationID)
+		form.Set(appKeyField, c.PrivateKey)
+	}
+	if additional {
+		for _, t := range c.Additional {
+			form.Add(additionalField+"[]", t)
+		}
+	}
+}
+
+// githubCredsOf are the GitHub credentials of a POST: typed, or sealed by
+// the listing.
+func (h *Handler) githubCredsOf(r *http.Request, s *session) (githubCreds, error) {
+	if c := typedGitHubCreds(r); !c.empty() {
+		return c, nil
+	}
+	var c githubCreds
+	if sealed := r.PostFormValue(sealedField); sealed != "" {
+		plain, err := h.unseal(s, "github", sealed)
+		if err == nil {
+			err = json.Unmarshal([]byte(plain), &c)
+		}
+		if err != nil {
+			return githubCreds{}, ferry.Errorf(ferry.EINVALID, "The list of repositories has expired: enter the GitHub token or App again.")
+		}
+	}
+	return c, nil
+}
+
+// sealCreds seals c for the listing's forms.
+func (h *Handler) sealCreds(s *session, c githubCreds) string {
+	b, _ := json.Marshal(c) // strings cannot fail
+	return h.seal(s, "github", string(b))
 }
 
 // listGitHub is the listing step: the repositories the token reads, to
@@ -193,7 +263,7 @@ func (h *Handler) listGitHub(w http.ResponseWriter, r *http.Request) {
 // with startErr (from a refused import, answered with startStatus) above
 // it; a failed listing goes back to the token form with the API's message.
 func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session, startStatus int, startErr string) {
-	values := keep(r, "github_hostname", "repo_id", "target_namespace", "new_name")
+	values := keep(r, "github_hostname", "repo_id", "target_namespace", "new_name", appIDField, installationIDField)
 	for _, st := range githubStages {
 		values[st.Name] = r.PostFormValue("optional_stages[" + st.Name + "]")
 	}
@@ -204,7 +274,7 @@ func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session
 		h.render(w, r, status, "new_github", s, map[string]any{"Title": "Import from GitHub",
 			"Form": startForm{Values: values, Error: msg, CanWrite: s.canWrite()}})
 	}
-	token, err := h.githubToken(r, s)
+	creds, err := h.githubCredsOf(r, s)
 	if err != nil {
 		back(h.formError(r, err))
 		return
@@ -213,7 +283,8 @@ func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session
 	if n, err := strconv.Atoi(r.PostFormValue("page")); err == nil && n > 1 {
 		page = n
 	}
-	form := url.Values{tokenField: {token}, "github_hostname": {values["github_hostname"]}, "page": {strconv.Itoa(page)}}
+	form := url.Values{"github_hostname": {values["github_hostname"]}, "page": {strconv.Itoa(page)}}
+	creds.set(form, false)
 	repos, next, err := h.starter.ListRepos(r.Context(), s.user, "github", form)
 	if err != nil {
 		back(h.formError(r, err))
@@ -233,7 +304,8 @@ func (h *Handler) githubRepos(w http.ResponseWriter, r *http.Request, s *session
 	}
 	h.render(w, r, status, "new_github_repos", s, map[string]any{"Title": "Import from GitHub: choose a repository",
 		"Form":  startForm{Values: values, Error: startErr, Namespaces: nss, CanWrite: s.canWrite()},
-		"Repos": repos, "Page": page, "Prev": page - 1, "Next": next, "Sealed": h.seal(s, "github", token), "Stages": githubStages})
+		"Repos": repos, "Page": page, "Prev": page - 1, "Next": next, "Sealed": h.sealCreds(s, creds), "Stages": githubStages,
+		"App": creds.app(), "Installation": creds.InstallationID, "Accounts": len(creds.Additional)})
 }
 
 // startGitHub starts the import of the chosen repository; a refusal
@@ -243,7 +315,7 @@ func (h *Handler) startGitHub(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	token, err := h.githubToken(r, s)
+	creds, err := h.githubCredsOf(r, s)
 	if err == nil && !s.canWrite() {
 		err = errReadOnly
 	}
@@ -252,7 +324,8 @@ func (h *Handler) startGitHub(w http.ResponseWriter, r *http.Request) {
 		h.githubRepos(w, r, s, status, msg)
 		return
 	}
-	form := url.Values{tokenField: {token}}
+	form := url.Values{}
+	creds.set(form, true)
 	for _, n := range []string{"repo_id", "target_namespace", "new_name", "github_hostname"} {
 		if v := r.PostFormValue(n); v != "" || n != "new_name" {
 			form.Set(n, v)

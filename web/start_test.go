@@ -247,7 +247,7 @@ func TestStartImports(t *testing.T) {
 		_, page = other.do("GET", "/-/imports/new/github", nil)
 		res, page = other.do("POST", "/-/imports/new/github/repos", url.Values{"authenticity_token": {csrf(t, page)}, "sealed_token": {sealed},
 			"github_hostname": {f.GitHub.URL}})
-		if res.StatusCode == 200 || !strings.Contains(alert(page), "enter the GitHub token again") {
+		if res.StatusCode == 200 || !strings.Contains(alert(page), "enter the GitHub token or App again") {
 			t.Errorf("a sealed token opened in another session: %d %q", res.StatusCode, alert(page))
 		}
 	})
@@ -437,4 +437,135 @@ func TestGitHubRepositoryPages(t *testing.T) {
 		t.Errorf("tokens given to the lister: %q", st.tokens)
 	}
 	b.neverShows(t, secret, tok.Token)
+}
+
+// TestStartGitHubApp: the GitHub form as an App installation with another
+// account's token: the installation's repositories are listed (fakeforge
+// refuses an installation token on /user/repos), the import starts with
+// both credentials and finishes, and neither the key nor a token reaches a
+// page or the log; the API's refusals of an App come back to the form.
+func TestStartGitHubApp(t *testing.T) {
+	t.Parallel()
+	sc, err := scenario.Preset("small", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Issues, sc.PullRequests, sc.Users = 2, 1, 2
+	const second = "ghp_webaccount000000000000000000000000000"
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
+		GitHub: ffgithub.Options{Tokens: []string{second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	u, _ := url.Parse(f.GitHub.URL)
+	logs := &logBuffer{}
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{Workers: 2, AllowEndpoints: []netip.AddrPort{netip.MustParseAddrPort(u.Host)}, Log: logs})
+	_, tok := user(t, in, "alice")
+	gh := f.GitHub
+	appID, instID := strconv.FormatInt(gh.AppID, 10), strconv.FormatInt(gh.InstallationID, 10)
+	keyLines := strings.Split(strings.TrimSpace(gh.AppPrivateKeyPEM), "\n")
+	b := &recorder{browser: newBrowser(t, in)}
+	b.signIn(tok.Token)
+
+	res, page := b.do("GET", "/-/imports/new/github", nil)
+	for _, want := range []string{`<label for="github_app_id">`, `<label for="github_app_installation_id">`, `<label for="github_app_private_key">`,
+		`<textarea id="github_app_private_key" name="github_app_private_key"`, `<label for="additional_access_tokens">`,
+		`<textarea id="additional_access_tokens" name="additional_access_tokens"`, `<h2>Or a GitHub App installation</h2>`} {
+		if res.StatusCode != 200 || !strings.Contains(page, want) {
+			t.Errorf("the GitHub form lacks %s", want)
+		}
+	}
+	token := csrf(t, page)
+	list := func(over url.Values) (*http.Response, string) {
+		form := url.Values{"authenticity_token": {token}, "github_hostname": {gh.URL}, "github_app_id": {appID},
+			"github_app_installation_id": {instID}, "github_app_private_key": {gh.AppPrivateKeyPEM}, "additional_access_tokens": {"\n" + second + "\r\n\n"}}
+		for k, v := range over {
+			form[k] = v
+		}
+		return b.do("POST", "/-/imports/new/github/repos", form)
+	}
+	// The API's refusals, with the ids kept and the key not.
+	for _, c := range []struct {
+		name  string
+		over  url.Values
+		alert string
+	}{
+		{"token and App", url.Values{"personal_access_token": {gh.Token}}, "personal_access_token, github_app_id, github_app_installation_id, github_app_private_key are mutually exclusive"},
+		{"no installation", url.Values{"github_app_installation_id": {""}}, "github_app_installation_id is invalid"},
+		{"not a key", url.Values{"github_app_private_key": {"nope"}}, "github_app_private_key is invalid: not a PEM block"},
+		{"another installation", url.Values{"github_app_installation_id": {"999"}}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, page := list(c.over)
+			if res.StatusCode == 200 || alert(page) == "" || !strings.Contains(alert(page), c.alert) || !strings.Contains(page, `value="`+appID+`"`) {
+				t.Errorf("%d, alert %q, want %q and the app id kept", res.StatusCode, alert(page), c.alert)
+			}
+		})
+	}
+
+	res, page = list(nil)
+	if res.StatusCode != 200 || !strings.Contains(page, ffgithub.Owner+"/"+ffgithub.Repo) || !strings.Contains(page, "Repositories the installation can read") ||
+		!strings.Contains(page, "as the GitHub App installation "+instID+", with the rate limits of 1 more account.") {
+		t.Fatalf("listing as the App: %d %s", res.StatusCode, page)
+	}
+	m := sealedRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no sealed credentials in the listing")
+	}
+	start := func(sealed, name string) (*http.Response, string) {
+		return b.do("POST", "/-/imports/new/github", url.Values{"authenticity_token": {token}, "sealed_token": {sealed}, "github_hostname": {gh.URL},
+			"repo_id": {strconv.Itoa(ffgithub.RepoID)}, "target_namespace": {"alice"}, "new_name": {name}})
+	}
+	// A refused additional token: the API's message, on the listing again.
+	_, bad := list(url.Values{"additional_access_tokens": {second + "\nghp_nobody"}})
+	if badSealed := sealedRE.FindStringSubmatch(bad); badSealed == nil {
+		t.Error("no sealed credentials in the listing with a bad token")
+	} else if res, page := start(badSealed[1], "refused"); res.StatusCode == http.StatusSeeOther || !strings.Contains(alert(page), "additional_access_tokens[1]: ") {
+		t.Errorf("a refused additional token: %d, alert %q", res.StatusCode, alert(page))
+	}
+
+	res, _ = start(m[1], "from-app")
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/-/imports/") {
+		t.Fatalf("start: %d %q", res.StatusCode, loc)
+	}
+	pid, _ := strconv.ParseInt(strings.TrimPrefix(loc, "/-/imports/"), 10, 64)
+	deadline := time.Now().Add(2 * time.Minute)
+	for st := importStatus(t, in, pid); st != ferry.ImportFinished; st = importStatus(t, in, pid) {
+		if st == ferry.ImportFailed || st == ferry.ImportCanceled || time.Now().After(deadline) {
+			t.Fatalf("the import started as the App ended %s", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// It ran as the installation and the other account.
+	var budgets []ferry.ImportBudget
+	err = in.App.Store.Read(context.Background(), func(tx *store.Tx) error {
+		im, err := tx.ImportByProject(context.Background(), pid)
+		if err != nil {
+			return err
+		}
+		budgets, err = tx.ImportBudgets(context.Background(), im.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, bu := range budgets {
+		kinds[strconv.Itoa(bu.Credential)+" "+bu.Kind] = true
+	}
+	if !kinds["1 github_app "+appID+"/"+instID] || !kinds["2 personal_access_token"] {
+		t.Errorf("budgets seen: %v", kinds)
+	}
+	if st := gh.AppStats(); st.Minted == 0 {
+		t.Errorf("no installation token was minted: %+v", st)
+	}
+	secrets := append([]string{keyLines[len(keyLines)/2], gh.Token, second, tok.Token}, gh.InstallationTokens()...)
+	b.neverShows(t, secrets...)
+	for _, s := range secrets {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log shows a secret")
+		}
+	}
 }

@@ -158,6 +158,11 @@ type batchFlags struct {
 	githubTokenFile, bitbucketTokenFile, glTokenF string
 	githubHostname, bitbucketURL, bitbucketUser   string
 	gitlabURL                                     string
+	// github are the github rows' App and additional tokens; gh what was
+	// read of them (with ghApp, the rows need no token).
+	github githubCreds
+	gh     cliclient.GitHubImport
+	ghApp  bool
 }
 
 func (o *importOpts) newBatch() *cobra.Command {
@@ -173,7 +178,9 @@ CSV rows: source,repo,target,new_name[,url] (the header is optional). YAML: a li
 bitbucket-server (repo KEY/slug), gitlab (repo: a project's full path) or gitlab-group
 (a group's full path); url is the source's URL when it is not the flag's.
 Source tokens: --github-token-file, --bitbucket-token-file, --gitlab-token-file, or
---source-token-file for every source.`,
+--source-token-file for every source. github rows may import as a GitHub App installation
+instead (--github-app-id, --github-app-installation-id, --github-app-private-key-file) and
+spend other accounts' budgets too (--additional-token-file, repeatable).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: o.run(func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -184,6 +191,13 @@ Source tokens: --github-token-file, --bitbucket-token-file, --gitlab-token-file,
 			}
 			rows, err := readBatch(args[0])
 			if err != nil {
+				return err
+			}
+			bf.github.tokenFile, bf.github.tokenFlag = bf.githubTokenFile, "--github-token-file"
+			if bf.ghApp, err = bf.github.readApp(o, cmd, &bf.gh); err != nil {
+				return err
+			}
+			if err := bf.github.readAdditional(o, &bf.gh); err != nil {
 				return err
 			}
 			tokens, err := o.batchTokens(&bf, rows)
@@ -207,6 +221,8 @@ Source tokens: --github-token-file, --bitbucket-token-file, --gitlab-token-file,
 	f.StringVar(&bf.bitbucketURL, "bitbucket-url", "", "Bitbucket Server URL for bitbucket-server rows")
 	f.StringVar(&bf.bitbucketUser, "bitbucket-username", "", "Bitbucket user the token belongs to")
 	f.StringVar(&bf.gitlabURL, "gitlab-url", "", "source GitLab URL for gitlab rows")
+	bf.github.flags(cmd, false)
+	o.redactFlagErrors(cmd)
 	return cmd
 }
 
@@ -225,7 +241,7 @@ func (o *importOpts) batchTokens(bf *batchFlags, rows []batchRow) (map[string]st
 	tokens := map[string]string{}
 	for _, r := range rows {
 		k := sourceKey(r.Source)
-		if _, ok := tokens[k]; ok {
+		if _, ok := tokens[k]; ok || (k == "github" && bf.ghApp) {
 			continue
 		}
 		file, flag := files[k], "--"+strings.TrimSuffix(k, "-server")+"-token-file"
@@ -253,7 +269,8 @@ func startRow(ctx context.Context, c *cliclient.Client, bf *batchFlags, tokens m
 	tok := tokens[sourceKey(r.Source)]
 	switch r.Source {
 	case "github":
-		req := cliclient.GitHubImport{Token: tok, TargetNamespace: r.Target, NewName: r.NewName, GitHubHostname: r.URL}
+		req := bf.gh // the App or none, the additional tokens
+		req.Token, req.TargetNamespace, req.NewName, req.GitHubHostname = tok, r.Target, r.NewName, r.URL
 		if req.GitHubHostname == "" {
 			req.GitHubHostname = bf.githubHostname
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/cliclient"
 	"github.com/ferry-import/ferry/fakeforge"
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
@@ -368,4 +369,155 @@ func limitedGitHub(t *testing.T, budget int) (*fakeforge.Forge, *apptest.Instanc
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
 		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
 	return f, in, writeFile(t, "gh-token", f.GitHub.Token)
+}
+
+// TestImportCLIGitHubApp: `ferry import github` as a GitHub App
+// installation (the key from stdin, then from a file) with another
+// account's token: a clean finish, the status text shows a budget line per
+// credential, and neither the key nor any token or installation token is
+// ever printed; a key on argv, a token with an App and half an App are
+// usage errors.
+func TestImportCLIGitHubApp(t *testing.T) {
+	sc, err := scenario.Preset("small", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const second = "ghp_secondaccount00000000000000000000000"
+	f, err := fakeforge.Start(context.Background(), fakeforge.Options{Scenario: sc, Sources: []string{scenario.GitHub},
+		GitHub: ffgithub.Options{Tokens: []string{second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true, Workers: 4,
+		EngineOverrides: func(c *importer.Config) { c.Slice = 500 * time.Millisecond }})
+	gh := f.GitHub
+	if gh.AppPrivateKeyPEM == "" {
+		t.Fatal("fakeforge serves no GitHub App")
+	}
+	keyFile := writeFile(t, "app.pem", gh.AppPrivateKeyPEM)
+	extra := writeFile(t, "second-token", second+"\n")
+	tokFile := writeFile(t, "gh-token", gh.Token)
+	appID, instID := strconv.FormatInt(gh.AppID, 10), strconv.FormatInt(gh.InstallationID, 10)
+	// A line of the key's body: were any of the key printed, it would be.
+	keyLines := strings.Split(strings.TrimSpace(gh.AppPrivateKeyPEM), "\n")
+	keyLine := keyLines[len(keyLines)/2]
+	noSecrets := func(t *testing.T, r cli) {
+		t.Helper()
+		for _, s := range append([]string{keyLine, gh.Token, second, in.RootToken}, gh.InstallationTokens()...) {
+			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+				t.Errorf("a secret appears in the output")
+			}
+		}
+	}
+
+	// The key from stdin, the repository by name (its id looked up with an
+	// installation token the CLI mints), one more account's token.
+	r := runImport(t, in, gh.AppPrivateKeyPEM, "github", "--repo", ffgithub.Owner+"/"+ffgithub.Repo, "--target-namespace", "root",
+		"--new-name", "cli-app", "--github-hostname", gh.URL, "--github-app-id", appID, "--github-app-installation-id", instID,
+		"--github-app-private-key-file", "-", "--additional-token-file", extra, "--interval", "100ms")
+	noSecrets(t, r)
+	if r.code != 0 || !strings.Contains(r.stdout, "result: finished cleanly") {
+		t.Fatalf("App import: exit %d", r.code)
+	}
+	var id int64
+	if _, err := fmt.Sscanf(r.stdout[strings.Index(r.stdout, "started import of project"):], "started import of project %d", &id); err != nil {
+		t.Fatal(err)
+	}
+	if st := gh.AppStats(); st.Minted == 0 || st.Accepted == 0 {
+		t.Errorf("the import did not go as the installation: %+v", st)
+	}
+	st := runImport(t, in, "", "status", strconv.FormatInt(id, 10))
+	noSecrets(t, st)
+	// fakeforge limits no REST budget here, so what is seen is GraphQL's.
+	for _, want := range []string{"credential 1 (github_app " + appID + "/" + instID + ") graphql: ", "credential 2 (personal_access_token) graphql: "} {
+		if st.code != 0 || !strings.Contains(st.stdout, want) {
+			t.Errorf("status text (exit %d) lacks %q", st.code, want)
+		}
+	}
+	if !strings.Contains(st.stdout, " left, resets ") {
+		t.Errorf("status text shows no budget left and its reset")
+	}
+	var m struct {
+		Budgets []struct{ Kind string } `json:"rate_limit_budgets"`
+	}
+	js := runImport(t, in, "", "status", strconv.FormatInt(id, 10), "--json")
+	if err := json.Unmarshal([]byte(js.stdout), &m); err != nil || len(m.Budgets) < 2 {
+		t.Errorf("status --json: %v, budgets %+v", err, m.Budgets)
+	}
+
+	// The key from a file, the repository by id, detached.
+	r = runImport(t, in, "", "github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--new-name", "cli-app-2",
+		"--github-hostname", gh.URL, "--github-app-id", appID, "--github-app-installation-id", instID, "--github-app-private-key-file", keyFile,
+		"--interval", "100ms", "--json")
+	noSecrets(t, r)
+	if !strings.Contains(r.stdout, `"import_status": "finished"`) && !strings.Contains(r.stdout, `"import_status":"finished"`) || r.code != 0 {
+		t.Errorf("App import with the key from a file: exit %d", r.code)
+	}
+
+	// A batch of github rows as the App, with the other account's budget.
+	batch := writeFile(t, "repos.csv", fmt.Sprintf("source,repo,target,new_name\ngithub,%s/%s,root,batch-app-1\ngithub,%d,root,batch-app-2\n",
+		ffgithub.Owner, ffgithub.Repo, ffgithub.RepoID))
+	r = runImport(t, in, gh.AppPrivateKeyPEM, "batch", batch, "--concurrency", "2", "--github-hostname", gh.URL, "--github-app-id", appID,
+		"--github-app-installation-id", instID, "--github-app-private-key-file", "-", "--additional-token-file", extra, "--interval", "100ms")
+	noSecrets(t, r)
+	if r.code != 0 || strings.Count(r.stdout, "finished  ok") != 2 {
+		t.Errorf("batch as the App: exit %d", r.code)
+	}
+	if r := runImport(t, in, "", "batch", batch, "--github-token-file", tokFile, "--github-app-id", appID, "--github-app-installation-id", instID,
+		"--github-app-private-key-file", keyFile); r.code != 2 || !strings.Contains(r.stderr, "--github-token-file and --github-app-id") {
+		t.Errorf("batch with a token and an App: exit %d", r.code)
+	}
+
+	for _, c := range []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"key on argv", "", []string{"--github-app-id", appID, "--github-app-installation-id", instID, "--github-app-private-key", gh.AppPrivateKeyPEM},
+			"--github-app-private-key is refused"},
+		{"key as an argument", "", []string{gh.AppPrivateKeyPEM}, "looks like a private key"},
+		{"token and App", "", []string{"--source-token-file", tokFile, "--github-app-id", appID, "--github-app-installation-id", instID,
+			"--github-app-private-key-file", keyFile}, "mutually exclusive"},
+		{"half an App", "", []string{"--github-app-id", appID, "--github-app-private-key-file", keyFile}, "a GitHub App needs --github-app-id, --github-app-installation-id and --github-app-private-key-file"},
+		{"no credential", "", nil, "--source-token-file is required"},
+		{"not a key", "", []string{"--github-app-id", appID, "--github-app-installation-id", instID, "--github-app-private-key-file", tokFile}, "want the App's private key in PEM"},
+		{"stdin twice", gh.AppPrivateKeyPEM, []string{"--github-app-id", appID, "--github-app-installation-id", instID, "--github-app-private-key-file", "-",
+			"--additional-token-file", "-"}, "stdin is already read"},
+		{"two tokens in one file", "", []string{"--source-token-file", tokFile, "--additional-token-file", writeFile(t, "two", second+"\n"+gh.Token+"\n")},
+			"want one token on one line"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"github", "--repo-id", strconv.Itoa(ffgithub.RepoID), "--target-namespace", "root", "--github-hostname", gh.URL}, c.args...)
+			r := runImport(t, in, c.stdin, args...)
+			noSecrets(t, r)
+			if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("exit %d, want 2 and %q", r.code, c.want)
+			}
+		})
+	}
+}
+
+// TestBudgetText: a budget line per credential, figures grouped by
+// thousands, the reset in UTC; a budget not seen yet says so.
+func TestBudgetText(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	reset := time.Date(2026, 12, 7, 6, 30, 0, 0, time.FixedZone("CET", 3600))
+	for _, c := range []struct {
+		b    cliclient.RateLimitBudget
+		want string
+	}{
+		{cliclient.RateLimitBudget{Credential: 2, Kind: "personal_access_token", Budget: "api", Remaining: n(4321), Limit: n(5000), ResetAt: &reset},
+			"credential 2 (personal_access_token) api: 4,321/5,000 left, resets 05:30 UTC"},
+		{cliclient.RateLimitBudget{Credential: 1, Kind: "github_app 7/8", Budget: "graphql", Remaining: n(1234567)},
+			"credential 1 (github_app 7/8) graphql: 1,234,567 left"},
+		{cliclient.RateLimitBudget{Credential: 3, Kind: "personal_access_token", Budget: "api", Remaining: n(12), Limit: n(100)},
+			"credential 3 (personal_access_token) api: 12/100 left"},
+		{cliclient.RateLimitBudget{Credential: 1, Kind: "personal_access_token", Budget: "api"}, "credential 1 (personal_access_token) api: not seen yet"},
+	} {
+		if got := budgetText(c.b); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -258,6 +259,9 @@ func reportProject(w io.Writer, label string, st *cliclient.ImportStatus) {
 	for _, rel := range st.Relations {
 		fmt.Fprintf(w, "  %-28s %s\n", rel.Name, relationText(rel))
 	}
+	for _, b := range st.RateLimitBudgets {
+		fmt.Fprintf(w, "  %s\n", budgetText(b))
+	}
 	if v := st.Verification; v != nil {
 		fmt.Fprintf(w, "  verification: %s\n", v.Status)
 		for _, c := range v.Checks {
@@ -272,6 +276,42 @@ func reportProject(w io.Writer, label string, st *cliclient.ImportStatus) {
 			fmt.Fprintf(w, "    %s: %s: %s%s\n", f.RelationName, f.ExceptionClass, f.ExceptionMessage, where(f.SourceTitle, f.SourceURL))
 		}
 	}
+}
+
+// budgetText is one credential's budget as the import last saw it:
+// "credential 2 (personal_access_token) api: 4,321/5,000 left, resets 06:30 UTC".
+func budgetText(b cliclient.RateLimitBudget) string {
+	s := fmt.Sprintf("credential %d (%s) %s: ", b.Credential, b.Kind, b.Budget)
+	switch {
+	case b.Remaining == nil:
+		s += "not seen yet"
+	case b.Limit == nil:
+		s += thousands(*b.Remaining) + " left"
+	default:
+		s += thousands(*b.Remaining) + "/" + thousands(*b.Limit) + " left"
+	}
+	if b.ResetAt != nil {
+		s += ", resets " + b.ResetAt.UTC().Format("15:04 UTC")
+	}
+	return s
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int64) string {
+	d := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(d, "-")
+	d = strings.TrimPrefix(d, "-")
+	var b strings.Builder
+	for i, c := range d {
+		if i > 0 && (len(d)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func relationText(rel cliclient.Relation) string {

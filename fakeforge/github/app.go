@@ -159,7 +159,54 @@ func (s *Server) credential(r *http.Request) string {
 // appRoutes registers the app's endpoints under prefix ("" or /api/v3).
 func (s *Server) appRoutes(prefix string) {
 	s.mux.HandleFunc("POST "+prefix+"/app/installations/{id}/access_tokens", s.accessToken)
+	s.mux.HandleFunc("GET "+prefix+"/installation/repositories", s.authed(s.installationRepos))
 }
+
+// installationAuthed tells whether r comes with one of the installation's
+// tokens (live: authed checked it).
+func (s *Server) installationAuthed(r *http.Request) bool {
+	return s.apps.opts.ID != 0 && s.credential(r) == InstallationCredential(s.apps.opts.InstallationID)
+}
+
+// installationRepos is GET /installation/repositories: the repositories
+// the installation may read (the one repository), paged as GitHub pages
+// it, inside {"total_count", "repositories"}. Only an installation token
+// may ask, as on GitHub.
+func (s *Server) installationRepos(w http.ResponseWriter, r *http.Request) {
+	if !s.installationAuthed(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{
+			"message":           "You must authenticate with an installation access token in order to list repositories for an installation.",
+			"documentation_url": installationReposDocs})
+		return
+	}
+	const total = 1
+	pg := pageOf(r.URL.Query(), total)
+	link := func(p int, rel string) string {
+		u := *r.URL
+		v := u.Query()
+		v.Set("page", strconv.Itoa(p))
+		v.Set("per_page", strconv.Itoa(pg.perPage))
+		u.RawQuery = v.Encode()
+		return `<` + s.base + u.RequestURI() + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if pg.page < pg.last {
+		links = append(links, link(pg.page+1, "next"), link(pg.last, "last"))
+	}
+	if pg.page > 1 {
+		links = append(links, link(1, "first"), link(min(pg.page-1, pg.last), "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	repos := []any{}
+	for i := pg.first; i < pg.end; i++ {
+		repos = append(repos, s.repoObj(s.apiBase(r)))
+	}
+	respond(w, r, map[string]any{"total_count": total, "repository_selection": "all", "repositories": repos})
+}
+
+const installationReposDocs = "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation"
 
 const appTokenDocs = "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
 

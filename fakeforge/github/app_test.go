@@ -258,3 +258,44 @@ func TestAppBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestAppInstallationRepositories: GET /installation/repositories answers
+// an installation token with the repository, paged, inside
+// {"total_count", "repositories"}; a personal token is refused there, and
+// an installation token on /user/repos, as GitHub does.
+func TestAppInstallationRepositories(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s, key := appServer(t, clock, time.Hour)
+	tok := mint(t, s, clock, key)
+	for _, path := range []string{"/installation/repositories", "/api/v3/installation/repositories?per_page=1"} {
+		rec := serve(s, http.MethodGet, path, "token "+tok, "")
+		var out struct {
+			TotalCount   int `json:"total_count"`
+			Repositories []struct {
+				ID       int64  `json:"id"`
+				FullName string `json:"full_name"`
+			} `json:"repositories"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); rec.Code != 200 || err != nil || out.TotalCount != 1 || len(out.Repositories) != 1 ||
+			out.Repositories[0].ID != RepoID || out.Repositories[0].FullName != Owner+"/"+Repo || rec.Header().Get("Link") != "" {
+			t.Errorf("%s: %d %s (Link %q)", path, rec.Code, rec.Body, rec.Header().Get("Link"))
+		}
+	}
+	if rec := serve(s, http.MethodGet, "/installation/repositories?page=2", "token "+tok, ""); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), `"repositories":[]`) || !strings.Contains(rec.Header().Get("Link"), `rel="prev"`) {
+		t.Errorf("page 2: %d %s (Link %q)", rec.Code, rec.Body, rec.Header().Get("Link"))
+	}
+	if rec := serve(s, http.MethodGet, "/installation/repositories", "token pat", ""); rec.Code != 403 ||
+		!strings.Contains(rec.Body.String(), "installation access token") {
+		t.Errorf("personal token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := serve(s, http.MethodGet, "/installation/repositories", "token ghs_0000", ""); rec.Code != 401 {
+		t.Errorf("unknown token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := serve(s, http.MethodGet, "/user/repos", "token "+tok, ""); rec.Code != 403 || !strings.Contains(rec.Body.String(), "not accessible by integration") {
+		t.Errorf("installation token on /user/repos: %d %s", rec.Code, rec.Body)
+	}
+	if rec := serve(s, http.MethodGet, "/user/repos", "token pat", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), Owner+"/"+Repo) {
+		t.Errorf("personal token on /user/repos: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -210,7 +210,12 @@ func (s *Server) routes(p string) {
 	}))
 	// The repositories the token can read: the one repository, paged as
 	// GitHub pages GET /user/repos.
+	// An installation token has no user: GitHub refuses it here.
 	s.mux.HandleFunc("GET "+p+"/user/repos", s.authed(func(w http.ResponseWriter, r *http.Request) {
+		if s.installationAuthed(r) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration", "documentation_url": docsURL})
+			return
+		}
 		api := s.apiBase(r)
 		s.list(w, r, rangeSeq(1, 1), func(int) any { return s.repoObj(api) })
 	}))
