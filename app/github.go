@@ -68,19 +68,22 @@ func (g githubSource) Estimate(ctx context.Context, req *api.SourceRequest, repo
 	if err != nil {
 		return nil, fmt.Errorf("github options: %w", err)
 	}
-	// The count query spends GraphQL points: under GraphQL's governor.
-	client, err := g.e.BudgetClient(github.Type, req.APIBase, req.Credential, github.GraphQLBudget)
+	// The count query spends GraphQL points, under GraphQL's governor;
+	// the lists counted through REST, under REST's.
+	gql, err := g.e.BudgetClient(github.Type, req.APIBase, req.Credential, github.GraphQLBudget)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := github.RepoCounts(ctx, client, req.APIBase, req.Credential, repo.FullName)
-	if errors.Is(err, github.ErrGraphQLUnavailable) {
-		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "No estimate: this GitHub has no GraphQL API to count the repository's objects with.")
+	rest, err := g.e.BudgetClient(github.Type, req.APIBase, req.Credential, "")
+	if err != nil {
+		return nil, err
 	}
+	rc, err := github.RepoCounts(ctx, rest, gql, req.APIBase, req.Credential, repo.FullName)
 	if err != nil {
 		return nil, checkError(err, githubError(false))
 	}
 	o.RESTPerHour, o.GraphQLPointsPerHour = repo.RateLimit, rc.GraphQLPointsPerHour
+	o.GraphQL = !rc.NoGraphQL
 	if o.RESTPerHour <= 0 {
 		o.RESTPerHour = github.UserRESTPerHour
 	}

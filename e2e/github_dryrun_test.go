@@ -24,6 +24,14 @@ func TestGitHubImportDryRun(t *testing.T) {
 	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}}, nil)
 	noGQL := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{NoGraphQL: true}}, nil)
 	c := f.Scenario.Config()
+	sc, err := f.Scenario.SourceCounts(scenario.GitHub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issue comments, review comments and issue events are counted
+	// through REST, a list read one item a page (its last page number),
+	// then the page after it (empty: the list is complete).
+	listed := map[string]int{"issue_comments": sc["issue_comments"], "review_comments": sc["review_comments"], "issue_events": sc["issue_events"]}
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
@@ -48,14 +56,19 @@ func TestGitHubImportDryRun(t *testing.T) {
 				counts map[string]int
 				// the source's calls: REST (the check), GraphQL requests.
 				rest, gql int
+				noGraphQL bool // the estimate is the REST path's
 			}{
-				{name: "estimate", forge: f, body: body(f, nil), status: 200, rest: 1, gql: 1,
-					counts: map[string]int{"issues": c.Issues, "pull_requests": c.PullRequests, "labels": c.Labels,
-						"milestones": c.Milestones, "releases": c.Releases, "protected_branches": c.ProtectedBranches, "users": c.Users}},
-				{name: "dry_run as a string", forge: f, body: body(f, map[string]any{"dry_run": "true", "pagination_limit": 10}), status: 200, rest: 1, gql: 1,
+				{name: "estimate", forge: f, body: body(f, nil), status: 200, rest: 1 + 3*2, gql: 1,
+					counts: merged(listed, map[string]int{"issues": c.Issues, "pull_requests": c.PullRequests, "labels": c.Labels,
+						"milestones": c.Milestones, "releases": c.Releases, "protected_branches": c.ProtectedBranches, "users": c.Users})},
+				{name: "dry_run as a string", forge: f, body: body(f, map[string]any{"dry_run": "true", "pagination_limit": 10}), status: 200, rest: 1 + 3*2, gql: 1,
 					counts: map[string]int{"issues": c.Issues, "pull_requests": c.PullRequests}},
-				{name: "no GraphQL", forge: noGQL, body: body(noGQL, nil), status: 422, rest: 2,
-					want: `{"errors":"No estimate: this GitHub has no GraphQL API to count the repository's objects with."}`},
+				// Without GraphQL, every count through REST: the check, the
+				// GraphQL probe (404), and nine lists two calls each; the
+				// estimate is the REST path's.
+				{name: "no GraphQL", forge: noGQL, body: body(noGQL, nil), status: 200, rest: 2 + 9*2, noGraphQL: true,
+					counts: merged(listed, map[string]int{"issues": c.Issues, "pull_requests": c.PullRequests, "labels": c.Labels,
+						"milestones": c.Milestones, "releases": c.Releases, "protected_branches": c.ProtectedBranches})},
 				{name: "bad token", forge: f, body: body(f, map[string]any{"personal_access_token": "ghp_wrong"}), status: 401, rest: 1,
 					want: `{"error":"Access denied to your GitHub account."}`},
 				{name: "namespace missing", forge: f, body: body(f, map[string]any{"target_namespace": "nowhere"}), status: 422,
@@ -128,6 +141,7 @@ func TestGitHubImportDryRun(t *testing.T) {
 						t.Fatal(err)
 					}
 					o.RESTPerHour, o.GraphQLPointsPerHour = est.RESTPerHour, 5000
+					o.GraphQL = !tc.noGraphQL
 					if m := github.EstimateImport(cs, o); m.RESTCalls != est.RESTCalls || m.GraphQLPoints != est.GraphQLPoints || est.Hours == nil {
 						t.Errorf("estimate %s, model %+v", eraw, m)
 					}
@@ -152,4 +166,16 @@ func mustJSON(t *testing.T, v map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// merged is a and b in one map.
+func merged(a, b map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }
