@@ -66,7 +66,9 @@ func newImport() *cobra.Command {
 		Short: "Start, watch, list and cancel imports on a running ferry",
 		Long: `ferry import is a client of a running ferry (--url or FERRY_URL), authenticated with a
 personal access token (FERRY_TOKEN or --token-file). Source credentials are read from
---source-token-file FILE, or - for stdin; never from a flag's value.
+--source-token-file FILE, or - for stdin (for GitHub, an App's key from
+--github-app-private-key-file, more accounts' tokens from --additional-token-file);
+never from a flag's value.
 
 Exit codes: 0 the import finished cleanly (no failed relation, verification not failed);
 1 it failed, was canceled or finished with failures (printed), or ferry refused the request;
