@@ -162,25 +162,37 @@ func (o *importOpts) check(cmd *cobra.Command) error {
 // readSecret reads a secret from path, or stdin for "-", trimmed of
 // surrounding white space. Its errors never contain the secret.
 func (o *importOpts) readSecret(flag, path string) (string, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		if o.stdinTaken != "" {
-			return "", usagef("%s -: stdin is already read for %s", flag, o.stdinTaken)
-		}
-		o.stdinTaken = flag
-		b, err = io.ReadAll(io.LimitReader(o.stdin, 1<<20))
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	b, err := o.readSecretFile(flag, path, 1<<20)
 	if err != nil {
-		return "", usagef("%s: %v", flag, err)
+		return "", err
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" || strings.ContainsAny(s, "\r\n") {
 		return "", usagef("%s: want one token on one line", flag)
 	}
 	return s, nil
+}
+
+// readSecretFile reads up to limit bytes of the file at path, or of
+// stdin for "-" (once: a second flag asking for stdin is a usage error).
+// Its errors name the flag, never what was read.
+func (o *importOpts) readSecretFile(flag, path string, limit int64) ([]byte, error) {
+	if path != "-" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		return b, nil
+	}
+	if o.stdinTaken != "" {
+		return nil, usagef("%s -: stdin is already read for %s", flag, o.stdinTaken)
+	}
+	o.stdinTaken = flag
+	b, err := io.ReadAll(io.LimitReader(o.stdin, limit))
+	if err != nil {
+		return nil, usagef("%s: %v", flag, err)
+	}
+	return b, nil
 }
 
 // client is the ferry client the flags name.

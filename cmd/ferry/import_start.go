@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -411,19 +410,9 @@ func (o *importOpts) afterStart(ctx context.Context, c *cliclient.Client, s *sta
 // path, or stdin for "-"; its errors never contain the key. ferry checks
 // that it is an RSA key.
 func (o *importOpts) readKey(flag, path string) (string, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		if o.stdinTaken != "" {
-			return "", usagef("%s -: stdin is already read for %s", flag, o.stdinTaken)
-		}
-		o.stdinTaken = flag
-		b, err = io.ReadAll(io.LimitReader(o.stdin, 64<<10))
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	b, err := o.readSecretFile(flag, path, 64<<10)
 	if err != nil {
-		return "", usagef("%s: %v", flag, err)
+		return "", err
 	}
 	k := strings.TrimSpace(string(b))
 	if !strings.HasPrefix(k, "-----BEGIN ") {
