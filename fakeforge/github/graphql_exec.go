@@ -390,6 +390,8 @@ func (n prNode) field(e *executor, at fieldAt) any {
 		return n.it.Title
 	case "url":
 		return e.s.htmlURL(fmt.Sprintf("/pull/%d", n.it.Number))
+	case "updatedAt":
+		return n.it.Updated
 	case "reactions":
 		return reactionConnection(n.it.Reactions, at)
 	case "reviews":

@@ -167,6 +167,7 @@ type itemsQuery struct {
 			Number    githubv4.Int
 			Title     githubv4.String
 			URL       githubv4.URI
+			UpdatedAt githubv4.DateTime
 			Reactions reactionsV4 `graphql:"reactions(first: $first)"`
 			Reviews   struct {
 				TotalCount githubv4.Int
@@ -233,7 +234,7 @@ func TestGraphQLMatchesREST(t *testing.T) {
 					t.Fatal(err)
 				}
 				if node.PullRequest.ID != ids[k] || int(node.PullRequest.Number) != n || string(node.PullRequest.Title) != pr.GetTitle() ||
-					node.PullRequest.URL.String() != pr.GetHTMLURL() {
+					node.PullRequest.URL.String() != pr.GetHTMLURL() || !node.PullRequest.UpdatedAt.Equal(pr.GetUpdatedAt().Time) {
 					t.Errorf("%s #%d: id %v number %d title %q url %v, REST %q %s", path, n, node.PullRequest.ID, node.PullRequest.Number,
 						node.PullRequest.Title, node.PullRequest.URL.String(), pr.GetTitle(), pr.GetHTMLURL())
 				}

@@ -54,7 +54,7 @@ var (
 	// totalCount }, no first or last: GitHub answers a connection asked
 	// for its count alone, and its rate-limit score counts only the
 	// connections asked for a page, so this costs no point).
-	reviewsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on PullRequest { title url reviews(first: 100) { totalCount pageInfo { hasNextPage } ` +
+	reviewsQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on PullRequest { title url updatedAt reviews(first: 100) { totalCount pageInfo { hasNextPage } ` +
 		`nodes { databaseId body state submittedAt commit { oid } author { __typename login ... on User { id databaseId } } comments { totalCount } } } } } }`
 	usersQuery = `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on User { databaseId login name email } } }`
 )
@@ -95,6 +95,7 @@ type gqlNode struct {
 	Email         string       `json:"email"`
 	Title         string       `json:"title"`
 	URL           string       `json:"url"`
+	UpdatedAt     *time.Time   `json:"updatedAt"`
 	Reactions     *struct {
 		TotalCount int         `json:"totalCount"`
 		PageInfo   gqlPageInfo `json:"pageInfo"`
@@ -294,9 +295,9 @@ func (r *run) reactionsBatch(ctx context.Context, keys []string) ([]paging.Batch
 }
 
 // reviewsBatch reads the reviews of a page of pull requests. With all of
-// a pull request's reviews in hand it declares the pull request's review
-// comments (expectReviewComments); one whose reviews go through REST
-// declares none.
+// a pull request's reviews in hand, and the pull request not updated
+// since the pulls list, it declares the pull request's review comments
+// (expectReviewComments); one whose reviews go through REST declares none.
 func (r *run) reviewsBatch(ctx context.Context, keys []string) ([]paging.BatchItem, error) {
 	return r.batchNodes(ctx, relPullRequestDetails, reviewsQuery, keys, func(b *builder, key string, n *gqlNode) bool {
 		num, _, err := parseDetailsKey(key)
@@ -315,7 +316,11 @@ func (r *run) reviewsBatch(ctx context.Context, keys []string) ([]paging.BatchIt
 				comments += x.Comments.TotalCount
 			}
 		}
-		if counted {
+		// Only a pull request untouched since the pulls list saw it (the
+		// updated_at its key carries, read before the review comments
+		// were): one commented on since may hold comments this import
+		// never listed, which are not missing from it.
+		if seen := detailsUpdated(key); counted && !seen.IsZero() && n.UpdatedAt != nil && !n.UpdatedAt.Truncate(time.Second).After(seen) {
 			b.expectReviewComments(int64(num), comments, n.URL, n.Title)
 		}
 		for _, x := range n.Reviews.Nodes {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
@@ -20,8 +21,10 @@ import (
 // came in the GraphQL query declares its review comments, the sum of its
 // reviews' comments counts (a pending review's left out: GitHub lists its
 // comments nowhere else), named by the pull request; one whose reviews
-// overflow the query goes through REST and declares nothing, and one
-// without review comments declares nothing either. The counts cost no
+// overflow the query goes through REST and declares nothing, and neither
+// does one without review comments, one updated since the pulls list saw
+// it (its comments may postdate the review comments list) or one whose
+// key carries no updated_at. The counts cost no
 // call: one query for the page, REST only for the overflow.
 func TestReviewsBatchDeclaresReviewComments(t *testing.T) {
 	review := func(id int, state string, comments int) map[string]any {
@@ -29,14 +32,22 @@ func TestReviewsBatchDeclaresReviewComments(t *testing.T) {
 			"commit": map[string]any{"oid": "abc"}, "author": map[string]any{"__typename": "User", "login": "octo", "id": "U_5", "databaseId": 5},
 			"comments": map[string]any{"totalCount": comments}}
 	}
+	seen := time.Date(2024, 1, 5, 6, 7, 8, 0, time.UTC) // updated_at in the pulls list
 	pr := func(n int, hasNext bool, reviews ...map[string]any) map[string]any {
+		updated := seen
+		if n == 4 {
+			updated = seen.Add(time.Second) // commented on since
+		}
 		return map[string]any{"__typename": "PullRequest", "title": fmt.Sprintf("Change %d", n), "url": fmt.Sprintf("https://github.example/acme/widgets/pull/%d", n),
-			"reviews": map[string]any{"totalCount": len(reviews), "pageInfo": map[string]any{"hasNextPage": hasNext}, "nodes": reviews}}
+			"updatedAt": updated.Format(time.RFC3339),
+			"reviews":   map[string]any{"totalCount": len(reviews), "pageInfo": map[string]any{"hasNextPage": hasNext}, "nodes": reviews}}
 	}
 	nodes := map[string]map[string]any{
 		"PR_1": pr(1, false, review(11, "COMMENTED", 3), review(12, "APPROVED", 0), review(13, "PENDING", 5), review(14, "DISMISSED", 2)),
 		"PR_2": pr(2, true, review(21, "COMMENTED", 4)), // more reviews than the query holds
 		"PR_3": pr(3, false, review(31, "APPROVED", 0)),
+		"PR_4": pr(4, false, review(41, "COMMENTED", 2)),
+		"PR_5": pr(5, false, review(51, "COMMENTED", 2)), // its key predates updated_at in keys
 	}
 	var mu sync.Mutex
 	var queries []string
@@ -76,8 +87,12 @@ func TestReviewsBatchDeclaresReviewComments(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	q := sourcetest.NewFollowups()
-	for n := 1; n <= 3; n++ {
-		q.Add(importer.Followup{Relation: relPullRequestDetails, Key: withNode(detailsKey(n, false), fmt.Sprintf("PR_%d", n))})
+	for n := 1; n <= 5; n++ {
+		key := withUpdated(detailsKey(n, false), seen)
+		if n == 5 {
+			key = detailsKey(n, false)
+		}
+		q.Add(importer.Followup{Relation: relPullRequestDetails, Key: withNode(key, fmt.Sprintf("PR_%d", n))})
 	}
 	env := &importer.Env{SourceURL: srv.URL + "/api/v3/", SourceRef: "acme/widgets", Credential: "t", HTTP: srv.Client(), Followups: q,
 		Budget: func(string) *http.Client { return srv.Client() }}
@@ -123,7 +138,7 @@ func TestReviewsBatchDeclaresReviewComments(t *testing.T) {
 			reviews++
 		}
 	}
-	if reviews != 5 { // PR 1's four but the pending one, PR 2's one through REST, PR 3's one
-		t.Errorf("%d reviews landed, want 5", reviews)
+	if reviews != 7 { // PR 1's four but the pending one, PR 2's one through REST, PR 3's, 4's and 5's one
+		t.Errorf("%d reviews landed, want 7", reviews)
 	}
 }
