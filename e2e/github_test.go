@@ -99,11 +99,15 @@ func TestGitHubImportEndToEnd(t *testing.T) {
 				}
 			}
 			// The import checked itself against every item's comments
-			// counter and reactions rollup, and met them all.
+			// counter and reactions rollup, and every pull request's review
+			// comments (its reviews' counts, from the GraphQL reviews
+			// query), and met them all.
 			if v, _ := st["verification"].(map[string]any); v == nil || v["status"] != "passed" ||
 				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:issue_comments]", want["issue_comments"], want["issue_comments"])) ||
-				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:reactions]", want["reactions"], want["reactions"])) {
-				t.Errorf("verification %v, want %d issue comments and %d reactions matched", st["verification"], want["issue_comments"], want["reactions"])
+				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:reactions]", want["reactions"], want["reactions"])) ||
+				!strings.Contains(fmt.Sprint(v["checks"]), fmt.Sprintf("map[expected:%d imported:%d missing:0 object_type:review_comments]", want["review_comments"], want["review_comments"])) {
+				t.Errorf("verification %v, want %d issue comments, %d reactions and %d review comments matched", st["verification"],
+					want["issue_comments"], want["reactions"], want["review_comments"])
 			}
 
 			// client-go reads the status too (its struct lacks ferry's extras).

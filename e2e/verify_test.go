@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/ferry-import/ferry/app/apptest"
 	"github.com/ferry-import/ferry/fakeforge"
+	fakegithub "github.com/ferry-import/ferry/fakeforge/github"
 	fakegitlab "github.com/ferry-import/ferry/fakeforge/gitlab"
 	"github.com/ferry-import/ferry/store/storetest"
 )
@@ -127,6 +129,91 @@ func TestGitLabMigrationVerifies(t *testing.T) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestGitHubImportVerifiesReviewComments: through the GraphQL path every
+// pull request declares its review comments, the sum of its reviews'
+// comments counts. From a GitHub that withholds the last review comment
+// of every fifth pull request from its REST lists while its reviews still
+// count it, each such pull request is a listed failure naming it, the
+// review_comments check reads exactly those missing, and the import
+// cannot read as a clean success.
+func TestGitHubImportVerifiesReviewComments(t *testing.T) {
+	t.Parallel()
+	const withhold = 5
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			f := forgeWith(t, fakeforge.Options{GitHub: fakegithub.Options{WithholdReviewComments: withhold}}, nil)
+			sc := f.Scenario
+			c := sc.Config()
+			if c.ReviewCommentsPerPR == 0 || c.ReviewsPerPR == 0 {
+				t.Fatal("the scenario has no review comment to withhold")
+			}
+			var withheld []int // pull request numbers
+			for j := withhold; j <= c.PullRequests; j += withhold {
+				withheld = append(withheld, sc.PRNumber(j))
+			}
+			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+			newGroup(t, in.Client(t, in.RootToken), "verified")
+			id := startImport(t, in, f, "verified")
+			st := waitImport(t, in, id, nil)
+			if st["import_status"] != "finished" {
+				t.Fatalf("import ended %v: %v", st["import_status"], st["import_error"])
+			}
+			v, _ := st["verification"].(map[string]any)
+			if v == nil {
+				t.Fatalf("no verification: %v", st)
+			}
+			checks := map[string]map[string]any{}
+			for _, c := range v["checks"].([]any) {
+				c := c.(map[string]any)
+				checks[c["object_type"].(string)] = c
+			}
+			total := float64(sc.ReviewCommentCount())
+			missing := float64(len(withheld))
+			if rc := checks["review_comments"]; v["status"] != "failed" || rc == nil || rc["expected"] != total || rc["missing"] != missing ||
+				rc["imported"] != total-missing {
+				t.Errorf("verification %v, want failed with review_comments %v expected, %v missing", v, total, missing)
+			}
+			for typ, ch := range checks {
+				if typ != "review_comments" && ch["missing"] != float64(0) {
+					t.Errorf("%s check %v", typ, ch)
+				}
+			}
+			// Each shortfall is a failure naming its pull request.
+			var named []string
+			for _, fr := range st["failed_relations"].([]any) {
+				fr := fr.(map[string]any)
+				if fr["relation_name"] != "verification" {
+					t.Errorf("failure %v", fr)
+					continue
+				}
+				named = append(named, fr["source_title"].(string))
+				if fr["exception_class"] != "VerificationError" || !strings.HasPrefix(fr["exception_message"].(string), "review_comments: ") ||
+					!strings.Contains(fr["exception_message"].(string), "1 missing") {
+					t.Errorf("failure %v", fr)
+				}
+			}
+			sort.Strings(named)
+			var want []string
+			for _, n := range withheld {
+				want = append(want, fmt.Sprintf("pull request #%d %s", n, sc.Item(n).Title))
+			}
+			sort.Strings(want)
+			if fmt.Sprint(named) != fmt.Sprint(want) {
+				t.Errorf("verification failures %q, want one per pull request %q", named, want)
+			}
+			for _, fr := range st["failed_relations"].([]any) {
+				fr := fr.(map[string]any)
+				title, _ := fr["source_title"].(string)
+				var n int
+				if _, err := fmt.Sscanf(title, "pull request #%d", &n); err != nil || !strings.HasSuffix(fr["source_url"].(string), fmt.Sprintf("/pull/%d", n)) {
+					t.Errorf("failure %v: its source_url names no pull request #%d", fr, n)
+				}
 			}
 		})
 	}

@@ -270,6 +270,8 @@ func (p *pricing) field(f *ast.Field, vars map[string]any, parents int, path []a
 		}
 		parents *= len(ids)
 		p.nodes += parents
+	case strings.HasSuffix(f.Definition.Type.Name(), "Connection") && countOnly(f, args):
+		return // no page asked for: no request, no node (countOnly)
 	case strings.HasSuffix(f.Definition.Type.Name(), "Connection"):
 		pa, err := pageArgsOf(f, args)
 		if err != nil {
@@ -282,6 +284,26 @@ func (p *pricing) field(f *ast.Field, vars map[string]any, parents int, path []a
 		p.nodes += parents
 	}
 	p.walk(f.SelectionSet, vars, parents, path)
+}
+
+// countOnly reports a connection asked without first or last for its
+// totalCount alone (repository { issues { totalCount } }), which GitHub
+// answers: it refuses a connection without boundaries only when the
+// selection asks for its nodes, edges or pageInfo. The rate-limit formula
+// takes the first and last arguments of connections and their parents
+// (resource limitations, "Calculating a rate limit score"), so such a
+// connection, asking for no page, adds no request and no node.
+func countOnly(f *ast.Field, args map[string]any) bool {
+	if args["first"] != nil || args["last"] != nil {
+		return false
+	}
+	for _, s := range f.SelectionSet {
+		x, ok := s.(*ast.Field)
+		if !ok || (x.Name != "totalCount" && x.Name != "__typename") {
+			return false
+		}
+	}
+	return true
 }
 
 func responseKey(f *ast.Field) string {

@@ -386,6 +386,12 @@ func (n prNode) field(e *executor, at fieldAt) any {
 		return prDatabaseID(n.j)
 	case "number":
 		return n.it.Number
+	case "title":
+		return n.it.Title
+	case "url":
+		return e.s.htmlURL(fmt.Sprintf("/pull/%d", n.it.Number))
+	case "updatedAt":
+		return n.it.Updated
 	case "reactions":
 		return reactionConnection(n.it.Reactions, at)
 	case "reviews":
@@ -442,7 +448,7 @@ func (s *Server) reviewNode(rv scenario.Review) reviewNode {
 
 func (reviewNode) typeName() string { return "PullRequestReview" }
 
-func (n reviewNode) field(_ *executor, at fieldAt) any {
+func (n reviewNode) field(e *executor, at fieldAt) any {
 	switch at.f.Name {
 	case "id":
 		return reviewNodeID(n.rv.ID)
@@ -458,8 +464,25 @@ func (n reviewNode) field(_ *executor, at fieldAt) any {
 		return n.rv.Submitted
 	case "commit":
 		return commitNode{sha: n.sha}
+	case "comments":
+		rcs := e.s.reviewComments(n.rv)
+		return connection(len(rcs), at, func(i int) gqlNode { return reviewCommentNode{rc: e.s.sc.ReviewComment(rcs[i])} })
 	}
 	return nil
+}
+
+// reviewComments are the indexes of the review comments submitted with
+// review rv, every one of them (Options.WithholdReviewComments withholds
+// some from REST only: GitHub still counts them).
+func (s *Server) reviewComments(rv scenario.Review) []int {
+	per := s.sc.Config().ReviewCommentsPerPR
+	var out []int
+	for k := range per {
+		if rc := s.sc.ReviewComment((rv.PR-1)*per + 1 + k); rc.Review == rv.ID {
+			out = append(out, rc.Index)
+		}
+	}
+	return out
 }
 
 type commitNode struct{ sha string }

@@ -150,6 +150,7 @@ type reviewV4 struct {
 	State       githubv4.PullRequestReviewState
 	SubmittedAt githubv4.DateTime
 	Commit      struct{ Oid githubv4.GitObjectID }
+	Comments    struct{ TotalCount githubv4.Int } // no first: a count alone
 }
 
 // itemsQuery is what ferry sends for reactions and reviews of many items.
@@ -164,6 +165,9 @@ type itemsQuery struct {
 		PullRequest struct {
 			ID        githubv4.ID
 			Number    githubv4.Int
+			Title     githubv4.String
+			URL       githubv4.URI
+			UpdatedAt githubv4.DateTime
 			Reactions reactionsV4 `graphql:"reactions(first: $first)"`
 			Reviews   struct {
 				TotalCount githubv4.Int
@@ -225,8 +229,14 @@ func TestGraphQLMatchesREST(t *testing.T) {
 			wantType := "Issue"
 			if it.IsPR {
 				reactions, wantType = node.PullRequest.Reactions, "PullRequest"
-				if node.PullRequest.ID != ids[k] || int(node.PullRequest.Number) != n {
-					t.Errorf("%s #%d: id %v number %d", path, n, node.PullRequest.ID, node.PullRequest.Number)
+				pr, _, err := rest.PullRequests.Get(ctx, Owner, Repo, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if node.PullRequest.ID != ids[k] || int(node.PullRequest.Number) != n || string(node.PullRequest.Title) != pr.GetTitle() ||
+					node.PullRequest.URL.String() != pr.GetHTMLURL() || !node.PullRequest.UpdatedAt.Equal(pr.GetUpdatedAt().Time) {
+					t.Errorf("%s #%d: id %v number %d title %q url %v, REST %q %s", path, n, node.PullRequest.ID, node.PullRequest.Number,
+						node.PullRequest.Title, node.PullRequest.URL.String(), pr.GetTitle(), pr.GetHTMLURL())
 				}
 				checkReviews(t, ctx, rest, n, node.PullRequest.Reviews.Nodes, int(node.PullRequest.Reviews.TotalCount))
 			} else if node.Issue.ID != ids[k] || int(node.Issue.Number) != n {
@@ -271,6 +281,26 @@ func checkReviews(t *testing.T, ctx context.Context, rest *gh.Client, n int, got
 	}
 	if len(got) != len(want) || total != len(want) || len(want) == 0 {
 		t.Fatalf("#%d: %d reviews (total %d), REST %d", n, len(got), total, len(want))
+	}
+	// Each review counts the review comments REST lists with its id, and
+	// together they are every review comment of the pull request.
+	rcs, _, err := rest.PullRequests.ListComments(ctx, Owner, Repo, n, &gh.PullRequestListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perReview := map[int64]int{}
+	for _, c := range rcs {
+		perReview[c.GetPullRequestReviewID()]++
+	}
+	sum := 0
+	for _, r := range got {
+		sum += int(r.Comments.TotalCount)
+		if int(r.Comments.TotalCount) != perReview[int64(r.DatabaseID)] {
+			t.Errorf("#%d review %d: %d comments, REST %d", n, r.DatabaseID, r.Comments.TotalCount, perReview[int64(r.DatabaseID)])
+		}
+	}
+	if sum != len(rcs) || sum == 0 {
+		t.Errorf("#%d: reviews count %d review comments, REST lists %d", n, sum, len(rcs))
 	}
 	for i, w := range want {
 		r := got[i]
@@ -431,8 +461,12 @@ func TestGraphQLCost(t *testing.T) {
 			errType: "ARGUMENT_LIMIT", errMsg: "You may not provide more than 100 node ids; you provided 101."},
 		{name: "first 101", query: `{ node(id: "PR_1") { ... on PullRequest { reactions(first: 101) { totalCount } } } }`,
 			errType: "EXCESSIVE_PAGINATION", errMsg: "Requesting 101 records on the `reactions` connection exceeds the `first` limit of 100 records."},
-		{name: "no first or last", query: `{ node(id: "PR_1") { ... on PullRequest { reviews { totalCount } } } }`,
+		{name: "no first or last", query: `{ node(id: "PR_1") { ... on PullRequest { reviews { totalCount nodes { id } } } } }`,
 			errType: "MISSING_PAGINATION_BOUNDARIES", errMsg: "You must provide a `first` or `last` value to properly paginate the `reviews` connection."},
+		{name: "a count without first or last", query: `{ ` + rl + `node(id: "PR_1") { ... on PullRequest { reviews { totalCount } } } }`, cost: 1},
+		{name: "review comments counted under 100 ids × reviews(first: 100)", query: `query($ids: [ID!]!) { ` + rl + `nodes(ids: $ids) {
+			... on PullRequest { reviews(first: 100) { nodes { comments { totalCount } } } } } }`,
+			vars: map[string]any{"ids": prs}, cost: 1, nodeCount: 80 + 80*100},
 		{name: "505,000 nodes", query: qBig, vars: vBig,
 			errType: "MAX_NODE_LIMIT_EXCEEDED", errMsg: "This query requests up to 505,000 nodes which exceeds the maximum limit of 500,000."},
 		{name: "both bounds too large", query: `{ node(id: "PR_1") { ... on PullRequest { reactions(last: 300, first: 200) { totalCount } } } }`,
@@ -570,5 +604,78 @@ func TestGraphQLRefusals(t *testing.T) {
 	}
 	if st := faulty.mw.Stats(); st.Families["graphql"].ServerErrors != 1 || st.GraphQLPoints != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestWithholdReviewComments: Options.WithholdReviewComments keeps the
+// last review comment of every n-th pull request out of both REST lists,
+// while the pull request's reviews still count it in GraphQL.
+func TestWithholdReviewComments(t *testing.T) {
+	const n = 4
+	g := startGQL(t, traffic.Faults{}, Options{WithholdReviewComments: n})
+	ctx := context.Background()
+	rest := g.rest(t)
+	c := g.sc.Config()
+	per := c.ReviewCommentsPerPR
+	all, err := allRepoReviewComments(ctx, rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := g.sc.ReviewCommentCount() - c.PullRequests/n; len(all) != want {
+		t.Errorf("repository-wide list: %d review comments, want %d", len(all), want)
+	}
+	for _, j := range []int{n - 1, n, 2 * n} {
+		num := g.sc.PRNumber(j)
+		listed, _, err := rest.PullRequests.ListComments(ctx, Owner, Repo, num, &gh.PullRequestListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := per
+		if j%n == 0 {
+			want--
+		}
+		last := g.sc.ReviewComment(j * per).ID
+		var withheld bool
+		for _, rc := range listed {
+			withheld = withheld || rc.GetID() == last
+		}
+		if len(listed) != want || withheld == (j%n == 0) {
+			t.Errorf("pull request %d (#%d): %d review comments listed (last listed: %v), want %d", j, num, len(listed), withheld, want)
+		}
+		a := g.post(t, "/graphql", "token "+gqlToken, `query($id: ID!) { node(id: $id) { ... on PullRequest { reviews(first: 100) { nodes { comments { totalCount } } } } } }`,
+			map[string]any{"id": prNodeID(j)})
+		var d struct {
+			Node struct {
+				Reviews struct {
+					Nodes []struct{ Comments struct{ TotalCount int } }
+				}
+			}
+		}
+		if err := json.Unmarshal(a.Data, &d); err != nil || len(a.Errors) != 0 {
+			t.Fatalf("%s %v %v", a.Data, a.Errors, err)
+		}
+		sum := 0
+		for _, r := range d.Node.Reviews.Nodes {
+			sum += r.Comments.TotalCount
+		}
+		if sum != per {
+			t.Errorf("pull request %d: its reviews count %d review comments, want %d", j, sum, per)
+		}
+	}
+}
+
+func allRepoReviewComments(ctx context.Context, rest *gh.Client) ([]*gh.PullRequestComment, error) {
+	var out []*gh.PullRequestComment
+	opt := &gh.PullRequestListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := rest.PullRequests.ListComments(ctx, Owner, Repo, 0, opt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
 	}
 }

@@ -409,8 +409,24 @@ func (s *Server) reviewCommentObj(api string, rc scenario.ReviewComment) *gh.Pul
 	return c
 }
 
+// withheldReviewComment reports whether review comment k (1-based) is
+// one Options.WithholdReviewComments keeps out of the REST lists.
+func (s *Server) withheldReviewComment(k int) bool {
+	n, per := s.opts.WithholdReviewComments, s.sc.Config().ReviewCommentsPerPR
+	return n > 0 && per > 0 && k%per == 0 && (k/per)%n == 0
+}
+
+// reviewCommentSeq is review comments lo…hi as REST lists them.
+func (s *Server) reviewCommentSeq(lo, hi int) seq {
+	q := rangeSeq(lo, hi)
+	if s.opts.WithholdReviewComments <= 0 {
+		return q
+	}
+	return filter(q, func(k int) bool { return !s.withheldReviewComment(k) })
+}
+
 func (s *Server) reviewCommentList(w http.ResponseWriter, r *http.Request, api string, lo, hi int, serve listFunc) {
-	q, err := since(rangeSeq(lo, hi), r, func(k int) time.Time { return s.sc.ReviewComment(k).Created })
+	q, err := since(s.reviewCommentSeq(lo, hi), r, func(k int) time.Time { return s.sc.ReviewComment(k).Created })
 	if err != nil {
 		badRequest(w, err)
 		return

@@ -107,6 +107,12 @@ type Options struct {
 	// NoGraphQL answers 404 on /graphql and /api/graphql, as an older
 	// GitHub Enterprise without the GraphQL API does.
 	NoGraphQL bool
+	// WithholdReviewComments, when above 0, makes every pull request whose
+	// index (1-based, not its number) is a multiple of it lose its last
+	// review comment from the REST lists (repository-wide and per pull
+	// request) while GraphQL's PullRequestReview.comments still counts it:
+	// a source that loses data, for importers' verification.
+	WithholdReviewComments int
 	// App is a GitHub App installed on the repository (app.go).
 	App AppOptions
 }

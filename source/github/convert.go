@@ -622,3 +622,12 @@ func (b *builder) expectItem(on forge.Noteable, i *gh.Issue) {
 		b.expectReactions(on, "", i.Reactions, i.GetHTMLURL(), title)
 	}
 }
+
+// expectReviewComments declares a pull request's review comments: the
+// sum of its reviews' comments counts, every review comment belonging to
+// a review (GitHub's model), counted apart from conversation comments and
+// review bodies by their source ids (diffNote).
+func (b *builder) expectReviewComments(iid int64, count int, htmlURL, title string) {
+	b.Expect(ferry.Expectation{Type: "review_comments", OnType: forge.OnMergeRequest, OnIID: iid, Kind: forge.KindNote,
+		Prefix: kindReviewComment + "/", Count: int64(count), SourceURL: htmlURL, Title: fmt.Sprintf("pull request #%d %s", iid, title)})
+}
