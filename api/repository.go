@@ -402,6 +402,7 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
 	}
 	pg := page(p)
 	ref, _ := p.str("ref_name")
+	filePath, _ := p.str("path")
 	withTrailers, _ := p.optBool("trailers")
 	if err := p.err(); err != nil {
 		return err
@@ -414,9 +415,9 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
 	total := 0
 	if exists {
 		// A ref that does not exist lists nothing, as on GitLab.
-		total, err = s.cfg.Git.CommitCount(r.Context(), pr.ID, ref)
+		total, err = s.cfg.Git.CommitCount(r.Context(), pr.ID, ref, filePath)
 		if err == nil {
-			list, err = s.cfg.Git.Commits(r.Context(), pr.ID, ref, pg.Page, pg.PerPage)
+			list, err = s.cfg.Git.Commits(r.Context(), pr.ID, ref, filePath, pg.Page, pg.PerPage)
 		}
 		if errors.Is(err, gitstore.ErrNotFound) || errors.Is(err, gitstore.ErrInvalid) {
 			list, total, err = nil, 0, nil

@@ -378,6 +378,26 @@ func TestRepositoryCommits(t *testing.T) {
 				t.Errorf("commit %q: %d %s", ref, status, body)
 			}
 		}
+		// path: the commits that touch a file, as git log -- path.
+		// (the file the branch's last commit changed, a leading slash, none).
+		changed := strings.Fields(gitOK(t, "", "--git-dir="+bare, "diff-tree", "--no-commit-id", "--name-only", "-r", "files"))[0]
+		if all, some := gitLog(t, bare, "files"), gitLog(t, bare, "files", "--", changed); len(some) >= len(all) {
+			t.Fatalf("%s is in every commit of files: the path would filter nothing", changed)
+		}
+		for _, path := range []string{changed, "/" + changed, "no/such/file"} {
+			var want []gitCommit
+			if path != "no/such/file" {
+				want = gitLog(t, bare, "files", "--", changed)
+			}
+			cs, resp, err := c.Commits.ListCommits(pid, &gitlab.ListCommitsOptions{RefName: gitlab.Ptr("files"), Path: gitlab.Ptr(path),
+				ListOptions: gitlab.ListOptions{PerPage: 100}})
+			if err != nil || len(cs) != len(want) || resp.TotalItems != int64(len(want)) {
+				t.Fatalf("commits of path %q: %d (X-Total %d), %v; want %d", path, len(cs), resp.TotalItems, err, len(want))
+			}
+			for i := range want {
+				checkCommit(t, in, "group/private", cs[i], want[i])
+			}
+		}
 		// A ref that does not exist lists nothing.
 		cs, resp, err := c.Commits.ListCommits(pid, &gitlab.ListCommitsOptions{RefName: gitlab.Ptr("nope")})
 		if err != nil || len(cs) != 0 || resp.TotalItems != 0 {

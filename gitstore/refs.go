@@ -184,8 +184,9 @@ func (s *Store) Tags(ctx context.Context, id int64) ([]Tag, error) {
 }
 
 // Commits lists the history of ref (newest first, as git log), page being
-// 1-based. An empty ref means the default branch.
-func (s *Store) Commits(ctx context.Context, id int64, ref string, page, perPage int) ([]Commit, error) {
+// 1-based; with path, only the commits that touch it (a file or a
+// directory, taken literally). An empty ref means the default branch.
+func (s *Store) Commits(ctx context.Context, id int64, ref, path string, page, perPage int) ([]Commit, error) {
 	dir, err := s.openRepo(id)
 	if err != nil {
 		return nil, err
@@ -197,8 +198,12 @@ func (s *Store) Commits(ctx context.Context, id int64, ref string, page, perPage
 	if err != nil {
 		return nil, fmt.Errorf("commits %d: %w", id, err)
 	}
-	out, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"log", "-z", "--format=" + commitFormat,
-		"--skip=" + strconv.Itoa((page-1)*perPage), "--max-count=" + strconv.Itoa(perPage), sha, "--"}})
+	spec, err := historyPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("commits %d: %w", id, err)
+	}
+	out, err := s.run(ctx, gitCmd{Dir: dir, Args: append([]string{"log", "-z", "--format=" + commitFormat,
+		"--skip=" + strconv.Itoa((page-1)*perPage), "--max-count=" + strconv.Itoa(perPage), sha, "--"}, spec...)})
 	if err != nil {
 		return nil, fmt.Errorf("commits %d: %w", id, err)
 	}
@@ -209,9 +214,9 @@ func (s *Store) Commits(ctx context.Context, id int64, ref string, page, perPage
 	return cs, nil
 }
 
-// CommitCount is the number of commits reachable from ref, for pagination
-// totals.
-func (s *Store) CommitCount(ctx context.Context, id int64, ref string) (int, error) {
+// CommitCount is the number of commits reachable from ref (touching path,
+// when given), for pagination totals.
+func (s *Store) CommitCount(ctx context.Context, id int64, ref, path string) (int, error) {
 	dir, err := s.openRepo(id)
 	if err != nil {
 		return 0, err
@@ -220,7 +225,11 @@ func (s *Store) CommitCount(ctx context.Context, id int64, ref string) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("commit count %d: %w", id, err)
 	}
-	out, err := s.run(ctx, gitCmd{Dir: dir, Args: []string{"rev-list", "--count", sha, "--"}})
+	spec, err := historyPath(path)
+	if err != nil {
+		return 0, fmt.Errorf("commit count %d: %w", id, err)
+	}
+	out, err := s.run(ctx, gitCmd{Dir: dir, Args: append([]string{"rev-list", "--count", sha, "--"}, spec...)})
 	if err != nil {
 		return 0, fmt.Errorf("commit count %d: %w", id, err)
 	}
@@ -233,7 +242,7 @@ func (s *Store) CommitCount(ctx context.Context, id int64, ref string) (int, err
 
 // Commit returns one commit by ref or sha.
 func (s *Store) Commit(ctx context.Context, id int64, ref string) (Commit, error) {
-	cs, err := s.Commits(ctx, id, ref, 1, 1)
+	cs, err := s.Commits(ctx, id, ref, "", 1, 1)
 	if err != nil {
 		return Commit{}, err
 	}
@@ -393,4 +402,18 @@ func lines(b []byte) []string {
 		return nil
 	}
 	return strings.Split(string(b), "\n")
+}
+
+// historyPath is the pathspec limiting a history to path ("" none): a
+// clean repository path, taken literally.
+func historyPath(path string) ([]string, error) {
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return nil, nil
+	}
+	p, err := cleanRepoPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{":(literal)" + p}, nil
 }

@@ -170,7 +170,7 @@ func TestCommitsAgainstGit(t *testing.T) {
 			}
 			want := strings.Fields(testGit(t, dir, "log", "--format=%H", "--skip="+strconv.Itoa((tt.page-1)*tt.perPage),
 				"--max-count="+strconv.Itoa(tt.perPage), rev))
-			cs, err := s.Commits(ctx, 1, tt.ref, tt.page, tt.perPage)
+			cs, err := s.Commits(ctx, 1, tt.ref, "", tt.page, tt.perPage)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func TestCommitsAgainstGit(t *testing.T) {
 			for i, c := range cs {
 				assertCommit(t, want[i], c, commitFromGit(t, dir, want[i]))
 			}
-			n, err := s.CommitCount(ctx, 1, tt.ref)
+			n, err := s.CommitCount(ctx, 1, tt.ref, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,14 +211,14 @@ func TestRefArgumentsRefused(t *testing.T) {
 		{"0000000000000000000000000000000000000000", ErrNotFound},
 	}
 	for _, tt := range tests {
-		if _, err := s.Commits(ctx, 1, tt.ref, 1, 10); !errors.Is(err, tt.want) {
+		if _, err := s.Commits(ctx, 1, tt.ref, "", 1, 10); !errors.Is(err, tt.want) {
 			t.Errorf("Commits(%q) = %v, want %v", tt.ref, err, tt.want)
 		}
 		if _, err := s.ReadFile(ctx, 1, tt.ref, "README.md"); !errors.Is(err, tt.want) {
 			t.Errorf("ReadFile(%q) = %v, want %v", tt.ref, err, tt.want)
 		}
 	}
-	if _, err := s.Commits(ctx, 2, "master", 1, 10); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Commits(ctx, 2, "master", "", 1, 10); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing repository: %v", err)
 	}
 }

@@ -119,7 +119,10 @@ func TestBrowseRepoAndContent(t *testing.T) {
 				[]string{"Step 6<", `rel="next"`}},
 			{"commits past the end", b, base + "/-/commits/long?page=9", 404, nil, nil},
 			{"commits of no ref", b, base + "/-/commits/nobranch", 404, nil, nil},
-			{"commits of a path", b, base + "/-/commits/main/docs/guide.md", 200, []string{`id="path-ignored"`, "<code>docs/guide.md</code>"}, nil},
+			// The history of one path: feature/x changed a.txt, not README.md.
+			{"commits of a path", b, base + "/-/commits/feature/x/README.md", 200, []string{`<code id="history-path">README.md</code>`, "Initial",
+				"1 commit on feature/x"}, []string{"Change"}},
+			{"commits of another path", b, base + "/-/commits/feature/x/a.txt", 200, []string{"Change"}, nil},
 			{"tree links its history", b, base + "/-/tree/feature/x", 200, []string{`href="/root/secret/-/commits/feature/x"`}, nil},
 			// One commit: message, parent, its diff.
 			{"commit", b, base + "/-/commit/" + featSHA, 200, []string{`<h1 id="title">Change</h1>`, featSHA,

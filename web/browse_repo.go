@@ -100,8 +100,7 @@ func (h *Handler) commitsPage(w http.ResponseWriter, r *http.Request, pv *projec
 	ctx := r.Context()
 	ref, p := "", ""
 	if rest != "" {
-		// "<ref>[/<path>]": the path is not used (the history of the whole
-		// ref is shown, and the page says so).
+		// "<ref>[/<path>]": the history of the path, or of the whole ref.
 		var err error
 		if ref, p, err = h.splitRef(ctx, pv.p.ID, rest); err != nil {
 			return err
@@ -111,12 +110,12 @@ func (h *Handler) commitsPage(w http.ResponseWriter, r *http.Request, pv *projec
 	} else {
 		return errPageNotFound // no branch: nothing to list
 	}
-	total, err := h.git.CommitCount(ctx, pv.p.ID, ref)
+	total, err := h.git.CommitCount(ctx, pv.p.ID, ref, p)
 	if err != nil {
 		return err
 	}
 	page := pageParam(r)
-	cs, err := h.git.Commits(ctx, pv.p.ID, ref, page, commitsPage)
+	cs, err := h.git.Commits(ctx, pv.p.ID, ref, p, page, commitsPage)
 	if err != nil {
 		return err
 	}
