@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -76,6 +77,32 @@ type BulkEntity struct {
 // BulkStat is one relation's counts of an entity (GitLab's checksums):
 // items at the source, fetched and imported.
 type BulkStat struct{ Source, Fetched, Imported int64 }
+
+// NotMigratedRelation is the relation under which a migration lists what
+// the source exported and ferry does not model (boards, CI pipelines…),
+// one failure per kind, titled NotMigratedTitle.
+const NotMigratedRelation = "not_migrated"
+
+// NotMigratedTitle is the failure title of a kind left behind: "<kind>: <n>
+// at the source". The entity's stats show the kind from it too, with
+// nothing fetched or imported (ParseNotMigrated).
+func NotMigratedTitle(kind string, n int64) string {
+	return kind + ": " + strconv.FormatInt(n, 10) + " at the source"
+}
+
+// ParseNotMigrated reads a NotMigratedTitle back.
+func ParseNotMigrated(title string) (kind string, n int64, ok bool) {
+	kind, rest, ok := strings.Cut(title, ": ")
+	num, ok2 := strings.CutSuffix(rest, " at the source")
+	if !ok || !ok2 || kind == "" {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return kind, n, true
+}
 
 // The messages of GitLab's bulk import path validators
 // (lib/api/validations/validators/bulk_imports.rb).

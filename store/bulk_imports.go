@@ -373,7 +373,28 @@ func (tx *Tx) BulkEntityStats(ctx context.Context, e *ferry.BulkEntity) (map[str
 		}
 		out[name] = ferry.BulkStat{Source: total, Fetched: fetched, Imported: imported}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// What the source exported and ferry does not model: an entry of its
+	// own, nothing fetched or imported, beside its failure.
+	left, err := tx.q.QueryContext(ctx, `SELECT source_title FROM import_failures WHERE import_id = $1 AND relation = $2`, e.ImportID, ferry.NotMigratedRelation)
+	if err != nil {
+		return nil, fmt.Errorf("stats of entity %d: %w", e.ID, err)
+	}
+	defer left.Close()
+	for left.Next() {
+		var title string
+		if err := left.Scan(&title); err != nil {
+			return nil, fmt.Errorf("stats of entity %d: %w", e.ID, err)
+		}
+		if kind, n, ok := ferry.ParseNotMigrated(title); ok {
+			if _, read := out[kind]; !read {
+				out[kind] = ferry.BulkStat{Source: n}
+			}
+		}
+	}
+	return out, left.Err()
 }
 
 // bulkConds is a WHERE clause of the list filters that are set.

@@ -240,6 +240,25 @@ func TestBulkEntityImportFailuresAndStats(t *testing.T) {
 			}
 			return nil
 		})
+		// What the source exported and ferry does not model shows in the
+		// stats as its own entry, nothing fetched or imported; a title not
+		// in that shape, or naming a relation read, adds nothing.
+		mustWrite(t, s, func(tx *store.Tx) error {
+			for _, title := range []string{ferry.NotMigratedTitle("ci_pipelines", 12), ferry.NotMigratedTitle("labels", 99), "boards: many"} {
+				if err := tx.AddFailure(ctx, &ferry.ImportFailure{ImportID: im.ID, Relation: ferry.NotMigratedRelation, SourceTitle: title,
+					ExceptionClass: "E", ExceptionMessage: "not modelled", CorrelationID: "c"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		_ = s.Read(ctx, func(tx *store.Tx) error {
+			stats, err := tx.BulkEntityStats(ctx, e)
+			if err != nil || len(stats) != 3 || stats["ci_pipelines"] != (ferry.BulkStat{Source: 12}) || stats["labels"].Source != 12 {
+				t.Fatalf("stats with relations not migrated: %v %v", stats, err)
+			}
+			return nil
+		})
 	})
 }
 

@@ -652,7 +652,7 @@ func (r *run) notMigrated(stages []importer.Stage) importer.Relation {
 			read[rel.Name()] = true
 		}
 	}
-	return paging.NewList("not_migrated", paging.ListFuncs[exportStatus]{
+	return paging.NewList(ferry.NotMigratedRelation, paging.ListFuncs[exportStatus]{
 		First: func(context.Context) (string, error) { return "status", nil },
 		Fetch: func(ctx context.Context, _ string) (paging.Fetched[exportStatus], error) {
 			var sts []exportStatus
@@ -669,7 +669,7 @@ func (r *run) notMigrated(stages []importer.Stage) importer.Relation {
 					continue // read, empty, or left out by choice (migrate_memberships false)
 				}
 				b.Fail(importer.ItemFailure{SourceURL: r.base.String() + "api/v4/" + r.entityPath() + "/export_relations/status?relation=" +
-					url.QueryEscape(st.Relation), Title: fmt.Sprintf("%s: %d at the source", st.Relation, st.TotalObjectsCount),
+					url.QueryEscape(st.Relation), Title: ferry.NotMigratedTitle(st.Relation, int64(st.TotalObjectsCount)),
 					Err: &importer.Permanent{Err: fmt.Errorf("ferry does not model %s: not migrated", st.Relation)}})
 			}
 			b.CountItems(len(sts))
