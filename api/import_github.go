@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,7 @@ func (o *githubOptions) checked(repo *SourceRepo) { o.FullName = repo.FullName }
 func parseGitHubImport(p *params) (*importRequest, error) {
 	credential, app := githubCredential(p)
 	extra, _ := p.list("additional_access_tokens")
+	apps := additionalApps(p)
 	repoID := p.requireInt("repo_id")
 	target := p.requireStr("target_namespace")
 	newName, _ := p.str("new_name")
@@ -72,34 +74,80 @@ func parseGitHubImport(p *params) (*importRequest, error) {
 		}
 		credential = app.Encode()
 	}
-	if err := checkAdditional(credential, extra); err != nil {
+	tokens := len(extra)
+	for i, a := range apps {
+		if err := a.Validate(); err != nil {
+			return nil, ferry.Errorf(ferry.EINVALID, "additional_github_apps[%d]: %s", i, err.Error())
+		}
+		extra = append(extra, a.Encode())
+	}
+	if err := checkAdditional(credential, extra, tokens); err != nil {
 		return nil, err
 	}
 	if newName != "" && (!ferry.ValidName(newName) || !ferry.ValidPath(newName)) {
 		return nil, ferry.Errorf(ferry.EUNPROCESSABLE, "Name can contain only letters, digits, '_', '-' and '.', Path can contain only letters, digits, '_', '-' and '.'")
 	}
 	return &importRequest{address: hostname, ref: strconv.FormatInt(repoID, 10), credential: credential, namespace: target, newName: newName,
-		timeout: timeout, options: opts, dryRun: dryRun, additional: extra}, nil
+		timeout: timeout, options: opts, dryRun: dryRun, additional: extra, additionalTokens: tokens}, nil
+}
+
+// additionalApps reads additional_github_apps (a ferry extension): more
+// GitHub App installations whose budgets the import spends too, each
+// {app_id, installation_id, private_key}, as JSON or Rack-nested form
+// fields. Problems are recorded on p, naming the field, never the key.
+func additionalApps(p *params) []ferry.GitHubApp {
+	raw, ok := p.get("additional_github_apps")
+	if !ok || raw == nil {
+		return nil
+	}
+	items, valid := bulkItems(raw)
+	if !valid {
+		p.fail("additional_github_apps", "is invalid")
+		return nil
+	}
+	apps := make([]ferry.GitHubApp, 0, len(items))
+	for i, it := range items {
+		field := func(k string) string {
+			s, ok := scalar(it[k])
+			if !ok || s == "" {
+				p.fail(fmt.Sprintf("additional_github_apps[%d][%s]", i, k), "is missing")
+			}
+			return s
+		}
+		id, _ := strconv.ParseInt(field("app_id"), 10, 64)
+		inst, _ := strconv.ParseInt(field("installation_id"), 10, 64)
+		apps = append(apps, ferry.GitHubApp{AppID: id, InstallationID: inst, PrivateKey: field("private_key")})
+	}
+	return apps
 }
 
 // checkAdditional refuses additional_access_tokens (a ferry extension:
 // tokens of other accounts whose budgets the import spends too) that are
 // empty, repeated or too many, naming the parameter, never a token.
-func checkAdditional(credential string, extra []string) error {
+func checkAdditional(credential string, extra []string, tokens int) error {
 	if len(extra) > ferry.MaxCredentials-1 {
-		return ferry.Errorf(ferry.EINVALID, "additional_access_tokens has more than %d tokens", ferry.MaxCredentials-1)
+		return ferry.Errorf(ferry.EINVALID, "additional_access_tokens and additional_github_apps give more than %d credentials", ferry.MaxCredentials-1)
 	}
 	seen := map[string]bool{credential: true}
 	for i, t := range extra {
 		switch {
 		case strings.TrimSpace(t) == "":
-			return ferry.Errorf(ferry.EINVALID, "additional_access_tokens[%d] is empty", i)
+			return ferry.Errorf(ferry.EINVALID, "%s is empty", additionalName(i, tokens))
 		case seen[t]:
-			return ferry.Errorf(ferry.EINVALID, "additional_access_tokens[%d] repeats a token already given", i)
+			return ferry.Errorf(ferry.EINVALID, "%s repeats a credential already given", additionalName(i, tokens))
 		}
 		seen[t] = true
 	}
 	return nil
+}
+
+// additionalName names the i-th additional credential as the request gave
+// it: the tokens first, then the apps.
+func additionalName(i, tokens int) string {
+	if i < tokens {
+		return fmt.Sprintf("additional_access_tokens[%d]", i)
+	}
+	return fmt.Sprintf("additional_github_apps[%d]", i-tokens)
 }
 
 // githubAppParams are the ferry extension's parameters of a GitHub App

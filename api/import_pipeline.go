@@ -111,8 +111,10 @@ type importRequest struct {
 	dryRun bool
 	// additional are more credentials of other accounts (a ferry
 	// extension): each is checked as credential is, and the import
-	// spends all their budgets.
-	additional []string
+	// spends all their budgets. The first additionalTokens of them are
+	// additional_access_tokens, the rest additional_github_apps.
+	additional       []string
+	additionalTokens int
 }
 
 // sourceOptions are an endpoint's source options, stored as the import's
@@ -248,9 +250,9 @@ func (s *Server) checkImport(r *http.Request, ep *importEndpoint) (*checkedImpor
 	for i, cred := range req.additional {
 		if _, err := src.Check(ctx, &SourceRequest{APIBase: apiBase, Ref: req.ref, Options: options, Credential: cred}); err != nil {
 			if code := ferry.ErrorCode(err); code != ferry.EINTERNAL {
-				return nil, ferry.Errorf(code, "additional_access_tokens[%d]: %s", i, ferry.ErrorMessage(err))
+				return nil, ferry.Errorf(code, "%s: %s", additionalName(i, req.additionalTokens), ferry.ErrorMessage(err))
 			}
-			return nil, fmt.Errorf("additional_access_tokens[%d]: %w", i, err)
+			return nil, fmt.Errorf("%s: %w", additionalName(i, req.additionalTokens), err)
 		}
 	}
 	return &checkedImport{src: src, req: req, apiBase: apiBase, options: options, target: target, repo: repo}, nil

@@ -34,7 +34,7 @@ func TestGitHubImportSpendsEveryCredential(t *testing.T) {
 		noGraphQL := i == 0
 		budget, points := 60, 0
 		if !noGraphQL {
-			budget, points = 12, 2
+			budget, points = 16, 2
 		}
 		t.Run(fmt.Sprintf("%s/graphql=%v", e.Name, !noGraphQL), func(t *testing.T) {
 			t.Parallel()
@@ -55,8 +55,8 @@ func TestGitHubImportSpendsEveryCredential(t *testing.T) {
 				want  string
 			}{
 				{"refused token", []string{extra[0], "ghp_nobody"}, 401, "error", "additional_access_tokens[1]: "},
-				{"repeated token", []string{extra[0], extra[0]}, 400, "error", "additional_access_tokens[1] repeats a token already given"},
-				{"the main token again", []string{f.GitHub.Token}, 400, "error", "additional_access_tokens[0] repeats a token already given"},
+				{"repeated token", []string{extra[0], extra[0]}, 400, "error", "additional_access_tokens[1] repeats a credential already given"},
+				{"the main token again", []string{f.GitHub.Token}, 400, "error", "additional_access_tokens[0] repeats a credential already given"},
 			} {
 				code, body := postJSON(t, in.URL+"/api/v4/import/github", in.RootToken, request(c.more))
 				if msg, _ := body[c.field].(string); code != c.code || !strings.HasPrefix(msg, c.want) || strings.Contains(msg, "ghp_") {
@@ -120,5 +120,61 @@ func TestGitHubImportSpendsEveryCredential(t *testing.T) {
 				t.Errorf("rate_limit_budgets %v, want credentials 1, 2 and 3", st["rate_limit_budgets"])
 			}
 		})
+	}
+}
+
+// TestGitHubImportWithATokenAndAnApp: an App installation
+// (additional_github_apps) carries an import beside a person's token; the
+// token's budget alone would hold the import for an hour.
+func TestGitHubImportWithATokenAndAnApp(t *testing.T) {
+	t.Parallel()
+	e := storetest.Engines(t)[0]
+	const budget = 10 // the token's, an hour (the import needs more); the installation gets three times as much
+	f := forgeWith(t, fakeforge.Options{Faults: traffic.Faults{RateLimit: budget, RateLimitPeriod: time.Hour}}, nil)
+	gh := f.GitHub
+	in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast, Workers: 4})
+	grp := newGroup(t, in.Client(t, in.RootToken), "both")
+	app := map[string]any{"app_id": gh.AppID, "installation_id": gh.InstallationID, "private_key": gh.AppPrivateKeyPEM}
+	request := func(apps []any) map[string]any {
+		return map[string]any{"personal_access_token": gh.Token, "repo_id": ffgithub.RepoID, "target_namespace": "both",
+			"new_name": "NEW-NAME", "github_hostname": gh.URL, "additional_github_apps": apps}
+	}
+	for _, c := range []struct {
+		name string
+		apps []any
+		want string
+	}{
+		{"an app twice", []any{app, app}, "additional_github_apps[1] repeats a credential already given"},
+		{"an app without its key", []any{map[string]any{"app_id": gh.AppID, "installation_id": gh.InstallationID}},
+			"additional_github_apps[0][private_key] is missing"},
+	} {
+		if code, body := postJSON(t, in.URL+"/api/v4/import/github", in.RootToken, request(c.apps)); code != 400 || body["error"] != c.want {
+			t.Errorf("%s: %d %v, want 400 %q", c.name, code, body, c.want)
+		}
+	}
+	gh.ResetStats()
+	code, body := postJSON(t, in.URL+"/api/v4/import/github", in.RootToken, request([]any{app}))
+	if code != 201 {
+		t.Fatalf("POST /import/github: %d %v", code, body)
+	}
+	waited := false
+	st := finishedWithEverything(t, in, f, int64(body["id"].(float64)), grp.ID, func(st map[string]any) {
+		waited = waited || st["waiting_for_rate_limit_until"] != nil
+	})
+	s := gh.Stats()
+	installation := ffgithub.InstallationCredential(gh.InstallationID)
+	if total := s.Charged[gh.Token] + s.Charged[installation]; total <= budget {
+		t.Fatalf("the import was charged %d calls: the token's budget of %d would have held them; nothing shown", total, budget)
+	}
+	if s.Charged[gh.Token] == 0 || s.Charged[installation] == 0 || s.Charged[gh.Token] > budget || waited {
+		t.Errorf("charged %v (token's budget %d), waited %v: want both credentials spent, no wait", s.Charged, budget, waited)
+	}
+	kinds := map[string]bool{}
+	for _, b := range st["rate_limit_budgets"].([]any) {
+		b := b.(map[string]any)
+		kinds[fmt.Sprint(b["credential"], " ", b["kind"])] = true
+	}
+	if want := fmt.Sprintf("2 github_app %d/%d", gh.AppID, gh.InstallationID); !kinds["1 personal_access_token"] || !kinds[want] {
+		t.Errorf("rate_limit_budgets %v, want the token's and %q", st["rate_limit_budgets"], want)
 	}
 }

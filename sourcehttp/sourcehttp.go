@@ -376,6 +376,18 @@ type Transport struct {
 	Hosts []string
 }
 
+type unmeteredKey struct{}
+
+// Unmetered marks the requests made under ctx as calls the Transport's
+// budget does not pay for, as GitHub's App endpoints authenticated with
+// the app's JWT (minting an installation token), which count against the
+// app's own budget: they neither wait for the governor nor tell it what
+// their answers say of their budget. Everything else (hosts, retries,
+// accounting) applies.
+func Unmetered(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unmeteredKey{}, true)
+}
+
 // ErrOtherHost refuses a request to a host outside Transport.Hosts.
 var ErrOtherHost = errors.New("request to a host other than the source's")
 
@@ -406,21 +418,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w: %s", ErrOtherHost, req.URL.Host)
 		}
 	}
+	gov := t.Governor
+	if ctx.Value(unmeteredKey{}) != nil {
+		gov = nil // not a call of this budget (Unmetered)
+	}
 	maxWait := t.MaxWait
 	if ctx.Value(noWaitKey{}) != nil {
 		maxWait = time.Nanosecond // a Pool trying this member: another may have budget
 	}
 	retries, waits := 0, 0
 	for {
-		if t.Governor != nil {
-			if err := t.Governor.WaitAtMost(ctx, maxWait); err != nil {
+		if gov != nil {
+			if err := gov.WaitAtMost(ctx, maxWait); err != nil {
 				return nil, err
 			}
 		}
 		r, err := rewind(req)
 		if err != nil {
-			if t.Governor != nil {
-				t.Governor.Release() // let through, never sent
+			if gov != nil {
+				gov.Release() // let through, never sent
 			}
 			return nil, err
 		}
@@ -429,8 +445,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := base.RoundTrip(r)
 		if err != nil {
-			if t.Governor != nil {
-				t.Governor.Release()
+			if gov != nil {
+				gov.Release()
 			}
 			if ctx.Err() != nil || retries >= maxRetries || !Transient(err) {
 				return nil, err
@@ -442,10 +458,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		limited, body := rateLimited(resp)
-		if t.Governor != nil {
-			t.Governor.Observe(resp, limited)
+		if gov != nil {
+			gov.Observe(resp, limited)
 		}
-		if limited && t.Governor != nil && waits < maxWaits {
+		if limited && gov != nil && waits < maxWaits {
 			waits++
 			resp.Body.Close()
 			continue

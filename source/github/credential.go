@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/source/internal/paging"
+	"github.com/ferry-import/ferry/sourcehttp"
 )
 
 // A source credential is a token, or a GitHub App installation
@@ -59,9 +60,11 @@ func newAuth(hc *http.Client, apiBase, credential string, cache *installations) 
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	// Tokens are minted through the main budget's client: guarded,
-	// counted, under the REST governor as GitHub counts them.
-	itr, err := ghinstallation.New(base, app.AppID, app.InstallationID, []byte(app.PrivateKey))
+	// Tokens are minted through the credential's client: guarded and
+	// counted, but outside its governor (unmetered): GitHub counts the
+	// app's JWT calls against the app, and their rate headers describe
+	// that budget, not the installation's.
+	itr, err := ghinstallation.New(unmetered{base}, app.AppID, app.InstallationID, []byte(app.PrivateKey))
 	if err != nil {
 		return nil, errors.New("github: the GitHub App's private key is not usable") // never the key itself
 	}
@@ -145,4 +148,13 @@ func mintError(err error) error {
 		return paging.FromStatus(he.Response.StatusCode, fmt.Errorf("GitHub refused an installation token (%d): %w", he.Response.StatusCode, err))
 	}
 	return err
+}
+
+// unmetered sends the app's own calls (minting, with its JWT) outside the
+// installation's budget: GitHub counts them against the app, and their
+// answers say nothing of the installation's budget (sourcehttp.Unmetered).
+type unmetered struct{ base http.RoundTripper }
+
+func (t unmetered) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(req.WithContext(sourcehttp.Unmetered(req.Context())))
 }

@@ -13,6 +13,7 @@ import (
 
 	gh "github.com/google/go-github/v92/github"
 
+	"github.com/ferry-import/ferry"
 	"github.com/ferry-import/ferry/forge"
 	"github.com/ferry-import/ferry/gitstore"
 	"github.com/ferry-import/ferry/importer"
@@ -198,16 +199,20 @@ func newRun(env *importer.Env, src *Source) (*run, error) {
 // left (importer.Env.Pool), each under its own governors. git and LFS keep
 // the first credential: clones do not count against the API's budgets.
 func (r *run) pooled(apps *installations, memo *gqlMemo) error {
-	auths := map[string]*auth{}
 	for _, cred := range r.env.Credentials {
-		a, err := newAuth(r.env.HTTP, r.base.String(), cred, apps)
-		if err != nil {
-			return err
+		if _, _, err := ferry.ParseGitHubApp(cred); err != nil {
+			return fmt.Errorf("github: %w", err)
 		}
-		auths[cred] = a
 	}
+	// An installation's tokens are minted through its own governed
+	// transport: minting through another credential's would stop when
+	// that one's budget is spent.
 	as := func(cred string, rt http.RoundTripper) http.RoundTripper {
-		return &authTransport{base: rt, a: auths[cred]}
+		a, err := newAuth(&http.Client{Transport: rt}, r.base.String(), cred, apps)
+		if err != nil {
+			return errTransport{err}
+		}
+		return &authTransport{base: rt, a: a}
 	}
 	s := r.base.String()
 	c, err := gh.NewClient(gh.WithHTTPClient(r.env.Pool("", as)), gh.WithURLs(&s, &s), gh.WithDisableRateLimitCheck())
@@ -355,3 +360,8 @@ func (r *run) isPR(ctx context.Context, n int) (bool, error) {
 	}
 	return r.prs[n], nil
 }
+
+// errTransport answers every request with one error.
+type errTransport struct{ err error }
+
+func (t errTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, t.err }
