@@ -465,8 +465,30 @@ func TestBitbucketServerImportRateLimited(t *testing.T) {
 	in := apptest.Start(t, storetest.Engines(t)[0], apptest.Options{AllowLocalNetwork: true})
 	a := &answers{base: in.URL}
 	// The one call of the window passes and the import is scheduled.
-	if code, body := a.postJSON(t, in.RootToken, bbsRequest(bb, nil)); code != 201 {
+	code, body := a.postJSON(t, in.RootToken, bbsRequest(bb, nil))
+	if code != 201 {
 		t.Fatalf("first request: %d %s", code, body)
+	}
+	// Its job calls the server too, and is refused: once it waits for the
+	// window, only the requests below can call the server.
+	var created struct{ ID int64 }
+	if err := json.Unmarshal([]byte(body), &created); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, _, st := apiGet(t, in, in.RootToken, fmt.Sprintf("/api/v4/projects/%d/import", created.ID))
+		var s struct {
+			Wait *string `json:"waiting_for_rate_limit_until"`
+		}
+		if err := json.Unmarshal(st, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Wait != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import never waited for the rate limit: %s", st)
+		}
 	}
 	for i := range 2 {
 		before := bb.Stats().APIRequests
