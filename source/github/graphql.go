@@ -34,6 +34,13 @@ const GraphQLBudget = "graphql"
 const gqlBudget = GraphQLBudget
 
 // gqlMaxNodes is GitHub's bound on nodes(ids:) and on a connection's first.
+// It is also where the queries' cost is lowest per item: GitHub scores a
+// query by the requests its connections need, one per parent, divided by
+// 100 and rounded (at least 1 point). A nodes(ids:) query of 100 items
+// with one first:100 connection each needs 1 + 100 requests: 1 point for
+// up to 10,100 nodes, far under the 500,000-node limit. So a query starts
+// at 100 items and only the source's answers (node or resource limits,
+// timeouts: shrink, in graphql_batch.go) make it smaller.
 const gqlMaxNodes = 100
 
 // errGraphQLUnavailable says the source has no GraphQL API to offer this
