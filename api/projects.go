@@ -94,7 +94,11 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeProjects(w, r, p, projectListFilter(r, p))
+	f := projectListFilter(r, p)
+	// imported (GitLab 14+, GET /projects only): the projects the caller
+	// imported, filtered in the query so the paging headers count them.
+	f.Imported, _ = p.optBool("imported")
+	return s.writeProjects(w, r, p, f)
 }
 
 func (s *Server) listGroupProjects(w http.ResponseWriter, r *http.Request) error {

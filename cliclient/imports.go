@@ -211,10 +211,12 @@ type Project struct {
 	CreatedAt         string  `json:"created_at"`
 }
 
-// ImportedProjects lists the projects the caller can see that were
-// imported (an import_status other than none).
+// ImportedProjects lists the projects the caller imported, oldest first:
+// GET /projects?imported=true (GitLab 14+) filters on the server, so only
+// those are paged. The status check still leaves out projects never
+// imported when an older ferry ignores the parameter.
 func (c *Client) ImportedProjects(ctx context.Context) ([]Project, error) {
-	all, err := list[Project](ctx, c, "/projects?order_by=id&sort=asc")
+	all, err := list[Project](ctx, c, "/projects?imported=true&order_by=id&sort=asc")
 	if err != nil {
 		return nil, err
 	}

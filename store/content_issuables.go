@@ -75,6 +75,10 @@ type IssuableFilter struct {
 	// WithDueDate keeps only items with a due date: none, as imported
 	// issues carry none.
 	WithDueDate bool
+	// MilestoneID is one milestone by its identity (its id in the store),
+	// where Milestone is any milestone of that title: a project's and a
+	// group's may share one.
+	MilestoneID int64
 }
 
 // issuableKind is what differs between issues and merge requests.
@@ -247,6 +251,10 @@ func listIssuables[T any](ctx context.Context, tx *Tx, k issuableKind[T], f Issu
 		where = append(where, "x.milestone_iid <> 0")
 	default:
 		where = append(where, "x.milestone_iid IN (SELECT m.iid FROM milestones m WHERE m.project_id = x.project_id AND m.title = "+arg(f.Milestone)+")")
+	}
+	if f.MilestoneID != 0 {
+		// An item names its milestone by iid among its project's.
+		where = append(where, "x.milestone_iid = (SELECT m.iid FROM milestones m WHERE m.id = "+arg(f.MilestoneID)+" AND m.project_id = x.project_id)")
 	}
 	if f.AuthorID != 0 {
 		where = append(where, mappedUser("x.author_su")+" = "+arg(f.AuthorID))

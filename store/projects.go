@@ -126,6 +126,11 @@ type ProjectFilter struct {
 	// Time bounds, each nil for none (GitLab: *_after is >, *_before <).
 	UpdatedAfter, UpdatedBefore           *time.Time
 	LastActivityAfter, LastActivityBefore *time.Time
+	// Imported keeps the projects the viewer imported (GitLab's
+	// imported=true: created by them, with an import type). ferry's
+	// importers create the project they import into, so its creator is
+	// who started the import.
+	Imported bool
 }
 
 // projectAccessSQL is the viewer's best role on project alias p: a direct
@@ -166,7 +171,7 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 			where = append(where, "p.namespace_id = "+arg(*f.NamespaceID))
 		}
 	}
-	if (f.Owned || f.Membership || f.MinAccessLevel > 0) && f.Viewer.UserID == 0 {
+	if (f.Owned || f.Membership || f.MinAccessLevel > 0 || f.Imported) && f.Viewer.UserID == 0 {
 		where = append(where, "1=0")
 	} else {
 		if f.Owned {
@@ -178,6 +183,11 @@ func (tx *Tx) ListProjects(ctx context.Context, f ProjectFilter, p Page) ([]*fer
 		}
 		if f.MinAccessLevel > 0 {
 			where = append(where, access()+" >= "+arg(int(f.MinAccessLevel)))
+		}
+		if f.Imported {
+			// In the query, not after it: the page and its totals count
+			// only these projects.
+			where = append(where, "p.creator_id = "+arg(f.Viewer.UserID)+" AND p.import_type <> '' AND p.import_status <> 'none'")
 		}
 	}
 	if f.Search != "" {

@@ -158,7 +158,9 @@ func (h *Handler) milestonePage(w http.ResponseWriter, r *http.Request, pv *proj
 			return errPageNotFound
 		}
 		m = ms[0]
-		f := store.IssuableFilter{Viewer: viewerOf(pv.s), ProjectID: pv.p.ID, Role: pv.role, Milestone: m.Title, Sort: "desc"}
+		// By the milestone itself, not its title: a group's milestone or
+		// another of the project's may have the same one.
+		f := store.IssuableFilter{Viewer: viewerOf(pv.s), ProjectID: pv.p.ID, Role: pv.role, MilestoneID: m.ID, Sort: "desc"}
 		pg := store.Page{Page: 1, PerPage: listPage}
 		if issues, nIssues, err = h.issuableRows(ctx, tx, pv, forge.OnIssue, f, pg); err != nil {
 			return err

@@ -63,7 +63,7 @@ func (o *importOpts) newStatus() *cobra.Command {
 func (o *importOpts) newList() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List the imported projects and the GitLab migrations you can see",
+		Short: "List the projects you imported and your GitLab migrations",
 		Args:  cobra.ArbitraryArgs,
 		RunE: o.run(func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
