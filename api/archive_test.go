@@ -1,16 +1,11 @@
 package api_test
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,6 +15,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/ferry-import/ferry/app/apptest"
+	"github.com/ferry-import/ferry/gitstore/archivetest"
 )
 
 // archiveWorld is a project whose repository has LFS pointers: to an
@@ -96,62 +92,17 @@ func newArchiveWorld(t *testing.T, in *apptest.Instance) *archiveWorld {
 func archiveFiles(t *testing.T, kind string, b []byte) map[string]string {
 	t.Helper()
 	files := map[string]string{}
-	if kind == "zip" {
-		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatalf("zip: %v", err)
-		}
-		for _, f := range zr.File {
-			if f.Mode().IsDir() {
-				files[f.Name] = "/"
-				continue
-			}
-			rc, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[f.Name] = string(c)
-		}
-		return files
-	}
-	var r io.Reader = bytes.NewReader(b)
-	switch kind {
-	case "tar.gz":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			t.Fatalf("gzip: %v", err)
-		}
-		r = zr
-	case "tar.bz2":
-		r = bzip2.NewReader(r)
-	}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			files[h.Name] = "/"
-		case tar.TypeSymlink:
-			files[h.Name] = "-> " + h.Linkname
-		case tar.TypeReg:
-			c, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[h.Name] = string(c)
+	for name, e := range archivetest.Decode(t, kind, b).Entries {
+		switch e.Type {
+		case "dir":
+			files[name] = "/"
+		case "link":
+			files[name] = "-> " + e.Content
+		default:
+			files[name] = e.Content
 		}
 	}
+	return files
 }
 
 // TestArchiveFormats: every format name GitLab takes is served, named by

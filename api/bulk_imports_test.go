@@ -497,6 +497,43 @@ func createBulkFor(t *testing.T, s *store.Store, user *ferry.User, paths ...stri
 	return b, es
 }
 
+// listCase is a list of migrations or entities alice asks for, and what
+// it must answer.
+type listCase struct {
+	path   string
+	want   []int64 // the ids in order; 0: any
+	total  string  // X-Total ("": not checked)
+	header string  // a Link relation expected ("": none checked)
+}
+
+// listRow is an entry of a migrations or entities list.
+type listRow struct {
+	ID          int64 `json:"id"`
+	HasFailures bool  `json:"has_failures"`
+}
+
+// checkList asks for c's list and fails the test unless the answer is
+// c's; it returns the list's entries.
+func (e *bulkEnv) checkList(c listCase) []listRow {
+	t := e.t
+	t.Helper()
+	status, body, h := e.do("alice", http.MethodGet, c.path, "", "")
+	var rows []listRow
+	if err := json.Unmarshal([]byte(body), &rows); err != nil || status != http.StatusOK || len(rows) != len(c.want) ||
+		(c.total != "" && h.Get("X-Total") != c.total) {
+		t.Fatalf("%s: %d %s (X-Total %s), want ids %v (X-Total %q)", c.path, status, body, h.Get("X-Total"), c.want, c.total)
+	}
+	for i, r := range rows {
+		if c.want[i] != 0 && r.ID != c.want[i] {
+			t.Fatalf("%s: %s, want ids %v", c.path, body, c.want)
+		}
+	}
+	if c.header != "" && !strings.Contains(h.Get("Link"), c.header) {
+		t.Fatalf("%s: Link %q", c.path, h.Get("Link"))
+	}
+	return rows
+}
+
 func TestBulkImportReads(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
@@ -540,25 +577,7 @@ func TestBulkImportReads(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		ids := func(body string) []int64 {
-			var list []struct {
-				ID int64 `json:"id"`
-			}
-			if err := json.Unmarshal([]byte(body), &list); err != nil {
-				t.Fatalf("%v: %s", err, body)
-			}
-			out := []int64{}
-			for _, x := range list {
-				out = append(out, x.ID)
-			}
-			return out
-		}
-		for _, c := range []struct {
-			path   string
-			want   []int64
-			total  string
-			header string // a Link relation expected
-		}{
+		for _, c := range []listCase{
 			{"/bulk_imports", []int64{a2.ID, a1.ID}, "2", ""},
 			{"/bulk_imports?sort=asc", []int64{a1.ID, a2.ID}, "2", ""},
 			{"/bulk_imports?status=started", []int64{a2.ID}, "1", ""},
@@ -569,19 +588,7 @@ func TestBulkImportReads(t *testing.T) {
 			{"/bulk_imports/" + itoa(a1.ID) + "/entities", []int64{a1e[0].ID, a1e[1].ID}, "2", ""},
 			{"/bulk_imports/" + itoa(a1.ID) + "/entities?status=started", []int64{a1e[0].ID}, "1", ""},
 		} {
-			status, body, h := env.do("alice", http.MethodGet, c.path, "", "")
-			got := ids(body)
-			if status != http.StatusOK || len(got) != len(c.want) || h.Get("X-Total") != c.total {
-				t.Fatalf("%s: %d %s (X-Total %s)", c.path, status, body, h.Get("X-Total"))
-			}
-			for i := range got {
-				if c.want[i] != 0 && got[i] != c.want[i] {
-					t.Fatalf("%s: %v, want %v", c.path, got, c.want)
-				}
-			}
-			if c.header != "" && !strings.Contains(h.Get("Link"), c.header) {
-				t.Fatalf("%s: Link %q", c.path, h.Get("Link"))
-			}
+			env.checkList(c)
 		}
 		status, body, _ := env.do("alice", http.MethodGet, "/bulk_imports/"+itoa(a1.ID), "", "")
 		var bi map[string]any
@@ -659,33 +666,19 @@ func TestBulkImportStatusFilters(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []struct {
-			path string
-			want []int64
-		}{
-			{"/bulk_imports?status=timeout", []int64{timedOut.ID}},
-			{"/bulk_imports?status=canceled", []int64{canceled.ID}},
-			{"/bulk_imports?status=finished", nil},
-			{"/bulk_imports/entities?status=timeout", []int64{te[0].ID}},
-			{"/bulk_imports/entities?status=canceled", []int64{ce[0].ID}},
-			{"/bulk_imports/entities?status=created", []int64{te[1].ID}},
-			{"/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=timeout", []int64{te[0].ID}},
-			{"/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=canceled", nil},
+		for _, c := range []listCase{
+			{path: "/bulk_imports?status=timeout", want: []int64{timedOut.ID}},
+			{path: "/bulk_imports?status=canceled", want: []int64{canceled.ID}},
+			{path: "/bulk_imports?status=finished"},
+			{path: "/bulk_imports/entities?status=timeout", want: []int64{te[0].ID}},
+			{path: "/bulk_imports/entities?status=canceled", want: []int64{ce[0].ID}},
+			{path: "/bulk_imports/entities?status=created", want: []int64{te[1].ID}},
+			{path: "/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=timeout", want: []int64{te[0].ID}},
+			{path: "/bulk_imports/" + itoa(timedOut.ID) + "/entities?status=canceled"},
 		} {
-			status, body, _ := env.do("alice", http.MethodGet, c.path, "", "")
-			var list []struct {
-				ID          int64 `json:"id"`
-				HasFailures bool  `json:"has_failures"`
-			}
-			if err := json.Unmarshal([]byte(body), &list); err != nil || status != http.StatusOK || len(list) != len(c.want) {
-				t.Fatalf("%s: %d %s, want ids %v", c.path, status, body, c.want)
-			}
-			for i, x := range list {
-				if x.ID != c.want[i] {
-					t.Fatalf("%s: %s, want ids %v", c.path, body, c.want)
-				}
+			for _, x := range env.checkList(c) {
 				if strings.Contains(c.path, "status=timeout") && !x.HasFailures {
-					t.Fatalf("%s: %s: a timeout without has_failures", c.path, body)
+					t.Fatalf("%s: id %d: a timeout without has_failures", c.path, x.ID)
 				}
 			}
 		}

@@ -3,14 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/netip"
-	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -36,65 +31,32 @@ const (
 
 var projectAnswer = regexp.MustCompile(`^/api/v4/projects/[^/]+$`)
 
-// startGitLabRelay is a GitLab in front of fakeforge's, on its own
-// loopback endpoint (one of the few local addresses the ferry under test
-// may reach), that points further hops of a migration at a trap in every
-// spelling, round robin.
+// startGitLabRelay is a GitLab relay that points further hops of a
+// migration at a trap, as mode says.
 func startGitLabRelay(t *testing.T, upstream string, spellings []netguardtest.Spelling, mode string) *trapRelay {
 	t.Helper()
-	up, err := url.Parse(upstream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &trapRelay{spellings: spellings, attachments: map[string]int{}}
-	var self string
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(up)
-			pr.Out.Header.Del("Accept-Encoding") // bodies are rewritten below
+	return startRelay(t, upstream, spellings, relayHooks{
+		serve: func(tr *trapRelay, w http.ResponseWriter, r *http.Request) bool {
+			switch {
+			case mode == relayRedirect:
+			case mode == relayHops && strings.Contains(r.URL.Path, "/uploads/"):
+				tr.attachment(r.URL.Path)
+			default:
+				return false
+			}
+			http.Redirect(w, r, tr.spelling().URL+r.URL.RequestURI(), http.StatusFound)
+			return true
 		},
-		ModifyResponse: func(resp *http.Response) error {
-			if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
-				return nil // git passes as it is
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				return err
-			}
-			p := resp.Request.URL.Path
-			s := strings.ReplaceAll(string(b), up.String(), self)
+		body: func(tr *trapRelay, p, s string) string {
 			switch {
 			case mode == relayClone && projectAnswer.MatchString(p):
-				s = strings.ReplaceAll(s, `"http_url_to_repo":"`+self, `"http_url_to_repo":"`+tr.spelling().URL)
+				return strings.ReplaceAll(s, `"http_url_to_repo":"`+tr.srv.URL, `"http_url_to_repo":"`+tr.spelling().URL)
 			case mode == relayHops && strings.HasSuffix(p, "/info/lfs/objects/batch"):
-				s = tr.lfsHrefs(t, s, self)
+				return tr.lfsHrefs(t, s)
 			}
-			resp.Body = io.NopCloser(strings.NewReader(s))
-			resp.ContentLength = int64(len(s))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(s)))
-			return nil
+			return s
 		},
-	}
-	tr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		switch {
-		case mode == relayRedirect:
-			http.Redirect(w, r, tr.spelling().URL+r.URL.RequestURI(), http.StatusFound)
-		case mode == relayHops && strings.Contains(p, "/uploads/"):
-			tr.mu.Lock()
-			tr.attachments[p]++
-			tr.mu.Unlock()
-			http.Redirect(w, r, tr.spelling().URL+r.URL.RequestURI(), http.StatusFound)
-		case strings.HasPrefix(p, "/lfs-redirect/"):
-			http.Redirect(w, r, tr.spelling().URL+"/lfs/objects/"+strings.TrimPrefix(p, "/lfs-redirect/"), http.StatusTemporaryRedirect)
-		default:
-			rp.ServeHTTP(w, r)
-		}
-	}))
-	self = tr.srv.URL
-	t.Cleanup(tr.srv.Close)
-	return tr
+	})
 }
 
 // TestGitLabMigrationNeverReachesBlockedAddresses: without
@@ -126,11 +88,7 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 			logs := &logBuffer{}
 			in := apptest.Start(t, e, apptest.Options{Workers: 4, Log: logs, EngineOverrides: func(c *importer.Config) { fast(c) },
 				AllowEndpoints: []netip.AddrPort{redirect.addrPort(t), clone.addrPort(t), hops.addrPort(t)}})
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Log(logs.String())
-				}
-			})
+			logOnFailure(t, logs)
 			for _, dest := range []string{"clone", "hops"} {
 				if code, res := postJSON(t, in.URL+"/api/v4/groups", in.RootToken, map[string]any{"name": dest, "path": dest}); code != 201 {
 					t.Fatalf("create group %s: %d %v", dest, code, res)
@@ -172,6 +130,16 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 				}
 				return code, body
 			}
+			// migrate runs a migration from source into dest to its end.
+			migrate := func(t *testing.T, source, dest string) (int64, map[string]any) {
+				t.Helper()
+				code, body := post(t, source, dest)
+				if code != 201 {
+					t.Fatalf("POST /bulk_imports: %d %v", code, body)
+				}
+				id := int64(body["id"].(float64))
+				return id, waitBulkImport(t, in, id)
+			}
 			const invalidURL = "Invalid source URL. Enter only the base URL of the source GitLab instance."
 
 			t.Run("configuration[url] and redirects", func(t *testing.T) {
@@ -191,18 +159,12 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 				if records() != before {
 					t.Errorf("a refused migration created records")
 				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("configuration[url]: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "configuration[url]")
 			})
 
 			t.Run("clone URL", func(t *testing.T) {
-				code, body := post(t, clone.srv.URL, "clone")
-				if code != 201 {
-					t.Fatalf("POST /bulk_imports: %d %v", code, body)
-				}
-				id := int64(body["id"].(float64))
-				if done := waitBulkImport(t, in, id); done["has_failures"] != true {
+				id, done := migrate(t, clone.srv.URL, "clone")
+				if done["has_failures"] != true {
 					t.Errorf("migration ended %v without failures", done["status"])
 				}
 				for _, en := range getList(t, fmt.Sprintf("%s/api/v4/bulk_imports/%d/entities?per_page=100", in.URL, id), in.RootToken) {
@@ -213,18 +175,12 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 						t.Errorf("project entity %v: %v, failures %s; want failed, its clone URL refused", en["source_full_path"], en["status"], got)
 					}
 				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("clone URL: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "clone URL")
 			})
 
 			t.Run("LFS and uploads", func(t *testing.T) {
-				code, body := post(t, hops.srv.URL, "hops")
-				if code != 201 {
-					t.Fatalf("POST /bulk_imports: %d %v", code, body)
-				}
-				id := int64(body["id"].(float64))
-				if done := waitBulkImport(t, in, id); done["status"] != "finished" || done["has_failures"] != true {
+				id, done := migrate(t, hops.srv.URL, "hops")
+				if done["status"] != "finished" || done["has_failures"] != true {
 					logEntities(t, in, id)
 					t.Errorf("migration ended %v, has_failures %v; want finished with failures", done["status"], done["has_failures"])
 				}
@@ -257,17 +213,10 @@ func TestGitLabMigrationNeverReachesBlockedAddresses(t *testing.T) {
 					t.Error("no upload was downloaded: the row tests nothing")
 				}
 				hops.mu.Unlock()
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("LFS and uploads: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "LFS and uploads")
 			})
 
-			if strings.Contains(logs.String(), token) {
-				t.Error("the log shows the token")
-			}
-			if !strings.Contains(logs.String(), netguard.LocalHint) {
-				t.Error("no refusal in the log names --allow-local-network")
-			}
+			checkRefusalLog(t, logs, token)
 		})
 	}
 }

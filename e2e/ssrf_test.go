@@ -32,14 +32,13 @@ import (
 // redirects to the i-th trap spelling.
 const redirectRepoBase = 9000
 
-// trapRelay is a GitHub in front of fakeforge's, on its own loopback
-// endpoint (the one local address the ferry under test may reach), that
-// points every further hop of an import at a trap, each time in another
-// spelling: redirects, pagination links (labels, milestones, releases),
-// LFS download hrefs (directly and through a redirect), attachment
-// downloads (through a redirect) and, for a clone relay, the clone URL.
+// trapRelay is a forge in front of fakeforge's, on its own loopback
+// endpoint (one of the few local addresses the ferry under test may
+// reach), that points further hops of an import at a trap, each time in
+// another spelling (startTrapRelay for GitHub, startGitLabRelay).
 type trapRelay struct {
 	srv       *httptest.Server
+	upstream  string
 	spellings []netguardtest.Spelling
 	next      atomic.Int64
 
@@ -47,30 +46,35 @@ type trapRelay struct {
 	attachments map[string]int // attachment path → requests
 }
 
-var pagedList = regexp.MustCompile(`^/api/v3/repos/[^/]+/[^/]+/(labels|milestones|releases)$`)
+// relayHooks are what a relay does besides passing requests on to its
+// upstream with the upstream's URL turned into its own in JSON answers,
+// and redirecting /lfs-redirect/<oid> (see lfsHrefs) to a trap.
+type relayHooks struct {
+	// serve answers r itself (true) or leaves it to the relay (false).
+	serve func(tr *trapRelay, w http.ResponseWriter, r *http.Request) bool
+	// header rewrites the headers of every answer, JSON or not.
+	header func(tr *trapRelay, resp *http.Response)
+	// body rewrites the JSON answer s to a request for path p.
+	body func(tr *trapRelay, p, s string) string
+}
 
-func startTrapRelay(t *testing.T, upstream string, spellings []netguardtest.Spelling, cloneURL bool) *trapRelay {
+// startRelay starts a relay in front of upstream that points at the trap
+// spellings as h says.
+func startRelay(t *testing.T, upstream string, spellings []netguardtest.Spelling, h relayHooks) *trapRelay {
 	t.Helper()
 	up, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &trapRelay{spellings: spellings, attachments: map[string]int{}}
-	var self string
+	tr := &trapRelay{upstream: up.String(), spellings: spellings, attachments: map[string]int{}}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
 			pr.Out.Header.Del("Accept-Encoding") // bodies are rewritten below
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			p := resp.Request.URL.Path
-			if l := resp.Header.Get("Link"); l != "" {
-				resp.Header.Set("Link", strings.ReplaceAll(l, up.String(), self))
-			}
-			if m := pagedList.FindStringSubmatch(p); m != nil {
-				// One page more, at a trap.
-				at := tr.spelling().URL + p
-				resp.Header.Set("Link", fmt.Sprintf(`<%s?page=2&per_page=100>; rel="next", <%s?page=3&per_page=100>; rel="last"`, at, at))
+			if h.header != nil {
+				h.header(tr, resp)
 			}
 			if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 				return nil // git passes as it is
@@ -80,12 +84,9 @@ func startTrapRelay(t *testing.T, upstream string, spellings []netguardtest.Spel
 			if err != nil {
 				return err
 			}
-			s := strings.ReplaceAll(string(b), up.String(), self)
-			switch {
-			case cloneURL && strings.HasPrefix(p, "/api/v3/repositories/"):
-				s = strings.ReplaceAll(s, `"clone_url":"`+self, `"clone_url":"`+tr.spelling().URL)
-			case strings.HasSuffix(p, "/info/lfs/objects/batch"):
-				s = tr.lfsHrefs(t, s, self)
+			s := strings.ReplaceAll(string(b), tr.upstream, tr.srv.URL)
+			if h.body != nil {
+				s = h.body(tr, resp.Request.URL.Path, s)
 			}
 			resp.Body = io.NopCloser(strings.NewReader(s))
 			resp.ContentLength = int64(len(s))
@@ -95,27 +96,70 @@ func startTrapRelay(t *testing.T, upstream string, spellings []netguardtest.Spel
 	}
 	tr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if id, ok := strings.CutPrefix(p, "/api/v3/repositories/"); ok {
-			if n, err := strconv.Atoi(id); err == nil && n >= redirectRepoBase {
-				http.Redirect(w, r, tr.spellings[(n-redirectRepoBase)%len(tr.spellings)].URL+"/api/v3/repositories/"+strconv.Itoa(ffgithub.RepoID), http.StatusFound)
-				return
-			}
-		}
 		switch {
-		case strings.HasPrefix(p, "/user-attachments/"):
-			tr.mu.Lock()
-			tr.attachments[p]++
-			tr.mu.Unlock()
-			http.Redirect(w, r, tr.spelling().URL+p, http.StatusFound)
+		case h.serve != nil && h.serve(tr, w, r):
 		case strings.HasPrefix(p, "/lfs-redirect/"):
 			http.Redirect(w, r, tr.spelling().URL+"/lfs/objects/"+strings.TrimPrefix(p, "/lfs-redirect/"), http.StatusTemporaryRedirect)
 		default:
 			rp.ServeHTTP(w, r)
 		}
 	}))
-	self = tr.srv.URL
 	t.Cleanup(tr.srv.Close)
 	return tr
+}
+
+var pagedList = regexp.MustCompile(`^/api/v3/repos/[^/]+/[^/]+/(labels|milestones|releases)$`)
+
+// startTrapRelay is a GitHub relay that points every further hop of an
+// import at a trap: redirects, pagination links (labels, milestones,
+// releases), LFS download hrefs (directly and through a redirect),
+// attachment downloads (through a redirect) and, with cloneURL, the clone
+// URL.
+func startTrapRelay(t *testing.T, upstream string, spellings []netguardtest.Spelling, cloneURL bool) *trapRelay {
+	t.Helper()
+	return startRelay(t, upstream, spellings, relayHooks{
+		serve: func(tr *trapRelay, w http.ResponseWriter, r *http.Request) bool {
+			p := r.URL.Path
+			if id, ok := strings.CutPrefix(p, "/api/v3/repositories/"); ok {
+				if n, err := strconv.Atoi(id); err == nil && n >= redirectRepoBase {
+					http.Redirect(w, r, tr.spellings[(n-redirectRepoBase)%len(tr.spellings)].URL+"/api/v3/repositories/"+strconv.Itoa(ffgithub.RepoID), http.StatusFound)
+					return true
+				}
+			}
+			if !strings.HasPrefix(p, "/user-attachments/") {
+				return false
+			}
+			tr.attachment(p)
+			http.Redirect(w, r, tr.spelling().URL+p, http.StatusFound)
+			return true
+		},
+		header: func(tr *trapRelay, resp *http.Response) {
+			if l := resp.Header.Get("Link"); l != "" {
+				resp.Header.Set("Link", strings.ReplaceAll(l, tr.upstream, tr.srv.URL))
+			}
+			if p := resp.Request.URL.Path; pagedList.MatchString(p) {
+				// One page more, at a trap.
+				at := tr.spelling().URL + p
+				resp.Header.Set("Link", fmt.Sprintf(`<%s?page=2&per_page=100>; rel="next", <%s?page=3&per_page=100>; rel="last"`, at, at))
+			}
+		},
+		body: func(tr *trapRelay, p, s string) string {
+			switch {
+			case cloneURL && strings.HasPrefix(p, "/api/v3/repositories/"):
+				return strings.ReplaceAll(s, `"clone_url":"`+tr.srv.URL, `"clone_url":"`+tr.spelling().URL)
+			case strings.HasSuffix(p, "/info/lfs/objects/batch"):
+				return tr.lfsHrefs(t, s)
+			}
+			return s
+		},
+	})
+}
+
+// attachment counts a request for the attachment at path p.
+func (tr *trapRelay) attachment(p string) {
+	tr.mu.Lock()
+	tr.attachments[p]++
+	tr.mu.Unlock()
 }
 
 // spelling is the next trap spelling, round robin.
@@ -125,7 +169,7 @@ func (tr *trapRelay) spelling() netguardtest.Spelling {
 
 // lfsHrefs points the download of every second object at a trap spelling
 // and of the others at a redirect (on the relay itself) to one.
-func (tr *trapRelay) lfsHrefs(t *testing.T, body, self string) string {
+func (tr *trapRelay) lfsHrefs(t *testing.T, body string) string {
 	var batch map[string]any
 	if err := json.Unmarshal([]byte(body), &batch); err != nil {
 		t.Errorf("LFS batch answer: %v", err)
@@ -142,7 +186,7 @@ func (tr *trapRelay) lfsHrefs(t *testing.T, body, self string) string {
 		if i%2 == 0 {
 			dl["href"] = tr.spelling().URL + "/lfs/objects/" + fmt.Sprint(obj["oid"])
 		} else {
-			dl["href"] = self + "/lfs-redirect/" + fmt.Sprint(obj["oid"])
+			dl["href"] = tr.srv.URL + "/lfs-redirect/" + fmt.Sprint(obj["oid"])
 		}
 	}
 	out, _ := json.Marshal(batch)
@@ -207,11 +251,7 @@ func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 					fast(c)
 					c.Guard.Resolver = res
 				}})
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Log(logs.String())
-				}
-			})
+			logOnFailure(t, logs)
 			must(in.Client(t, in.RootToken).Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("ssrf"), Path: gitlab.Ptr("ssrf")}))(t)
 			records := func() int {
 				return count(t, in, `SELECT COUNT(*) FROM projects`) + count(t, in, `SELECT COUNT(*) FROM imports`)
@@ -240,15 +280,28 @@ func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 					t.Errorf("%s: a refused import created records", hostname)
 				}
 			}
+			// imported runs an import of the repository through the relay
+			// at hostname to its end; its status shows no token.
+			imported := func(t *testing.T, hostname string, over map[string]any) (map[string]any, []byte) {
+				t.Helper()
+				code, body, raw := post(t, hostname, ffgithub.RepoID, over)
+				if code != 201 {
+					t.Fatalf("import: %d %s", code, raw)
+				}
+				st := waitImport(t, in, int64(body["id"].(float64)), nil)
+				stJSON, _ := json.Marshal(st)
+				if strings.Contains(string(stJSON), token) {
+					t.Errorf("the import status shows the token: %s", stJSON)
+				}
+				return st, stJSON
+			}
 
 			t.Run("github_hostname", func(t *testing.T) {
 				for _, s := range spellings {
 					refused(t, s.URL, ffgithub.RepoID, 400, "Invalid URL: "+s.URL)
 					refused(t, s.URL+"/api/v3", ffgithub.RepoID, 400, "Invalid URL: "+s.URL+"/api/v3")
 				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("github_hostname: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "github_hostname")
 			})
 
 			t.Run("DNS turning to loopback after the check", func(t *testing.T) {
@@ -257,9 +310,7 @@ func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 				if asked[0].Load() < 2 {
 					t.Errorf("the name was resolved %d times: the dial did not ask again", asked[0].Load())
 				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("rebinding: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "rebinding")
 			})
 
 			t.Run("redirect", func(t *testing.T) {
@@ -276,45 +327,25 @@ func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 						t.Errorf("%s: a refused import created records", s.URL)
 					}
 				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("redirect: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "redirect")
 			})
 
 			t.Run("clone URL", func(t *testing.T) {
-				code, body, raw := post(t, clone.srv.URL, ffgithub.RepoID, map[string]any{"new_name": "cloned"})
-				if code != 201 {
-					t.Fatalf("import: %d %s", code, raw)
-				}
-				st := waitImport(t, in, int64(body["id"].(float64)), nil)
-				stJSON, _ := json.Marshal(st)
+				st, _ := imported(t, clone.srv.URL, map[string]any{"new_name": "cloned"})
 				if msg, _ := st["import_error"].(string); st["import_status"] != "failed" || !strings.Contains(msg, "clone URL") {
 					t.Errorf("import ended %v: %v", st["import_status"], st["import_error"])
 				}
-				if strings.Contains(string(stJSON), token) {
-					t.Errorf("the import status shows the token: %s", stJSON)
-				}
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("clone URL: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "clone URL")
 			})
 
 			t.Run("pagination, LFS and attachments", func(t *testing.T) {
 				hops.mu.Lock()
 				clear(hops.attachments) // the relay serves every engine's run
 				hops.mu.Unlock()
-				code, body, raw := post(t, hops.srv.URL, ffgithub.RepoID, map[string]any{"new_name": "hops",
+				st, stJSON := imported(t, hops.srv.URL, map[string]any{"new_name": "hops",
 					"optional_stages": map[string]bool{"attachments_import": true}})
-				if code != 201 {
-					t.Fatalf("import: %d %s", code, raw)
-				}
-				st := waitImport(t, in, int64(body["id"].(float64)), nil)
-				stJSON, _ := json.Marshal(st)
 				if st["import_status"] != "finished" {
 					t.Fatalf("import ended %v: %v", st["import_status"], st["import_error"])
-				}
-				if strings.Contains(string(stJSON), token) {
-					t.Errorf("the import status shows the token: %s", stJSON)
 				}
 				failed := map[string][]map[string]any{}
 				for _, fr := range st["failed_relations"].([]any) {
@@ -346,18 +377,40 @@ func TestImportNeverReachesBlockedAddresses(t *testing.T) {
 					t.Error("no attachment was downloaded: the row tests nothing")
 				}
 				hops.mu.Unlock()
-				if n := trap.Accepted(t); n != 0 {
-					t.Fatalf("pagination, LFS, attachments: %d connections reached the trap", n)
-				}
+				trapUntouched(t, trap, "pagination, LFS, attachments")
 			})
 
-			if strings.Contains(logs.String(), token) {
-				t.Error("the log shows the token")
-			}
-			if !strings.Contains(logs.String(), netguard.LocalHint) {
-				t.Error("no refusal in the log names --allow-local-network")
-			}
+			checkRefusalLog(t, logs, token)
 		})
+	}
+}
+
+// trapUntouched fails t, at what, if a connection reached the trap.
+func trapUntouched(t *testing.T, trap *netguardtest.Trap, what string) {
+	t.Helper()
+	if n := trap.Accepted(t); n != 0 {
+		t.Fatalf("%s: %d connections reached the trap", what, n)
+	}
+}
+
+// logOnFailure shows the instance's log when t fails.
+func logOnFailure(t *testing.T, logs *logBuffer) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+}
+
+// checkRefusalLog: the log never shows the source's token, and a refusal
+// in it names --allow-local-network.
+func checkRefusalLog(t *testing.T, logs *logBuffer, token string) {
+	t.Helper()
+	if strings.Contains(logs.String(), token) {
+		t.Error("the log shows the token")
+	}
+	if !strings.Contains(logs.String(), netguard.LocalHint) {
+		t.Error("no refusal in the log names --allow-local-network")
 	}
 }
 

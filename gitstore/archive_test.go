@@ -4,15 +4,12 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,106 +19,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-import/ferry/gitstore/archivetest"
 )
-
-// archived is one entry of an archive, as a reader sees it.
-type archived struct {
-	Type    string // "dir", "file", "link"
-	Exec    bool
-	Content string // a link's target
-	MTime   int64
-}
-
-// decodedArchive is an archive read back: its entries by name, their order,
-// and the commit id it names (tar's pax global header, zip's comment).
-type decodedArchive struct {
-	Entries map[string]archived
-	Order   []string
-	Comment string
-}
-
-// decodeArchive reads an archive of kind with the standard library's
-// readers (compress/bzip2, not the writer's package).
-func decodeArchive(t *testing.T, kind string, b []byte) decodedArchive {
-	t.Helper()
-	d := decodedArchive{Entries: map[string]archived{}}
-	if kind == "zip" {
-		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatalf("zip: %v", err)
-		}
-		d.Comment = zr.Comment
-		for _, f := range zr.File {
-			e := archived{MTime: f.Modified.Unix()}
-			m := f.Mode()
-			switch {
-			case m.IsDir():
-				e.Type = "dir"
-			case m&fs.ModeSymlink != 0:
-				e.Type = "link"
-			default:
-				e.Type, e.Exec = "file", m&0o100 != 0
-			}
-			if e.Type != "dir" {
-				rc, err := f.Open()
-				if err != nil {
-					t.Fatal(err)
-				}
-				c, err := io.ReadAll(rc)
-				rc.Close()
-				if err != nil {
-					t.Fatalf("zip %s: %v", f.Name, err)
-				}
-				e.Content = string(c)
-			}
-			d.Entries[f.Name] = e
-			d.Order = append(d.Order, f.Name)
-		}
-		return d
-	}
-	var r io.Reader = bytes.NewReader(b)
-	switch kind {
-	case "tar.gz":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			t.Fatalf("gzip: %v", err)
-		}
-		r = zr
-	case "tar.bz2":
-		r = bzip2.NewReader(r)
-	}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		e := archived{MTime: h.ModTime.Unix()}
-		switch h.Typeflag {
-		case tar.TypeXGlobalHeader:
-			d.Comment = h.PAXRecords["comment"]
-			continue
-		case tar.TypeDir:
-			e.Type = "dir"
-		case tar.TypeSymlink:
-			e.Type, e.Content = "link", h.Linkname
-		case tar.TypeReg:
-			c, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.Type, e.Exec, e.Content = "file", h.Mode&0o100 != 0, string(c)
-		default:
-			t.Fatalf("%s: entry %s of type %q", kind, h.Name, h.Typeflag)
-		}
-		d.Entries[h.Name] = e
-		d.Order = append(d.Order, h.Name)
-	}
-	return d
-}
 
 func lfsPointerText(oid string, size int) string {
 	return fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", oid, size)
@@ -209,19 +109,19 @@ func archiveBytes(t *testing.T, s *Store, id int64, sha string, o ArchiveOptions
 func TestArchiveFormats(t *testing.T) {
 	s := newStore(t)
 	r := newLFSRepo(t, s, 1)
-	want := decodeArchive(t, "tar.gz", archiveBytes(t, s, 1, r.sha, ArchiveOptions{Format: "tar.gz", Prefix: "p/"}))
+	want := archivetest.Decode(t, "tar.gz", archiveBytes(t, s, 1, r.sha, ArchiveOptions{Format: "tar.gz", Prefix: "p/"}))
 	if len(want.Entries) != 14 || want.Comment != r.sha || want.Entries["p/assets/big.bin"].Content != r.linked ||
-		!want.Entries["p/run.sh"].Exec || want.Entries["p/deep/link"] != (archived{Type: "link", Content: "../README.md", MTime: want.Entries["p/deep/link"].MTime}) {
+		!want.Entries["p/run.sh"].Exec || want.Entries["p/deep/link"] != (archivetest.Entry{Type: "link", Content: "../README.md", MTime: want.Entries["p/deep/link"].MTime}) {
 		t.Fatalf("git's tar.gz: %+v", want)
 	}
 	for format, kind := range ArchiveFormats {
 		for _, lfs := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s lfs=%v", format, lfs), func(t *testing.T) {
 				o := ArchiveOptions{Format: format, Prefix: "p/", LFSBlobs: lfs}
-				got := decodeArchive(t, kind, archiveBytes(t, s, 1, r.sha, o))
+				got := archivetest.Decode(t, kind, archiveBytes(t, s, 1, r.sha, o))
 				w := want
 				if lfs {
-					w.Entries = map[string]archived{}
+					w.Entries = map[string]archivetest.Entry{}
 					for k, v := range want.Entries {
 						w.Entries[k] = v
 					}
@@ -328,7 +228,7 @@ func tarHeaders(t *testing.T, b []byte) []*tar.Header {
 func TestArchiveLFSPaths(t *testing.T) {
 	s := newStore(t)
 	r := newLFSRepo(t, s, 1)
-	names := func(d decodedArchive) []string {
+	names := func(d archivetest.Archive) []string {
 		out := append([]string(nil), d.Order...)
 		sort.Strings(out)
 		return out
@@ -348,7 +248,7 @@ func TestArchiveLFSPaths(t *testing.T) {
 			t.Run(tt.name+" "+kind, func(t *testing.T) {
 				o := tt.o
 				o.Format, o.LFSBlobs = kind, true
-				got := decodeArchive(t, kind, archiveBytes(t, s, 1, r.sha, o))
+				got := archivetest.Decode(t, kind, archiveBytes(t, s, 1, r.sha, o))
 				if !reflect.DeepEqual(names(got), tt.want) {
 					t.Errorf("entries %v, want %v", names(got), tt.want)
 				}

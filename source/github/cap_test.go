@@ -28,6 +28,13 @@ import (
 // stop at maxPage (0: no limit), recording every request's path and query.
 func capServer(t *testing.T, sc *scenario.Scenario, maxPage int) (string, func() []string) {
 	t.Helper()
+	return capServerWith(t, ffgithub.Options{Scenario: sc, MaxPage: maxPage}, nil)
+}
+
+// capServerWith is capServer serving o, each GraphQL answer passed through
+// rewrite (nil: as served).
+func capServerWith(t *testing.T, o ffgithub.Options, rewrite func([]byte) []byte) (string, func() []string) {
+	t.Helper()
 	var mu sync.Mutex
 	var reqs []string
 	var h http.Handler
@@ -35,11 +42,34 @@ func capServer(t *testing.T, sc *scenario.Scenario, maxPage int) (string, func()
 		mu.Lock()
 		reqs = append(reqs, r.URL.RequestURI())
 		mu.Unlock()
-		h.ServeHTTP(w, r)
+		if rewrite == nil || r.URL.Path != "/api/graphql" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		body := rewrite(rec.Body.Bytes())
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	h = ffgithub.New(ffgithub.Options{Scenario: sc, BaseURL: srv.URL, Tokens: []string{"t"}, MaxPage: maxPage})
+	o.BaseURL, o.Tokens = srv.URL, []string{"t"}
+	h = ffgithub.New(o)
 	return srv.URL + "/api/v3/", func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(reqs) }
+}
+
+// newScenario is the scenario of c.
+func newScenario(t *testing.T, c scenario.Config) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 // capRun reads the pull requests and issues, as the stages before do, then
@@ -81,16 +111,61 @@ func dumpObjects(x *relRun, objs []forge.Object) []string {
 	return out
 }
 
+// likeUncapped checks that got, relation read from a capped server, has no
+// failure and lands exactly the objects of the uncapped list (the same ids,
+// so what is read twice upserts); it returns the uncapped run.
+func likeUncapped(t *testing.T, sc *scenario.Scenario, relation string, got *relRun) *relRun {
+	t.Helper()
+	fullAPI, _ := capServer(t, sc, 0)
+	want := capRun(t, fullAPI, relation)
+	if len(got.fail) != 0 {
+		t.Errorf("failures %+v", got.fail)
+	}
+	w, g := sortedDump(want), sortedDump(got)
+	if len(w) == 0 || !slices.Equal(w, g) {
+		t.Errorf("capped: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
+	}
+	return want
+}
+
+// fetchAll reads rel from cursor to its end, as a job resumed there does.
+func fetchAll(t *testing.T, rel importer.Relation, cursor string) []forge.Object {
+	t.Helper()
+	var objs []forge.Object
+	for {
+		p, err := rel.Fetch(context.Background(), cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, p.Objects...)
+		if p.Next == "" {
+			return objs
+		}
+		cursor = p.Next
+	}
+}
+
+// perItemEvents counts, by item number, the requests for an item's events
+// through REST.
+func perItemEvents(reqs []string) map[int]int {
+	re := regexp.MustCompile(`^/api/v3/repos/acme/widgets/issues/(\d+)/events`)
+	asked := map[int]int{}
+	for _, r := range reqs {
+		if m := re.FindStringSubmatch(r); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			asked[n]++
+		}
+	}
+	return asked
+}
+
 const capDepth = 2
 
 // TestPastPaginationCap: with GitHub's repo-wide lists stopping at page 2
 // (3 items a page), every list relation gives exactly the objects of the
 // uncapped list, and no failure; the cap is met (422) on each.
 func TestPastPaginationCap(t *testing.T) {
-	sc, err := scenario.New(tiny())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScenario(t, tiny())
 	for _, tt := range []struct{ relation, list string }{
 		{relPullRequests, "/pulls"},
 		{relIssues, "/issues"},
@@ -100,17 +175,9 @@ func TestPastPaginationCap(t *testing.T) {
 	} {
 		t.Run(tt.relation, func(t *testing.T) {
 			t.Parallel()
-			fullAPI, _ := capServer(t, sc, 0)
-			want := capRun(t, fullAPI, tt.relation)
 			api, reqs := capServer(t, sc, capDepth)
 			got := capRun(t, api, tt.relation)
-			if len(got.fail) != 0 {
-				t.Errorf("failures %+v", got.fail)
-			}
-			w, g := sortedDump(want), sortedDump(got)
-			if len(w) == 0 || !slices.Equal(w, g) {
-				t.Errorf("capped: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
-			}
+			want := likeUncapped(t, sc, tt.relation, got)
 			// Each object once, but the events of the items at the
 			// boundary, read again per item (upserted).
 			if tt.relation != relIssueEvents && len(got.objs) != len(want.objs) {
@@ -134,21 +201,13 @@ func TestPastPaginationCap(t *testing.T) {
 // oldest event the repository list gave (items created before it), and
 // every item with an event the list did not give is among them.
 func TestPastPaginationCapEventsAskOnlyUnreached(t *testing.T) {
-	sc, err := scenario.New(tiny())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScenario(t, tiny())
 	api, reqs := capServer(t, sc, capDepth)
 	capRun(t, api, relIssueEvents)
-	asked := map[int]bool{}
-	re := regexp.MustCompile(`^/api/v3/repos/acme/widgets/issues/(\d+)/events`)
-	for _, r := range reqs() {
-		if m := re.FindStringSubmatch(r); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			if asked[n] {
-				t.Errorf("item %d asked twice", n)
-			}
-			asked[n] = true
+	asked := perItemEvents(reqs())
+	for n, times := range asked {
+		if times > 1 {
+			t.Errorf("item %d asked %d times", n, times)
 		}
 	}
 	// The repository list, newest first, reached capDepth pages of 3.
@@ -160,10 +219,10 @@ func TestPastPaginationCapEventsAskOnlyUnreached(t *testing.T) {
 	for e := 1; e <= sc.EventCount(); e++ {
 		ev := sc.Event(e)
 		needed := scenario.ItemCreated(ev.Item).Compare(oldest.Created) <= 0
-		if !reached[e] && !asked[ev.Item] {
+		if !reached[e] && asked[ev.Item] == 0 {
 			t.Errorf("event %d of item %d neither reached nor asked", e, ev.Item)
 		}
-		if asked[ev.Item] && !needed {
+		if asked[ev.Item] > 0 && !needed {
 			t.Errorf("item %d asked, but created after the oldest event reached (%s)", ev.Item, oldest.Created)
 		}
 	}
@@ -175,10 +234,7 @@ func TestPastPaginationCapEventsAskOnlyUnreached(t *testing.T) {
 // TestPastPaginationCapResume: a job resumed from a cursor in the middle of
 // a later window (since=…, page 2) goes on exactly as the first run did.
 func TestPastPaginationCapResume(t *testing.T) {
-	sc, err := scenario.New(tiny())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScenario(t, tiny())
 	for _, relation := range []string{relIssueComments, relReviewComments, relIssues, relIssueEvents, relPullRequests} {
 		t.Run(relation, func(t *testing.T) {
 			t.Parallel()
@@ -221,19 +277,7 @@ func TestPastPaginationCapResume(t *testing.T) {
 			for _, p := range pages[at:] {
 				want = append(want, p.objs...)
 			}
-			fresh := x.find(t, relation) // a new job: a new Stages call
-			var got []forge.Object
-			for cursor := pages[at].cursor; ; {
-				p, err := fresh.Fetch(ctx, cursor)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Objects...)
-				if p.Next == "" {
-					break
-				}
-				cursor = p.Next
-			}
+			got := fetchAll(t, x.find(t, relation), pages[at].cursor) // a new job: a new Stages call
 			w, g := dumpObjects(x, want), dumpObjects(x, got)
 			if len(w) == 0 || !slices.Equal(w, g) {
 				t.Errorf("resumed at %q: %d objects, first run: %d\nfirst difference: %s", pages[at].cursor, len(g), len(w), firstDiff(w, g))
@@ -263,10 +307,7 @@ func (x *relRun) find(t *testing.T, name string) importer.Relation {
 // TestPastPaginationCapNoCapCalls: without a cap, each list is read with
 // exactly as many calls as pages.
 func TestPastPaginationCapNoCapCalls(t *testing.T) {
-	sc, err := scenario.New(tiny())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScenario(t, tiny())
 	api, reqs := capServer(t, sc, 0)
 	x := capRun(t, api, relIssueComments)
 	x.relation(t, relReviewComments)
@@ -329,10 +370,7 @@ func TestPastLast(t *testing.T) {
 // created after its oldest event, every item up to the newest is read per
 // item (one call finds the newest).
 func TestEventsPastCapNoBound(t *testing.T) {
-	sc, err := scenario.New(tiny())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScenario(t, tiny())
 	api, reqs := capServer(t, sc, capDepth)
 	x := newRelRun(api, "acme/widgets", http.DefaultClient, `{"pagination_limit":3}`)
 	r, err := newRun(x.env, nil)

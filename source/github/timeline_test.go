@@ -7,54 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	ffgithub "github.com/ferry-import/ferry/fakeforge/github"
 	"github.com/ferry-import/ferry/fakeforge/scenario"
 	"github.com/ferry-import/ferry/source/internal/paging"
 )
-
-// gqlCapServer is capServer with GraphQL, each GraphQL answer passed
-// through rewrite (nil: as served).
-func gqlCapServer(t *testing.T, sc *scenario.Scenario, maxPage int, rewrite func([]byte) []byte) (string, func() []string) {
-	return gqlCapServerWith(t, ffgithub.Options{Scenario: sc, MaxPage: maxPage}, rewrite)
-}
-
-// gqlCapServerWith is gqlCapServer serving o.
-func gqlCapServerWith(t *testing.T, o ffgithub.Options, rewrite func([]byte) []byte) (string, func() []string) {
-	t.Helper()
-	var mu sync.Mutex
-	var reqs []string
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		reqs = append(reqs, r.URL.RequestURI())
-		mu.Unlock()
-		if rewrite == nil || r.URL.Path != "/api/graphql" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		body := rewrite(rec.Body.Bytes())
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	o.BaseURL, o.Tokens = srv.URL, []string{"t"}
-	h = ffgithub.New(o)
-	return srv.URL + "/api/v3/", func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(reqs) }
-}
 
 // gqlCapRun is capRun with GraphQL's budget given, as the engine gives it.
 func gqlCapRun(t *testing.T, api string) *relRun {
@@ -67,19 +28,6 @@ func gqlCapRun(t *testing.T, api string) *relRun {
 	x.objs, x.fail = nil, nil
 	x.relation(t, relIssueEvents)
 	return x
-}
-
-// perItemEvents are the items whose events were asked through REST.
-func perItemEvents(reqs []string) map[int]int {
-	re := regexp.MustCompile(`^/api/v3/repos/acme/widgets/issues/(\d+)/events`)
-	asked := map[int]int{}
-	for _, r := range reqs {
-		if m := re.FindStringSubmatch(r); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			asked[n]++
-		}
-	}
-	return asked
 }
 
 func countGraphQL(reqs []string) int {
@@ -97,11 +45,7 @@ func eventsScenario(t *testing.T, perItem int) *scenario.Scenario {
 	t.Helper()
 	c := tiny()
 	c.EventsPerItem = perItem
-	sc, err := scenario.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc
+	return newScenario(t, c)
 }
 
 // TestPastCapEventsGraphQL: past the cap, with GraphQL, the events of the
@@ -110,17 +54,8 @@ func eventsScenario(t *testing.T, perItem int) *scenario.Scenario {
 // the repository list already gave upsert).
 func TestPastCapEventsGraphQL(t *testing.T) {
 	sc := eventsScenario(t, 3)
-	fullAPI, _ := capServer(t, sc, 0)
-	want := capRun(t, fullAPI, relIssueEvents)
-	api, reqs := gqlCapServer(t, sc, capDepth, nil)
-	got := gqlCapRun(t, api)
-	if len(got.fail) != 0 {
-		t.Errorf("failures %+v", got.fail)
-	}
-	w, g := sortedDump(want), sortedDump(got)
-	if len(w) == 0 || !slices.Equal(w, g) {
-		t.Errorf("capped through GraphQL: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
-	}
+	api, reqs := capServer(t, sc, capDepth)
+	likeUncapped(t, sc, relIssueEvents, gqlCapRun(t, api))
 	if asked := perItemEvents(reqs()); len(asked) != 0 {
 		t.Errorf("%d items asked through REST: %v", len(asked), asked)
 	}
@@ -134,21 +69,9 @@ func TestPastCapEventsGraphQL(t *testing.T) {
 func TestPastCapEventsGraphQLOverflow(t *testing.T) {
 	c := tiny()
 	c.Issues, c.PullRequests, c.EventsPerItem = 4, 3, 101
-	sc, err := scenario.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fullAPI, _ := capServer(t, sc, 0)
-	want := capRun(t, fullAPI, relIssueEvents)
-	api, reqs := gqlCapServer(t, sc, capDepth, nil)
-	got := gqlCapRun(t, api)
-	if len(got.fail) != 0 {
-		t.Errorf("failures %+v", got.fail)
-	}
-	w, g := sortedDump(want), sortedDump(got)
-	if len(w) == 0 || !slices.Equal(w, g) {
-		t.Errorf("capped: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
-	}
+	sc := newScenario(t, c)
+	api, reqs := capServer(t, sc, capDepth)
+	likeUncapped(t, sc, relIssueEvents, gqlCapRun(t, api))
 	if countGraphQL(reqs()) == 0 {
 		t.Error("GraphQL never asked")
 	}
@@ -164,19 +87,10 @@ func TestPastCapEventsGraphQLOverflow(t *testing.T) {
 // GraphQL; nothing is lost or doubled.
 func TestPastCapEventsGraphQLUndecodableIDs(t *testing.T) {
 	sc := eventsScenario(t, 1)
-	fullAPI, _ := capServer(t, sc, 0)
-	want := capRun(t, fullAPI, relIssueEvents)
-	api, reqs := gqlCapServer(t, sc, capDepth, func(b []byte) []byte {
+	api, reqs := capServerWith(t, ffgithub.Options{Scenario: sc, MaxPage: capDepth}, func(b []byte) []byte {
 		return bytes.ReplaceAll(b, []byte(`"id":"AE_`), []byte(`"id":"AE_!`))
 	})
-	got := gqlCapRun(t, api)
-	if len(got.fail) != 0 {
-		t.Errorf("failures %+v", got.fail)
-	}
-	w, g := sortedDump(want), sortedDump(got)
-	if len(w) == 0 || !slices.Equal(w, g) {
-		t.Errorf("capped: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
-	}
+	likeUncapped(t, sc, relIssueEvents, gqlCapRun(t, api))
 	asked := perItemEvents(reqs())
 	for n := range asked {
 		if ev := sc.Event(n); ev.Event != "assigned" { // one event an item: event n is item n's
@@ -193,17 +107,8 @@ func TestPastCapEventsGraphQLUndecodableIDs(t *testing.T) {
 // GraphQL no more than once.
 func TestPastCapEventsGraphQLUnavailable(t *testing.T) {
 	sc := eventsScenario(t, 1)
-	fullAPI, _ := capServer(t, sc, 0)
-	want := capRun(t, fullAPI, relIssueEvents)
-	api, reqs := gqlCapServerWith(t, ffgithub.Options{Scenario: sc, MaxPage: capDepth, NoGraphQL: true}, nil)
-	got := gqlCapRun(t, api)
-	if len(got.fail) != 0 {
-		t.Errorf("failures %+v", got.fail)
-	}
-	w, g := sortedDump(want), sortedDump(got)
-	if len(w) == 0 || !slices.Equal(w, g) {
-		t.Errorf("capped: %d objects, uncapped: %d\nfirst difference: %s", len(g), len(w), firstDiff(w, g))
-	}
+	api, reqs := capServerWith(t, ffgithub.Options{Scenario: sc, MaxPage: capDepth, NoGraphQL: true}, nil)
+	likeUncapped(t, sc, relIssueEvents, gqlCapRun(t, api))
 	if n := countGraphQL(reqs()); n > 1 {
 		t.Errorf("GraphQL asked %d times after its 404", n)
 	}
@@ -217,7 +122,7 @@ func TestPastCapEventsGraphQLUnavailable(t *testing.T) {
 // validates it against its subset).
 func TestTimelineQueryValid(t *testing.T) {
 	sc := eventsScenario(t, 2)
-	api, _ := gqlCapServer(t, sc, 0, nil)
+	api, _ := capServer(t, sc, 0)
 	c := &gqlClient{hc: http.DefaultClient, url: strings.TrimSuffix(api, "v3/") + "graphql", token: "t"}
 	var issues, pulls []string
 	for n := 1; n <= sc.Items(); n++ {
@@ -253,21 +158,12 @@ func TestPastCapEventsGraphQLResume(t *testing.T) {
 	restAPI, _ := capServer(t, sc, capDepth)
 	x := capRun(t, restAPI, relPullRequests)
 	x.relation(t, relIssues)
-	api, reqs := gqlCapServer(t, sc, capDepth, nil)
+	api, reqs := capServer(t, sc, capDepth)
 	y := gqlCapRun(t, api)
 	after := paging.DefaultItemBatch / 2
 	cursor := fmt.Sprintf("%s0:%d:%d", viaPastCap, sc.Items()+1, after) // as the REST path writes it
 	read := func(x *relRun) []string {
-		rel := x.find(t, relIssueEvents)
-		x.objs = nil
-		for c := cursor; c != ""; {
-			p, err := rel.Fetch(context.Background(), c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x.objs = append(x.objs, p.Objects...)
-			c = p.Next
-		}
+		x.objs = fetchAll(t, x.find(t, relIssueEvents), cursor)
 		return sortedDump(x)
 	}
 	before := countGraphQL(reqs())
