@@ -29,6 +29,7 @@ type heapWatch struct {
 	lastGC    uint64
 	fromSrc   map[[32]uintptr]bool // stacks already symbolised: allocated outside ferry?
 	err       error                // writing the profile
+	recs      []runtime.MemProfileRecord
 }
 
 // The heap profile samples one allocation per memProfileRate bytes on
@@ -101,8 +102,9 @@ func (w *heapWatch) sample() {
 		w.err = writeHeapProfile(w.profile)
 	}
 	w.peak = max(w.peak, live)
-	src := w.sourceShare()
-	w.peakFerry = max(w.peakFerry, uint64(float64(live)*(1-src)))
+	if live > w.peakFerry { // ferry's part is at most the whole: split only then
+		w.peakFerry = max(w.peakFerry, uint64(float64(live)*(1-w.sourceShare())))
+	}
 }
 
 // sourceShare is the part of the sampled in-use heap (as of the last
@@ -110,16 +112,16 @@ func (w *heapWatch) sample() {
 // the watcher's) on the stack, each record scaled up as pprof scales heap
 // samples.
 func (w *heapWatch) sourceShare() float64 {
-	var recs []runtime.MemProfileRecord
-	n, _ := runtime.MemProfile(nil, false)
+	recs := w.recs[:cap(w.recs)]
 	for {
-		recs = make([]runtime.MemProfileRecord, n+50)
-		var ok bool
-		if n, ok = runtime.MemProfile(recs, false); ok {
+		n, ok := runtime.MemProfile(recs, false)
+		if ok {
 			recs = recs[:n]
 			break
 		}
+		recs = make([]runtime.MemProfileRecord, n+n/4+50)
 	}
+	w.recs = recs
 	rate := float64(runtime.MemProfileRate)
 	var all, src float64
 	for i := range recs {
