@@ -72,6 +72,22 @@ func watchHeap(profile string) *heapWatch {
 	return w
 }
 
+// reset forgets the peaks so far: what follows is what is measured. A
+// nil watcher (a mode run without one) does nothing.
+func (w *heapWatch) reset() {
+	if w == nil {
+		return
+	}
+	// What is left of before is not counted against what follows: twice,
+	// as a sync.Pool keeps its items through one collection.
+	runtime.GC()
+	runtime.GC()
+	w.mu.Lock()
+	w.peak, w.peakFerry, w.lastGC = 0, 0, 0
+	w.mu.Unlock()
+	w.sample()
+}
+
 // close stops the watcher after a last sample and returns the peaks in
 // MB, and the error of writing the profile.
 func (w *heapWatch) close() (peak, ferry float64, err error) {

@@ -68,6 +68,8 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if _, err := c.do("POST", "/groups", map[string]any{"name": "bench", "path": "bench"}, http.StatusCreated); err != nil {
 		return 0, err
 	}
+	// The import's memory, not ferry's start (its migrations parsed).
+	cfg.heap.reset()
 	res, err := imp.post(c, f)
 	if err != nil {
 		return 0, err
