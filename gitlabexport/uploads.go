@@ -72,29 +72,33 @@ func emitUpload(s *Service, p Portable, u store.Upload, emit func(any) error) er
 // tarWriter writes upload files into a gzipped tar; it is the uploads
 // relation's recordWriter.
 type tarWriter struct {
-	zw    *gzip.Writer
-	tw    *tar.Writer
-	dirs  map[string]bool
+	zw *gzip.Writer
+	tw *tar.Writer
+	// dir is the last secret whose directory was written: ferry gives
+	// each upload its own secret, so a set of them would hold one per
+	// file of the relation; an upload sharing a secret with the one
+	// before it shares its directory.
+	dir   string
 	count int
 }
 
 func newTarWriter(w io.Writer) *tarWriter {
 	zw := gzip.NewWriter(w)
-	return &tarWriter{zw: zw, tw: tar.NewWriter(zw), dirs: map[string]bool{}}
+	return &tarWriter{zw: zw, tw: tar.NewWriter(zw)}
 }
 
-// Write archives an uploadFile: its secret's directory the first time,
-// then the file.
+// Write archives an uploadFile: its secret's directory unless the file
+// before was under it, then the file.
 func (w *tarWriter) Write(record any) error {
 	f, ok := record.(uploadFile)
 	if !ok {
 		return fmt.Errorf("uploads export: record %T is not a file", record)
 	}
-	if !w.dirs[f.secret] {
+	if w.count == 0 || f.secret != w.dir {
 		if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: f.secret + "/", Mode: 0o755}); err != nil {
 			return fmt.Errorf("archive upload %s/: %w", f.secret, err)
 		}
-		w.dirs[f.secret] = true
+		w.dir = f.secret
 	}
 	name := f.secret + "/" + f.name
 	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: f.size}); err != nil {

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -70,7 +68,8 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	if _, err := c.do("POST", "/groups", map[string]any{"name": "bench", "path": "bench"}, http.StatusCreated); err != nil {
 		return 0, err
 	}
-	cfg.heapHigh = new(uint64)
+	// The import's memory, not ferry's start (its migrations parsed).
+	cfg.heap.reset()
 	res, err := imp.post(c, f)
 	if err != nil {
 		return 0, err
@@ -111,17 +110,9 @@ func importMode(ctx context.Context, f *fakeforge.Forge, cfg config) (int, error
 	return objects, nil
 }
 
-// poll calls check every 100 ms until it reports done, writing the heap
-// profile when the heap is above its high-water mark across every poll of
-// the run (cfg.heapHigh).
-func poll(ctx context.Context, cfg config, check func() (bool, error)) error {
+// poll calls check every 100 ms until it reports done.
+func poll(ctx context.Context, check func() (bool, error)) error {
 	for {
-		if cfg.memProfile != "" {
-			var err error
-			if *cfg.heapHigh, err = heapAtHigh(cfg.memProfile, *cfg.heapHigh); err != nil {
-				return err
-			}
-		}
 		done, err := check()
 		if done || err != nil {
 			return err
@@ -138,7 +129,7 @@ func poll(ctx context.Context, cfg config, check func() (bool, error)) error {
 // returns its final status; anything but a clean finish is an error.
 func waitProject(ctx context.Context, c *apiClient, id int64, cfg config) (map[string]any, error) {
 	var st map[string]any
-	err := poll(ctx, cfg, func() (bool, error) {
+	err := poll(ctx, func() (bool, error) {
 		var err error
 		if st, err = c.do("GET", "/projects/"+strconv.FormatInt(id, 10)+"/import", nil, http.StatusOK); err != nil {
 			return false, err
@@ -168,7 +159,7 @@ func waitProject(ctx context.Context, c *apiClient, id int64, cfg config) (map[s
 func waitMigration(ctx context.Context, c *apiClient, id int64, cfg config) ([]int64, error) {
 	path := "/bulk_imports/" + strconv.FormatInt(id, 10)
 	var b map[string]any
-	err := poll(ctx, cfg, func() (bool, error) {
+	err := poll(ctx, func() (bool, error) {
 		var err error
 		if b, err = c.do("GET", path, nil, http.StatusOK); err != nil {
 			return false, err
@@ -332,21 +323,4 @@ func (c *apiClient) total(path string) (int, error) {
 		return 0, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 	}
 	return strconv.Atoi(resp.Header.Get("X-Total"))
-}
-
-// heapAtHigh writes the heap profile to path when the heap in use is above
-// high, and returns the new high: the profile left is the one nearest the
-// peak among the status polls.
-func heapAtHigh(path string, high uint64) (uint64, error) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	if ms.HeapInuse <= high {
-		return high, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return high, err
-	}
-	defer f.Close()
-	return ms.HeapInuse, pprof.Lookup("heap").WriteTo(f, 0)
 }

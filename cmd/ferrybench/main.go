@@ -4,7 +4,13 @@
 // graphql_requests), graphql_points, for a GitHub import the call model's
 // predicted_rest_calls, predicted_graphql_requests and
 // predicted_graphql_points, lower_bound_calls (REST's), wall_seconds,
-// objects_per_second, peak_rss_mb.
+// objects_per_second, peak_rss_mb, peak_heap_mb and peak_heap_ferry_mb.
+// fakeforge runs in the same process: peak_rss_mb counts it, peak_heap_mb
+// is the largest live Go heap of the run (after a garbage collection,
+// ferry's and fakeforge's; in import mode from when ferry is up, so its
+// one-off start, the schema migrations parsed, is left out), and
+// peak_heap_ferry_mb the largest part of it not allocated by fakeforge
+// (attributed from the heap profile's allocation stacks, so an estimate).
 //
 // Mode import (the default for GitHub and Bitbucket Server) starts ferry
 // in-process, imports through its public API (POST /import/github or
@@ -71,7 +77,7 @@ type config struct {
 	githubNoGraphQL                     bool
 	project                             string
 	cpuProfile, memProfile              string
-	heapHigh                            *uint64 // the heap profile's high-water mark so far (import mode)
+	heap                                *heapWatch
 }
 
 // mode runs one benchmark against a started forge and returns how many
@@ -101,7 +107,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.githubMaxPage, "github-max-page", 0, "github: the simulated GitHub refuses pages of its repo-wide lists past this one (422), as github.com does; 0 for no limit")
 	fs.BoolVar(&cfg.githubNoGraphQL, "github-no-graphql", false, "github: the simulated GitHub has no GraphQL API (an older GitHub Enterprise), so ferry reads per item through REST")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (ferry and fakeforge) to this file")
-	fs.StringVar(&cfg.memProfile, "memprofile", "", "in import mode, write the heap profile taken when the heap in use was highest to this file")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write the heap profile taken when the live heap (ferry's and fakeforge's) was highest to this file")
 	fs.StringVar(&cfg.project, "project", "", "github: print the call model's projection for a repository of these counts (kubernetes, or name=count,… of "+strings.Join(github.CountNames(), ", ")+"; comments= for conversation comments) instead of running an import")
 	cfg.faults.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -164,8 +170,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	began := time.Now()
+	cfg.heap = watchHeap(cfg.memProfile)
 	objects, err := m(ctx, f, cfg)
-	if err != nil {
+	heapPeak, heapFerry, herr := cfg.heap.close()
+	if err = errors.Join(err, herr); err != nil {
 		return err
 	}
 	wall := time.Since(began).Seconds()
@@ -197,6 +205,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"wall_seconds", fmt.Sprintf("%.3f", wall)},
 		{"objects_per_second", fmt.Sprintf("%.1f", float64(objects)/wall)},
 		{"peak_rss_mb", fmt.Sprintf("%.1f", rss)},
+		{"peak_heap_mb", fmt.Sprintf("%.1f", heapPeak)},
+		{"peak_heap_ferry_mb", fmt.Sprintf("%.1f", heapFerry)},
 	}...) {
 		fmt.Fprintf(out, "%s %v\n", fig.name, fig.value)
 	}

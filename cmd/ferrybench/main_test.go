@@ -20,7 +20,7 @@ func TestPrintsEveryFigure(t *testing.T) {
 			if source == "github" {
 				want = append(want, "predicted_rest_calls", "predicted_graphql_requests", "predicted_graphql_points")
 			}
-			want = append(want, "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb")
+			want = append(want, "lower_bound_calls", "wall_seconds", "objects_per_second", "peak_rss_mb", "peak_heap_mb", "peak_heap_ferry_mb")
 			if len(lines) != len(want) {
 				t.Fatalf("got %d lines:\n%s", len(lines), out.String())
 			}

@@ -50,13 +50,15 @@ type archives struct {
 
 func newArchives() *archives { return &archives{m: map[int64]*archive{}} }
 
-// archive is one import's uploads, indexed by secret/filename; ready once
-// read, unavailable when the source exports none.
+// archive is one import's uploads, indexed by secret/filename (on disk:
+// uploadIndex); ready once read, unavailable when the source exports none,
+// gone once forgotten (its index closed).
 type archive struct {
 	mu          sync.Mutex
 	ready       bool
 	unavailable bool
-	files       map[string]archived
+	gone        bool
+	files       *uploadIndex
 	used        time.Time
 	// since is when the archive's export was first polled (this process):
 	// an export that never comes falls back to the upload API.
@@ -78,6 +80,7 @@ func (a *archives) get(importID int64) *archive {
 		if x.mu.TryLock() {
 			if now.Sub(x.used) > spoolIdle && id != importID {
 				delete(a.m, id)
+				x.close()
 			}
 			x.mu.Unlock()
 		}
@@ -104,6 +107,10 @@ func (r *run) archivedUpload(ctx context.Context, link string) (attach.Stored, b
 	}
 	x := r.archives.get(r.env.ImportID)
 	x.mu.Lock()
+	if x.gone { // forgotten while this caller waited: start afresh
+		x.mu.Unlock()
+		return r.archivedUpload(ctx, link)
+	}
 	defer x.mu.Unlock()
 	x.used = time.Now()
 	if !x.ready {
@@ -131,11 +138,20 @@ func (r *run) archivedUpload(ctx context.Context, link string) (attach.Stored, b
 	if x.unavailable {
 		return attach.Stored{}, false, nil
 	}
-	f, ok := x.files[m[1]+"/"+m[2]]
-	if !ok {
-		return attach.Stored{}, false, nil
+	f, ok, err := x.files.get(m[1] + "/" + m[2])
+	if err != nil || !ok {
+		return attach.Stored{}, false, err
 	}
 	return f.f, true, f.err
+}
+
+// close releases the archive's index; the caller holds its lock.
+func (x *archive) close() {
+	x.gone = true
+	if x.files != nil {
+		x.files.close()
+		x.files = nil
+	}
 }
 
 func isPermanent(err error) bool {
@@ -145,7 +161,7 @@ func isPermanent(err error) bool {
 
 // readArchive downloads the project's uploads archive, batch by batch,
 // into the upload store, and indexes its files.
-func (r *run) readArchive(ctx context.Context, since time.Time) (map[string]archived, error) {
+func (r *run) readArchive(ctx context.Context, since time.Time) (*uploadIndex, error) {
 	if r.env.Uploads == nil {
 		return nil, &importer.Permanent{Err: errors.New("ferry has no upload store")}
 	}
@@ -168,9 +184,13 @@ func (r *run) readArchive(ctx context.Context, since time.Time) (map[string]arch
 	default:
 		batches = []int{0}
 	}
-	files := map[string]archived{}
+	files, err := newUploadIndex(st.TotalObjectsCount)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range batches {
 		if err := r.readArchiveBatch(ctx, x, b, files); err != nil {
+			files.close()
 			return nil, fmt.Errorf("uploads archive batch %d: %w", b, err)
 		}
 	}
@@ -179,7 +199,7 @@ func (r *run) readArchive(ctx context.Context, since time.Time) (map[string]arch
 
 // readArchiveBatch downloads one batch (0: the whole archive) to a spool
 // file and stores its files.
-func (r *run) readArchiveBatch(ctx context.Context, x *exported, batch int, files map[string]archived) error {
+func (r *run) readArchiveBatch(ctx context.Context, x *exported, batch int, files *uploadIndex) error {
 	f, err := os.CreateTemp("", "ferry-gitlab-uploads-*.tar.gz")
 	if err != nil {
 		return fmt.Errorf("spool file: %w", err)
@@ -211,22 +231,28 @@ func (r *run) readArchiveBatch(ctx context.Context, x *exported, batch int, file
 		if m == nil || (h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA) || !uploads.ValidFilename(m[2]) {
 			continue
 		}
-		if len(files) >= maxArchiveEntries {
+		if files.count >= maxArchiveEntries {
 			return &importer.Permanent{Err: fmt.Errorf("more than %d files", maxArchiveEntries)}
 		}
 		key := m[1] + "/" + m[2]
 		if h.Size > r.env.Uploads.MaxSize() {
-			files[key] = archived{err: &importer.Permanent{Err: fmt.Errorf("%s: %d bytes: %w", strings.TrimPrefix(h.Name, "./"), h.Size, uploads.ErrTooLarge)}}
+			if err := files.put(key, archived{err: &importer.Permanent{Err: fmt.Errorf("%s: %d bytes: %w", strings.TrimPrefix(h.Name, "./"), h.Size, uploads.ErrTooLarge)}}); err != nil {
+				return err
+			}
 			continue
 		}
 		stored, err := attach.Store(ctx, r.env.Uploads, tr)
 		if err != nil {
 			if isPermanent(err) {
-				files[key] = archived{err: err}
+				if err := files.put(key, archived{err: err}); err != nil {
+					return err
+				}
 				continue
 			}
 			return err
 		}
-		files[key] = archived{f: stored}
+		if err := files.put(key, archived{f: stored}); err != nil {
+			return err
+		}
 	}
 }
