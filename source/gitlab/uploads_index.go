@@ -21,7 +21,10 @@ import (
 // open-addressing table of 16-byte slots (the key's hash, never 0, and
 // its record's offset). Memory holds neither; a lookup is a few reads of
 // what the page cache keeps. Not safe for concurrent use (the archive's
-// lock guards it).
+// lock guards it). Written by hand: an embedded key-value store (bbolt,
+// a SQLite file) would do, at the price of a dependency or a database per
+// archive for an append-only table that is written once and read by key.
+// A source that announces fewer files than it sends grows the table.
 type uploadIndex struct {
 	seed  maphash.Seed
 	slots *os.File
