@@ -1,13 +1,12 @@
 package gitlabexport
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferry-import/ferry/gitstore/archivetest"
 )
 
 // TestTarWriterDirectories: each secret's directory comes before its
@@ -34,22 +33,7 @@ func TestTarWriterDirectories(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		zr, err := gzip.NewReader(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
-		var got []string
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, h.Name)
-		}
+		got := archivetest.Decode(t, "tar.gz", buf.Bytes()).Order
 		if !slices.Equal(got, c.want) || w.Count() != len(c.secrets) {
 			t.Errorf("%v: entries %v (count %d), want %v", c.secrets, got, w.Count(), c.want)
 		}

@@ -1,10 +1,7 @@
 package gitstore
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -14,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ferry-import/ferry/gitstore/archivetest"
 )
 
 // shapedRepo builds project id with real git: on main a.txt, old.txt,
@@ -228,24 +227,7 @@ func TestTreeBlobArchive(t *testing.T) {
 	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "tar.gz", Prefix: "p-feature/"}, &tgz); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(&tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var got []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeXGlobalHeader {
-			got = append(got, h.Name)
-		}
-	}
+	got := archivetest.Decode(t, "tar.gz", tgz.Bytes()).Order
 	sort.Strings(got)
 	want := []string{"p-feature/", "p-feature/a.txt", "p-feature/big.txt", "p-feature/bin.dat", "p-feature/docs/", "p-feature/docs/guide.md", "p-feature/new.txt", "p-feature/run.sh"}
 	if !reflect.DeepEqual(got, want) {
@@ -255,14 +237,7 @@ func TestTreeBlobArchive(t *testing.T) {
 	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "zip", SubPath: "docs", Prefix: "p/"}, &zipped); err != nil {
 		t.Fatal(err)
 	}
-	zf, err := zip.NewReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = nil
-	for _, f := range zf.File {
-		got = append(got, f.Name)
-	}
+	got = archivetest.Decode(t, "zip", zipped.Bytes()).Order
 	if want := []string{"p/", "p/docs/", "p/docs/guide.md"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("zip of docs: %v, want %v", got, want)
 	}
@@ -278,14 +253,7 @@ func TestTreeBlobArchive(t *testing.T) {
 	if err := s.Archive(ctx, 1, feature, ArchiveOptions{Format: "zip", Exclude: []string{"docs", "bin.dat", "*.txt"}}, &excl); err != nil {
 		t.Fatal(err)
 	}
-	zf, err = zip.NewReader(bytes.NewReader(excl.Bytes()), int64(excl.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = nil
-	for _, f := range zf.File {
-		got = append(got, f.Name)
-	}
+	got = archivetest.Decode(t, "zip", excl.Bytes()).Order
 	if want := []string{"a.txt", "big.txt", "new.txt", "run.sh"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("zip without docs and bin.dat: %v, want %v", got, want)
 	}
