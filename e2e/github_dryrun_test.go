@@ -21,20 +21,23 @@ import (
 // check's GET), never echoing the token.
 func TestGitHubImportDryRun(t *testing.T) {
 	t.Parallel()
-	f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}}, nil)
-	noGQL := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{NoGraphQL: true}}, nil)
-	c := f.Scenario.Config()
-	sc, err := f.Scenario.SourceCounts(scenario.GitHub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Issue comments, review comments and issue events are counted
-	// through REST, a list read one item a page (its last page number),
-	// then the page after it (empty: the list is complete).
-	listed := map[string]int{"issue_comments": sc["issue_comments"], "review_comments": sc["review_comments"], "issue_events": sc["issue_events"]}
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
+			// Each engine its own sources: the subtests count the calls
+			// a source received, which the other engine's would add to.
+			f := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}}, nil)
+			noGQL := forgeWith(t, fakeforge.Options{Sources: []string{scenario.GitHub}, GitHub: ffgithub.Options{NoGraphQL: true}}, nil)
+			c := f.Scenario.Config()
+			sc, err := f.Scenario.SourceCounts(scenario.GitHub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Issue comments, review comments and issue events are
+			// counted through REST, a list read one item a page (its
+			// last page number), then the page after it (empty: the list
+			// is complete).
+			listed := map[string]int{"issue_comments": sc["issue_comments"], "review_comments": sc["review_comments"], "issue_events": sc["issue_events"]}
 			in := apptest.Start(t, e, apptest.Options{AllowLocalNetwork: true, EngineOverrides: fast})
 			root := in.Client(t, in.RootToken)
 			must(root.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("dest"), Path: gitlab.Ptr("dest")}))(t)
